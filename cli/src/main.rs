@@ -1,0 +1,75 @@
+//! `identity`: run the API locally, migrate the database, make signing keys.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use identity_shared::{AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "identity", version, about = "Identity API: local server and admin tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every route group on 127.0.0.1:PORT, migrating the database first.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Print a new Ed25519 signing key as a JWT_PRIVATE_KEY line.
+    Keygen,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    identity_shared::telemetry::init();
+    match Cli::parse().command {
+        Command::Serve { port } => serve(port).await,
+        Command::Migrate => {
+            let applied = migrate(&Config::from_env()?).await?;
+            println!("applied {} migration(s){}", applied.len(), list(&applied));
+            Ok(())
+        }
+        Command::Keygen => {
+            let (private, public) = identity_shared::auth::jwt::generate_key();
+            println!("JWT_PRIVATE_KEY={private}");
+            eprintln!("public key (for JWT_PREVIOUS_PUBLIC_KEYS after a rotation): {public}");
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
+    let mut client = identity_shared::db::connect(config).await.context("connecting to DATABASE_URL")?;
+    Ok(identity_shared::db::migrate(&mut client).await?)
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
+}
+
+async fn serve(port: u16) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let applied = migrate(&config).await?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = %applied.join(", "), "database migrated");
+    }
+    let state = AppState::new(config)?;
+    let app = identity_cli::app(state);
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    println!("identity API listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

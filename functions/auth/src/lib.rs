@@ -1,0 +1,54 @@
+//! The auth route group: register, login, refresh, logout, JWKS.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
+use identity_shared::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenPair};
+use identity_shared::AppResult;
+use serde_json::json;
+
+/// Routes of the auth function.
+pub fn router() -> Router<AppState> {
+    http::finish(
+        Router::new()
+            .route("/auth/register", post(register))
+            .route("/auth/login", post(login))
+            .route("/auth/refresh", post(refresh))
+            .route("/auth/logout", post(logout))
+            .route("/.well-known/jwks.json", get(jwks)),
+    )
+}
+
+async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> AppResult<impl IntoResponse> {
+    let user = auth::register(&state, req).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> AppResult<impl IntoResponse> {
+    Ok(no_store(auth::login(&state, req, client).await?))
+}
+
+async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
+    Ok(no_store(auth::refresh(&state, req).await?))
+}
+
+async fn logout(State(state): State<AppState>, Authenticated(caller): Authenticated) -> AppResult<StatusCode> {
+    auth::logout(&state, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.jwt().jwks().clone()))
+}
+
+/// Token answers must not be cached by anything between us and the client (RFC 6749 §5.1).
+fn no_store(tokens: TokenPair) -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens))
+}

@@ -1,0 +1,63 @@
+# Sourced by scripts/dev and scripts/test: a private PostgreSQL cluster from the system binaries.
+# pg_start DIR PORT starts (creating if needed) a cluster in DIR listening on 127.0.0.1:PORT and
+# sets PG_URL_BASE=postgres://postgres@127.0.0.1:PORT. initdb and postgres refuse to run as root,
+# so as root they run as the postgres user, on a folder it owns.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+pg_as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+pg_start() {
+  local dir=$1 port=$2
+  if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+    echo "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin)." >&2
+    echo "Install them (apt-get install postgresql) or set DATABASE_URL." >&2
+    return 1
+  fi
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$dir"
+    # The postgres user must be able to reach the folder through every parent.
+    if ! runuser -u postgres -- test -w "$dir"; then
+      echo "The postgres user cannot reach $dir; move the project to a world-traversable path or set DATABASE_URL." >&2
+      return 1
+    fi
+  fi
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    pg_as_owner "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 \
+      || pg_as_owner "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$dir.initdb.log" 2>&1 \
+      || { cat "$dir.initdb.log" >&2; return 1; }
+  fi
+  if ! pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" -w -t 30 -l "$dir/server.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=${PG_FSYNC:-on} -c shared_buffers=128MB" \
+      start >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
+  fi
+  port=$(sed -n 4p "$dir/postmaster.pid")
+  PG_URL_BASE="postgres://postgres@127.0.0.1:$port"
+  export PG_URL_BASE
+}
+
+pg_stop() {
+  local dir=$1
+  [ -f "$dir/postmaster.pid" ] && pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1
+  return 0
+}
+
+# pg_create_db URL_BASE NAME: creates the database if it does not exist.
+pg_create_db() {
+  local base=$1 name=$2
+  if ! psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    psql "$base/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
+  fi
+}

@@ -1,0 +1,149 @@
+//! Typed settings, read from the environment only.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Every setting the functions and the CLI read, with its environment variable.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`: libpq-style URL of the PostgreSQL database.
+    pub database_url: SecretString,
+    /// `DATABASE_POOL_SIZE`: most connections one process holds.
+    pub database_pool_size: usize,
+    /// `DATABASE_TIMEOUT_MS`: longest a request waits to connect to or check out a connection.
+    pub database_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: server-side limit on one statement.
+    pub database_statement_timeout: Duration,
+    /// `JWT_PRIVATE_KEY`: Ed25519 PKCS#8 key, PEM or base64 DER (`identity keygen` prints one).
+    pub jwt_private_key: Option<SecretString>,
+    /// `JWT_PREVIOUS_PUBLIC_KEYS`: comma-separated public keys still accepted after a rotation.
+    pub jwt_previous_public_keys: Vec<String>,
+    /// `JWT_ISSUER`: the `iss` claim.
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`: the `aud` claim.
+    pub jwt_audience: String,
+    /// `JWT_LEEWAY_SECS`: clock skew tolerated on `exp` and `nbf`.
+    pub jwt_leeway_secs: u64,
+    /// `ACCESS_TOKEN_TTL_SECS`: lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS`: lifetime of one refresh token (each use issues a new one).
+    pub refresh_token_ttl: Duration,
+    /// `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`: password hash cost.
+    pub argon2: Argon2Cost,
+    /// `LOGIN_MAX_FAILURES`: failed logins for one email before it is locked.
+    pub login_max_failures: i32,
+    /// `LOGIN_LOCKOUT_SECS`: how long a locked email stays locked.
+    pub login_lockout: Duration,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed by the local server's CORS layer.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// argon2id parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Cost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Argon2Cost {
+    /// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
+    pub const RECOMMENDED: Argon2Cost = Argon2Cost { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+}
+
+/// A setting that is missing or does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings from a map, as tests do.
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|key| map.get(key).cloned())
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let env = Env(&lookup);
+        Ok(Config {
+            database_url: env.required("DATABASE_URL")?.into(),
+            database_pool_size: env.parse("DATABASE_POOL_SIZE", 8)?,
+            database_timeout: env.millis("DATABASE_TIMEOUT_MS", 3_000)?,
+            database_statement_timeout: env.millis("DATABASE_STATEMENT_TIMEOUT_MS", 10_000)?,
+            jwt_private_key: env.get("JWT_PRIVATE_KEY").map(SecretString::from),
+            jwt_previous_public_keys: env.list("JWT_PREVIOUS_PUBLIC_KEYS"),
+            jwt_issuer: env.get("JWT_ISSUER").unwrap_or_else(|| "identity-api".into()),
+            jwt_audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "identity-api".into()),
+            jwt_leeway_secs: env.parse("JWT_LEEWAY_SECS", 30)?,
+            access_token_ttl: env.secs("ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_token_ttl: env.secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            argon2: Argon2Cost {
+                memory_kib: env.parse("ARGON2_MEMORY_KIB", Argon2Cost::RECOMMENDED.memory_kib)?,
+                iterations: env.parse("ARGON2_ITERATIONS", Argon2Cost::RECOMMENDED.iterations)?,
+                parallelism: env.parse("ARGON2_PARALLELISM", Argon2Cost::RECOMMENDED.parallelism)?,
+            },
+            login_max_failures: env.parse("LOGIN_MAX_FAILURES", 10)?,
+            login_lockout: env.secs("LOGIN_LOCKOUT_SECS", 900)?,
+            cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+        })
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+        }
+    }
+
+    fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.parse(name, default).map(Duration::from_millis)
+    }
+
+    fn secs(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.parse(name, default).map(Duration::from_secs)
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,130 @@
+//! The PostgreSQL pool (lazy: no connection until the first query) and embedded migrations.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use secrecy::ExposeSecret;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use crate::config::Config;
+
+refinery::embed_migrations!("../migrations");
+
+/// Key of the advisory lock that serialises concurrent migration runs.
+const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
+
+/// A database failure, classified for the layers above.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be reached in time; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused the write.
+    #[error("unique violation on {constraint}")]
+    UniqueViolation {
+        /// The constraint's name.
+        constraint: String,
+    },
+    /// A foreign key refused the write.
+    #[error("foreign key violation on {constraint}")]
+    ForeignKeyViolation {
+        /// The constraint's name.
+        constraint: String,
+    },
+    /// Anything else: a bug or an unexpected state.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl DbError {
+    /// True when a unique constraint with this name refused the write.
+    pub fn is_unique(&self, name: &str) -> bool {
+        matches!(self, DbError::UniqueViolation { constraint } if constraint == name)
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(db) = err.as_db_error() {
+            let constraint = db.constraint().unwrap_or_default().to_owned();
+            return match *db.code() {
+                SqlState::UNIQUE_VIOLATION => DbError::UniqueViolation { constraint },
+                SqlState::FOREIGN_KEY_VIOLATION => DbError::ForeignKeyViolation { constraint },
+                SqlState::ADMIN_SHUTDOWN
+                | SqlState::CRASH_SHUTDOWN
+                | SqlState::CANNOT_CONNECT_NOW
+                | SqlState::TOO_MANY_CONNECTIONS
+                | SqlState::QUERY_CANCELED => DbError::Unavailable(db.message().to_owned()),
+                _ => DbError::Other(err.to_string()),
+            };
+        }
+        // No server answer at all: the socket closed, timed out or never opened.
+        DbError::Unavailable(err.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::PoolError;
+        match err {
+            PoolError::Backend(e) => e.into(),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Builds the pool. Nothing connects until the first checkout, which keeps cold starts short.
+pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
+    let mut pg = pg_config(config)?;
+    pg.keepalives_idle(Duration::from_secs(30));
+    pg.options(format!("-c statement_timeout={}", config.database_statement_timeout.as_millis()));
+    if pg.get_application_name().is_none() {
+        pg.application_name("identity-api");
+    }
+    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(config.database_pool_size.max(1))
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.database_timeout))
+        .create_timeout(Some(config.database_timeout))
+        .recycle_timeout(Some(config.database_timeout))
+        .build()
+        .map_err(|e| DbError::Other(e.to_string()))
+}
+
+/// Applies pending migrations while holding an advisory lock, so concurrent runs wait for
+/// each other instead of racing. Returns the names of the migrations it applied.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>, DbError> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
+    let outcome = migrations::runner().set_grouped(true).run_async(client).await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
+    let report = outcome.map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+    Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
+}
+
+/// Connects one client outside the pool (migrations need `&mut Client`).
+pub async fn connect(config: &Config) -> Result<tokio_postgres::Client, DbError> {
+    let (client, connection) = pg_config(config)?.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "migration connection closed");
+        }
+    });
+    Ok(client)
+}
+
+fn pg_config(config: &Config) -> Result<tokio_postgres::Config, DbError> {
+    let mut pg: tokio_postgres::Config = config
+        .database_url
+        .expose_secret()
+        .parse()
+        .map_err(|e: tokio_postgres::Error| DbError::Other(format!("DATABASE_URL: {e}")))?;
+    pg.connect_timeout(config.database_timeout);
+    Ok(pg)
+}
+
+/// Checks out a connection from the pool.
+pub async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, DbError> {
+    Ok(pool.get().await?)
+}

@@ -1,0 +1,184 @@
+//! Extractors: JSON bodies with problem+json rejections, the authenticated caller, client info.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+use crate::models::ClientInfo;
+use crate::services::auth::{self, Caller};
+use crate::state::AppState;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest bearer token looked at; anything longer is refused unread.
+const MAX_BEARER_BYTES: usize = 8 * 1024;
+
+/// A JSON body: 415 unless the content type is JSON, 413 over 64 KiB, 400 when it is not
+/// JSON, 422 with the offending field when it does not fit `T`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge(MAX_BODY_BYTES)
+            } else {
+                AppError::BadRequest("The request body could not be read.".into())
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON body into `T`, telling syntax errors (400) from misfit fields (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    use serde_json::error::Category;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = without_position(&inner.to_string());
+        match inner.classify() {
+            Category::Data => {
+                let (field, message) = match message.strip_prefix("missing field `") {
+                    Some(rest) => {
+                        let name = rest.trim_end_matches('`');
+                        (join_path(&path, name), "is required".to_owned())
+                    }
+                    None => (if path == "." { String::new() } else { path }, message),
+                };
+                AppError::Validation(vec![FieldError::new(field, message)])
+            }
+            _ => malformed(&message),
+        }
+    })?;
+    de.end().map_err(|e| malformed(&without_position(&e.to_string())))?;
+    Ok(value)
+}
+
+fn malformed(message: &str) -> AppError {
+    AppError::BadRequest(format!("The request body is not valid JSON: {message}."))
+}
+
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent == "." || parent.is_empty() { name.to_owned() } else { format!("{parent}.{name}") }
+}
+
+/// The caller of a request with a valid bearer token whose session is live.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let missing = || AppError::Unauthorized("A bearer access token is required.".into());
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+        if value.len() > MAX_BEARER_BYTES {
+            return Err(missing());
+        }
+        let value = value.to_str().map_err(|_| missing())?;
+        let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(missing());
+        }
+        auth::authenticate(state, token.trim()).await.map(Authenticated)
+    }
+}
+
+/// The client's address and User-Agent, recorded on sessions.
+#[derive(Clone, Debug, Default)]
+pub struct Client(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        Ok(Client(ClientInfo { user_agent, ip: client_ip(parts) }))
+    }
+}
+
+/// API Gateway's view of the source address on Lambda, the socket's locally. Forwarded
+/// headers are not trusted: any client can write them.
+fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.request_context_ref() {
+        return ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok());
+    }
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[allow(dead_code)]
+        email: String,
+        #[allow(dead_code)]
+        tags: Vec<String>,
+    }
+
+    fn field_of(raw: &str) -> (u16, String) {
+        match parse_json::<Body>(raw.as_bytes()) {
+            Err(AppError::Validation(errors)) => (422, errors[0].field.clone()),
+            Err(other) => (other.status().as_u16(), String::new()),
+            Ok(_) => (200, String::new()),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_misfits_422_with_their_field() {
+        assert_eq!(field_of(r#"{"email": "#).0, 400);
+        assert_eq!(field_of("").0, 400);
+        assert_eq!(field_of(r#"{"email":"a","tags":[]} trailing"#).0, 400);
+        assert_eq!(field_of(r#"{"tags": []}"#), (422, "email".into()));
+        assert_eq!(field_of(r#"{"email": 5, "tags": []}"#), (422, "email".into()));
+        assert_eq!(field_of(r#"{"email": "a", "tags": [1]}"#), (422, "tags[0]".into()));
+        assert_eq!(field_of(r#"{"email": "a", "email": "b", "tags": []}"#).0, 422);
+        assert_eq!(field_of(r#"{"email": "a", "tags": [], "extra": true}"#).0, 200);
+    }
+
+    #[test]
+    fn json_content_types() {
+        let v = |s: &'static str| Some(header::HeaderValue::from_static(s));
+        assert!(is_json(v("application/json").as_ref()));
+        assert!(is_json(v("Application/JSON; charset=utf-8").as_ref()));
+        assert!(is_json(v("application/merge-patch+json").as_ref()));
+        assert!(!is_json(v("text/plain").as_ref()));
+        assert!(!is_json(v("application/x-www-form-urlencoded").as_ref()));
+        assert!(!is_json(None));
+    }
+}

@@ -1,0 +1,48 @@
+//! Layers and fallbacks every router gets: request ids in logs, body limit, problem+json 404/405.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use lambda_http::RequestExt;
+use tracing::Instrument;
+
+use super::extract::MAX_BODY_BYTES;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Adds the shared fallbacks and layers to a function's routes.
+pub fn finish(router: Router<AppState>) -> Router<AppState> {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(trace_request))
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("No route matches this path.".into())
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// Wraps each request in a span carrying its id (the Lambda request id on AWS), so every log
+/// line of one request can be found together. Paths are logged; bodies and headers are not.
+async fn trace_request(req: Request, next: Next) -> Response {
+    let request_id = req
+        .lambda_context_ref()
+        .map(|ctx| ctx.request_id.clone())
+        .or_else(|| req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect()))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = std::time::Instant::now();
+        let response = next.run(req).await;
+        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+        response
+    }
+    .instrument(span)
+    .await
+}

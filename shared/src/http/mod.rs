@@ -1,0 +1,8 @@
+//! What handlers share: extractors, the common layers and fallbacks of every router.
+
+pub mod extract;
+pub mod layers;
+
+pub use crate::state::AppState;
+pub use extract::{ApiJson, Authenticated, Client};
+pub use layers::finish;

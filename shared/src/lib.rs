@@ -1,0 +1,18 @@
+//! Shared crate of the identity API: models, repositories, services, JWT and HTTP plumbing.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod models;
+pub mod repositories;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use config::Config;
+pub use error::{AppError, AppResult};
+pub use state::AppState;

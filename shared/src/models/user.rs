@@ -1,0 +1,68 @@
+//! A person who can sign in.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Whether a user may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    /// May sign in.
+    Active,
+    /// Every session ended; may not sign in.
+    Disabled,
+}
+
+impl UserStatus {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the database spelling; anything unknown is treated as disabled.
+    pub fn parse(raw: &str) -> UserStatus {
+        if raw == "active" { UserStatus::Active } else { UserStatus::Disabled }
+    }
+}
+
+/// A user as the API shows it. The password hash lives elsewhere and is never serialized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// As the user typed it; unique case-insensitively.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Whether the email address was proven.
+    pub email_verified: bool,
+    /// When the email address was proven.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// active or disabled.
+    pub status: UserStatus,
+    /// May manage every user.
+    pub is_platform_admin: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user with the stored password hash, for sign-in only. Its Debug output hides the hash.
+#[derive(Clone)]
+pub struct UserCredentials {
+    /// The user.
+    pub user: User,
+    /// argon2id PHC string, if the user has a password.
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials").field("user", &self.user).finish_non_exhaustive()
+    }
+}

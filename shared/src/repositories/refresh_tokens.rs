@@ -1,0 +1,60 @@
+//! The refresh_tokens table: one rotation chain per session.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+
+/// Stores a new refresh token of a session.
+pub async fn insert(
+    db: &impl GenericClient,
+    id: Uuid,
+    session_id: Uuid,
+    token_hash: &[u8],
+    parent_id: Option<Uuid>,
+    ttl: Duration,
+) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        &[&id, &session_id, &token_hash, &parent_id, &ttl.as_secs_f64()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A refresh token that was just consumed.
+#[derive(Debug, Clone, Copy)]
+pub struct Consumed {
+    /// The token's id, parent of its successor.
+    pub id: Uuid,
+    /// Its session.
+    pub session_id: Uuid,
+}
+
+/// Marks an unused, unexpired token as used, atomically: of concurrent calls with one token,
+/// exactly one gets it back.
+pub async fn consume(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Consumed>, DbError> {
+    let row = db
+        .query_opt(
+            "UPDATE refresh_tokens SET used_at = now()
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+             RETURNING id, session_id",
+            &[&token_hash],
+        )
+        .await?;
+    Ok(row.map(|r| Consumed { id: r.get(0), session_id: r.get(1) }))
+}
+
+/// The session of a token that was already used: a sign of replay.
+pub async fn find_spent_session(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Uuid>, DbError> {
+    let row = db
+        .query_opt(
+            "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+            &[&token_hash],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

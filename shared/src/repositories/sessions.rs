@@ -1,0 +1,46 @@
+//! The sessions table.
+
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+use crate::models::ClientInfo;
+
+/// Opens a session for a user.
+pub async fn insert(
+    db: &impl GenericClient,
+    id: Uuid,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
+        &[&id, &user_id, &client.user_agent, &client.ip],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends a session; true if it was live.
+pub async fn revoke(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
+    let n = db
+        .execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id])
+        .await?;
+    Ok(n == 1)
+}
+
+/// Marks a live session of an active user as used now and returns the user's id; `None`
+/// if the session has ended or the user is disabled.
+pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    let row = db
+        .query_opt(
+            "UPDATE sessions s SET last_used_at = now()
+             FROM users u
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
+             RETURNING s.user_id",
+            &[&id],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+

@@ -1,0 +1,91 @@
+//! The users table.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+use crate::models::{User, UserCredentials, UserStatus};
+
+/// Name of the case-insensitive unique index on email.
+pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
+
+const COLUMNS: &str =
+    "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
+
+fn user(row: &Row) -> User {
+    let verified: Option<DateTime<Utc>> = row.get("email_verified_at");
+    User {
+        id: row.get("id"),
+        email: row.get("email"),
+        name: row.get("name"),
+        email_verified: verified.is_some(),
+        email_verified_at: verified,
+        status: UserStatus::parse(row.get("status")),
+        is_platform_admin: row.get("is_platform_admin"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+/// A user to create.
+pub struct NewUser<'a> {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// Email as typed (trimmed).
+    pub email: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Set when the address was proven by other means (an accepted invitation).
+    pub email_verified: bool,
+}
+
+/// Inserts a user; a taken email fails with a unique violation on [`EMAIL_UNIQUE`].
+pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, DbError> {
+    let sql = format!(
+        "INSERT INTO users (id, email, name, password_hash, email_verified_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
+         RETURNING {COLUMNS}"
+    );
+    let row = db
+        .query_one(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified])
+        .await?;
+    Ok(user(&row))
+}
+
+/// The user with this email (any case) and their password hash.
+pub async fn find_credentials(
+    db: &impl GenericClient,
+    email: &str,
+) -> Result<Option<UserCredentials>, DbError> {
+    let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
+    let row = db.query_opt(&sql, &[&email]).await?;
+    Ok(row.map(|r| UserCredentials { user: user(&r), password_hash: r.get("password_hash") }))
+}
+
+/// The user with this id.
+pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(user))
+}
+
+/// The active user behind a live session: the one check every authenticated request makes.
+pub async fn find_by_live_session(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
+        prefixed("u")
+    );
+    Ok(db.query_opt(&sql, &[&session_id, &user_id]).await?.as_ref().map(user))
+}
+
+fn prefixed(alias: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}

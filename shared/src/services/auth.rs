@@ -1,0 +1,210 @@
+//! Registration, sign-in, refresh-token rotation, sign-out, and the per-request session check.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::jwt::AccessClaims;
+use crate::auth::tokens;
+use crate::db::{self, DbError};
+use crate::error::{AppError, AppResult};
+use crate::models::{ClientInfo, User, UserStatus};
+use crate::repositories::{lockouts, refresh_tokens, sessions, users};
+use crate::services::validate;
+use crate::state::AppState;
+
+/// Body of POST /auth/register. Fields not named here (is_platform_admin, ...) are ignored.
+#[derive(Debug, Deserialize)]
+pub struct RegisterRequest {
+    /// Email address.
+    pub email: String,
+    /// New password, 8 to 1024 characters.
+    pub password: SecretString,
+    /// Display name.
+    pub name: String,
+}
+
+/// Body of POST /auth/login.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: SecretString,
+}
+
+/// Body of POST /auth/refresh.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    pub refresh_token: SecretString,
+}
+
+/// Answer of login and refresh.
+#[derive(Serialize)]
+pub struct TokenPair {
+    /// Signed JWT.
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+/// The caller of an authenticated request, checked against the database.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The signed-in user, active.
+    pub user: User,
+    /// Their live session.
+    pub session_id: Uuid,
+    /// The verified token's claims.
+    pub claims: AccessClaims,
+}
+
+const INVALID_CREDENTIALS: &str = "Invalid email or password.";
+
+/// Creates an account. Fails with 409 when the email is taken.
+pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User> {
+    let mut errors = vec![];
+    let email = validate::email("email", &req.email, &mut errors);
+    validate::new_password("password", req.password.expose_secret(), &mut errors);
+    let name = validate::name("name", &req.name, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let hash = state.passwords().hash(&req.password).await?;
+    let client = db::client(state.pool()).await?;
+    let new = users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    users::insert(&client, &new).await.map_err(|e| match e {
+        e if e.is_unique(users::EMAIL_UNIQUE) => {
+            AppError::Conflict("An account with this email already exists; sign in instead.".into())
+        }
+        other => other.into(),
+    })
+}
+
+/// Checks a password and opens a session. Unknown emails cost and answer the same as wrong
+/// passwords; each email locks after too many failures, whether or not it has an account.
+pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo) -> AppResult<TokenPair> {
+    let mut errors = vec![];
+    let email = validate::email("email", &req.email, &mut errors);
+    validate::offered_password("password", req.password.expose_secret(), &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let config = state.config();
+    let mut client = db::client(state.pool()).await?;
+    if let Some(until) =
+        lockouts::reserve_attempt(&client, &email, config.login_max_failures, config.login_lockout).await?
+    {
+        let retry_after = (until - chrono::Utc::now()).to_std().unwrap_or_default();
+        return Err(AppError::TooManyRequests {
+            detail: "Too many failed sign-in attempts for this email; try again later.".into(),
+            retry_after,
+        });
+    }
+    let credentials = users::find_credentials(&client, &email).await?;
+    let dummy = state.dummy_hash().await?;
+    let (account, phc) = match credentials {
+        Some(c) => {
+            let phc = c.password_hash.clone().unwrap_or(dummy);
+            (c.password_hash.is_some().then_some(c.user), phc)
+        }
+        None => (None, dummy),
+    };
+    let matched = state.passwords().verify(&req.password, phc).await?;
+    let user = match account {
+        Some(user) if matched => user,
+        _ => {
+            lockouts::record_failure(&client, &email, config.login_max_failures, config.login_lockout).await?;
+            return Err(AppError::Unauthorized(INVALID_CREDENTIALS.into()));
+        }
+    };
+    if user.status != UserStatus::Active {
+        return Err(AppError::Forbidden("This account is disabled.".into()));
+    }
+    let session_id = Uuid::now_v7();
+    let refresh = tokens::generate();
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    sessions::insert(&tx, session_id, user.id, &client_info).await?;
+    refresh_tokens::insert(&tx, Uuid::now_v7(), session_id, &tokens::hash(&refresh), None, config.refresh_token_ttl)
+        .await?;
+    lockouts::clear(&tx, &email).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(user_id = %user.id, session_id = %session_id, "signed in");
+    Ok(token_pair(state, &user, session_id, refresh))
+}
+
+/// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
+pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPair> {
+    let presented = req.refresh_token.expose_secret();
+    let invalid = || AppError::Unauthorized("The refresh token is invalid, expired or already used.".into());
+    if !tokens::is_well_formed(presented) {
+        return Err(invalid());
+    }
+    let hash = tokens::hash(presented);
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let Some(consumed) = refresh_tokens::consume(&tx, &hash).await? else {
+        if let Some(session_id) = refresh_tokens::find_spent_session(&tx, &hash).await? {
+            if sessions::revoke(&tx, session_id).await? {
+                tracing::warn!(session_id = %session_id, "refresh token reused; session revoked");
+            }
+            tx.commit().await.map_err(DbError::from)?;
+        }
+        return Err(invalid());
+    };
+    let Some(user_id) = sessions::touch(&tx, consumed.session_id).await? else {
+        return Err(invalid());
+    };
+    let next = tokens::generate();
+    refresh_tokens::insert(
+        &tx,
+        Uuid::now_v7(),
+        consumed.session_id,
+        &tokens::hash(&next),
+        Some(consumed.id),
+        state.config().refresh_token_ttl,
+    )
+    .await?;
+    let user = users::find(&tx, user_id).await?.ok_or_else(invalid)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(token_pair(state, &user, consumed.session_id, next))
+}
+
+/// Ends the caller's session; its access and refresh tokens stop working at once.
+pub async fn logout(state: &AppState, caller: &Caller) -> AppResult<()> {
+    let client = db::client(state.pool()).await?;
+    sessions::revoke(&client, caller.session_id).await?;
+    tracing::info!(user_id = %caller.user.id, session_id = %caller.session_id, "signed out");
+    Ok(())
+}
+
+/// Verifies an access token and checks, in one query, that its session is live and its user
+/// active.
+pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
+    let claims = state.jwt().verify(bearer).map_err(|e| {
+        tracing::info!(reason = %e.0, "access token refused");
+        AppError::Unauthorized("The access token is missing, invalid or expired.".into())
+    })?;
+    let client = db::client(state.pool()).await?;
+    let user = users::find_by_live_session(&client, claims.sub, claims.sid)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("The session has ended; sign in again.".into()))?;
+    Ok(Caller { user, session_id: claims.sid, claims })
+}
+
+fn token_pair(state: &AppState, user: &User, session_id: Uuid, refresh_token: String) -> TokenPair {
+    let jwt = state.jwt();
+    let claims = jwt.claims(user.id, session_id, &user.email);
+    TokenPair { access_token: jwt.sign(&claims), token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token }
+}

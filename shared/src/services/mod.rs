@@ -1,0 +1,5 @@
+//! Business rules and transactions.
+
+pub mod auth;
+pub mod health;
+pub mod validate;

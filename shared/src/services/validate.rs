@@ -1,0 +1,140 @@
+//! Field rules shared by every service: emails, passwords, names.
+
+use crate::error::FieldError;
+
+/// Shortest accepted password, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest accepted password, in characters; keeps hashing cost bounded.
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+/// Longest accepted display name, in characters.
+pub const NAME_MAX_CHARS: usize = 200;
+
+/// Characters that are invisible or reorder text: never part of an email or a name.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+            | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Checks an email address and returns it trimmed of surrounding spaces.
+pub fn email(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = raw.trim_matches(' ');
+    let problem = if trimmed.is_empty() {
+        Some("is required")
+    } else if trimmed.len() > 254 {
+        Some("must be at most 254 bytes")
+    } else if trimmed.chars().any(|c| is_invisible(c) || c.is_whitespace()) {
+        Some("must not contain spaces, line breaks, control or invisible characters")
+    } else if !is_plain_address(trimmed) {
+        Some("must be an email address like name@example.com")
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        errors.push(FieldError::new(field, message));
+    }
+    trimmed.to_owned()
+}
+
+/// An address of the form local@domain.tld that email_address accepts, without quoted
+/// local parts, comments or IP literals, which no real sign-up needs.
+fn is_plain_address(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    !local.is_empty()
+        && !local.contains(['"', '(', ')', '@', '\\'])
+        && domain.contains('.')
+        && !domain.starts_with('[')
+        && !domain.ends_with('.')
+        && email_address::EmailAddress::is_valid(s)
+}
+
+/// Checks a new password's length, as received: nothing is trimmed.
+pub fn new_password(field: &str, password: &str, errors: &mut Vec<FieldError>) {
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        errors.push(FieldError::new(field, format!("must be at least {PASSWORD_MIN_CHARS} characters")));
+    } else if chars > PASSWORD_MAX_CHARS {
+        errors.push(FieldError::new(field, format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+    }
+}
+
+/// Checks a password offered for sign-in: only its length bound, so hashing cost stays bounded.
+pub fn offered_password(field: &str, password: &str, errors: &mut Vec<FieldError>) {
+    if password.is_empty() {
+        errors.push(FieldError::new(field, "is required"));
+    } else if password.chars().count() > PASSWORD_MAX_CHARS {
+        errors.push(FieldError::new(field, format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+    }
+}
+
+/// Checks a display name and returns it trimmed.
+pub fn name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "is required"));
+    } else if trimmed.chars().count() > NAME_MAX_CHARS {
+        errors.push(FieldError::new(field, format!("must be at most {NAME_MAX_CHARS} characters")));
+    } else if trimmed.chars().any(is_invisible) {
+        errors.push(FieldError::new(field, "must not contain control or invisible characters"));
+    }
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email_ok(raw: &str) -> bool {
+        let mut errors = vec![];
+        email("email", raw, &mut errors);
+        errors.is_empty()
+    }
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        for ok in ["a@example.com", "First.Last+tag@sub.example.co.uk", "  padded@example.com ", "ü@bücher.de"] {
+            assert!(email_ok(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_injection_and_invisible_characters() {
+        for bad in [
+            "", "plain", "a@b", "a@example.com\r\nBcc: x@y.com", "a\n@example.com", "a@exa\u{200B}mple.com",
+            "a\u{0000}@example.com", "\u{FEFF}a@example.com", "a b@example.com", "\"q\"@example.com",
+            "a@[127.0.0.1]", "a@example.com.", "a@@example.com",
+        ] {
+            assert!(!email_ok(bad), "{bad:?}");
+        }
+        assert!(!email_ok(&format!("{}@example.com", "a".repeat(250))));
+    }
+
+    #[test]
+    fn password_length_is_counted_in_characters_as_received() {
+        let check = |p: &str| {
+            let mut e = vec![];
+            new_password("password", p, &mut e);
+            e.is_empty()
+        };
+        assert!(!check("1234567"));
+        assert!(check("12345678"));
+        assert!(check("ééééééé€"));
+        assert!(!check(" 234567 ".trim()));
+        assert!(check(&"x".repeat(1024)));
+        assert!(!check(&"x".repeat(1025)));
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        let mut e = vec![];
+        assert_eq!(name("name", "  Ada  ", &mut e), "Ada");
+        assert!(e.is_empty());
+        name("name", "   ", &mut e);
+        name("name", "A\u{202E}da", &mut e);
+        name("name", &"n".repeat(201), &mut e);
+        assert_eq!(e.len(), 3);
+    }
+}

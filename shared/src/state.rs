@@ -1,0 +1,80 @@
+//! What every request handler shares: settings, the pool, keys and the password hasher.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use tokio::sync::OnceCell;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Passwords;
+use crate::auth::tokens;
+use crate::config::Config;
+use crate::error::AppError;
+
+/// Shared, cheaply cloned application state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    pool: Pool,
+    jwt: JwtKeys,
+    passwords: Passwords,
+    dummy_hash: OnceCell<String>,
+}
+
+/// Why the state could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StateError(String);
+
+impl AppState {
+    /// Builds the state. Connects to nothing: the pool opens connections on first use.
+    pub fn new(config: Config) -> Result<AppState, StateError> {
+        let pool = crate::db::create_pool(&config).map_err(|e| StateError(e.to_string()))?;
+        let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
+        let passwords = Passwords::new(config.argon2).map_err(StateError)?;
+        Ok(AppState {
+            inner: Arc::new(Inner { config, pool, jwt, passwords, dummy_hash: OnceCell::new() }),
+        })
+    }
+
+    /// Builds the state from the process environment.
+    pub fn from_env() -> Result<AppState, StateError> {
+        AppState::new(Config::from_env().map_err(|e| StateError(e.to_string()))?)
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Access-token keys.
+    pub fn jwt(&self) -> &JwtKeys {
+        &self.inner.jwt
+    }
+
+    /// Password hasher.
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// A hash of a random password at the configured cost, checked against when an email has
+    /// no account so that such a login costs the same as a wrong password. Every login asks
+    /// for it, so the one-time cost of making it does not single out either case.
+    pub async fn dummy_hash(&self) -> Result<String, AppError> {
+        self.inner
+            .dummy_hash
+            .get_or_try_init(|| self.inner.passwords.hash(&tokens::generate().into()))
+            .await
+            .cloned()
+    }
+}

@@ -1,0 +1,124 @@
+//! Drives a router in-process, as API Gateway or the local server would, without sockets.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::database::TestDatabase;
+use crate::state::AppState;
+
+/// A router with its own fresh database.
+pub struct TestApp {
+    /// The state the router runs with.
+    pub state: AppState,
+    /// The router, state applied.
+    pub router: Router,
+    /// The test's database; dropped with the app.
+    pub db: TestDatabase,
+}
+
+/// An answer, its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as JSON, or Null when empty or not JSON.
+    pub json: Value,
+    /// Raw body.
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    pub fn assert_problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.json);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{:?}", self.headers);
+        assert_eq!(self.json["status"], status, "{}", self.json);
+        assert!(self.json["type"].is_string() && self.json["title"].is_string(), "{}", self.json);
+        assert!(self.json["detail"].is_string(), "{}", self.json);
+        &self.json
+    }
+}
+
+impl TestApp {
+    /// A fresh database and a state on it, with optional setting overrides.
+    pub async fn new(routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
+        let db = TestDatabase::create().await;
+        let state = AppState::new(db.config(overrides)).expect("test state");
+        TestApp { router: routes.with_state(state.clone()), state, db }
+    }
+
+    /// Sends a request.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        TestResponse { status, headers, json, body }
+    }
+
+    /// Sends a JSON request (or none when `body` is None), with a bearer token if given.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, bearer: Option<&str>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = bearer {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(json) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(&json).expect("json"))),
+            None => builder.body(Body::empty()),
+        };
+        self.send(request.expect("request")).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.call(Method::POST, path, Some(body), None).await
+    }
+
+    /// GET with a bearer token.
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> TestResponse {
+        self.call(Method::GET, path, None, bearer).await
+    }
+
+    /// Registers an account through the service layer; returns its id.
+    pub async fn user(&self, email: &str, password: &str) -> uuid::Uuid {
+        let req = crate::services::auth::RegisterRequest {
+            email: email.into(),
+            password: password.into(),
+            name: email.split('@').next().unwrap_or("user").into(),
+        };
+        crate::services::auth::register(&self.state, req).await.expect("registering a test user").id
+    }
+
+    /// Registers an account and signs it in; returns (access token, refresh token).
+    pub async fn signed_in(&self, email: &str, password: &str) -> (String, String) {
+        self.user(email, password).await;
+        self.login(email, password).await
+    }
+
+    /// Signs an existing account in through the service layer.
+    pub async fn login(&self, email: &str, password: &str) -> (String, String) {
+        let req = crate::services::auth::LoginRequest { email: email.into(), password: password.into() };
+        let pair = crate::services::auth::login(&self.state, req, Default::default()).await.expect("signing in");
+        (pair.access_token, pair.refresh_token)
+    }
+
+    /// Runs one SQL statement against the test database, for setup and checks.
+    pub async fn sql(&self, query: &str) -> Vec<tokio_postgres::Row> {
+        let client = crate::db::client(self.state.pool()).await.expect("test db client");
+        client.query(query, &[]).await.unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+}

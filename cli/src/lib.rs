@@ -4,10 +4,15 @@ use axum::Router;
 use identity_shared::AppState;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// All route groups on one router, as `identity serve` runs them.
+/// Every route group's routes on one router, with the shared fallbacks and layers.
+pub fn routes() -> Router<AppState> {
+    identity_shared::http::finish(auth_function::routes().merge(users_function::routes()))
+}
+
+/// All route groups with state and CORS, as `identity serve` runs them.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config().cors_allowed_origins);
-    auth_function::router().merge(users_function::router()).with_state(state).layer(cors)
+    routes().with_state(state).layer(cors)
 }
 
 /// CORS for the configured origins only; none configured means no cross-origin access.

@@ -37,9 +37,7 @@ impl AppState {
         let pool = crate::db::create_pool(&config).map_err(|e| StateError(e.to_string()))?;
         let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
         let passwords = Passwords::new(config.argon2).map_err(StateError)?;
-        Ok(AppState {
-            inner: Arc::new(Inner { config, pool, jwt, passwords, dummy_hash: OnceCell::new() }),
-        })
+        Ok(AppState { inner: Arc::new(Inner { config, pool, jwt, passwords, dummy_hash: OnceCell::new() }) })
     }
 
     /// Builds the state from the process environment.
@@ -71,10 +69,6 @@ impl AppState {
     /// no account so that such a login costs the same as a wrong password. Every login asks
     /// for it, so the one-time cost of making it does not single out either case.
     pub async fn dummy_hash(&self) -> Result<String, AppError> {
-        self.inner
-            .dummy_hash
-            .get_or_try_init(|| self.inner.passwords.hash(&tokens::generate().into()))
-            .await
-            .cloned()
+        self.inner.dummy_hash.get_or_try_init(|| self.inner.passwords.hash(&tokens::generate().into())).await.cloned()
     }
 }

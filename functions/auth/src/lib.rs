@@ -5,24 +5,30 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use identity_shared::AppResult;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenPair};
-use identity_shared::AppResult;
 use serde_json::json;
 
-/// Routes of the auth function.
+/// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(
-        Router::new()
-            .route("/auth/register", post(register))
-            .route("/auth/login", post(login))
-            .route("/auth/refresh", post(refresh))
-            .route("/auth/logout", post(logout))
-            .route("/.well-known/jwks.json", get(jwks)),
-    )
+    http::finish(routes())
 }
 
-async fn register(State(state): State<AppState>, ApiJson(req): ApiJson<RegisterRequest>) -> AppResult<impl IntoResponse> {
+/// The auth routes alone, for merging with other groups.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> AppResult<impl IntoResponse> {
     let user = auth::register(&state, req).await?;
     Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
 }

@@ -9,9 +9,14 @@ use identity_shared::services::health;
 use identity_shared::{AppError, AppResult};
 use serde_json::{Value, json};
 
-/// Routes of the users function.
+/// The users function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(Router::new().route("/me", get(me)).route("/health", get(health)))
+    http::finish(routes())
+}
+
+/// The users routes alone, for merging with other groups.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/me", get(me)).route("/health", get(health))
 }
 
 async fn me(Authenticated(caller): Authenticated) -> Json<User> {

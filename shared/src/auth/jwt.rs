@@ -195,8 +195,7 @@ impl JwtKeys {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(self.signing_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.signing)
-            .expect("signing with a validated Ed25519 key cannot fail")
+        jsonwebtoken::encode(&header, claims, &self.signing).expect("signing with a validated Ed25519 key cannot fail")
     }
 
     /// Verifies signature, algorithm, `typ`, `kid`, issuer, audience and time claims.
@@ -250,10 +249,11 @@ mod tests {
     use super::*;
 
     fn keys_with(private: &str, previous: &[&str], tweak: impl FnOnce(&mut HashMap<String, String>)) -> JwtKeys {
-        let mut map: HashMap<String, String> = [("DATABASE_URL", "postgres://localhost/x"), ("JWT_PRIVATE_KEY", private)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let mut map: HashMap<String, String> =
+            [("DATABASE_URL", "postgres://localhost/x"), ("JWT_PRIVATE_KEY", private)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
         map.insert("JWT_PREVIOUS_PUBLIC_KEYS".into(), previous.join(","));
         tweak(&mut map);
         JwtKeys::from_config(&Config::from_map(&map).unwrap()).unwrap()
@@ -280,7 +280,7 @@ mod tests {
         let verified = keys.verify(&keys.sign(&claims)).unwrap();
         assert_eq!(verified, claims);
         assert_eq!(verified.exp - verified.iat, 900);
-        let header = jsonwebtoken::decode_header(&keys.sign(&claims)).unwrap();
+        let header = jsonwebtoken::decode_header(keys.sign(&claims)).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(keys.jwks().keys[0].kid.as_str()));
     }
@@ -290,7 +290,8 @@ mod tests {
         let keys = keys();
         let token = token_with(&keys, |_| {});
         let parts: Vec<&str> = token.split('.').collect();
-        let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["email"] = "evil@example.com".into();
         let forged_payload = format!("{}.{}.{}", parts[0], b64json(payload), parts[2]);
         assert!(keys.verify(&forged_payload).is_err());

@@ -51,29 +51,45 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 }
 
 /// Parses a JSON body into `T`, telling syntax errors (400) from misfit fields (422).
+/// The body must be one JSON object.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     use serde_json::error::Category;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = without_position(&inner.to_string());
-        match inner.classify() {
-            Category::Data => {
-                let (field, message) = match message.strip_prefix("missing field `") {
-                    Some(rest) => {
-                        let name = rest.trim_end_matches('`');
-                        (join_path(&path, name), "is required".to_owned())
-                    }
-                    None => (if path == "." { String::new() } else { path }, message),
-                };
-                AppError::Validation(vec![FieldError::new(field, message)])
-            }
-            _ => malformed(&message),
+    let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
+    // A misfit found before the end says nothing about the rest: only a body that is JSON
+    // throughout, and an object, gets field errors.
+    let syntax = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err();
+    let err = match parsed {
+        Ok(value) if starts_with_brace(bytes) => {
+            return match de.end() {
+                Ok(()) => Ok(value),
+                Err(e) => Err(malformed(&without_position(&e.to_string()))),
+            };
         }
-    })?;
-    de.end().map_err(|e| malformed(&without_position(&e.to_string())))?;
-    Ok(value)
+        Ok(_) => return Err(AppError::invalid("", "the body must be a JSON object")),
+        Err(err) => err,
+    };
+    if let Some(e) = syntax() {
+        return Err(malformed(&without_position(&e.to_string())));
+    }
+    if !starts_with_brace(bytes) {
+        return Err(AppError::invalid("", "the body must be a JSON object"));
+    }
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let message = without_position(&inner.to_string());
+    if inner.classify() != Category::Data {
+        return Err(malformed(&message));
+    }
+    let (field, message) = match message.strip_prefix("missing field `") {
+        Some(rest) => (join_path(&path, rest.trim_end_matches('`')), "is required".to_owned()),
+        None => (if path == "." { String::new() } else { path }, message),
+    };
+    Err(AppError::Validation(vec![FieldError::new(field, message)]))
+}
+
+fn starts_with_brace(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 fn malformed(message: &str) -> AppError {
@@ -169,6 +185,10 @@ mod tests {
         assert_eq!(field_of(r#"{"email": "a", "tags": [1]}"#), (422, "tags[0]".into()));
         assert_eq!(field_of(r#"{"email": "a", "email": "b", "tags": []}"#).0, 422);
         assert_eq!(field_of(r#"{"email": "a", "tags": [], "extra": true}"#).0, 200);
+        assert_eq!(field_of("[1,").0, 400);
+        assert_eq!(field_of(r#"{"email": 5, "tags": [}"#).0, 400);
+        assert_eq!(field_of(r#"["a", []]"#), (422, String::new()));
+        assert_eq!(field_of(r#""text""#), (422, String::new()));
     }
 
     #[test]

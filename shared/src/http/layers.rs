@@ -34,13 +34,20 @@ async fn trace_request(req: Request, next: Next) -> Response {
     let request_id = req
         .lambda_context_ref()
         .map(|ctx| ctx.request_id.clone())
-        .or_else(|| req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect()))
+        .or_else(|| {
+            req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect())
+        })
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = std::time::Instant::now();
         let response = next.run(req).await;
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
         response
     }
     .instrument(span)

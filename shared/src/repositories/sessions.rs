@@ -7,12 +7,7 @@ use crate::db::DbError;
 use crate::models::ClientInfo;
 
 /// Opens a session for a user.
-pub async fn insert(
-    db: &impl GenericClient,
-    id: Uuid,
-    user_id: Uuid,
-    client: &ClientInfo,
-) -> Result<(), DbError> {
+pub async fn insert(db: &impl GenericClient, id: Uuid, user_id: Uuid, client: &ClientInfo) -> Result<(), DbError> {
     db.execute(
         "INSERT INTO sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
         &[&id, &user_id, &client.user_agent, &client.ip],
@@ -23,9 +18,7 @@ pub async fn insert(
 
 /// Ends a session; true if it was live.
 pub async fn revoke(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    let n = db
-        .execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id])
-        .await?;
+    let n = db.execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id]).await?;
     Ok(n == 1)
 }
 
@@ -43,4 +36,3 @@ pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, Db
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
-

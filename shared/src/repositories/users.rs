@@ -11,8 +11,7 @@ use crate::models::{User, UserCredentials, UserStatus};
 /// Name of the case-insensitive unique index on email.
 pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
 
-const COLUMNS: &str =
-    "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
+const COLUMNS: &str = "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
 
 fn user(row: &Row) -> User {
     let verified: Option<DateTime<Utc>> = row.get("email_verified_at");
@@ -50,17 +49,12 @@ pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, 
          VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
          RETURNING {COLUMNS}"
     );
-    let row = db
-        .query_one(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified])
-        .await?;
+    let row = db.query_one(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
     Ok(user(&row))
 }
 
 /// The user with this email (any case) and their password hash.
-pub async fn find_credentials(
-    db: &impl GenericClient,
-    email: &str,
-) -> Result<Option<UserCredentials>, DbError> {
+pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Option<UserCredentials>, DbError> {
     let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
     let row = db.query_opt(&sql, &[&email]).await?;
     Ok(row.map(|r| UserCredentials { user: user(&r), password_hash: r.get("password_hash") }))

@@ -83,7 +83,8 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User>
     }
     let hash = state.passwords().hash(&req.password).await?;
     let client = db::client(state.pool()).await?;
-    let new = users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    let new =
+        users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
     users::insert(&client, &new).await.map_err(|e| match e {
         e if e.is_unique(users::EMAIL_UNIQUE) => {
             AppError::Conflict("An account with this email already exists; sign in instead.".into())

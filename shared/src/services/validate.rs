@@ -103,9 +103,19 @@ mod tests {
     #[test]
     fn refuses_injection_and_invisible_characters() {
         for bad in [
-            "", "plain", "a@b", "a@example.com\r\nBcc: x@y.com", "a\n@example.com", "a@exa\u{200B}mple.com",
-            "a\u{0000}@example.com", "\u{FEFF}a@example.com", "a b@example.com", "\"q\"@example.com",
-            "a@[127.0.0.1]", "a@example.com.", "a@@example.com",
+            "",
+            "plain",
+            "a@b",
+            "a@example.com\r\nBcc: x@y.com",
+            "a\n@example.com",
+            "a@exa\u{200B}mple.com",
+            "a\u{0000}@example.com",
+            "\u{FEFF}a@example.com",
+            "a b@example.com",
+            "\"q\"@example.com",
+            "a@[127.0.0.1]",
+            "a@example.com.",
+            "a@@example.com",
         ] {
             assert!(!email_ok(bad), "{bad:?}");
         }

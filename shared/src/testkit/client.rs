@@ -7,6 +7,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use std::sync::Arc;
+
 use super::database::TestDatabase;
 use crate::state::AppState;
 
@@ -16,8 +18,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The router, state applied.
     pub router: Router,
-    /// The test's database; dropped with the app.
-    pub db: TestDatabase,
+    /// The test's database; dropped with the last app on it.
+    pub db: Arc<TestDatabase>,
 }
 
 /// An answer, its body parsed as JSON when it is JSON.
@@ -53,9 +55,15 @@ impl TestResponse {
 impl TestApp {
     /// A fresh database and a state on it, with optional setting overrides.
     pub async fn new(routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
-        let db = TestDatabase::create().await;
+        let db = Arc::new(TestDatabase::create().await);
         let state = AppState::new(db.config(overrides)).expect("test state");
         TestApp { router: routes.with_state(state.clone()), state, db }
+    }
+
+    /// Another app on the same database with other settings, as after a redeploy.
+    pub fn sibling(&self, routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
+        let state = AppState::new(self.db.config(overrides)).expect("test state");
+        TestApp { router: routes.with_state(state.clone()), state, db: self.db.clone() }
     }
 
     /// Sends a request.

@@ -44,9 +44,8 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
+    let (client, connection) =
+        tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
     tokio::spawn(connection);
     client
 }
@@ -74,6 +73,15 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", template_name()))
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        TestDatabase { url: with_database(&server_url(), &name), name, server }
+    }
+
+    /// Creates an empty database, with no schema at all.
+    pub async fn create_empty() -> TestDatabase {
+        let server = with_database(&server_url(), "postgres");
+        let admin = connect(&server).await;
+        let name = format!("identity_test_{}", uuid::Uuid::now_v7().simple());
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap_or_else(|e| panic!("creating {name}: {e}"));
         TestDatabase { url: with_database(&server_url(), &name), name, server }
     }
 

@@ -1,0 +1,65 @@
+//! The database going away and coming back: 503 with Retry-After, bounded waits, recovery.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use identity_shared::testkit::TestApp;
+use identity_shared::testkit::database::with_database;
+use identity_shared::testkit::proxy::{Mode, Proxy};
+use serde_json::json;
+
+use crate::PASSWORD;
+
+/// An app whose database connection runs through a proxy the test controls.
+async fn app_behind_proxy(timeout_ms: &str) -> (TestApp, Proxy) {
+    let direct = TestApp::new(identity_cli::routes(), &[]).await;
+    let url: tokio_postgres::Config = direct.db.url.parse().unwrap();
+    let host = match &url.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        other => panic!("tests need a TCP database host, got {other:?}"),
+    };
+    let port = url.get_ports().first().copied().unwrap_or(5432);
+    let upstream: SocketAddr = tokio::net::lookup_host((host.as_str(), port)).await.unwrap().next().unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let user = url.get_user().unwrap_or("postgres");
+    let proxied = with_database(&format!("postgres://{user}@{}/x", proxy.addr), &direct.db.name);
+    let app =
+        direct.sibling(identity_cli::routes(), &[("DATABASE_URL", &proxied), ("DATABASE_TIMEOUT_MS", timeout_ms)]);
+    (app, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_answers_503_and_recovery_is_immediate() {
+    let (app, proxy) = app_behind_proxy("1000").await;
+    assert_eq!(app.get("/health", None).await.status, 200);
+
+    proxy.set_mode(Mode::Refuse);
+    for _ in 0..3 {
+        let res = app.get("/health", None).await;
+        res.assert_problem(503);
+        assert_eq!(res.header("retry-after"), Some("1"));
+    }
+    let login = app.post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
+    login.assert_problem(503);
+    let text = String::from_utf8_lossy(&login.body);
+    assert!(!text.contains("127.0.0.1") && !text.contains("connect"), "{text}");
+
+    proxy.set_mode(Mode::Forward);
+    assert_eq!(app.get("/health", None).await.status, 200, "the first request after recovery succeeds");
+    let res =
+        app.post("/auth/register", json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})).await;
+    assert_eq!(res.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_database_does_not_hold_requests_past_the_timeout() {
+    let (app, proxy) = app_behind_proxy("300").await;
+    proxy.set_mode(Mode::Blackhole);
+    let started = Instant::now();
+    let res = app.get("/health", None).await;
+    res.assert_problem(503);
+    // A generous bound: the point is that the wait ends, not how fast.
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    proxy.set_mode(Mode::Forward);
+    assert_eq!(app.get("/health", None).await.status, 200);
+}

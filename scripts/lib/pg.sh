@@ -57,7 +57,7 @@ pg_stop() {
 # pg_create_db URL_BASE NAME: creates the database if it does not exist.
 pg_create_db() {
   local base=$1 name=$2
-  if ! psql "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
-    psql "$base/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
+  if ! "$PG_BIN/psql" "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    "$PG_BIN/psql" "$base/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
   fi
 }

@@ -106,3 +106,12 @@ async fn errors_never_leak_internals() {
         assert!(!text.contains(leak), "{text}");
     }
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let app = app().await;
+    let res = app.get("/nope", None).await;
+    assert!(res.header("x-request-id").is_some_and(|id| id.len() >= 32));
+    let req = Request::get("/health").header("x-request-id", "trace-me-123").body(Body::empty()).unwrap();
+    assert_eq!(app.send(req).await.header("x-request-id"), Some("trace-me-123"));
+}

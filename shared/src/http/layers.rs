@@ -2,6 +2,7 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use lambda_http::RequestExt;
@@ -35,14 +36,20 @@ async fn trace_request(req: Request, next: Next) -> Response {
         .lambda_context_ref()
         .map(|ctx| ctx.request_id.clone())
         .or_else(|| {
-            req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect())
+            // A caller's own id is kept when it is short and plain, so it cannot forge log lines.
+            let id = req.headers().get("x-request-id")?.to_str().ok()?;
+            let plain = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+            plain.then(|| id.to_owned())
         })
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
     async move {
         let started = std::time::Instant::now();
-        let response = next.run(req).await;
+        let mut response = next.run(req).await;
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,

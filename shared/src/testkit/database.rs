@@ -81,7 +81,10 @@ impl TestDatabase {
         let server = with_database(&server_url(), "postgres");
         let admin = connect(&server).await;
         let name = format!("identity_test_{}", uuid::Uuid::now_v7().simple());
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
         TestDatabase { url: with_database(&server_url(), &name), name, server }
     }
 

@@ -7,7 +7,7 @@ PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 
 pg_as_owner() {
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -19,6 +19,9 @@ pg_free_port() {
 
 pg_start() {
   local dir=$1 port=$2
+  if [ -L "$dir" ]; then
+    if [ -d "$(readlink -f "$dir")" ]; then dir=$(readlink -f "$dir"); else rm -f "$dir"; fi
+  fi
   if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
     echo "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin)." >&2
     echo "Install them (apt-get install postgresql) or set DATABASE_URL." >&2
@@ -27,10 +30,16 @@ pg_start() {
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$dir"
-    # The postgres user must be able to reach the folder through every parent.
+    # The postgres user must reach the folder through every parent; where a parent is closed
+    # to it (a checkout under /root), the cluster lives in /tmp and $dir links to it.
     if ! runuser -u postgres -- test -w "$dir"; then
-      echo "The postgres user cannot reach $dir; move the project to a world-traversable path or set DATABASE_URL." >&2
-      return 1
+      local outside
+      outside=$(mktemp -d /tmp/identity-pg.XXXXXX)
+      chown postgres:postgres "$outside"
+      rmdir "$dir" 2>/dev/null || rm -rf "$dir"
+      ln -s "$outside" "$dir"
+      echo "note: the postgres user cannot reach $(dirname "$dir"); cluster data is in $outside" >&2
+      dir=$outside
     fi
   fi
   if [ ! -f "$dir/PG_VERSION" ]; then
@@ -49,7 +58,8 @@ pg_start() {
 }
 
 pg_stop() {
-  local dir=$1
+  local dir
+  dir=$(readlink -f "$1") || return 0
   [ -f "$dir/postmaster.pid" ] && pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1
   return 0
 }
@@ -60,4 +70,15 @@ pg_create_db() {
   if ! "$PG_BIN/psql" "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
     "$PG_BIN/psql" "$base/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
   fi
+}
+
+# pg_remove DIR: deletes a stopped cluster's data, following the link to /tmp if there is one.
+pg_remove() {
+  local dir=$1
+  if [ -L "$dir" ]; then
+    local target
+    target=$(readlink -f "$dir")
+    rm -rf "$target" "$target.initdb.log"
+  fi
+  rm -rf "$dir" "$dir.initdb.log"
 }

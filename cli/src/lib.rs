@@ -6,7 +6,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Every route group's routes on one router, with the shared fallbacks and layers.
 pub fn routes() -> Router<AppState> {
-    identity_shared::http::finish(auth_function::routes().merge(users_function::routes()))
+    identity_shared::http::finish(
+        auth_function::routes().merge(orgs_function::routes()).merge(users_function::routes()),
+    )
 }
 
 /// All route groups with state and CORS, as `identity serve` runs them.

@@ -25,6 +25,12 @@ enum Command {
     Migrate,
     /// Print a new Ed25519 signing key as a JWT_PRIVATE_KEY line.
     Keygen,
+    /// Make an existing user a platform administrator.
+    CreateAdmin {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -35,6 +41,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let applied = migrate(&Config::from_env()?).await?;
             println!("applied {} migration(s){}", applied.len(), list(&applied));
+            Ok(())
+        }
+        Command::CreateAdmin { email } => {
+            let pool = identity_shared::db::create_pool(&Config::from_env()?)?;
+            let user = identity_shared::services::users::grant_platform_admin(&pool, &email).await?;
+            println!("{} ({}) is now a platform admin", user.email, user.id);
             Ok(())
         }
         Command::Keygen => {

@@ -1,11 +1,13 @@
-//! The users route group: the caller's own account, and health.
+//! The users route group: the caller's own account and organizations, platform user
+//! administration, and health.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use identity_shared::http::{self, AppState, Authenticated};
-use identity_shared::models::User;
-use identity_shared::services::health;
+use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, PlatformAdmin, path_id};
+use identity_shared::models::{MyOrganization, User};
+use identity_shared::services::page::{Page, PageParams};
+use identity_shared::services::{health, orgs, users};
 use identity_shared::{AppError, AppResult};
 use serde_json::{Value, json};
 
@@ -16,11 +18,49 @@ pub fn router() -> Router<AppState> {
 
 /// The users routes alone, for merging with other groups.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/me", get(me)).route("/health", get(health))
+    Router::new()
+        .route("/me", get(me))
+        .route("/me/organizations", get(my_organizations))
+        .route("/users", get(list_users))
+        .route("/users/{id}", get(get_user).patch(update_user))
+        .route("/health", get(health))
 }
 
 async fn me(Authenticated(caller): Authenticated) -> Json<User> {
     Json(caller.user)
+}
+
+async fn my_organizations(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> AppResult<Json<Page<MyOrganization>>> {
+    Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    PlatformAdmin(_): PlatformAdmin,
+    ApiQuery(query): ApiQuery<users::UserQuery>,
+) -> AppResult<Json<Page<User>>> {
+    Ok(Json(users::list(&state, &query).await?))
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    PlatformAdmin(_): PlatformAdmin,
+    Path(id): Path<String>,
+) -> AppResult<Json<User>> {
+    Ok(Json(users::get(&state, path_id(&id, "user")?).await?))
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    PlatformAdmin(admin): PlatformAdmin,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<users::UpdateUser>,
+) -> AppResult<Json<User>> {
+    Ok(Json(users::update(&state, &admin.user, path_id(&id, "user")?, req).await?))
 }
 
 async fn health(State(state): State<AppState>) -> AppResult<Json<Value>> {

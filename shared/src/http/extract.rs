@@ -3,15 +3,17 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
 use crate::models::ClientInfo;
+use crate::services::access::OrgActor;
 use crate::services::auth::{self, Caller};
 use crate::state::AppState;
 
@@ -115,17 +117,77 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let missing = || AppError::Unauthorized("A bearer access token is required.".into());
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
-        if value.len() > MAX_BEARER_BYTES {
-            return Err(missing());
+        auth::authenticate(state, bearer(parts)?).await.map(Authenticated)
+    }
+}
+
+/// The bearer token of the Authorization header; 401 when there is none.
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let missing = || AppError::Unauthorized("A bearer access token is required.".into());
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    if value.len() > MAX_BEARER_BYTES {
+        return Err(missing());
+    }
+    let (scheme, token) = value.to_str().map_err(|_| missing())?.split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token)
+}
+
+/// A signed-in user who is a platform admin; 403 for anyone else.
+#[derive(Clone, Debug)]
+pub struct PlatformAdmin(pub Caller);
+
+impl FromRequestParts<AppState> for PlatformAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        if !caller.user.is_platform_admin {
+            return Err(AppError::Forbidden("This needs a platform administrator.".into()));
         }
-        let value = value.to_str().map_err(|_| missing())?;
-        let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(missing());
-        }
-        auth::authenticate(state, token.trim()).await.map(Authenticated)
+        Ok(PlatformAdmin(caller))
+    }
+}
+
+/// A member acting in the organization named by the `{org}` path segment, with their
+/// permissions there read from the database for this request. 401 without a valid session,
+/// 404 for an organization the caller is not a member of (or that does not exist).
+#[derive(Clone, Debug)]
+pub struct OrgAccess(pub OrgActor);
+
+impl FromRequestParts<AppState> for OrgAccess {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts)?.to_owned();
+        let org_id = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| params.iter().find(|(k, _)| *k == "org").and_then(|(_, v)| Uuid::parse_str(v).ok()));
+        let ip = client_ip(parts);
+        auth::authorize_org(state, &token, org_id, ip).await.map(OrgAccess)
+    }
+}
+
+/// Parses a path id; anything that is not a UUID names nothing, so it is a 404.
+pub fn path_id(raw: &str, what: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound(format!("No such {what}.")))
+}
+
+/// Query parameters, with 422 naming the problem when they do not fit `T`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| AppError::invalid("query", &without_position(&e.body_text())))
     }
 }
 

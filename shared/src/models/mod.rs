@@ -1,7 +1,13 @@
 //! Plain data types, free of SQL and HTTP.
 
+pub mod audit;
+pub mod organization;
+pub mod permission;
 pub mod session;
 pub mod user;
 
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use organization::{Member, MyOrganization, Organization, Role};
+pub use permission::{Permission, PermissionSet};
 pub use session::{ClientInfo, Session};
 pub use user::{User, UserCredentials, UserStatus};

@@ -1,7 +1,11 @@
 //! SQL, and nothing else. Every function takes any client or transaction.
 
+pub mod audit;
 pub mod lockouts;
+pub mod memberships;
+pub mod organizations;
 pub mod refresh_tokens;
+pub mod roles;
 pub mod sessions;
 pub mod users;
 

@@ -36,3 +36,21 @@ pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, Db
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
+
+/// Ends every live session of a user; returns how many.
+pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
+    Ok(db
+        .execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
+        .await?)
+}
+
+/// Sets or clears the session's active organization.
+pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) -> Result<(), DbError> {
+    db.execute("UPDATE sessions SET org_id = $2 WHERE id = $1", &[&id, &org_id]).await?;
+    Ok(())
+}
+
+/// The session's active organization.
+pub async fn org_of(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    Ok(db.query_opt("SELECT org_id FROM sessions WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
+}

@@ -13,7 +13,8 @@ pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
 
 const COLUMNS: &str = "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
 
-fn user(row: &Row) -> User {
+/// Maps a row holding the user columns.
+pub(crate) fn user(row: &Row) -> User {
     let verified: Option<DateTime<Utc>> = row.get("email_verified_at");
     User {
         id: row.get("id"),
@@ -75,11 +76,52 @@ pub async fn find_by_live_session(
     let sql = format!(
         "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
-        prefixed("u")
+        columns("u")
     );
     Ok(db.query_opt(&sql, &[&session_id, &user_id]).await?.as_ref().map(user))
 }
 
-fn prefixed(alias: &str) -> String {
+/// The user columns, qualified by a table alias.
+pub(crate) fn columns(alias: &str) -> String {
     COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Users whose email starts with `prefix` (case-insensitively), by id after `after`.
+pub async fn list(
+    db: &impl GenericClient,
+    prefix: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<User>, DbError> {
+    // LIKE wildcards in the prefix are taken literally.
+    let pattern = prefix.map(|p| format!("{}%", p.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR lower(email) LIKE $1) AND ($2::uuid IS NULL OR id > $2)
+         ORDER BY id LIMIT $3"
+    );
+    Ok(db.query(&sql, &[&pattern, &after, &limit]).await?.iter().map(user).collect())
+}
+
+/// Changes what an administrator may change; fields left None stay.
+pub async fn update(
+    db: &impl GenericClient,
+    id: Uuid,
+    name: Option<&str>,
+    status: Option<&str>,
+    is_platform_admin: Option<bool>,
+) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "UPDATE users SET name = COALESCE($2, name), status = COALESCE($3, status),
+                is_platform_admin = COALESCE($4, is_platform_admin), updated_at = now()
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(db.query_opt(&sql, &[&id, &name, &status, &is_platform_admin]).await?.as_ref().map(user))
+}
+
+/// Makes the user with this email a platform admin; None if there is no such user.
+pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "UPDATE users SET is_platform_admin = true, updated_at = now() WHERE lower(email) = lower($1) RETURNING {COLUMNS}"
+    );
+    Ok(db.query_opt(&sql, &[&email]).await?.as_ref().map(user))
 }

@@ -9,7 +9,7 @@ use crate::auth::tokens;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{ClientInfo, User, UserStatus};
-use crate::repositories::{lockouts, refresh_tokens, sessions, users};
+use crate::repositories::{GenericClient, lockouts, memberships, refresh_tokens, sessions, users};
 use crate::services::validate;
 use crate::state::AppState;
 
@@ -31,6 +31,9 @@ pub struct LoginRequest {
     pub email: String,
     /// Password.
     pub password: SecretString,
+    /// Issue an org-scoped token for this organization (the caller must be a member).
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
 }
 
 /// Body of POST /auth/refresh.
@@ -38,6 +41,9 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     pub refresh_token: SecretString,
+    /// Switch the session's active organization (the caller must be a member).
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
 }
 
 /// Answer of login and refresh.
@@ -136,13 +142,18 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     let session_id = Uuid::now_v7();
     let refresh = tokens::generate();
     let tx = client.transaction().await.map_err(DbError::from)?;
+    let scope = match req.org_id {
+        Some(org_id) => Some(org_scope(&tx, org_id, user.id).await?.ok_or_else(not_a_member)?),
+        None => None,
+    };
     sessions::insert(&tx, session_id, user.id, &client_info).await?;
+    sessions::set_org(&tx, session_id, req.org_id).await?;
     refresh_tokens::insert(&tx, Uuid::now_v7(), session_id, &tokens::hash(&refresh), None, config.refresh_token_ttl)
         .await?;
     lockouts::clear(&tx, &email).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(user_id = %user.id, session_id = %session_id, "signed in");
-    Ok(token_pair(state, &user, session_id, refresh))
+    Ok(token_pair(state, &user, session_id, refresh, scope))
 }
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
@@ -178,8 +189,19 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
     )
     .await?;
     let user = users::find(&tx, user_id).await?.ok_or_else(invalid)?;
+    let scope = match req.org_id {
+        // An explicit switch is refused for a non-member; the transaction rolls back, so the
+        // presented token stays usable.
+        Some(org_id) => Some(org_scope(&tx, org_id, user_id).await?.ok_or_else(not_a_member)?),
+        // The session's current org, if the user is still a member there.
+        None => match sessions::org_of(&tx, consumed.session_id).await? {
+            Some(org_id) => org_scope(&tx, org_id, user_id).await?,
+            None => None,
+        },
+    };
+    sessions::set_org(&tx, consumed.session_id, scope.as_ref().map(|s| s.org_id)).await?;
     tx.commit().await.map_err(DbError::from)?;
-    Ok(token_pair(state, &user, consumed.session_id, next))
+    Ok(token_pair(state, &user, consumed.session_id, next, scope))
 }
 
 /// Ends the caller's session; its access and refresh tokens stop working at once.
@@ -193,19 +215,64 @@ pub async fn logout(state: &AppState, caller: &Caller) -> AppResult<()> {
 /// Verifies an access token and checks, in one query, that its session is live and its user
 /// active.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
-    let claims = state.jwt().verify(bearer).map_err(|e| {
-        tracing::info!(reason = %e.0, "access token refused");
-        AppError::Unauthorized("The access token is missing, invalid or expired.".into())
-    })?;
+    let claims = verify(state, bearer)?;
     let client = db::client(state.pool()).await?;
-    let user = users::find_by_live_session(&client, claims.sub, claims.sid)
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("The session has ended; sign in again.".into()))?;
+    let user = users::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
     Ok(Caller { user, session_id: claims.sid, claims })
 }
 
-fn token_pair(state: &AppState, user: &User, session_id: Uuid, refresh_token: String) -> TokenPair {
+/// The organization an org-scoped token speaks for, with the member's roles there.
+struct OrgScope {
+    org_id: Uuid,
+    roles: Vec<String>,
+    permissions: Vec<String>,
+}
+
+async fn org_scope(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<Option<OrgScope>, DbError> {
+    let found = memberships::roles_and_permissions(db, org_id, user_id).await?;
+    Ok(found.map(|(roles, permissions)| OrgScope { org_id, roles, permissions: permissions.names() }))
+}
+
+fn not_a_member() -> AppError {
+    AppError::Forbidden("You are not a member of that organization.".into())
+}
+
+fn token_pair(state: &AppState, user: &User, session_id: Uuid, refresh_token: String, scope: Option<OrgScope>) -> TokenPair {
     let jwt = state.jwt();
-    let claims = jwt.claims(user.id, session_id, &user.email);
+    let mut claims = jwt.claims(user.id, session_id, &user.email);
+    if let Some(scope) = scope {
+        claims.org_id = Some(scope.org_id);
+        claims.roles = Some(scope.roles);
+        claims.permissions = Some(scope.permissions);
+    }
     TokenPair { access_token: jwt.sign(&claims), token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token }
+}
+
+/// For an org route: verifies the token and resolves, in one query, the live session, the
+/// active user and their roles and permissions in the org. A non-member gets 404, so an
+/// org's existence does not leak.
+pub async fn authorize_org(
+    state: &AppState,
+    bearer: &str,
+    org_id: Option<Uuid>,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<crate::services::access::OrgActor> {
+    let claims = verify(state, bearer)?;
+    let not_found = || AppError::NotFound("No such organization.".into());
+    let org_id = org_id.ok_or_else(not_found)?;
+    let client = db::client(state.pool()).await?;
+    let caller = memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
+    let (roles, permissions) = caller.membership.ok_or_else(not_found)?;
+    Ok(crate::services::access::OrgActor { org_id, user: caller.user, roles, permissions, ip })
+}
+
+fn verify(state: &AppState, bearer: &str) -> AppResult<AccessClaims> {
+    state.jwt().verify(bearer).map_err(|e| {
+        tracing::info!(reason = %e.0, "access token refused");
+        AppError::Unauthorized("The access token is missing, invalid or expired.".into())
+    })
+}
+
+fn session_ended() -> AppError {
+    AppError::Unauthorized("The session has ended; sign in again.".into())
 }

@@ -119,7 +119,7 @@ impl TestApp {
 
     /// Signs an existing account in through the service layer.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let req = crate::services::auth::LoginRequest { email: email.into(), password: password.into() };
+        let req = crate::services::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
         let pair = crate::services::auth::login(&self.state, req, Default::default()).await.expect("signing in");
         (pair.access_token, pair.refresh_token)
     }

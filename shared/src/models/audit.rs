@@ -1,0 +1,49 @@
+//! Audit log entries.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// One recorded change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// UUIDv7; entries sort by it.
+    pub id: Uuid,
+    /// The org it concerns.
+    pub org_id: Option<Uuid>,
+    /// Who did it.
+    pub actor_id: Option<Uuid>,
+    /// e.g. `member.roles_changed`.
+    pub action: String,
+    /// e.g. `member`, `role`, `organization`.
+    pub target_type: String,
+    /// The changed object's id.
+    pub target_id: Option<Uuid>,
+    /// Details: before/after values, names.
+    pub metadata: serde_json::Value,
+    /// The actor's address.
+    pub ip: Option<IpAddr>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change to record, written in the same transaction as the change.
+#[derive(Clone, Debug)]
+pub struct NewAuditEntry<'a> {
+    /// The org it concerns.
+    pub org_id: Uuid,
+    /// Who did it.
+    pub actor_id: Uuid,
+    /// The action name.
+    pub action: &'a str,
+    /// The kind of object changed.
+    pub target_type: &'a str,
+    /// Its id.
+    pub target_id: Uuid,
+    /// Details.
+    pub metadata: serde_json::Value,
+    /// The actor's address.
+    pub ip: Option<IpAddr>,
+}

@@ -1,0 +1,152 @@
+//! The fixed permission catalog (DESIGN §4).
+
+use serde::{Serialize, Serializer};
+
+/// One permission a role can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    /// Read the organization.
+    OrgRead,
+    /// Rename it or change its slug.
+    OrgUpdate,
+    /// Delete it.
+    OrgDelete,
+    /// List and read members.
+    MembersRead,
+    /// Remove members.
+    MembersRemove,
+    /// List roles.
+    RolesRead,
+    /// Create, edit and delete custom roles.
+    RolesManage,
+    /// Change members' roles.
+    RolesAssign,
+    /// List invitations.
+    InvitationsRead,
+    /// Invite people.
+    InvitationsCreate,
+    /// Revoke invitations.
+    InvitationsRevoke,
+    /// Read the audit log.
+    AuditRead,
+}
+
+impl Permission {
+    /// Every permission, in catalog order.
+    pub const ALL: [Permission; 12] = [
+        Permission::OrgRead,
+        Permission::OrgUpdate,
+        Permission::OrgDelete,
+        Permission::MembersRead,
+        Permission::MembersRemove,
+        Permission::RolesRead,
+        Permission::RolesManage,
+        Permission::RolesAssign,
+        Permission::InvitationsRead,
+        Permission::InvitationsCreate,
+        Permission::InvitationsRevoke,
+        Permission::AuditRead,
+    ];
+
+    /// The wire and database spelling, e.g. `members:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::OrgRead => "org:read",
+            Permission::OrgUpdate => "org:update",
+            Permission::OrgDelete => "org:delete",
+            Permission::MembersRead => "members:read",
+            Permission::MembersRemove => "members:remove",
+            Permission::RolesRead => "roles:read",
+            Permission::RolesManage => "roles:manage",
+            Permission::RolesAssign => "roles:assign",
+            Permission::InvitationsRead => "invitations:read",
+            Permission::InvitationsCreate => "invitations:create",
+            Permission::InvitationsRevoke => "invitations:revoke",
+            Permission::AuditRead => "audit:read",
+        }
+    }
+
+    /// What it allows, for GET /permissions.
+    pub fn description(self) -> &'static str {
+        match self {
+            Permission::OrgRead => "Read the organization",
+            Permission::OrgUpdate => "Rename the organization or change its slug",
+            Permission::OrgDelete => "Delete the organization",
+            Permission::MembersRead => "List and read members",
+            Permission::MembersRemove => "Remove members",
+            Permission::RolesRead => "List roles and their permissions",
+            Permission::RolesManage => "Create, edit and delete custom roles",
+            Permission::RolesAssign => "Change members' roles",
+            Permission::InvitationsRead => "List and read invitations",
+            Permission::InvitationsCreate => "Invite people and resend invitations",
+            Permission::InvitationsRevoke => "Revoke invitations",
+            Permission::AuditRead => "Read the audit log",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(raw: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+}
+
+impl Serialize for Permission {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A set of permissions, as held by a caller or granted by roles.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PermissionSet(std::collections::BTreeSet<Permission>);
+
+impl PermissionSet {
+    /// From database spellings; unknown ones (a permission retired from the catalog) are dropped.
+    pub fn from_names<I: IntoIterator<Item = S>, S: AsRef<str>>(names: I) -> PermissionSet {
+        PermissionSet(names.into_iter().filter_map(|n| Permission::parse(n.as_ref())).collect())
+    }
+
+    /// Holds this permission.
+    pub fn has(&self, p: Permission) -> bool {
+        self.0.contains(&p)
+    }
+
+    /// Holds every permission of `other`.
+    pub fn covers(&self, other: &PermissionSet) -> bool {
+        other.0.is_subset(&self.0)
+    }
+
+    /// Sorted wire spellings.
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+
+    /// Iterates in catalog order.
+    pub fn iter(&self) -> impl Iterator<Item = Permission> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        PermissionSet(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_round_trips_and_covers() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Permission::parse("org:explode"), None);
+        let all: PermissionSet = Permission::ALL.into_iter().collect();
+        let some = PermissionSet::from_names(["org:read", "members:read", "bogus"]);
+        assert_eq!(some.names(), ["org:read", "members:read"]);
+        assert!(all.covers(&some));
+        assert!(!some.covers(&all));
+    }
+}

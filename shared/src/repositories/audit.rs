@@ -1,0 +1,57 @@
+//! The audit_log table.
+
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+use crate::models::{AuditEntry, NewAuditEntry};
+
+/// Records a change; call it in the transaction that makes the change.
+pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &Uuid::now_v7(),
+            &entry.org_id,
+            &entry.actor_id,
+            &entry.action,
+            &entry.target_type,
+            &entry.target_id,
+            &entry.metadata,
+            &entry.ip,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The org's entries, newest first, older than `before` if given.
+pub async fn list(
+    db: &impl GenericClient,
+    org_id: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    let rows = db
+        .query(
+            "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
+             WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+            &[&org_id, &before, &limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AuditEntry {
+            id: r.get("id"),
+            org_id: r.get("org_id"),
+            actor_id: r.get("actor_id"),
+            action: r.get("action"),
+            target_type: r.get("target_type"),
+            target_id: r.get("target_id"),
+            metadata: r.get("metadata"),
+            ip: r.get("ip"),
+            created_at: r.get("created_at"),
+        })
+        .collect())
+}

@@ -1,0 +1,59 @@
+//! Reading the audit log; entries are written by each service inside its own transaction.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::{self, DbError};
+use crate::error::AppResult;
+use crate::models::{AuditEntry, NewAuditEntry};
+use crate::repositories::{GenericClient, audit};
+use crate::services::access::OrgActor;
+use crate::services::page::{Page, PageRequest};
+use crate::state::AppState;
+
+/// Who acts in which org, as the audit log records it.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditContext {
+    /// The org.
+    pub org_id: Uuid,
+    /// The acting user.
+    pub actor_id: Uuid,
+    /// Their address.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+impl From<&OrgActor> for AuditContext {
+    fn from(actor: &OrgActor) -> Self {
+        AuditContext { org_id: actor.org_id, actor_id: actor.user.id, ip: actor.ip }
+    }
+}
+
+/// Records what the actor did, in the caller's transaction.
+pub async fn record(
+    db: &impl GenericClient,
+    actor: impl Into<AuditContext>,
+    action: &str,
+    target_type: &str,
+    target_id: Uuid,
+    metadata: Value,
+) -> Result<(), DbError> {
+    let actor = actor.into();
+    let entry = NewAuditEntry {
+        org_id: actor.org_id,
+        actor_id: actor.actor_id,
+        action,
+        target_type,
+        target_id,
+        metadata,
+        ip: actor.ip,
+    };
+    audit::insert(db, &entry).await
+}
+
+/// The org's log, newest first.
+pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResult<Page<AuditEntry>> {
+    let client = db::client(state.pool()).await?;
+    let before = page.key::<Uuid>(0)?;
+    let rows = audit::list(&client, org_id, before, page.fetch()).await?;
+    Ok(Page::from_rows(rows, page, |e| vec![e.id.to_string()]))
+}

@@ -1,0 +1,118 @@
+//! Members of an organization: list, read, remove or leave, change roles.
+
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::db::{self, DbError};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::models::organization::OWNER_ROLE_ID;
+use crate::models::{Member, Permission, PermissionSet};
+use crate::repositories::{GenericClient, memberships, organizations, roles};
+use crate::services::access::OrgActor;
+use crate::services::audit;
+use crate::services::page::{Page, PageRequest};
+use crate::state::AppState;
+
+/// Body of PUT /orgs/{org}/members/{user}/roles.
+#[derive(Debug, Deserialize)]
+pub struct SetRoles {
+    /// Role names, system or custom; replaces the member's roles.
+    pub roles: Vec<String>,
+}
+
+fn no_member() -> AppError {
+    AppError::NotFound("No such member in this organization.".into())
+}
+
+/// Members in the order they joined.
+pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResult<Page<Member>> {
+    let client = db::client(state.pool()).await?;
+    let after = match (page.key::<String>(0)?, page.key::<Uuid>(1)?) {
+        (Some(at), Some(id)) => Some((
+            chrono::DateTime::parse_from_rfc3339(&at)
+                .map_err(|_| AppError::invalid("cursor", "is not a cursor for this list"))?
+                .to_utc(),
+            id,
+        )),
+        _ => None,
+    };
+    let rows = memberships::list(&client, org_id, after, page.fetch()).await?;
+    Ok(Page::from_rows(rows, page, |m| {
+        vec![m.joined_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), m.user_id.to_string()]
+    }))
+}
+
+/// One member.
+pub async fn get(state: &AppState, org_id: Uuid, user_id: Uuid) -> AppResult<Member> {
+    let client = db::client(state.pool()).await?;
+    memberships::find(&client, org_id, user_id).await?.ok_or_else(no_member)
+}
+
+/// 409 if this change would leave the org without an owner.
+async fn keep_an_owner(db: &impl GenericClient, org_id: Uuid, target_is_owner: bool) -> AppResult<()> {
+    if target_is_owner && memberships::count_holders(db, org_id, OWNER_ROLE_ID).await? <= 1 {
+        return Err(AppError::Conflict(
+            "An organization must keep an owner: make someone else owner first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes a member, or the actor themself (leaving needs no permission).
+pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppResult<()> {
+    let leaving = user_id == actor.user.id;
+    if !leaving {
+        actor.require(Permission::MembersRemove)?;
+    }
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    organizations::lock(&tx, actor.org_id).await?;
+    let target = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
+    if !leaving {
+        let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
+        actor.require_all(&held, "Removing this member")?;
+    }
+    keep_an_owner(&tx, actor.org_id, target.roles.iter().any(|r| r == "owner")).await?;
+    memberships::delete(&tx, actor.org_id, user_id).await?;
+    let metadata = json!({"email": target.email, "roles": target.roles, "left": leaving});
+    audit::record(&tx, actor, "member.removed", "member", user_id, metadata).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+/// Replaces a member's roles. The actor must hold every permission the member has now and
+/// every permission the new roles grant.
+pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: SetRoles) -> AppResult<Member> {
+    let mut names = req.roles.clone();
+    names.sort();
+    names.dedup();
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    organizations::lock(&tx, actor.org_id).await?;
+    let before = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
+    let found = roles::find_by_names(&tx, actor.org_id, &names).await?;
+    let unknown: Vec<FieldError> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
+        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(unknown));
+    }
+    let granted: PermissionSet = found.iter().flat_map(|r| r.permissions.iter()).collect();
+    actor.require_all(&granted, "Granting these roles")?;
+    let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
+    actor.require_all(&held, "Changing this member's roles")?;
+    let stays_owner = found.iter().any(|r| r.id == OWNER_ROLE_ID);
+    let was_owner = before.roles.iter().any(|r| r == "owner");
+    keep_an_owner(&tx, actor.org_id, was_owner && !stays_owner).await?;
+    let ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
+    memberships::set_roles(&tx, actor.org_id, user_id, &ids).await?;
+    let metadata = json!({"before": before.roles, "after": names});
+    audit::record(&tx, actor, "member.roles_changed", "member", user_id, metadata).await?;
+    let after = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(after)
+}

@@ -57,6 +57,7 @@ CREATE TABLE memberships (
     PRIMARY KEY (org_id, user_id)
 );
 CREATE INDEX memberships_user_idx ON memberships (user_id);
+CREATE INDEX memberships_org_joined_idx ON memberships (org_id, joined_at, user_id);
 
 -- The UserOrgRole pivot: a role can only be held by a member of the org.
 CREATE TABLE member_roles (

@@ -5,6 +5,12 @@ mod database;
 mod events;
 mod input;
 mod lockout;
+mod matrix;
+mod members;
+mod orgs;
+mod platform;
+mod roles;
+mod scoped_tokens;
 mod sessions;
 
 use identity_shared::testkit::TestApp;
@@ -20,3 +26,15 @@ pub async fn app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates an org through the API as the holder of `token`; returns its id.
+pub async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
+    let res = app.call(axum::http::Method::POST, "/orgs", Some(serde_json::json!({"name": name})), Some(token)).await;
+    assert_eq!(res.status, 201, "{}", res.json);
+    res.json["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// The id in a JWT's `sub`.
+pub fn user_id(app: &TestApp, token: &str) -> uuid::Uuid {
+    app.state.jwt().verify(token).unwrap().sub
+}

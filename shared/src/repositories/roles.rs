@@ -69,7 +69,12 @@ pub async fn insert(
 }
 
 /// Changes a custom role's name and/or description.
-pub async fn update(db: &impl GenericClient, id: Uuid, name: Option<&str>, description: Option<&str>) -> Result<(), DbError> {
+pub async fn update(
+    db: &impl GenericClient,
+    id: Uuid,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<(), DbError> {
     db.execute(
         "UPDATE roles SET name = COALESCE($2, name), description = COALESCE($3, description), updated_at = now()
          WHERE id = $1 AND org_id IS NOT NULL",

@@ -94,7 +94,8 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<User>, DbError> {
     // LIKE wildcards in the prefix are taken literally.
-    let pattern = prefix.map(|p| format!("{}%", p.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let pattern =
+        prefix.map(|p| format!("{}%", p.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let sql = format!(
         "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR lower(email) LIKE $1) AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"

@@ -237,7 +237,13 @@ fn not_a_member() -> AppError {
     AppError::Forbidden("You are not a member of that organization.".into())
 }
 
-fn token_pair(state: &AppState, user: &User, session_id: Uuid, refresh_token: String, scope: Option<OrgScope>) -> TokenPair {
+fn token_pair(
+    state: &AppState,
+    user: &User,
+    session_id: Uuid,
+    refresh_token: String,
+    scope: Option<OrgScope>,
+) -> TokenPair {
     let jwt = state.jwt();
     let mut claims = jwt.claims(user.id, session_id, &user.email);
     if let Some(scope) = scope {
@@ -261,7 +267,8 @@ pub async fn authorize_org(
     let not_found = || AppError::NotFound("No such organization.".into());
     let org_id = org_id.ok_or_else(not_found)?;
     let client = db::client(state.pool()).await?;
-    let caller = memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
+    let caller =
+        memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
     let (roles, permissions) = caller.membership.ok_or_else(not_found)?;
     Ok(crate::services::access::OrgActor { org_id, user: caller.user, roles, permissions, ip })
 }

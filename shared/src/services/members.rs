@@ -52,9 +52,7 @@ pub async fn get(state: &AppState, org_id: Uuid, user_id: Uuid) -> AppResult<Mem
 /// 409 if this change would leave the org without an owner.
 async fn keep_an_owner(db: &impl GenericClient, org_id: Uuid, target_is_owner: bool) -> AppResult<()> {
     if target_is_owner && memberships::count_holders(db, org_id, OWNER_ROLE_ID).await? <= 1 {
-        return Err(AppError::Conflict(
-            "An organization must keep an owner: make someone else owner first.".into(),
-        ));
+        return Err(AppError::Conflict("An organization must keep an owner: make someone else owner first.".into()));
     }
     Ok(())
 }

@@ -135,7 +135,9 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let before = organizations::find(&tx, actor.org_id).await?.ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
+    let before = organizations::find(&tx, actor.org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
     let after = organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
         .await
         .map_err(|e| match e {
@@ -153,8 +155,11 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
 pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let org = organizations::find(&tx, actor.org_id).await?.ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
-    audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug})).await?;
+    let org = organizations::find(&tx, actor.org_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
+    audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug}))
+        .await?;
     organizations::delete(&tx, org.id).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())

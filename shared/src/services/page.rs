@@ -39,7 +39,8 @@ impl PageParams {
             None => LIMIT_DEFAULT,
             Some(Ok(n)) if (LIMIT_MIN..=LIMIT_MAX).contains(&n) => n,
             Some(_) => {
-                errors.push(FieldError::new("limit", format!("must be a whole number from {LIMIT_MIN} to {LIMIT_MAX}")));
+                errors
+                    .push(FieldError::new("limit", format!("must be a whole number from {LIMIT_MIN} to {LIMIT_MAX}")));
                 LIMIT_DEFAULT
             }
         };
@@ -133,7 +134,8 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let page = Page::from_rows(vec![1, 2, 3], &PageRequest { limit: 2, after: None }, |n| vec![n.to_string(), "x".into()]);
+        let page =
+            Page::from_rows(vec![1, 2, 3], &PageRequest { limit: 2, after: None }, |n| vec![n.to_string(), "x".into()]);
         assert_eq!(page.items, vec![1, 2]);
         let cursor = page.next_cursor.unwrap();
         let request = params(None, Some(&cursor)).check().unwrap();

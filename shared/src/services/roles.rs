@@ -56,7 +56,10 @@ fn parse_permissions(names: &[String], errors: &mut Vec<FieldError>) -> Permissi
     for (i, name) in names.iter().enumerate() {
         match Permission::parse(name) {
             Some(p) => set.push(p),
-            None => errors.push(FieldError::new(format!("permissions[{i}]"), format!("'{name}' is not a permission; see GET /permissions"))),
+            None => errors.push(FieldError::new(
+                format!("permissions[{i}]"),
+                format!("'{name}' is not a permission; see GET /permissions"),
+            )),
         }
     }
     set.into_iter().collect()

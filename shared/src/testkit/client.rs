@@ -77,8 +77,14 @@ impl TestApp {
     }
 
     /// Sends a JSON request (or none when `body` is None), with a bearer token if given.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, bearer: Option<&str>) -> TestResponse {
-        let mut builder = Request::builder().method(method).uri(path);
+    pub async fn call(
+        &self,
+        method: Method,
+        path: impl Into<String>,
+        body: Option<Value>,
+        bearer: Option<&str>,
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path.into());
         if let Some(token) = bearer {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -122,6 +128,18 @@ impl TestApp {
         let req = crate::services::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
         let pair = crate::services::auth::login(&self.state, req, Default::default()).await.expect("signing in");
         (pair.access_token, pair.refresh_token)
+    }
+
+    /// Makes a user a member of an org with these roles, as an accepted invitation would.
+    pub async fn add_member(&self, org_id: uuid::Uuid, user_id: uuid::Uuid, roles: &[&str]) {
+        use crate::repositories::{memberships, roles as role_repo};
+        let client = crate::db::client(self.state.pool()).await.expect("test db client");
+        memberships::insert(&client, org_id, user_id).await.expect("adding member");
+        let names: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let found = role_repo::find_by_names(&client, org_id, &names).await.expect("finding roles");
+        assert_eq!(found.len(), names.len(), "unknown role among {names:?}");
+        let ids: Vec<uuid::Uuid> = found.iter().map(|r| r.id).collect();
+        memberships::set_roles(&client, org_id, user_id, &ids).await.expect("setting roles");
     }
 
     /// Runs one SQL statement against the test database, for setup and checks.

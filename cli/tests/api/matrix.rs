@@ -1,0 +1,178 @@
+//! Cross-tenant matrix: every org route and method, called as owner, admin and member of org
+//! A, owner of org B, with no token and with a garbage token. Each cell runs on a world of its
+//! own, so a cell that succeeds cannot change what the next one sees.
+
+use axum::http::Method;
+use identity_shared::testkit::TestApp;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{PASSWORD, app, create_org, user_id};
+
+/// Who calls.
+#[derive(Clone, Copy, Debug)]
+enum As {
+    OwnerA,
+    AdminA,
+    MemberA,
+    OwnerB,
+    NoToken,
+    Garbage,
+}
+
+const CALLERS: [As; 6] = [As::OwnerA, As::AdminA, As::MemberA, As::OwnerB, As::NoToken, As::Garbage];
+
+struct World {
+    app: TestApp,
+    org_a: Uuid,
+    org_b: Uuid,
+    victim: Uuid,
+    owner_b: Uuid,
+    tokens: [String; 4],
+}
+
+async fn world() -> World {
+    let app = app().await;
+    let (owner_a, _) = app.signed_in("owner-a@example.com", PASSWORD).await;
+    let (admin_a, _) = app.signed_in("admin-a@example.com", PASSWORD).await;
+    let (member_a, _) = app.signed_in("member-a@example.com", PASSWORD).await;
+    let (owner_b, _) = app.signed_in("owner-b@example.com", PASSWORD).await;
+    let victim = app.user("victim-a@example.com", PASSWORD).await;
+    let org_a = create_org(&app, &owner_a, "Org A").await;
+    let org_b = create_org(&app, &owner_b, "Org B").await;
+    app.add_member(org_a, user_id(&app, &admin_a), &["admin"]).await;
+    app.add_member(org_a, user_id(&app, &member_a), &["member"]).await;
+    app.add_member(org_a, victim, &["member"]).await;
+    let role = app
+        .call(
+            Method::POST,
+            &format!("/orgs/{org_a}/roles"),
+            Some(json!({"name": "support", "permissions": ["members:read"]})),
+            Some(&owner_a),
+        )
+        .await;
+    assert_eq!(role.status, 201, "{}", role.json);
+    let owner_b_id = user_id(&app, &owner_b);
+    World { app, org_a, org_b, victim, owner_b: owner_b_id, tokens: [owner_a, admin_a, member_a, owner_b] }
+}
+
+impl World {
+    fn token(&self, who: As) -> Option<String> {
+        match who {
+            As::OwnerA => Some(self.tokens[0].clone()),
+            As::AdminA => Some(self.tokens[1].clone()),
+            As::MemberA => Some(self.tokens[2].clone()),
+            As::OwnerB => Some(self.tokens[3].clone()),
+            As::NoToken => None,
+            As::Garbage => Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.".into()),
+        }
+    }
+
+    fn path(&self, template: &str) -> String {
+        template
+            .replace("{A}", &self.org_a.to_string())
+            .replace("{B}", &self.org_b.to_string())
+            .replace("{victim}", &self.victim.to_string())
+            .replace("{ownerB}", &self.owner_b.to_string())
+            .replace("{random}", &Uuid::now_v7().to_string())
+    }
+}
+
+/// (method, path, body, statuses for OwnerA, AdminA, MemberA, OwnerB, NoToken, Garbage)
+fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 6])> {
+    let get = Method::GET;
+    vec![
+        (get.clone(), "/orgs/{A}", None, [200, 200, 200, 404, 401, 401]),
+        (Method::PATCH, "/orgs/{A}", Some(json!({"name": "Renamed"})), [200, 200, 403, 404, 401, 401]),
+        (Method::DELETE, "/orgs/{A}", None, [204, 403, 403, 404, 401, 401]),
+        (get.clone(), "/orgs/{A}/members", None, [200, 200, 200, 404, 401, 401]),
+        (get.clone(), "/orgs/{A}/members/{victim}", None, [200, 200, 200, 404, 401, 401]),
+        (Method::DELETE, "/orgs/{A}/members/{victim}", None, [204, 204, 403, 404, 401, 401]),
+        (
+            Method::PUT,
+            "/orgs/{A}/members/{victim}/roles",
+            Some(json!({"roles": ["admin"]})),
+            [200, 200, 403, 404, 401, 401],
+        ),
+        (get.clone(), "/orgs/{A}/roles", None, [200, 200, 200, 404, 401, 401]),
+        (
+            Method::POST,
+            "/orgs/{A}/roles",
+            Some(json!({"name": "auditor", "permissions": ["audit:read"]})),
+            [201, 201, 403, 404, 401, 401],
+        ),
+        (
+            Method::PATCH,
+            "/orgs/{A}/roles/support",
+            Some(json!({"description": "Helps"})),
+            [200, 200, 403, 404, 401, 401],
+        ),
+        (Method::DELETE, "/orgs/{A}/roles/support", None, [204, 204, 403, 404, 401, 401]),
+        (get.clone(), "/orgs/{A}/audit-log", None, [200, 200, 403, 404, 401, 401]),
+        // Objects of B reached through A's path, and orgs that do not exist.
+        (get.clone(), "/orgs/{A}/members/{ownerB}", None, [404, 404, 404, 404, 401, 401]),
+        (Method::DELETE, "/orgs/{A}/members/{ownerB}", None, [404, 404, 403, 404, 401, 401]),
+        (get.clone(), "/orgs/{random}", None, [404, 404, 404, 404, 401, 401]),
+        (get.clone(), "/orgs/not-a-uuid/members", None, [404, 404, 404, 404, 401, 401]),
+        (Method::PATCH, "/orgs/{B}", Some(json!({"name": "Hijacked"})), [404, 404, 404, 200, 401, 401]),
+        (Method::DELETE, "/orgs/{B}", None, [404, 404, 404, 204, 401, 401]),
+        (get.clone(), "/orgs/{B}/audit-log", None, [404, 404, 404, 200, 401, 401]),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_org_route_answers_each_caller_correctly() {
+    let mut tasks = vec![];
+    for (row, (method, template, body, expected)) in table().into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut failures = vec![];
+            for (who, want) in CALLERS.into_iter().zip(expected) {
+                let world = world().await;
+                let path = world.path(template);
+                let res = world.app.call(method.clone(), &path, body.clone(), world.token(who).as_deref()).await;
+                if res.status.as_u16() != want {
+                    failures.push(format!(
+                        "row {row}: {method} {template} as {who:?}: want {want}, got {} {}",
+                        res.status, res.json
+                    ));
+                } else if want >= 400 {
+                    res.assert_problem(want);
+                }
+            }
+            failures
+        }));
+    }
+    let mut failures = vec![];
+    let mut cells = 0;
+    for task in tasks {
+        failures.extend(task.await.unwrap());
+        cells += CALLERS.len();
+    }
+    assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_404_for_a_non_member_reads_the_same_as_for_no_org() {
+    let world = world().await;
+    let owner_b = world.token(As::OwnerB);
+    let real = world.app.get(&world.path("/orgs/{A}"), owner_b.as_deref()).await;
+    let missing = world.app.get(&world.path("/orgs/{random}"), owner_b.as_deref()).await;
+    assert_eq!(real.status, 404);
+    assert_eq!(real.body, missing.body);
+}
+
+#[tokio::test]
+async fn lists_show_only_the_callers_organizations() {
+    let world = world().await;
+    for (who, expected) in [(As::OwnerA, vec!["Org A"]), (As::MemberA, vec!["Org A"]), (As::OwnerB, vec!["Org B"])] {
+        for path in ["/orgs", "/me/organizations"] {
+            let res = world.app.get(path, world.token(who).as_deref()).await;
+            assert_eq!(res.status, 200);
+            let names: Vec<&str> =
+                res.json["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+            assert_eq!(names, expected, "{who:?} {path}");
+        }
+    }
+    world.app.get("/orgs", None).await.assert_problem(401);
+    world.app.get("/me/organizations", Some("garbage")).await.assert_problem(401);
+}

@@ -70,7 +70,7 @@ impl TestDatabase {
         ensure_template(&admin, &server).await;
         let name = format!("identity_test_{}", uuid::Uuid::now_v7().simple());
         admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", template_name()))
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY", template_name()))
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e}"));
         TestDatabase { url: with_database(&server_url(), &name), name, server }

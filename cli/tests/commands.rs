@@ -1,0 +1,50 @@
+//! The `identity` command's admin subcommands, run as a user would run them.
+
+use std::process::Command;
+
+use identity_shared::testkit::TestApp;
+
+fn identity(db_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_identity"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env_remove("JWT_PRIVATE_KEY")
+        .output()
+        .expect("running identity")
+}
+
+#[tokio::test]
+async fn keygen_prints_a_key_the_api_accepts() {
+    let out = identity("postgres://unused/x", &["keygen"]);
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let key = line.trim().strip_prefix("JWT_PRIVATE_KEY=").expect("a JWT_PRIVATE_KEY= line");
+    let app = TestApp::new(identity_cli::routes(), &[("JWT_PRIVATE_KEY", key)]).await;
+    let (token, _) = app.signed_in("ada@example.com", "long enough").await;
+    assert_eq!(app.get("/me", Some(&token)).await.status, 200);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("public key"));
+}
+
+#[tokio::test]
+async fn create_admin_promotes_an_existing_user_and_refuses_unknown_emails() {
+    let app = TestApp::new(identity_cli::routes(), &[]).await;
+    let (token, _) = app.signed_in("ada@example.com", "long enough").await;
+    assert_eq!(app.get("/users", Some(&token)).await.status, 403);
+    let out = identity(&app.db.url, &["create-admin", "--email", "Ada@Example.com"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is now a platform admin"));
+    assert_eq!(app.get("/users", Some(&token)).await.status, 200, "takes effect on the next request");
+    let missing = identity(&app.db.url, &["create-admin", "--email", "ghost@example.com"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("register first"));
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent_from_the_command_line() {
+    let db = identity_shared::testkit::TestDatabase::create_empty().await;
+    let first = identity(&db.url, &["migrate"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "applied 1 migration(s): V1__init");
+    let second = identity(&db.url, &["migrate"]);
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");
+}

@@ -79,6 +79,7 @@ CREATE TABLE invitations (
     status       text NOT NULL DEFAULT 'pending'
                  CHECK (status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')),
     expires_at   timestamptz NOT NULL,
+    ttl_days     smallint NOT NULL DEFAULT 7 CHECK (ttl_days BETWEEN 1 AND 30),
     accepted_by  uuid REFERENCES users (id) ON DELETE SET NULL,
     accepted_at  timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now(),
@@ -88,6 +89,7 @@ CREATE TABLE invitations (
 CREATE UNIQUE INDEX invitations_one_pending_key ON invitations (org_id, lower(email))
     WHERE status = 'pending';
 CREATE INDEX invitations_email_idx ON invitations (lower(email)) WHERE status = 'pending';
+CREATE INDEX invitations_org_idx ON invitations (org_id, id);
 
 CREATE TABLE sessions (
     id            uuid PRIMARY KEY,

@@ -7,7 +7,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// Every route group's routes on one router, with the shared fallbacks and layers.
 pub fn routes() -> Router<AppState> {
     identity_shared::http::finish(
-        auth_function::routes().merge(orgs_function::routes()).merge(users_function::routes()),
+        auth_function::routes()
+            .merge(orgs_function::routes())
+            .merge(invitations_function::routes())
+            .merge(users_function::routes()),
     )
 }
 

@@ -25,11 +25,26 @@ enum Command {
     Migrate,
     /// Print a new Ed25519 signing key as a JWT_PRIVATE_KEY line.
     Keygen,
+    /// Work on the email outbox.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Make an existing user a platform administrator.
     CreateAdmin {
         /// The user's email.
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Send every due mail now (what the scheduled mailer function does).
+    Drain {
+        /// Most mails to handle.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
     },
 }
 
@@ -41,6 +56,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let applied = migrate(&Config::from_env()?).await?;
             println!("applied {} migration(s){}", applied.len(), list(&applied));
+            Ok(())
+        }
+        Command::Mail { command: MailCommand::Drain { limit } } => {
+            let config = Config::from_env()?;
+            let pool = identity_shared::db::create_pool(&config)?;
+            let mailer = identity_shared::mail::Mailer::from_config(&config.mail);
+            let sender = identity_shared::services::outbox::Sender { pool: &pool, mailer: &mailer, mail: &config.mail };
+            let report = mailer_function::drain_all(sender, limit).await?;
+            println!("sent {}, retrying {}, dead {}", report.sent, report.retrying, report.dead);
             Ok(())
         }
         Command::CreateAdmin { email } => {

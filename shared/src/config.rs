@@ -38,6 +38,45 @@ pub struct Config {
     pub login_lockout: Duration,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed by the local server's CORS layer.
     pub cors_allowed_origins: Vec<String>,
+    /// Email delivery settings.
+    pub mail: MailConfig,
+}
+
+/// How email leaves: transport, sender, links, retries.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `MAIL_TRANSPORT`: `ses` (default on Lambda) or `log` (default elsewhere: prints mail).
+    pub transport: MailTransport,
+    /// `MAIL_FROM`: the sender, an address SES has verified.
+    pub from: String,
+    /// `APP_BASE_URL`: where links in mail point, e.g. https://app.example.com.
+    pub app_base_url: String,
+    /// `AWS_REGION`: the SES region.
+    pub aws_region: Option<String>,
+    /// `AWS_ENDPOINT_URL_SES`: another SES endpoint (a local emulator).
+    pub ses_endpoint: Option<String>,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: credentials; when
+    /// absent the SDK's default chain finds them.
+    pub aws_credentials: Option<(String, SecretString, Option<SecretString>)>,
+    /// `SES_CONNECT_TIMEOUT_MS`: longest wait to connect to SES.
+    pub connect_timeout: Duration,
+    /// `SES_TIMEOUT_MS`: longest wait for one SendEmail call, retries included.
+    pub operation_timeout: Duration,
+    /// `MAIL_MAX_ATTEMPTS`: sends tried before a mail is marked dead.
+    pub max_attempts: i32,
+    /// `MAIL_RETRY_BASE_SECS`: first retry delay; each later one doubles, up to an hour.
+    pub retry_base: Duration,
+    /// `INVITATION_TTL_DAYS`: default invitation lifetime.
+    pub invitation_ttl_days: i16,
+}
+
+/// Where mail goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Amazon SES, through aws-sdk-ses.
+    Ses,
+    /// Printed to standard output, for local development.
+    Log,
 }
 
 /// argon2id parameters.
@@ -106,6 +145,39 @@ impl Config {
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 10)?,
             login_lockout: env.secs("LOGIN_LOCKOUT_SECS", 900)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+            mail: MailConfig {
+                transport: match env.get("MAIL_TRANSPORT").as_deref() {
+                    Some("ses") => MailTransport::Ses,
+                    Some("log") => MailTransport::Log,
+                    None if env.get("AWS_LAMBDA_FUNCTION_NAME").is_some() => MailTransport::Ses,
+                    None => MailTransport::Log,
+                    Some(other) => {
+                        return Err(ConfigError::Invalid {
+                            name: "MAIL_TRANSPORT",
+                            reason: format!("'{other}' is neither ses nor log"),
+                        });
+                    }
+                },
+                from: env.get("MAIL_FROM").unwrap_or_else(|| "Identity <no-reply@example.com>".into()),
+                app_base_url: env
+                    .get("APP_BASE_URL")
+                    .unwrap_or_else(|| "http://localhost:3000".into())
+                    .trim_end_matches('/')
+                    .to_owned(),
+                aws_region: env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")),
+                ses_endpoint: env.get("AWS_ENDPOINT_URL_SES"),
+                aws_credentials: match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(id), Some(secret)) => {
+                        Some((id, secret.into(), env.get("AWS_SESSION_TOKEN").map(SecretString::from)))
+                    }
+                    _ => None,
+                },
+                connect_timeout: env.millis("SES_CONNECT_TIMEOUT_MS", 2_000)?,
+                operation_timeout: env.millis("SES_TIMEOUT_MS", 5_000)?,
+                max_attempts: env.parse("MAIL_MAX_ATTEMPTS", 8)?,
+                retry_base: env.secs("MAIL_RETRY_BASE_SECS", 30)?,
+                invitation_ttl_days: env.parse("INVITATION_TTL_DAYS", 7)?,
+            },
         })
     }
 }

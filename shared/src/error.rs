@@ -48,6 +48,9 @@ pub enum AppError {
     /// 409: the request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// 410: it existed and is no longer usable (an expired or revoked invitation).
+    #[error("{0}")]
+    Gone(String),
     /// 413: the body is larger than allowed.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -88,6 +91,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,6 +109,7 @@ impl AppError {
             AppError::NotFound(_) => "not-found",
             AppError::MethodNotAllowed => "method-not-allowed",
             AppError::Conflict(_) => "conflict",
+            AppError::Gone(_) => "gone",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType => "unsupported-media-type",
             AppError::Validation(_) => "validation",

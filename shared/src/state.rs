@@ -10,6 +10,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::mail::Mailer;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -23,6 +24,7 @@ struct Inner {
     pool: Pool,
     jwt: JwtKeys,
     passwords: Passwords,
+    mailer: Mailer,
     dummy_hash: OnceCell<String>,
 }
 
@@ -37,7 +39,8 @@ impl AppState {
         let pool = crate::db::create_pool(&config).map_err(|e| StateError(e.to_string()))?;
         let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
         let passwords = Passwords::new(config.argon2).map_err(StateError)?;
-        Ok(AppState { inner: Arc::new(Inner { config, pool, jwt, passwords, dummy_hash: OnceCell::new() }) })
+        let mailer = Mailer::from_config(&config.mail);
+        Ok(AppState { inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash: OnceCell::new() }) })
     }
 
     /// Builds the state from the process environment.
@@ -58,6 +61,11 @@ impl AppState {
     /// Access-token keys.
     pub fn jwt(&self) -> &JwtKeys {
         &self.inner.jwt
+    }
+
+    /// Email transport.
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
     }
 
     /// Password hasher.

@@ -7,6 +7,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::AppResult;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
+use identity_shared::models::User;
+use identity_shared::services::account;
 use identity_shared::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenPair};
 use serde_json::json;
 
@@ -22,6 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/verify-email", post(verify_email))
+        .route("/auth/verify-email/resend", post(resend_verification))
+        .route("/auth/password/forgot", post(forgot_password))
+        .route("/auth/password/reset", post(reset_password))
         .route("/.well-known/jwks.json", get(jwks))
 }
 
@@ -48,6 +54,38 @@ async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshReq
 async fn logout(State(state): State<AppState>, Authenticated(caller): Authenticated) -> AppResult<StatusCode> {
     auth::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn verify_email(State(state): State<AppState>, ApiJson(req): ApiJson<account::TokenRequest>) -> AppResult<Json<User>> {
+    Ok(Json(account::verify_email(&state, req).await?))
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> AppResult<impl IntoResponse> {
+    account::resend_verification(&state, &caller).await?;
+    Ok(accepted("If the address is yours, a new verification link is on its way."))
+}
+
+async fn forgot_password(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<account::ForgotRequest>,
+) -> AppResult<impl IntoResponse> {
+    account::forgot_password(&state, req).await?;
+    Ok(accepted("If an account has this email, a reset link is on its way."))
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<account::ResetRequest>,
+) -> AppResult<StatusCode> {
+    account::reset_password(&state, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn accepted(message: &'static str) -> impl IntoResponse {
+    (StatusCode::ACCEPTED, Json(json!({ "message": message })))
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {

@@ -2,12 +2,13 @@
 //! administration, and health.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, PlatformAdmin, path_id};
-use identity_shared::models::{MyOrganization, User};
+use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, Client, PlatformAdmin, path_id};
+use identity_shared::models::{Invitation, MyOrganization, User};
 use identity_shared::services::page::{Page, PageParams};
-use identity_shared::services::{health, orgs, users};
+use identity_shared::services::{account, health, invitations, orgs, users};
 use identity_shared::{AppError, AppResult};
 use serde_json::{Value, json};
 
@@ -21,6 +22,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
         .route("/me/organizations", get(my_organizations))
+        .route("/me/password", post(change_password))
+        .route("/me/invitations", get(my_invitations))
+        .route("/me/invitations/{id}/accept", post(accept_invitation))
+        .route("/me/invitations/{id}/decline", post(decline_invitation))
         .route("/users", get(list_users))
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/health", get(health))
@@ -36,6 +41,40 @@ async fn my_organizations(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> AppResult<Json<Page<MyOrganization>>> {
     Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(req): ApiJson<account::ChangePasswordRequest>,
+) -> AppResult<StatusCode> {
+    account::change_password(&state, &caller, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn my_invitations(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> AppResult<Json<Page<invitations::MyInvitation>>> {
+    Ok(Json(invitations::list_mine(&state, &caller).await?))
+}
+
+async fn accept_invitation(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> AppResult<Json<invitations::Accepted>> {
+    Ok(Json(invitations::accept_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
+}
+
+async fn decline_invitation(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> AppResult<Json<Invitation>> {
+    Ok(Json(invitations::decline_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
 }
 
 async fn list_users(

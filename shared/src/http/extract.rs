@@ -121,6 +121,22 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
+/// The caller when an Authorization header is sent (it must then be valid), else None.
+#[derive(Clone, Debug)]
+pub struct MaybeAuthenticated(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeAuthenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            auth::authenticate(state, bearer(parts)?).await.map(|caller| MaybeAuthenticated(Some(caller)))
+        } else {
+            Ok(MaybeAuthenticated(None))
+        }
+    }
+}
+
 /// The bearer token of the Authorization header; 401 when there is none.
 fn bearer(parts: &Parts) -> Result<&str, AppError> {
     let missing = || AppError::Unauthorized("A bearer access token is required.".into());

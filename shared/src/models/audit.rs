@@ -34,8 +34,8 @@ pub struct AuditEntry {
 pub struct NewAuditEntry<'a> {
     /// The org it concerns.
     pub org_id: Uuid,
-    /// Who did it.
-    pub actor_id: Uuid,
+    /// Who did it; None for an anonymous caller (declining an invitation by its token).
+    pub actor_id: Option<Uuid>,
     /// The action name.
     pub action: &'a str,
     /// The kind of object changed.

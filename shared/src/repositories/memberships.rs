@@ -147,3 +147,15 @@ pub async fn roles_and_permissions(
         .await?;
     Ok(row.map(|r| (r.get(0), PermissionSet::from_names(r.get::<_, Vec<String>>(1)))))
 }
+
+/// Whether a member of the org has this email (any case).
+pub async fn has_member_with_email(db: &impl GenericClient, org_id: Uuid, email: &str) -> Result<bool, DbError> {
+    let row = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                            WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
+            &[&org_id, &email],
+        )
+        .await?;
+    Ok(row.get(0))
+}

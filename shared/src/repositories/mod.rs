@@ -1,9 +1,12 @@
 //! SQL, and nothing else. Every function takes any client or transaction.
 
 pub mod audit;
+pub mod invitations;
 pub mod lockouts;
 pub mod memberships;
+pub mod one_time_tokens;
 pub mod organizations;
+pub mod outbox;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod sessions;

@@ -54,3 +54,13 @@ pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) ->
 pub async fn org_of(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
     Ok(db.query_opt("SELECT org_id FROM sessions WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
 }
+
+/// Ends every live session of a user but one.
+pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Uuid) -> Result<u64, DbError> {
+    Ok(db
+        .execute(
+            "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+            &[&user_id, &keep],
+        )
+        .await?)
+}

@@ -126,3 +126,23 @@ pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Resul
     );
     Ok(db.query_opt(&sql, &[&email]).await?.as_ref().map(user))
 }
+
+/// Marks the user's email as verified (keeping the first verification time).
+pub async fn mark_email_verified(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now()
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(user))
+}
+
+/// Replaces the user's password hash.
+pub async fn set_password(db: &impl GenericClient, id: Uuid, password_hash: &str) -> Result<(), DbError> {
+    db.execute("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", &[&id, &password_hash]).await?;
+    Ok(())
+}
+
+/// The stored password hash of a user.
+pub async fn password_hash(db: &impl GenericClient, id: Uuid) -> Result<Option<String>, DbError> {
+    Ok(db.query_opt("SELECT password_hash FROM users WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
+}

@@ -16,15 +16,15 @@ use crate::state::AppState;
 pub struct AuditContext {
     /// The org.
     pub org_id: Uuid,
-    /// The acting user.
-    pub actor_id: Uuid,
+    /// The acting user, if signed in.
+    pub actor_id: Option<Uuid>,
     /// Their address.
     pub ip: Option<std::net::IpAddr>,
 }
 
 impl From<&OrgActor> for AuditContext {
     fn from(actor: &OrgActor) -> Self {
-        AuditContext { org_id: actor.org_id, actor_id: actor.user.id, ip: actor.ip }
+        AuditContext { org_id: actor.org_id, actor_id: Some(actor.user.id), ip: actor.ip }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{ClientInfo, User, UserStatus};
 use crate::repositories::{GenericClient, lockouts, memberships, refresh_tokens, sessions, users};
-use crate::services::validate;
+use crate::services::{account, outbox, validate};
 use crate::state::AppState;
 
 /// Body of POST /auth/register. Fields not named here (is_platform_admin, ...) are ignored.
@@ -88,15 +88,23 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User>
         return Err(AppError::Validation(errors));
     }
     let hash = state.passwords().hash(&req.password).await?;
-    let client = db::client(state.pool()).await?;
-    let new =
-        users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
-    users::insert(&client, &new).await.map_err(|e| match e {
-        e if e.is_unique(users::EMAIL_UNIQUE) => {
-            AppError::Conflict("An account with this email already exists; sign in instead.".into())
-        }
-        other => other.into(),
-    })
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let new = users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    let user = users::insert(&tx, &new).await.map_err(email_taken)?;
+    let mail = account::queue_verification(state, &tx, &user).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    outbox::send_now(state.into(), mail).await;
+    Ok(user)
+}
+
+/// 409 for a unique violation on the email.
+pub fn email_taken(err: DbError) -> AppError {
+    if err.is_unique(users::EMAIL_UNIQUE) {
+        AppError::Conflict("An account with this email already exists; sign in instead.".into())
+    } else {
+        err.into()
+    }
 }
 
 /// Checks a password and opens a session. Unknown emails cost and answer the same as wrong
@@ -139,21 +147,45 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     if user.status != UserStatus::Active {
         return Err(AppError::Forbidden("This account is disabled.".into()));
     }
-    let session_id = Uuid::now_v7();
-    let refresh = tokens::generate();
     let tx = client.transaction().await.map_err(DbError::from)?;
     let scope = match req.org_id {
         Some(org_id) => Some(org_scope(&tx, org_id, user.id).await?.ok_or_else(not_a_member)?),
         None => None,
     };
-    sessions::insert(&tx, session_id, user.id, &client_info).await?;
-    sessions::set_org(&tx, session_id, req.org_id).await?;
-    refresh_tokens::insert(&tx, Uuid::now_v7(), session_id, &tokens::hash(&refresh), None, config.refresh_token_ttl)
-        .await?;
+    let open = open_session(state, &tx, &user, &client_info).await?;
+    sessions::set_org(&tx, open.session_id, req.org_id).await?;
     lockouts::clear(&tx, &email).await?;
     tx.commit().await.map_err(DbError::from)?;
-    tracing::info!(user_id = %user.id, session_id = %session_id, "signed in");
-    Ok(token_pair(state, &user, session_id, refresh, scope))
+    tracing::info!(user_id = %user.id, session_id = %open.session_id, "signed in");
+    Ok(token_pair(state, &user, open.session_id, open.refresh_token, scope))
+}
+
+/// A session opened in a transaction that has yet to commit.
+pub struct OpenSession {
+    session_id: Uuid,
+    refresh_token: String,
+}
+
+impl OpenSession {
+    /// The token pair for this session, once its transaction has committed.
+    pub fn into_pair(self, state: &AppState, user: &User) -> TokenPair {
+        token_pair(state, user, self.session_id, self.refresh_token, None)
+    }
+}
+
+/// Opens a session with its first refresh token, in the caller's transaction.
+pub async fn open_session(
+    state: &AppState,
+    db: &impl GenericClient,
+    user: &User,
+    client_info: &ClientInfo,
+) -> Result<OpenSession, DbError> {
+    let session_id = Uuid::now_v7();
+    let refresh_token = tokens::generate();
+    sessions::insert(db, session_id, user.id, client_info).await?;
+    let hash = tokens::hash(&refresh_token);
+    refresh_tokens::insert(db, Uuid::now_v7(), session_id, &hash, None, state.config().refresh_token_ttl).await?;
+    Ok(OpenSession { session_id, refresh_token })
 }
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).

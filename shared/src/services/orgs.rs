@@ -83,7 +83,7 @@ pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: Cr
     };
     memberships::insert(&tx, id, creator).await?;
     memberships::set_roles(&tx, id, creator, &[OWNER_ROLE_ID]).await?;
-    let actor = AuditContext { org_id: id, actor_id: creator, ip };
+    let actor = AuditContext { org_id: id, actor_id: Some(creator), ip };
     let created = json!({"name": name, "slug": organization.slug});
     audit::record(&tx, actor, "org.created", "organization", id, created).await?;
     audit::record(&tx, actor, "member.added", "member", creator, json!({"roles": [OWNER_ROLE]})).await?;

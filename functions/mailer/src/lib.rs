@@ -1,0 +1,22 @@
+//! The mailer function: on a schedule, delivers what the email outbox holds.
+
+use identity_shared::db::DbError;
+use identity_shared::services::outbox::{self, DrainReport, Sender};
+
+/// Rows claimed per round.
+const BATCH: i64 = 50;
+
+/// Drains due mail in rounds until a round finds none or `max` have been handled.
+pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbError> {
+    let mut total = DrainReport::default();
+    loop {
+        let round = outbox::drain(sender, BATCH).await?;
+        total.sent += round.sent;
+        total.retrying += round.retrying;
+        total.dead += round.dead;
+        let handled = round.sent + round.retrying + round.dead;
+        if handled == 0 || total.sent + total.retrying + total.dead >= max {
+            return Ok(total);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Lambda entry point of the mailer function (run by an EventBridge schedule).
+
+use identity_shared::Config;
+use identity_shared::mail::Mailer;
+use identity_shared::services::outbox::Sender;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// Most mails one invocation handles; the next tick takes the rest.
+const MAX_PER_RUN: u32 = 500;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    identity_shared::telemetry::init();
+    let config = Config::from_env()?;
+    let pool = identity_shared::db::create_pool(&config)?;
+    let mailer = Mailer::from_config(&config.mail);
+    let (pool, mailer, config) = (&pool, &mailer, &config);
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        let sender = Sender { pool, mailer, mail: &config.mail };
+        let report = mailer_function::drain_all(sender, MAX_PER_RUN).await?;
+        tracing::info!(sent = report.sent, retrying = report.retrying, dead = report.dead, "outbox drained");
+        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    }))
+    .await
+}

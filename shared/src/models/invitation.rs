@@ -1,0 +1,55 @@
+//! Invitations to join an organization.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// An invitation as its organization's admins see it. The token is never part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Invitation {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// The inviting organization.
+    pub org_id: Uuid,
+    /// Who is invited.
+    pub email: String,
+    /// Role names the invitee gets on accepting.
+    pub roles: Vec<String>,
+    /// Who invited.
+    pub invited_by: Option<Uuid>,
+    /// pending, accepted, declined, revoked or expired (a pending one past its expiry).
+    pub status: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Who accepted it.
+    pub accepted_by: Option<Uuid>,
+    /// When.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the holder of an invitation token may see before accepting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InvitationPreview {
+    /// The invitation's id.
+    pub id: Uuid,
+    /// The organization.
+    pub org_id: Uuid,
+    /// Its name.
+    pub org_name: String,
+    /// Who invited.
+    pub inviter_name: Option<String>,
+    /// Who is invited.
+    pub email: String,
+    /// Role names granted on accepting.
+    pub roles: Vec<String>,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+    /// Current status.
+    pub status: String,
+    /// Whether an account with the invited email exists (then accept needs a sign-in).
+    pub account_exists: bool,
+}

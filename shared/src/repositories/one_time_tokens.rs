@@ -1,0 +1,62 @@
+//! The one_time_tokens table: email verification and password reset tokens.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+
+/// What a one-time token is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Proves an email address.
+    VerifyEmail,
+    /// Allows choosing a new password.
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// Stores a new token, after spending the user's unused ones for the same purpose: only the
+/// newest link works.
+pub async fn replace(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    purpose: Purpose,
+    token_hash: &[u8],
+    ttl: Duration,
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        &[&user_id, &purpose.as_str()],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        &[&Uuid::now_v7(), &user_id, &purpose.as_str(), &token_hash, &ttl.as_secs_f64()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Spends a live token in one atomic statement and returns its user.
+pub async fn consume(db: &impl GenericClient, token_hash: &[u8], purpose: Purpose) -> Result<Option<Uuid>, DbError> {
+    let row = db
+        .query_opt(
+            "UPDATE one_time_tokens SET used_at = now()
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+             RETURNING user_id",
+            &[&token_hash, &purpose.as_str()],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

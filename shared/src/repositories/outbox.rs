@@ -1,0 +1,118 @@
+//! The email_outbox table: mail waiting to be sent, claimed with SKIP LOCKED.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::GenericClient;
+use crate::db::DbError;
+
+/// A claimed row, ready to send.
+#[derive(Clone)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: Uuid,
+    /// Recipient address.
+    pub recipient: String,
+    /// Template name.
+    pub template: String,
+    /// Template data; holds the raw link until the mail is sent.
+    pub payload: Value,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+impl std::fmt::Debug for OutboxRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRow").field("id", &self.id).field("template", &self.template).finish_non_exhaustive()
+    }
+}
+
+/// Queues a message, in the transaction of the change it reports.
+pub async fn insert(
+    db: &impl GenericClient,
+    id: Uuid,
+    recipient: &str,
+    template: &str,
+    payload: &Value,
+) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO email_outbox (id, recipient, template, payload) VALUES ($1, $2, $3, $4)",
+        &[&id, &recipient, &template, &payload],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims due rows (or the one row `only`) for `lease`: each claim counts an attempt and moves
+/// the row's next attempt past the lease, so no other sender takes it meanwhile. Rows another
+/// sender is claiming right now are skipped, not waited for.
+pub async fn claim(
+    db: &impl GenericClient,
+    only: Option<Uuid>,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<OutboxRow>, DbError> {
+    let rows = db
+        .query(
+            "UPDATE email_outbox o
+             SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
+             WHERE o.id IN (
+               SELECT id FROM email_outbox
+               WHERE status = 'pending' AND next_attempt_at <= now() AND ($1::uuid IS NULL OR id = $1)
+               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING o.id, o.recipient, o.template, o.payload, o.attempts",
+            &[&only, &limit, &lease.as_secs_f64()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutboxRow {
+            id: r.get(0),
+            recipient: r.get(1),
+            template: r.get(2),
+            payload: r.get(3),
+            attempts: r.get(4),
+        })
+        .collect())
+}
+
+/// Records a sent message and wipes the link (and so the token) from its payload.
+pub async fn mark_sent(db: &impl GenericClient, id: Uuid, message_id: &str) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE email_outbox SET status = 'sent', provider_message_id = $2, last_error = NULL,
+                payload = payload - 'link', updated_at = now() WHERE id = $1",
+        &[&id, &message_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried after `retry_in`, or dead (link wiped) when None.
+pub async fn mark_failed(
+    db: &impl GenericClient,
+    id: Uuid,
+    error: &str,
+    retry_in: Option<Duration>,
+) -> Result<(), DbError> {
+    match retry_in {
+        Some(delay) => {
+            db.execute(
+                "UPDATE email_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
+                        updated_at = now() WHERE id = $1",
+                &[&id, &error, &delay.as_secs_f64()],
+            )
+            .await?
+        }
+        None => {
+            db.execute(
+                "UPDATE email_outbox SET status = 'dead', last_error = $2, payload = payload - 'link',
+                        updated_at = now() WHERE id = $1",
+                &[&id, &error],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Account emails and passwords: email verification, forgotten and changed passwords.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::tokens;
+use crate::db::{self, DbError};
+use crate::error::{AppError, AppResult};
+use crate::mail::templates;
+use crate::models::{User, UserStatus};
+use crate::repositories::one_time_tokens::{self, Purpose};
+use crate::repositories::{GenericClient, lockouts, sessions, users};
+use crate::services::auth::Caller;
+use crate::services::outbox;
+use crate::services::validate;
+use crate::state::AppState;
+
+/// Lifetime of an email verification link.
+pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Lifetime of a password reset link.
+pub const RESET_TTL: Duration = Duration::from_secs(3600);
+
+/// Body carrying a mailed token.
+#[derive(Debug, Deserialize)]
+pub struct TokenRequest {
+    /// The token from the link.
+    pub token: SecretString,
+}
+
+/// Body of POST /auth/password/forgot.
+#[derive(Debug, Deserialize)]
+pub struct ForgotRequest {
+    /// The account's email.
+    pub email: String,
+}
+
+/// Body of POST /auth/password/reset.
+#[derive(Debug, Deserialize)]
+pub struct ResetRequest {
+    /// The token from the reset link.
+    pub token: SecretString,
+    /// The new password.
+    pub new_password: SecretString,
+}
+
+/// Body of POST /me/password.
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordRequest {
+    /// The password now.
+    pub current_password: SecretString,
+    /// The new one.
+    pub new_password: SecretString,
+}
+
+fn link(state: &AppState, path: &str, token: &str) -> String {
+    format!("{}{path}?token={token}", state.config().mail.app_base_url)
+}
+
+fn bad_token() -> AppError {
+    AppError::invalid("token", "is invalid, expired or already used; ask for a new link")
+}
+
+/// Queues a verification mail for the user, in the caller's transaction.
+pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user: &User) -> Result<Uuid, DbError> {
+    let token = tokens::generate();
+    one_time_tokens::replace(db, user.id, Purpose::VerifyEmail, &tokens::hash(&token), VERIFY_TTL).await?;
+    let payload = json!({
+        "name": user.name,
+        "link": link(state, "/verify-email", &token),
+        "expires_at": (Utc::now() + VERIFY_TTL).to_rfc3339(),
+    });
+    outbox::enqueue(db, &user.email, templates::VERIFY_EMAIL, payload).await
+}
+
+/// Proves the email address the token was mailed to.
+pub async fn verify_email(state: &AppState, req: TokenRequest) -> AppResult<User> {
+    let token = req.token.expose_secret();
+    if !tokens::is_well_formed(token) {
+        return Err(bad_token());
+    }
+    let client = db::client(state.pool()).await?;
+    let user_id = one_time_tokens::consume(&client, &tokens::hash(token), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
+    users::mark_email_verified(&client, user_id).await?.ok_or_else(bad_token)
+}
+
+/// Mails a new verification link to the caller (older links stop working).
+pub async fn resend_verification(state: &AppState, caller: &Caller) -> AppResult<()> {
+    if caller.user.email_verified {
+        return Err(AppError::Conflict("This email address is already verified.".into()));
+    }
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let mail = queue_verification(state, &tx, &caller.user).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    outbox::send_now(state.into(), mail).await;
+    Ok(())
+}
+
+/// Mails a reset link if an active account has this email. Answers the same either way, and
+/// sends in the background, so neither the answer nor its timing tells whether it exists.
+pub async fn forgot_password(state: &AppState, req: ForgotRequest) -> AppResult<()> {
+    let mut errors = vec![];
+    let email = validate::email("email", &req.email, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let Some(found) = users::find_credentials(&tx, &email).await? else { return Ok(()) };
+    if found.user.status != UserStatus::Active {
+        return Ok(());
+    }
+    let token = tokens::generate();
+    one_time_tokens::replace(&tx, found.user.id, Purpose::ResetPassword, &tokens::hash(&token), RESET_TTL).await?;
+    let payload = json!({
+        "name": found.user.name,
+        "link": link(state, "/reset-password", &token),
+        "expires_at": (Utc::now() + RESET_TTL).to_rfc3339(),
+    });
+    let mail = outbox::enqueue(&tx, &found.user.email, templates::RESET_PASSWORD, payload).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    let state = state.clone();
+    tokio::spawn(async move { outbox::send_now((&state).into(), mail).await });
+    Ok(())
+}
+
+/// Sets a new password with a reset token; ends every session and clears the lockout. The
+/// mailed token also proves the address, so the email counts as verified.
+pub async fn reset_password(state: &AppState, req: ResetRequest) -> AppResult<()> {
+    let token = req.token.expose_secret();
+    let mut errors = vec![];
+    validate::new_password("new_password", req.new_password.expose_secret(), &mut errors);
+    if !tokens::is_well_formed(token) {
+        errors.push(crate::error::FieldError::new("token", "is invalid, expired or already used; ask for a new link"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let hash = state.passwords().hash(&req.new_password).await?;
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let user_id = one_time_tokens::consume(&tx, &tokens::hash(token), Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
+    users::set_password(&tx, user_id, &hash).await?;
+    let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
+    let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
+    lockouts::clear(&tx, &user.email).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
+    Ok(())
+}
+
+/// Changes the caller's password after checking the current one; other sessions end, the
+/// caller's stays. Wrong current passwords count toward the email's lockout like failed logins.
+pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePasswordRequest) -> AppResult<()> {
+    let mut errors = vec![];
+    validate::offered_password("current_password", req.current_password.expose_secret(), &mut errors);
+    validate::new_password("new_password", req.new_password.expose_secret(), &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let config = state.config();
+    let email = &caller.user.email;
+    let mut client = db::client(state.pool()).await?;
+    if let Some(until) = lockouts::reserve_attempt(&client, email, config.login_max_failures, config.login_lockout).await? {
+        return Err(AppError::TooManyRequests {
+            detail: "Too many wrong passwords for this account; try again later.".into(),
+            retry_after: (until - Utc::now()).to_std().unwrap_or_default(),
+        });
+    }
+    let stored = users::password_hash(&client, caller.user.id).await?.unwrap_or(state.dummy_hash().await?);
+    if !state.passwords().verify(&req.current_password, stored).await? {
+        lockouts::record_failure(&client, email, config.login_max_failures, config.login_lockout).await?;
+        return Err(AppError::invalid("current_password", "is not your current password"));
+    }
+    let hash = state.passwords().hash(&req.new_password).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    users::set_password(&tx, caller.user.id, &hash).await?;
+    let ended = sessions::revoke_others(&tx, caller.user.id, caller.session_id).await?;
+    lockouts::clear(&tx, email).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(user_id = %caller.user.id, sessions_ended = ended, "password changed");
+    Ok(())
+}

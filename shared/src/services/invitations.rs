@@ -1,0 +1,408 @@
+//! Invitations: an org invites an email with roles; the invitee accepts with the mailed token
+//! (signed in, or signing up on the spot) or from their own list once their email is verified.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::tokens;
+use crate::db::{self, DbError};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::mail::templates;
+use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, PermissionSet, User};
+use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
+use crate::repositories::{GenericClient, memberships, organizations, roles, users};
+use crate::services::access::OrgActor;
+use crate::services::audit::{self, AuditContext};
+use crate::services::auth::{self, Caller, TokenPair};
+use crate::services::outbox;
+use crate::services::page::{Page, PageParams, PageRequest};
+use crate::services::validate;
+use crate::state::AppState;
+
+/// Body of POST /orgs/{org}/invitations.
+#[derive(Debug, Deserialize)]
+pub struct CreateInvitation {
+    /// Who to invite.
+    pub email: String,
+    /// Role names granted on accepting.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Lifetime, 1 to 30 days (default 7).
+    pub expires_in_days: Option<i64>,
+}
+
+/// Query of GET /orgs/{org}/invitations.
+#[derive(Debug, Default, Deserialize)]
+pub struct InvitationQuery {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Page size.
+    pub limit: Option<String>,
+    /// Cursor.
+    pub cursor: Option<String>,
+}
+
+/// Body of POST /invitations/accept.
+#[derive(Debug, Deserialize)]
+pub struct AcceptRequest {
+    /// The token from the invitation link.
+    pub token: SecretString,
+    /// For a new account: its display name.
+    pub name: Option<String>,
+    /// For a new account: its password.
+    pub password: Option<SecretString>,
+}
+
+/// What accepting produced.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    /// The accepted invitation.
+    pub invitation: Invitation,
+    /// The new membership.
+    pub member: Member,
+    /// The user who joined.
+    pub user: User,
+    /// Tokens, when accepting created the account (sign-in is part of sign-up).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenPair>,
+}
+
+/// A pending invitation as its invitee sees it.
+#[derive(Debug, Serialize)]
+pub struct MyInvitation {
+    /// The invitation.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The inviting org's name.
+    pub org_name: String,
+}
+
+const STATUSES: [&str; 5] = ["pending", "accepted", "declined", "revoked", "expired"];
+
+fn no_invitation() -> AppError {
+    AppError::NotFound("No such invitation.".into())
+}
+
+fn malformed_token() -> AppError {
+    AppError::invalid("token", "is not an invitation token; copy the whole link from the email")
+}
+
+/// Why an invitation could not be taken, from its current status.
+fn refusal(status: Option<String>) -> AppError {
+    match status.as_deref() {
+        None => AppError::NotFound("No invitation has this token; it may have been resent with a new link.".into()),
+        Some("expired") => AppError::Gone("This invitation has expired; ask for a new one.".into()),
+        Some("revoked") => AppError::Gone("This invitation was revoked.".into()),
+        Some("accepted") => AppError::Conflict("This invitation was already accepted.".into()),
+        Some("declined") => AppError::Conflict("This invitation was declined.".into()),
+        Some(_) => AppError::Conflict("This invitation cannot be used now.".into()),
+    }
+}
+
+/// Invites an email with roles the inviter may grant, and queues the mail.
+pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -> AppResult<Invitation> {
+    let mut errors = vec![];
+    let email = validate::email("email", &req.email, &mut errors);
+    let ttl = req.expires_in_days.unwrap_or(i64::from(state.config().mail.invitation_ttl_days));
+    if !(1..=30).contains(&ttl) {
+        errors.push(FieldError::new("expires_in_days", "must be from 1 to 30"));
+    }
+    let mut names = req.roles.clone();
+    names.sort();
+    names.dedup();
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let found = roles::find_by_names(&tx, actor.org_id, &names).await?;
+    let unknown: Vec<FieldError> = req
+        .roles
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
+        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(unknown));
+    }
+    let granted: PermissionSet = found.iter().flat_map(|r| r.permissions.iter()).collect();
+    actor.require_all(&granted, "Inviting with these roles")?;
+    if memberships::has_member_with_email(&tx, actor.org_id, &email).await? {
+        return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
+    }
+    invitations::expire_stale(&tx, actor.org_id, &email).await?;
+    let token = tokens::generate();
+    let role_ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
+    let new = NewInvitation {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        email: &email,
+        role_ids: &role_ids,
+        invited_by: actor.user.id,
+        token_hash: &tokens::hash(&token),
+        ttl_days: ttl as i16,
+    };
+    let invitation = invitations::insert(&tx, &new).await.map_err(|e| {
+        if e.is_unique(invitations::ONE_PENDING) {
+            AppError::Conflict("This email already has a pending invitation; resend or revoke it.".into())
+        } else {
+            e.into()
+        }
+    })?;
+    let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
+    let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
+    audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    outbox::send_now(state.into(), mail).await;
+    Ok(invitation)
+}
+
+async fn queue_mail(
+    state: &AppState,
+    db: &impl GenericClient,
+    actor: &OrgActor,
+    invitation: &Invitation,
+    token: &str,
+) -> AppResult<Uuid> {
+    let org = organizations::find(db, actor.org_id).await?.ok_or_else(no_invitation)?;
+    let payload = json!({
+        "org_name": org.name,
+        "inviter_name": actor.user.name,
+        "inviter_email": actor.user.email,
+        "roles": invitation.roles,
+        "expires_at": invitation.expires_at.to_rfc3339(),
+        "link": format!("{}/invitations/accept?token={token}", state.config().mail.app_base_url),
+    });
+    Ok(outbox::enqueue(db, &invitation.email, templates::INVITATION, payload).await?)
+}
+
+/// The org's invitations, newest first.
+pub async fn list(state: &AppState, org_id: Uuid, query: &InvitationQuery) -> AppResult<Page<Invitation>> {
+    let page: PageRequest = PageParams { limit: query.limit.clone(), cursor: query.cursor.clone() }.check()?;
+    let status = query.status.as_deref().filter(|s| !s.is_empty());
+    if status.is_some_and(|s| !STATUSES.contains(&s)) {
+        return Err(AppError::invalid("status", "must be pending, accepted, declined, revoked or expired"));
+    }
+    let client = db::client(state.pool()).await?;
+    let rows = invitations::list(&client, org_id, status, page.key::<Uuid>(0)?, page.fetch()).await?;
+    Ok(Page::from_rows(rows, &page, |i| vec![i.id.to_string()]))
+}
+
+/// One of the org's invitations.
+pub async fn get(state: &AppState, org_id: Uuid, id: Uuid) -> AppResult<Invitation> {
+    let client = db::client(state.pool()).await?;
+    invitations::find(&client, org_id, id).await?.ok_or_else(no_invitation)
+}
+
+/// Sends the invitation again with a new token (older links stop working) and a fresh expiry.
+pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
+    let token = tokens::generate();
+    let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token))
+        .await
+        .map_err(|e| {
+            if e.is_unique(invitations::ONE_PENDING) {
+                AppError::Conflict("A newer invitation to this email is pending; resend that one.".into())
+            } else {
+                e.into()
+            }
+        })?
+        .ok_or_else(|| refusal(Some(before.status.clone())))?;
+    let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
+    let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
+    audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    outbox::send_now(state.into(), mail).await;
+    Ok(invitation)
+}
+
+/// Revokes a pending invitation; its link stops working.
+pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
+    let invitation = invitations::revoke(&tx, actor.org_id, id).await?.ok_or_else(|| refusal(Some(before.status)))?;
+    audit::record(&tx, actor, "invitation.revoked", "invitation", id, json!({"email": invitation.email})).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(invitation)
+}
+
+fn token_hash(token: &SecretString) -> AppResult<Vec<u8>> {
+    let token = token.expose_secret();
+    if tokens::is_well_formed(token) { Ok(tokens::hash(token)) } else { Err(malformed_token()) }
+}
+
+/// What the token's holder may see before deciding.
+pub async fn preview(state: &AppState, token: &SecretString) -> AppResult<InvitationPreview> {
+    let hash = token_hash(token)?;
+    let client = db::client(state.pool()).await?;
+    invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))
+}
+
+/// Accepts with the mailed token: as the signed-in `caller` (whose email must match), or by
+/// creating the account from `name` and `password`. One transaction: the invitation is
+/// consumed, the account (if new) made, the membership and roles added, all or nothing.
+pub async fn accept(
+    state: &AppState,
+    req: AcceptRequest,
+    caller: Option<Caller>,
+    client_info: ClientInfo,
+) -> AppResult<Accepted> {
+    let hash = token_hash(&req.token)?;
+    let signup = match &caller {
+        Some(_) => None,
+        None => Some(signup_fields(&req)?),
+    };
+    // Hash before the transaction: it is slow and holds no locks.
+    let password_hash = match &req.password {
+        Some(password) if signup.is_some() => Some(state.passwords().hash(password).await?),
+        _ => None,
+    };
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let preview = invitations::preview(&tx, &hash).await?.ok_or_else(|| refusal(None))?;
+    let user = match (&caller, signup, password_hash) {
+        (Some(caller), _, _) => {
+            if caller.user.email.to_lowercase() != preview.email.to_lowercase() {
+                return Err(AppError::Forbidden(
+                    "This invitation was sent to another email address than your account's.".into(),
+                ));
+            }
+            caller.user.clone()
+        }
+        (None, Some(name), Some(hash)) => {
+            if preview.account_exists {
+                return Err(AppError::Conflict(
+                    "An account with this email exists: sign in, then accept with your access token.".into(),
+                ));
+            }
+            let new = users::NewUser { id: Uuid::now_v7(), email: &preview.email, name: &name, password_hash: &hash, email_verified: true };
+            users::insert(&tx, &new).await.map_err(auth::email_taken)?
+        }
+        _ => return Err(AppError::Internal("accept without caller or sign-up".into())),
+    };
+    let taken = invitations::take(&tx, Pick::Token(&hash), "accepted", Some(user.id)).await?;
+    let Some(taken) = taken else { return Err(refusal(invitations::status_of(&tx, Pick::Token(&hash)).await?)) };
+    let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
+    let tokens = match caller {
+        Some(_) => None,
+        None => Some(auth::open_session(state, &tx, &user, &client_info).await?),
+    };
+    let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
+    tx.commit().await.map_err(DbError::from)?;
+    let tokens = tokens.map(|open| open.into_pair(state, &user));
+    Ok(Accepted { invitation, member, user, tokens })
+}
+
+fn signup_fields(req: &AcceptRequest) -> AppResult<String> {
+    let mut errors = vec![];
+    let name = match &req.name {
+        Some(name) => validate::name("name", name, &mut errors),
+        None => {
+            errors.push(FieldError::new("name", "is required to create your account (or sign in and send your access token)"));
+            String::new()
+        }
+    };
+    match &req.password {
+        Some(password) => validate::new_password("password", password.expose_secret(), &mut errors),
+        None => errors.push(FieldError::new("password", "is required to create your account (or sign in and send your access token)")),
+    }
+    if errors.is_empty() { Ok(name) } else { Err(AppError::Validation(errors)) }
+}
+
+/// Adds the membership with the invitation's roles (those still existing), proves the email
+/// (the invitee used a link mailed to it) and audits both.
+async fn join(
+    tx: &impl GenericClient,
+    taken: &Taken,
+    user: &User,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<(Member, User)> {
+    organizations::lock(tx, taken.org_id).await?;
+    if !memberships::insert(tx, taken.org_id, user.id).await? {
+        return Err(AppError::Conflict("You are already a member of this organization.".into()));
+    }
+    let roles = roles::find_by_ids(tx, &taken.role_ids).await?;
+    let role_ids: Vec<Uuid> = roles.iter().map(|r| r.id).collect();
+    memberships::set_roles(tx, taken.org_id, user.id, &role_ids).await?;
+    let user = users::mark_email_verified(tx, user.id).await?.unwrap_or_else(|| user.clone());
+    let actor = AuditContext { org_id: taken.org_id, actor_id: Some(user.id), ip };
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})).await?;
+    audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id})).await?;
+    let member = memberships::find(tx, taken.org_id, user.id).await?.ok_or_else(no_invitation)?;
+    Ok((member, user))
+}
+
+/// Declines with the mailed token; no sign-in needed.
+pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
+    let hash = token_hash(token)?;
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let Some(taken) = invitations::take(&tx, Pick::Token(&hash), "declined", None).await? else {
+        return Err(refusal(invitations::status_of(&tx, Pick::Token(&hash)).await?));
+    };
+    let actor = AuditContext { org_id: taken.org_id, actor_id: None, ip };
+    audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
+    let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(invitation)
+}
+
+fn require_verified(caller: &Caller) -> AppResult<()> {
+    if caller.user.email_verified {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Verify your email address first: invitations to it are shown once it is proven yours.".into()))
+    }
+}
+
+/// Live invitations to the caller's verified email.
+pub async fn list_mine(state: &AppState, caller: &Caller) -> AppResult<Page<MyInvitation>> {
+    require_verified(caller)?;
+    let client = db::client(state.pool()).await?;
+    let rows = invitations::pending_for_email(&client, &caller.user.email).await?;
+    Ok(Page::all(rows.into_iter().map(|(invitation, org_name)| MyInvitation { invitation, org_name }).collect()))
+}
+
+/// Accepts one of the caller's invitations by id.
+pub async fn accept_mine(state: &AppState, caller: &Caller, id: Uuid, ip: Option<std::net::IpAddr>) -> AppResult<Accepted> {
+    require_verified(caller)?;
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let pick = Pick::ForEmail(id, &caller.user.email);
+    let Some(taken) = invitations::take(&tx, pick, "accepted", Some(caller.user.id)).await? else {
+        return Err(match invitations::status_of(&tx, pick).await? {
+            None => no_invitation(),
+            status => refusal(status),
+        });
+    };
+    let (member, user) = join(&tx, &taken, &caller.user, ip).await?;
+    let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Accepted { invitation, member, user, tokens: None })
+}
+
+/// Declines one of the caller's invitations by id.
+pub async fn decline_mine(state: &AppState, caller: &Caller, id: Uuid, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
+    require_verified(caller)?;
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let pick = Pick::ForEmail(id, &caller.user.email);
+    let Some(taken) = invitations::take(&tx, pick, "declined", None).await? else {
+        return Err(match invitations::status_of(&tx, pick).await? {
+            None => no_invitation(),
+            status => refusal(status),
+        });
+    };
+    let actor = AuditContext { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
+    audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
+    let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(invitation)
+}

@@ -1,0 +1,128 @@
+//! The transactional outbox: mail is queued with the change it reports and sent after commit;
+//! the mailer retries what failed, with backoff, until it is sent or dead.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use deadpool_postgres::Pool;
+
+use crate::config::MailConfig;
+use crate::db::{self, DbError};
+use crate::mail::Mailer;
+use crate::mail::templates;
+use crate::repositories::{GenericClient, outbox};
+use crate::state::AppState;
+
+/// How long a claim keeps other senders off a row: far longer than one SES call may take.
+const LEASE: Duration = Duration::from_secs(300);
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// Queues a mail in the caller's transaction; returns the row id to send after commit.
+pub async fn enqueue(db: &impl GenericClient, to: &str, template: &str, payload: Value) -> Result<Uuid, DbError> {
+    let id = Uuid::now_v7();
+    outbox::insert(db, id, to, template, &payload).await?;
+    Ok(id)
+}
+
+/// What one drain did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DrainReport {
+    /// Mails sent.
+    pub sent: u32,
+    /// Mails that failed and will be tried again.
+    pub retrying: u32,
+    /// Mails given up on.
+    pub dead: u32,
+}
+
+/// What sending needs: the database, a transport and the mail settings. The mailer function
+/// has these without the signing keys an [`AppState`] carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Sender<'a> {
+    /// Connection pool.
+    pub pool: &'a Pool,
+    /// Transport.
+    pub mailer: &'a Mailer,
+    /// Settings.
+    pub mail: &'a MailConfig,
+}
+
+impl<'a> From<&'a AppState> for Sender<'a> {
+    fn from(state: &'a AppState) -> Self {
+        Sender { pool: state.pool(), mailer: state.mailer(), mail: &state.config().mail }
+    }
+}
+
+/// Tries to send one queued mail right after its transaction committed. A failure is only
+/// logged: the row stays in the outbox and the mailer retries it.
+pub async fn send_now(sender: Sender<'_>, id: Uuid) {
+    if let Err(e) = run(sender, Some(id), 1).await {
+        tracing::warn!(outbox_id = %id, error = %e, "could not send after commit; the mailer will retry");
+    }
+}
+
+/// Sends up to `limit` due mails. Safe to run from several places at once.
+pub async fn drain(sender: Sender<'_>, limit: i64) -> Result<DrainReport, DbError> {
+    run(sender, None, limit).await
+}
+
+async fn run(sender: Sender<'_>, only: Option<Uuid>, limit: i64) -> Result<DrainReport, DbError> {
+    let client = db::client(sender.pool).await?;
+    let rows = outbox::claim(&client, only, limit, LEASE).await?;
+    let mail = sender.mail;
+    let mut report = DrainReport::default();
+    for row in rows {
+        let sent = match templates::render(&row.template, &row.recipient, &row.payload) {
+            Ok(email) => sender.mailer.send(&mail.from, &email).await.map_err(|e| e.0),
+            Err(e) => Err(format!("cannot render: {e}")),
+        };
+        match sent {
+            Ok(message_id) => {
+                outbox::mark_sent(&client, row.id, &message_id).await?;
+                tracing::info!(outbox_id = %row.id, template = %row.template, "mail sent");
+                report.sent += 1;
+            }
+            Err(error) => {
+                let error: String = error.chars().take(500).collect();
+                let retry = (row.attempts < mail.max_attempts).then(|| backoff(mail.retry_base, row.attempts));
+                outbox::mark_failed(&client, row.id, &error, retry).await?;
+                match retry {
+                    Some(delay) => {
+                        tracing::warn!(outbox_id = %row.id, attempts = row.attempts, retry_in_s = delay.as_secs(), error = %error, "mail failed");
+                        report.retrying += 1;
+                    }
+                    None => {
+                        tracing::error!(outbox_id = %row.id, attempts = row.attempts, error = %error, "mail dead");
+                        report.dead += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// base, 2·base, 4·base, ... up to an hour.
+pub fn backoff(base: Duration, attempts: i32) -> Duration {
+    let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    base.saturating_mul(2u32.saturating_pow(exponent)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        let base = Duration::from_secs(30);
+        assert_eq!(backoff(base, 1), Duration::from_secs(30));
+        assert_eq!(backoff(base, 2), Duration::from_secs(60));
+        assert_eq!(backoff(base, 4), Duration::from_secs(240));
+        assert_eq!(backoff(base, 30), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::ZERO, 5), Duration::ZERO);
+    }
+}

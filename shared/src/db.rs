@@ -56,7 +56,8 @@ impl From<tokio_postgres::Error> for DbError {
                 | SqlState::CANNOT_CONNECT_NOW
                 | SqlState::TOO_MANY_CONNECTIONS
                 | SqlState::QUERY_CANCELED => DbError::Unavailable(db.message().to_owned()),
-                _ => DbError::Other(err.to_string()),
+                // Code and message only: the detail may quote row values.
+                _ => DbError::Other(format!("{} {}", db.code().code(), db.message())),
             };
         }
         // No server answer at all: the socket closed, timed out or never opened.

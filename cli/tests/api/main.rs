@@ -1,10 +1,13 @@
 //! Integration tests through the merged router, each on a fresh database.
 
+mod account;
 mod auth;
 mod database;
 mod events;
 mod input;
+mod invitations;
 mod lockout;
+mod mail;
 mod matrix;
 mod members;
 mod orgs;
@@ -37,4 +40,22 @@ pub async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
 /// The id in a JWT's `sub`.
 pub fn user_id(app: &TestApp, token: &str) -> uuid::Uuid {
     app.state.jwt().verify(token).unwrap().sub
+}
+
+/// A fresh app that mails through the real SES client to the emulator at `endpoint`.
+pub async fn app_with_ses_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp {
+    let settings = identity_shared::testkit::ses::settings(endpoint);
+    let mut overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    overrides.extend_from_slice(extra);
+    TestApp::new(identity_cli::routes(), &overrides).await
+}
+
+/// A fresh app that mails through the real SES client to the emulator scripts/test started.
+pub async fn app_with_ses() -> TestApp {
+    app_with_ses_at(&identity_shared::testkit::ses::url(), &[]).await
+}
+
+/// An email address no other test uses, so tests can share the emulator's mailbox.
+pub fn unique(name: &str) -> String {
+    format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
 }

@@ -56,7 +56,10 @@ async fn logout(State(state): State<AppState>, Authenticated(caller): Authentica
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn verify_email(State(state): State<AppState>, ApiJson(req): ApiJson<account::TokenRequest>) -> AppResult<Json<User>> {
+async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<account::TokenRequest>,
+) -> AppResult<Json<User>> {
     Ok(Json(account::verify_email(&state, req).await?))
 }
 

@@ -75,7 +75,10 @@ async fn revoke(
     Ok(Json(invitations::revoke(&state, &actor, path_id(&id, "invitation")?).await?))
 }
 
-async fn preview(State(state): State<AppState>, ApiJson(req): ApiJson<TokenRequest>) -> AppResult<Json<InvitationPreview>> {
+async fn preview(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> AppResult<Json<InvitationPreview>> {
     Ok(Json(invitations::preview(&state, &req.token).await?))
 }
 

@@ -8,9 +8,10 @@ const BATCH: i64 = 50;
 
 /// Drains due mail in rounds until a round finds none or `max` have been handled.
 pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbError> {
+    let started = chrono::Utc::now();
     let mut total = DrainReport::default();
     loop {
-        let round = outbox::drain(sender, BATCH).await?;
+        let round = outbox::drain(sender, started, BATCH).await?;
         total.sent += round.sent;
         total.retrying += round.retrying;
         total.dead += round.dead;

@@ -4,7 +4,5 @@ pub mod extract;
 pub mod layers;
 
 pub use crate::state::AppState;
-pub use extract::{
-    ApiJson, ApiQuery, Authenticated, Client, MaybeAuthenticated, OrgAccess, PlatformAdmin, path_id,
-};
+pub use extract::{ApiJson, ApiQuery, Authenticated, Client, MaybeAuthenticated, OrgAccess, PlatformAdmin, path_id};
 pub use layers::finish;

@@ -1,8 +1,8 @@
 //! Amazon SES through aws-sdk-ses (SendEmail), honouring AWS_ENDPOINT_URL_SES.
 
 use aws_sdk_ses::Client;
-use aws_sdk_ses::config::timeout::TimeoutConfig;
 use aws_sdk_ses::config::retry::RetryConfig;
+use aws_sdk_ses::config::timeout::TimeoutConfig;
 use aws_sdk_ses::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use secrecy::ExposeSecret;

@@ -45,7 +45,8 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
             let org = text(payload, "org_name")?;
             let inviter = text(payload, "inviter_name")?;
             let inviter_email = text(payload, "inviter_email")?;
-            let roles: Vec<&str> = payload["roles"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let roles: Vec<&str> =
+                payload["roles"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             let roles = if roles.is_empty() { "no role yet".to_owned() } else { roles.join(", ") };
             let subject = format!("{inviter} invited you to join {org}");
             let text_body = format!(
@@ -56,7 +57,13 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
             let html = page(
                 &subject,
                 &[
-                    format!("{} ({}) invited you to join <strong>{}</strong> as: {}.", h(inviter), h(inviter_email), h(org), h(&roles)),
+                    format!(
+                        "{} ({}) invited you to join <strong>{}</strong> as: {}.",
+                        h(inviter),
+                        h(inviter_email),
+                        h(org),
+                        h(&roles)
+                    ),
                     format!("The invitation expires on {expires}. If you did not expect it, ignore this email."),
                 ],
                 link,
@@ -67,9 +74,8 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
         VERIFY_EMAIL => {
             let name = text(payload, "name")?;
             let subject = "Confirm your email address".to_owned();
-            let text_body = format!(
-                "Hello {name},\n\nConfirm your email address: {link}\n\nThe link expires on {expires}.\n"
-            );
+            let text_body =
+                format!("Hello {name},\n\nConfirm your email address: {link}\n\nThe link expires on {expires}.\n");
             let html = page(
                 &subject,
                 &[format!("Hello {},", h(name)), format!("Confirm your email address. The link expires on {expires}.")],
@@ -89,7 +95,9 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
                 &subject,
                 &[
                     format!("Hello {},", h(name)),
-                    format!("Choose a new password. The link expires on {expires}. If you did not ask for this, ignore this email: your password stays as it is."),
+                    format!(
+                        "Choose a new password. The link expires on {expires}. If you did not ask for this, ignore this email: your password stays as it is."
+                    ),
                 ],
                 link,
                 "Choose a new password",

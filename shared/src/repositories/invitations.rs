@@ -67,8 +67,17 @@ pub struct NewInvitation<'a> {
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
     db.execute(
         "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $7::int))",
-        &[&new.id, &new.org_id, &new.email, &new.role_ids, &new.invited_by, &new.token_hash, &new.ttl_days],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8))",
+        &[
+            &new.id,
+            &new.org_id,
+            &new.email,
+            &new.role_ids,
+            &new.invited_by,
+            &new.token_hash,
+            &new.ttl_days,
+            &i32::from(new.ttl_days),
+        ],
     )
     .await?;
     find(db, new.org_id, new.id).await?.ok_or_else(|| DbError::Other("inserted invitation vanished".into()))
@@ -97,11 +106,16 @@ pub async fn list(
 
 /// Gives a pending (or expired) invitation a new token and a fresh expiry, so older links
 /// stop working. None if it was accepted, declined or revoked.
-pub async fn rotate(db: &impl GenericClient, org_id: Uuid, id: Uuid, token_hash: &[u8]) -> Result<Option<Invitation>, DbError> {
+pub async fn rotate(
+    db: &impl GenericClient,
+    org_id: Uuid,
+    id: Uuid,
+    token_hash: &[u8],
+) -> Result<Option<Invitation>, DbError> {
     let n = db
         .execute(
             "UPDATE invitations SET token_hash = $3, status = 'pending', updated_at = now(),
-                    expires_at = now() + make_interval(days => ttl_days::int)
+                    expires_at = now() + ttl_days * interval '1 day'
              WHERE org_id = $1 AND id = $2 AND status IN ('pending', 'expired')",
             &[&org_id, &id, &token_hash],
         )

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -45,12 +46,13 @@ pub async fn insert(
     Ok(())
 }
 
-/// Claims due rows (or the one row `only`) for `lease`: each claim counts an attempt and moves
+/// Claims rows due by `due_by` (default now), or the one row `only`, for `lease`: each claim counts an attempt and moves
 /// the row's next attempt past the lease, so no other sender takes it meanwhile. Rows another
 /// sender is claiming right now are skipped, not waited for.
 pub async fn claim(
     db: &impl GenericClient,
     only: Option<Uuid>,
+    due_by: Option<DateTime<Utc>>,
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
@@ -60,10 +62,10 @@ pub async fn claim(
              SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
              WHERE o.id IN (
                SELECT id FROM email_outbox
-               WHERE status = 'pending' AND next_attempt_at <= now() AND ($1::uuid IS NULL OR id = $1)
+               WHERE status = 'pending' AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
              RETURNING o.id, o.recipient, o.template, o.payload, o.attempts",
-            &[&only, &limit, &lease.as_secs_f64()],
+            &[&only, &limit, &lease.as_secs_f64(), &due_by],
         )
         .await?;
     Ok(rows

@@ -84,7 +84,8 @@ pub async fn verify_email(state: &AppState, req: TokenRequest) -> AppResult<User
         return Err(bad_token());
     }
     let client = db::client(state.pool()).await?;
-    let user_id = one_time_tokens::consume(&client, &tokens::hash(token), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
+    let user_id =
+        one_time_tokens::consume(&client, &tokens::hash(token), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
     users::mark_email_verified(&client, user_id).await?.ok_or_else(bad_token)
 }
 
@@ -144,7 +145,8 @@ pub async fn reset_password(state: &AppState, req: ResetRequest) -> AppResult<()
     let hash = state.passwords().hash(&req.new_password).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let user_id = one_time_tokens::consume(&tx, &tokens::hash(token), Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
+    let user_id =
+        one_time_tokens::consume(&tx, &tokens::hash(token), Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
     users::set_password(&tx, user_id, &hash).await?;
     let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
     let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
@@ -166,7 +168,9 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     let config = state.config();
     let email = &caller.user.email;
     let mut client = db::client(state.pool()).await?;
-    if let Some(until) = lockouts::reserve_attempt(&client, email, config.login_max_failures, config.login_lockout).await? {
+    if let Some(until) =
+        lockouts::reserve_attempt(&client, email, config.login_max_failures, config.login_lockout).await?
+    {
         return Err(AppError::TooManyRequests {
             detail: "Too many wrong passwords for this account; try again later.".into(),
             retry_after: (until - Utc::now()).to_std().unwrap_or_default(),

@@ -90,7 +90,8 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User>
     let hash = state.passwords().hash(&req.password).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let new = users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    let new =
+        users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
     let user = users::insert(&tx, &new).await.map_err(email_taken)?;
     let mail = account::queue_verification(state, &tx, &user).await?;
     tx.commit().await.map_err(DbError::from)?;

@@ -266,6 +266,9 @@ pub async fn accept(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let preview = invitations::preview(&tx, &hash).await?.ok_or_else(|| refusal(None))?;
+    if preview.status != "pending" {
+        return Err(refusal(Some(preview.status)));
+    }
     let user = match (&caller, signup, password_hash) {
         (Some(caller), _, _) => {
             if caller.user.email.to_lowercase() != preview.email.to_lowercase() {
@@ -281,7 +284,13 @@ pub async fn accept(
                     "An account with this email exists: sign in, then accept with your access token.".into(),
                 ));
             }
-            let new = users::NewUser { id: Uuid::now_v7(), email: &preview.email, name: &name, password_hash: &hash, email_verified: true };
+            let new = users::NewUser {
+                id: Uuid::now_v7(),
+                email: &preview.email,
+                name: &name,
+                password_hash: &hash,
+                email_verified: true,
+            };
             users::insert(&tx, &new).await.map_err(auth::email_taken)?
         }
         _ => return Err(AppError::Internal("accept without caller or sign-up".into())),
@@ -304,13 +313,19 @@ fn signup_fields(req: &AcceptRequest) -> AppResult<String> {
     let name = match &req.name {
         Some(name) => validate::name("name", name, &mut errors),
         None => {
-            errors.push(FieldError::new("name", "is required to create your account (or sign in and send your access token)"));
+            errors.push(FieldError::new(
+                "name",
+                "is required to create your account (or sign in and send your access token)",
+            ));
             String::new()
         }
     };
     match &req.password {
         Some(password) => validate::new_password("password", password.expose_secret(), &mut errors),
-        None => errors.push(FieldError::new("password", "is required to create your account (or sign in and send your access token)")),
+        None => errors.push(FieldError::new(
+            "password",
+            "is required to create your account (or sign in and send your access token)",
+        )),
     }
     if errors.is_empty() { Ok(name) } else { Err(AppError::Validation(errors)) }
 }
@@ -334,7 +349,8 @@ async fn join(
     let actor = AuditContext { org_id: taken.org_id, actor_id: Some(user.id), ip };
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})).await?;
-    audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id})).await?;
+    audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id}))
+        .await?;
     let member = memberships::find(tx, taken.org_id, user.id).await?.ok_or_else(no_invitation)?;
     Ok((member, user))
 }
@@ -358,7 +374,9 @@ fn require_verified(caller: &Caller) -> AppResult<()> {
     if caller.user.email_verified {
         Ok(())
     } else {
-        Err(AppError::Forbidden("Verify your email address first: invitations to it are shown once it is proven yours.".into()))
+        Err(AppError::Forbidden(
+            "Verify your email address first: invitations to it are shown once it is proven yours.".into(),
+        ))
     }
 }
 
@@ -371,7 +389,12 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> AppResult<Page<MyIn
 }
 
 /// Accepts one of the caller's invitations by id.
-pub async fn accept_mine(state: &AppState, caller: &Caller, id: Uuid, ip: Option<std::net::IpAddr>) -> AppResult<Accepted> {
+pub async fn accept_mine(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<Accepted> {
     require_verified(caller)?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
@@ -389,7 +412,12 @@ pub async fn accept_mine(state: &AppState, caller: &Caller, id: Uuid, ip: Option
 }
 
 /// Declines one of the caller's invitations by id.
-pub async fn decline_mine(state: &AppState, caller: &Caller, id: Uuid, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
+pub async fn decline_mine(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<Invitation> {
     require_verified(caller)?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 
 use crate::config::MailConfig;
@@ -60,19 +61,25 @@ impl<'a> From<&'a AppState> for Sender<'a> {
 /// Tries to send one queued mail right after its transaction committed. A failure is only
 /// logged: the row stays in the outbox and the mailer retries it.
 pub async fn send_now(sender: Sender<'_>, id: Uuid) {
-    if let Err(e) = run(sender, Some(id), 1).await {
+    if let Err(e) = run(sender, Some(id), None, 1).await {
         tracing::warn!(outbox_id = %id, error = %e, "could not send after commit; the mailer will retry");
     }
 }
 
-/// Sends up to `limit` due mails. Safe to run from several places at once.
-pub async fn drain(sender: Sender<'_>, limit: i64) -> Result<DrainReport, DbError> {
-    run(sender, None, limit).await
+/// Sends up to `limit` mails due by `due_by`. Safe to run from several places at once; a
+/// drain in rounds passes its start time, so a mail that failed in this run waits for the next.
+pub async fn drain(sender: Sender<'_>, due_by: DateTime<Utc>, limit: i64) -> Result<DrainReport, DbError> {
+    run(sender, None, Some(due_by), limit).await
 }
 
-async fn run(sender: Sender<'_>, only: Option<Uuid>, limit: i64) -> Result<DrainReport, DbError> {
+async fn run(
+    sender: Sender<'_>,
+    only: Option<Uuid>,
+    due_by: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<DrainReport, DbError> {
     let client = db::client(sender.pool).await?;
-    let rows = outbox::claim(&client, only, limit, LEASE).await?;
+    let rows = outbox::claim(&client, only, due_by, limit, LEASE).await?;
     let mail = sender.mail;
     let mut report = DrainReport::default();
     for row in rows {

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod database;
 pub mod proxy;
+pub mod ses;
 
 pub use client::{TestApp, TestResponse};
 pub use database::TestDatabase;

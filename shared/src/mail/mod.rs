@@ -28,7 +28,7 @@ pub struct SendError(pub String);
 #[derive(Debug)]
 pub enum Mailer {
     /// Amazon SES.
-    Ses(ses::SesMailer),
+    Ses(Box<ses::SesMailer>),
     /// Standard output.
     Log,
 }
@@ -38,7 +38,7 @@ impl Mailer {
     /// first use, so functions that send no mail start as fast as before.
     pub fn from_config(config: &MailConfig) -> Mailer {
         match config.transport {
-            MailTransport::Ses => Mailer::Ses(ses::SesMailer::new(config.clone())),
+            MailTransport::Ses => Mailer::Ses(Box::new(ses::SesMailer::new(config.clone()))),
             MailTransport::Log => Mailer::Log,
         }
     }

@@ -48,3 +48,36 @@ async fn migrate_is_idempotent_from_the_command_line() {
     let second = identity(&db.url, &["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");
 }
+
+#[tokio::test]
+async fn mail_drain_sends_what_the_outbox_holds() {
+    let emulator = identity_shared::testkit::ses::url();
+    // Queued while SES refused (nothing listens on port 9)...
+    let app = TestApp::new(
+        identity_cli::routes(),
+        &[
+            ("MAIL_TRANSPORT", "ses"),
+            ("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9"),
+            ("MAIL_RETRY_BASE_SECS", "0"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
+    .await;
+    let email = format!("drain.{}@example.com", uuid::Uuid::now_v7().simple());
+    app.user(&email, "long enough").await;
+    // ...and sent by the command, pointed at the emulator.
+    let out = Command::new(env!("CARGO_BIN_EXE_identity"))
+        .args(["mail", "drain"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("MAIL_TRANSPORT", "ses")
+        .env("AWS_ENDPOINT_URL_SES", &emulator)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sent 1, retrying 0, dead 0");
+    assert_eq!(identity_shared::testkit::ses::mails_to(&email).await.len(), 1);
+}

@@ -50,7 +50,7 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
             let roles = if roles.is_empty() { "no role yet".to_owned() } else { roles.join(", ") };
             let subject = format!("{inviter} invited you to join {org}");
             let text_body = format!(
-                "{inviter} ({inviter_email}) invited you to join {org} as: {roles}.\n\n\
+                "{inviter} ({inviter_email}) invited you ({to}) to join {org} as: {roles}.\n\n\
                  Accept the invitation: {link}\n\nThe invitation expires on {expires}. \
                  If you did not expect it, ignore this email.\n"
             );
@@ -58,9 +58,10 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
                 &subject,
                 &[
                     format!(
-                        "{} ({}) invited you to join <strong>{}</strong> as: {}.",
+                        "{} ({}) invited you ({}) to join <strong>{}</strong> as: {}.",
                         h(inviter),
                         h(inviter_email),
+                        h(to),
                         h(org),
                         h(&roles)
                     ),
@@ -123,7 +124,7 @@ mod tests {
         });
         let mail = render(INVITATION, "bob@example.com", &payload).unwrap();
         assert_eq!(mail.subject, "Ada & Co invited you to join Acme <script>");
-        assert!(mail.text.contains("as: admin, support"));
+        assert!(mail.text.contains("invited you (bob@example.com) to join Acme <script> as: admin, support"));
         assert!(mail.text.contains("expires on 2026-12-03 09:00 UTC"));
         assert!(mail.text.contains("token=abc\"x"));
         assert!(mail.html.contains("Acme &lt;script&gt;"));

@@ -167,3 +167,55 @@ async fn unknown_paths_in_events_get_problem_json() {
     let raw = std::fs::read_to_string(events_dir().join("users-health.json")).unwrap().replace("/health", "/nowhere");
     invoke(&app, &raw).await.assert_problem(404);
 }
+
+/// The routes `cargo lambda watch` serves, from the router in the workspace Cargo.toml: the
+/// list of every route of every function.
+fn watch_routes() -> Vec<(String, String)> {
+    let manifest = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml")).unwrap();
+    let section = manifest.split("[workspace.metadata.lambda.watch.router]").nth(1).expect("a watch router");
+    section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| {
+            let (path, function) = l.split_once(" = ")?;
+            Some((path.trim_matches('"').to_owned(), function.trim_matches('"').to_owned()))
+        })
+        .collect()
+}
+
+/// Whether a concrete path fits a route template with `{param}` segments.
+fn fits(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+}
+
+#[tokio::test]
+async fn every_route_has_an_event_and_is_served_by_the_router() {
+    let events: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "json").then_some(path)
+        })
+        .map(|path| {
+            let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            event["rawPath"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let routes = watch_routes();
+    assert!(routes.len() > 30, "{routes:?}");
+    let app = app().await;
+    for (route, function) in &routes {
+        assert!(events.iter().any(|e| fits(route, e)), "no events/ sample for {route} ({function})");
+        let path = route.split('/').map(|s| if s.starts_with('{') { "00000000-0000-7000-8000-000000000000" } else { s }).collect::<Vec<_>>().join("/");
+        let mut served = false;
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            let res = app.call(method.parse().unwrap(), path.clone(), None, None).await;
+            served |= !(res.status == 404 && res.json["detail"] == "No route matches this path.");
+        }
+        assert!(served, "the router does not serve {route}");
+    }
+    for event in &events {
+        assert!(routes.iter().any(|(route, _)| fits(route, event)), "events/ sample for {event} matches no route");
+    }
+}

@@ -1,0 +1,28 @@
+# Sourced by scripts: Python tools from PyPI in a git-ignored virtualenv (.local/venv):
+# cargo-lambda (with zig), aws-sam-cli and cfn-lint. Installed once, then reused.
+
+TOOLS_VENV="$PWD/.local/venv"
+TOOLS_PINS="cargo-lambda==1.9.2 aws-sam-cli==1.170.0 cfn-lint==1.58.0"
+
+tools_install() {
+  if [ ! -f "$TOOLS_VENV/.pins" ] || [ "$(cat "$TOOLS_VENV/.pins")" != "$TOOLS_PINS" ]; then
+    echo "== installing $TOOLS_PINS into .local/venv"
+    python3 -m venv "$TOOLS_VENV"
+    # shellcheck disable=SC2086
+    "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check $TOOLS_PINS
+    echo "$TOOLS_PINS" >"$TOOLS_VENV/.pins"
+  fi
+  export PATH="$TOOLS_VENV/bin:$PATH"
+  export SAM_CLI_TELEMETRY=0
+}
+
+# The Lambda target: arm64 when its standard library can be had, else x86_64 (said aloud).
+lambda_arch() {
+  if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
+    || rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+    echo arm64
+  else
+    echo "note: the aarch64 standard library cannot be fetched here; building x86_64 instead" >&2
+    echo x86_64
+  fi
+}

@@ -207,7 +207,11 @@ async fn every_route_has_an_event_and_is_served_by_the_router() {
     let app = app().await;
     for (route, function) in &routes {
         assert!(events.iter().any(|e| fits(route, e)), "no events/ sample for {route} ({function})");
-        let path = route.split('/').map(|s| if s.starts_with('{') { "00000000-0000-7000-8000-000000000000" } else { s }).collect::<Vec<_>>().join("/");
+        let path = route
+            .split('/')
+            .map(|s| if s.starts_with('{') { "00000000-0000-7000-8000-000000000000" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
         let mut served = false;
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             let res = app.call(method.parse().unwrap(), path.clone(), None, None).await;

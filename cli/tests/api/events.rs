@@ -223,3 +223,23 @@ async fn every_route_has_an_event_and_is_served_by_the_router() {
         assert!(routes.iter().any(|(route, _)| fits(route, event)), "events/ sample for {event} matches no route");
     }
 }
+
+#[test]
+fn the_postman_collection_calls_every_route() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../postman/identity-api.postman_collection.json");
+    let collection: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut calls = vec![];
+    let mut stack = vec![&collection];
+    while let Some(node) = stack.pop() {
+        if let Some(items) = node["item"].as_array() {
+            stack.extend(items);
+        }
+        if let Some(segments) = node["request"]["url"]["path"].as_array() {
+            let path: Vec<&str> = segments.iter().map(|s| s.as_str().unwrap()).collect();
+            calls.push(format!("/{}", path.join("/")));
+        }
+    }
+    for (route, _) in watch_routes() {
+        assert!(calls.iter().any(|c| fits(&route, c)), "the Postman collection never calls {route}");
+    }
+}

@@ -14,6 +14,39 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
+/// The OpenAPI 3.1 document of every route group, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    use utoipa::openapi::{InfoBuilder, LicenseBuilder};
+    let mut doc = auth_function::ApiDoc::openapi();
+    doc.merge(orgs_function::ApiDoc::openapi());
+    doc.merge(invitations_function::ApiDoc::openapi());
+    doc.merge(users_function::ApiDoc::openapi());
+    doc.info = InfoBuilder::new()
+        .title("Identity API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Users, organizations, roles, invitations and JWT authentication. Errors are RFC 9457 \
+             application/problem+json; lists take ?limit=&cursor= and answer {items, next_cursor}.",
+        ))
+        .license(Some(LicenseBuilder::new().name("MIT").build()))
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    doc
+}
+
+/// [`openapi`] as the pretty JSON kept in `openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().expect("the document serializes");
+    json.push('\n');
+    json
+}
+
 /// All route groups with state and CORS, as `identity serve` runs them.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config().cors_allowed_origins);

@@ -12,7 +12,7 @@ use crate::db::DbError;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field in a request body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Path of the field, e.g. `email` or `roles[1]`.
     pub field: String,
@@ -129,15 +129,22 @@ impl From<DbError> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem, the body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// A URN naming the kind of problem.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    #[schema(example = "urn:identity-api:problem:validation")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: &'a str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// For 422: each invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    pub errors: Option<&'a [FieldError]>,
 }
 
 /// Seconds a client should wait before retrying while the database is unreachable.

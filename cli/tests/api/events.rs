@@ -22,6 +22,7 @@ fn expected() -> BTreeMap<&'static str, u16> {
         ("auth-jwks", 200),
         ("users-me", 200),
         ("users-health", 200),
+        ("users-openapi", 200),
         ("orgs-create", 201),
         ("orgs-list", 200),
         ("orgs-get", 200),
@@ -170,7 +171,7 @@ async fn unknown_paths_in_events_get_problem_json() {
 
 /// The routes `cargo lambda watch` serves, from the router in the workspace Cargo.toml: the
 /// list of every route of every function.
-fn watch_routes() -> Vec<(String, String)> {
+pub fn watch_routes() -> Vec<(String, String)> {
     let manifest = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml")).unwrap();
     let section = manifest.split("[workspace.metadata.lambda.watch.router]").nth(1).expect("a watch router");
     section

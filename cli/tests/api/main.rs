@@ -10,6 +10,7 @@ mod lockout;
 mod mail;
 mod matrix;
 mod members;
+mod openapi;
 mod orgs;
 mod platform;
 mod roles;

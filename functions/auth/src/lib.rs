@@ -6,11 +6,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::AppResult;
+use identity_shared::auth::jwt::Jwks;
+use identity_shared::error::Problem;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::models::User;
 use identity_shared::services::account;
+use identity_shared::services::account::{ForgotRequest, ResetRequest, TokenRequest};
 use identity_shared::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenPair};
-use serde_json::json;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -31,14 +33,16 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a verification mail is sent", body = Registered), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<impl IntoResponse> {
     let user = auth::register(&state, req).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
+    Ok((StatusCode::CREATED, Json(Registered { user })))
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -47,15 +51,18 @@ async fn login(
     Ok(no_store(auth::login(&state, req, client).await?))
 }
 
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
     Ok(no_store(auth::refresh(&state, req).await?))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The session ended"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn logout(State(state): State<AppState>, Authenticated(caller): Authenticated) -> AppResult<StatusCode> {
     auth::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = TokenRequest, responses((status = 200, description = "The email address is verified", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn verify_email(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<account::TokenRequest>,
@@ -63,6 +70,7 @@ async fn verify_email(
     Ok(Json(account::verify_email(&state, req).await?))
 }
 
+#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", responses((status = 202, description = "A new link is mailed", body = Message), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn resend_verification(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -71,6 +79,7 @@ async fn resend_verification(
     Ok(accepted("If the address is yours, a new verification link is on its way."))
 }
 
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotRequest, responses((status = 202, description = "Answered the same whether or not the email has an account", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn forgot_password(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<account::ForgotRequest>,
@@ -79,6 +88,7 @@ async fn forgot_password(
     Ok(accepted("If an account has this email, a reset link is on its way."))
 }
 
+#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetRequest, responses((status = 204, description = "Password changed; every session ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn reset_password(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<account::ResetRequest>,
@@ -88,9 +98,24 @@ async fn reset_password(
 }
 
 fn accepted(message: &'static str) -> impl IntoResponse {
-    (StatusCode::ACCEPTED, Json(json!({ "message": message })))
+    (StatusCode::ACCEPTED, Json(Message { message }))
 }
 
+/// Answer of POST /auth/register.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    /// The new account, email not yet verified.
+    pub user: User,
+}
+
+/// An answer that only says what happens next.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Message {
+    /// What happens next.
+    pub message: &'static str,
+}
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "Public keys that verify access tokens", body = Jwks)))]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.jwt().jwks().clone()))
 }
@@ -99,3 +124,18 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
 fn no_store(tokens: TokenPair) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens))
 }
+
+/// The OpenAPI description of this function's routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    register,
+    login,
+    refresh,
+    logout,
+    verify_email,
+    resend_verification,
+    forgot_password,
+    reset_password,
+    jwks
+))]
+pub struct ApiDoc;

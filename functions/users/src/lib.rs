@@ -5,12 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use identity_shared::error::Problem;
 use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, Client, PlatformAdmin, path_id};
 use identity_shared::models::{Invitation, MyOrganization, User};
+use identity_shared::services::account::ChangePasswordRequest;
+use identity_shared::services::invitations::{Accepted, MyInvitation};
 use identity_shared::services::page::{Page, PageParams};
+use identity_shared::services::users::{UpdateUser, UserQuery};
 use identity_shared::services::{account, health, invitations, orgs, users};
 use identity_shared::{AppError, AppResult};
-use serde_json::{Value, json};
 
 /// The users function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -29,12 +32,15 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list_users))
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
 }
 
+#[utoipa::path(get, path = "/me", tag = "users", responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn me(Authenticated(caller): Authenticated) -> Json<User> {
     Json(caller.user)
 }
 
+#[utoipa::path(get, path = "/me/organizations", tag = "users", params(PageParams), responses((status = 200, description = "The caller's organizations with their roles", body = Page<MyOrganization>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn my_organizations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -43,6 +49,7 @@ async fn my_organizations(
     Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
 }
 
+#[utoipa::path(post, path = "/me/password", tag = "users", request_body = ChangePasswordRequest, responses((status = 204, description = "Changed; other sessions ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -52,6 +59,7 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/me/invitations", tag = "users", responses((status = 200, description = "Pending invitations to the caller's verified email", body = Page<MyInvitation>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn my_invitations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -59,6 +67,7 @@ async fn my_invitations(
     Ok(Json(invitations::list_mine(&state, &caller).await?))
 }
 
+#[utoipa::path(post, path = "/me/invitations/{id}/accept", tag = "users", params(("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Joined", body = Accepted), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn accept_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -68,6 +77,7 @@ async fn accept_invitation(
     Ok(Json(invitations::accept_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
 }
 
+#[utoipa::path(post, path = "/me/invitations/{id}/decline", tag = "users", params(("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Declined", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn decline_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -77,6 +87,7 @@ async fn decline_invitation(
     Ok(Json(invitations::decline_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
 }
 
+#[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, description = "Users by id", body = Page<User>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn list_users(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
@@ -85,6 +96,7 @@ async fn list_users(
     Ok(Json(users::list(&state, &query).await?))
 }
 
+#[utoipa::path(get, path = "/users/{id}", tag = "admin", params(("id" = Uuid, Path, description = "User id")), responses((status = 200, description = "The user", body = User), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn get_user(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
@@ -93,6 +105,7 @@ async fn get_user(
     Ok(Json(users::get(&state, path_id(&id, "user")?).await?))
 }
 
+#[utoipa::path(patch, path = "/users/{id}", tag = "admin", request_body = UpdateUser, params(("id" = Uuid, Path, description = "User id")), responses((status = 200, description = "Updated; disabling ends every session", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn update_user(
     State(state): State<AppState>,
     PlatformAdmin(admin): PlatformAdmin,
@@ -102,7 +115,44 @@ async fn update_user(
     Ok(Json(users::update(&state, &admin.user, path_id(&id, "user")?, req).await?))
 }
 
-async fn health(State(state): State<AppState>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/health", tag = "users", responses((status = 200, description = "The function and its database answer", body = Health), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
     health::check_database(&state).await.map_err(AppError::from)?;
-    Ok(Json(json!({ "status": "ok", "database": "ok" })))
+    Ok(Json(Health { status: "ok", database: "ok" }))
 }
+
+/// The OpenAPI 3.1 document of the whole API, generated from the code (`openapi.json` in the
+/// repository; a test keeps it current).
+#[utoipa::path(get, path = "/openapi.json", tag = "users", responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// The generated document, compiled in.
+pub const OPENAPI: &str = include_str!("../../../openapi.json");
+
+/// Answer of GET /health.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// "ok".
+    pub status: &'static str,
+    /// "ok" when the database answered.
+    pub database: &'static str,
+}
+
+/// The OpenAPI description of this function's routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    me,
+    my_organizations,
+    change_password,
+    my_invitations,
+    accept_invitation,
+    decline_invitation,
+    list_users,
+    get_user,
+    update_user,
+    health,
+    openapi
+))]
+pub struct ApiDoc;

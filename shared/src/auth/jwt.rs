@@ -63,7 +63,7 @@ pub enum KeyError {
 }
 
 /// One public key as published in the JWKS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// Key type.
     pub kty: &'static str,
@@ -91,7 +91,7 @@ impl Jwk {
 }
 
 /// The JWKS document.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Jwks {
     /// Current key first, then previous keys.
     pub keys: Vec<Jwk>,

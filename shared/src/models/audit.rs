@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One recorded change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// UUIDv7; entries sort by it.
     pub id: Uuid,
@@ -22,8 +22,10 @@ pub struct AuditEntry {
     /// The changed object's id.
     pub target_id: Option<Uuid>,
     /// Details: before/after values, names.
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     /// The actor's address.
+    #[schema(value_type = Option<String>, example = "203.0.113.10")]
     pub ip: Option<IpAddr>,
     /// When.
     pub created_at: DateTime<Utc>,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// An invitation as its organization's admins see it. The token is never part of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     /// UUIDv7.
     pub id: Uuid,
@@ -32,7 +32,7 @@ pub struct Invitation {
 }
 
 /// What the holder of an invitation token may see before accepting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct InvitationPreview {
     /// The invitation's id.
     pub id: Uuid,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::permission::PermissionSet;
 
 /// An organization (a tenant).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Organization {
     /// UUIDv7.
     pub id: Uuid,
@@ -24,7 +24,7 @@ pub struct Organization {
 }
 
 /// An organization as one of its members sees it in a list, with their roles.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MyOrganization {
     /// The organization.
     #[serde(flatten)]
@@ -36,7 +36,7 @@ pub struct MyOrganization {
 }
 
 /// A role: a system role (shared by every org) or an org's custom role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Role {
     /// UUIDv7 (system roles have fixed ids).
     pub id: Uuid,
@@ -48,6 +48,7 @@ pub struct Role {
     pub system: bool,
     /// Its permissions.
     #[serde(serialize_with = "serialize_permissions")]
+    #[schema(value_type = Vec<String>, example = json!(["org:read", "members:read"]))]
     pub permissions: PermissionSet,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -60,7 +61,7 @@ fn serialize_permissions<S: serde::Serializer>(set: &PermissionSet, s: S) -> Res
 }
 
 /// A member of an organization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Member {
     /// The user's id.
     pub user_id: Uuid,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// Whether a user may sign in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserStatus {
     /// May sign in.
@@ -30,7 +30,7 @@ impl UserStatus {
 }
 
 /// A user as the API shows it. The password hash lives elsewhere and is never serialized.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// UUIDv7.
     pub id: Uuid,

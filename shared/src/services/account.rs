@@ -26,34 +26,39 @@ pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
 
 /// Body carrying a mailed token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// The token from the link.
+    #[schema(value_type = String, format = Password)]
     pub token: SecretString,
 }
 
 /// Body of POST /auth/password/forgot.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgotRequest {
     /// The account's email.
     pub email: String,
 }
 
 /// Body of POST /auth/password/reset.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetRequest {
     /// The token from the reset link.
+    #[schema(value_type = String, format = Password)]
     pub token: SecretString,
     /// The new password.
+    #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
 }
 
 /// Body of POST /me/password.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChangePasswordRequest {
     /// The password now.
+    #[schema(value_type = String, format = Password)]
     pub current_password: SecretString,
     /// The new one.
+    #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
 }
 

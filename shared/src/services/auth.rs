@@ -14,22 +14,24 @@ use crate::services::{account, outbox, validate};
 use crate::state::AppState;
 
 /// Body of POST /auth/register. Fields not named here (is_platform_admin, ...) are ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     /// Email address.
     pub email: String,
     /// New password, 8 to 1024 characters.
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     /// Display name.
     pub name: String,
 }
 
 /// Body of POST /auth/login.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Email address.
     pub email: String,
     /// Password.
+    #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     /// Issue an org-scoped token for this organization (the caller must be a member).
     #[serde(default)]
@@ -37,9 +39,10 @@ pub struct LoginRequest {
 }
 
 /// Body of POST /auth/refresh.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
+    #[schema(value_type = String, format = Password)]
     pub refresh_token: SecretString,
     /// Switch the session's active organization (the caller must be a member).
     #[serde(default)]
@@ -47,7 +50,7 @@ pub struct RefreshRequest {
 }
 
 /// Answer of login and refresh.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// Signed JWT.
     pub access_token: String,

@@ -22,7 +22,7 @@ use crate::services::validate;
 use crate::state::AppState;
 
 /// Body of POST /orgs/{org}/invitations.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateInvitation {
     /// Who to invite.
     pub email: String,
@@ -34,29 +34,33 @@ pub struct CreateInvitation {
 }
 
 /// Query of GET /orgs/{org}/invitations.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InvitationQuery {
     /// Only this status.
     pub status: Option<String>,
     /// Page size.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Cursor.
     pub cursor: Option<String>,
 }
 
 /// Body of POST /invitations/accept.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AcceptRequest {
     /// The token from the invitation link.
+    #[schema(value_type = String, format = Password)]
     pub token: SecretString,
     /// For a new account: its display name.
     pub name: Option<String>,
     /// For a new account: its password.
+    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<SecretString>,
 }
 
 /// What accepting produced.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// The accepted invitation.
     pub invitation: Invitation,
@@ -70,7 +74,7 @@ pub struct Accepted {
 }
 
 /// A pending invitation as its invitee sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MyInvitation {
     /// The invitation.
     #[serde(flatten)]

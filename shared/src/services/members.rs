@@ -15,7 +15,7 @@ use crate::services::page::{Page, PageRequest};
 use crate::state::AppState;
 
 /// Body of PUT /orgs/{org}/members/{user}/roles.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SetRoles {
     /// Role names, system or custom; replaces the member's roles.
     pub roles: Vec<String>,

@@ -18,7 +18,7 @@ use crate::services::validate;
 use crate::state::AppState;
 
 /// Body of POST /orgs.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateOrg {
     /// Display name.
     pub name: String,
@@ -27,7 +27,7 @@ pub struct CreateOrg {
 }
 
 /// Body of PATCH /orgs/{org}.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOrg {
     /// New name.
     pub name: Option<String>,

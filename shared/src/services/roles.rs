@@ -14,7 +14,7 @@ use crate::services::audit;
 use crate::state::AppState;
 
 /// Body of POST /orgs/{org}/roles.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateRole {
     /// Lower-case name, unique in the org.
     pub name: String,
@@ -26,7 +26,7 @@ pub struct CreateRole {
 }
 
 /// Body of PATCH /orgs/{org}/roles/{role}.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateRole {
     /// New name.
     pub name: Option<String>,

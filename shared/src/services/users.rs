@@ -12,11 +12,13 @@ use crate::services::validate;
 use crate::state::AppState;
 
 /// Query of GET /users.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Email prefix, matched case-insensitively.
     pub email: Option<String>,
     /// Page size.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -30,7 +32,7 @@ impl UserQuery {
 }
 
 /// Body of PATCH /users/{id}.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateUser {
     /// New display name.
     pub name: Option<String>,

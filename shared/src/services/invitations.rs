@@ -10,7 +10,7 @@ use crate::auth::tokens;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::mail::templates;
-use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, PermissionSet, User};
+use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::OrgActor;
@@ -113,27 +113,12 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
     if !(1..=30).contains(&ttl) {
         errors.push(FieldError::new("expires_in_days", "must be from 1 to 30"));
     }
-    let mut names = req.roles.clone();
-    names.sort();
-    names.dedup();
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let found = roles::find_by_names(&tx, actor.org_id, &names).await?;
-    let unknown: Vec<FieldError> = req
-        .roles
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
-        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::Validation(unknown));
-    }
-    let granted: PermissionSet = found.iter().flat_map(|r| r.permissions.iter()).collect();
-    actor.require_all(&granted, "Inviting with these roles")?;
+    let found = crate::services::roles::grantable(&tx, actor, &req.roles, "Inviting with these roles").await?;
     if memberships::has_member_with_email(&tx, actor.org_id, &email).await? {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
     }

@@ -5,10 +5,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{self, DbError};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::models::organization::OWNER_ROLE_ID;
-use crate::models::{Member, Permission, PermissionSet};
-use crate::repositories::{GenericClient, memberships, organizations, roles};
+use crate::models::{Member, Permission};
+use crate::repositories::{GenericClient, memberships, organizations};
 use crate::services::access::OrgActor;
 use crate::services::audit;
 use crate::services::page::{Page, PageRequest};
@@ -89,18 +89,7 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: S
     let tx = client.transaction().await.map_err(DbError::from)?;
     organizations::lock(&tx, actor.org_id).await?;
     let before = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
-    let found = roles::find_by_names(&tx, actor.org_id, &names).await?;
-    let unknown: Vec<FieldError> = names
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
-        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::Validation(unknown));
-    }
-    let granted: PermissionSet = found.iter().flat_map(|r| r.permissions.iter()).collect();
-    actor.require_all(&granted, "Granting these roles")?;
+    let found = crate::services::roles::grantable(&tx, actor, &req.roles, "Granting these roles").await?;
     let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
     actor.require_all(&held, "Changing this member's roles")?;
     let stays_owner = found.iter().any(|r| r.id == OWNER_ROLE_ID);

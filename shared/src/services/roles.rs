@@ -76,6 +76,32 @@ fn no_role() -> AppError {
     AppError::NotFound("No such role in this organization.".into())
 }
 
+/// Resolves role names (system or the org's own) for granting by `actor`: 422 naming each
+/// unknown one by its position in `names`, 403 if they hold permissions the actor lacks.
+pub async fn grantable(
+    db: &impl crate::repositories::GenericClient,
+    actor: &OrgActor,
+    names: &[String],
+    what: &str,
+) -> AppResult<Vec<Role>> {
+    let mut unique = names.to_vec();
+    unique.sort();
+    unique.dedup();
+    let found = roles::find_by_names(db, actor.org_id, &unique).await?;
+    let unknown: Vec<FieldError> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
+        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(unknown));
+    }
+    let granted: PermissionSet = found.iter().flat_map(|r| r.permissions.iter()).collect();
+    actor.require_all(&granted, what)?;
+    Ok(found)
+}
+
 /// System roles, then the org's custom roles.
 pub async fn list(state: &AppState, org_id: Uuid) -> AppResult<Vec<Role>> {
     let client = db::client(state.pool()).await?;

@@ -284,8 +284,7 @@ pub async fn accept(
         }
         _ => return Err(AppError::Internal("accept without caller or sign-up".into())),
     };
-    let taken = invitations::take(&tx, Pick::Token(&hash), "accepted", Some(user.id)).await?;
-    let Some(taken) = taken else { return Err(refusal(invitations::status_of(&tx, Pick::Token(&hash)).await?)) };
+    let taken = take(&tx, Pick::Token(&hash), "accepted", Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let tokens = match caller {
         Some(_) => None,
@@ -295,6 +294,17 @@ pub async fn accept(
     tx.commit().await.map_err(DbError::from)?;
     let tokens = tokens.map(|open| open.into_pair(state, &user));
     Ok(Accepted { invitation, member, user, tokens })
+}
+
+/// Takes a live pending invitation for `outcome`, or says why it cannot be taken.
+async fn take(tx: &impl GenericClient, pick: Pick<'_>, outcome: &str, by: Option<Uuid>) -> AppResult<Taken> {
+    if let Some(taken) = invitations::take(tx, pick, outcome, by).await? {
+        return Ok(taken);
+    }
+    Err(match (invitations::status_of(tx, pick).await?, pick) {
+        (None, Pick::ForEmail(..)) => no_invitation(),
+        (status, _) => refusal(status),
+    })
 }
 
 fn signup_fields(req: &AcceptRequest) -> AppResult<String> {
@@ -349,9 +359,7 @@ pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net
     let hash = token_hash(token)?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let Some(taken) = invitations::take(&tx, Pick::Token(&hash), "declined", None).await? else {
-        return Err(refusal(invitations::status_of(&tx, Pick::Token(&hash)).await?));
-    };
+    let taken = take(&tx, Pick::Token(&hash), "declined", None).await?;
     let actor = AuditContext { org_id: taken.org_id, actor_id: None, ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
@@ -388,12 +396,7 @@ pub async fn accept_mine(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let pick = Pick::ForEmail(id, &caller.user.email);
-    let Some(taken) = invitations::take(&tx, pick, "accepted", Some(caller.user.id)).await? else {
-        return Err(match invitations::status_of(&tx, pick).await? {
-            None => no_invitation(),
-            status => refusal(status),
-        });
-    };
+    let taken = take(&tx, pick, "accepted", Some(caller.user.id)).await?;
     let (member, user) = join(&tx, &taken, &caller.user, ip).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;
@@ -411,12 +414,7 @@ pub async fn decline_mine(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let pick = Pick::ForEmail(id, &caller.user.email);
-    let Some(taken) = invitations::take(&tx, pick, "declined", None).await? else {
-        return Err(match invitations::status_of(&tx, pick).await? {
-            None => no_invitation(),
-            status => refusal(status),
-        });
-    };
+    let taken = take(&tx, pick, "declined", None).await?;
     let actor = AuditContext { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;

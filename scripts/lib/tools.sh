@@ -19,7 +19,7 @@ tools_install() {
 # The Lambda target: arm64 when its standard library can be had, else x86_64 (said aloud).
 lambda_arch() {
   if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
-    || rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+    || timeout 180 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
     echo arm64
   else
     echo "note: the aarch64 standard library cannot be fetched here; building x86_64 instead" >&2

@@ -15,7 +15,7 @@ use crate::mail::templates;
 use crate::models::{User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
-use crate::services::auth::Caller;
+use crate::services::auth::{self, Caller};
 use crate::services::outbox;
 use crate::services::validate;
 use crate::state::AppState;
@@ -170,20 +170,15 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let config = state.config();
     let email = &caller.user.email;
     let mut client = db::client(state.pool()).await?;
-    if let Some(until) =
-        lockouts::reserve_attempt(&client, email, config.login_max_failures, config.login_lockout).await?
-    {
-        return Err(AppError::TooManyRequests {
-            detail: "Too many wrong passwords for this account; try again later.".into(),
-            retry_after: (until - Utc::now()).to_std().unwrap_or_default(),
-        });
-    }
-    let stored = users::password_hash(&client, caller.user.id).await?.unwrap_or(state.dummy_hash().await?);
+    auth::reserve_attempt(state, &client, email, "Too many wrong passwords for this account; try again later.").await?;
+    let stored = match users::password_hash(&client, caller.user.id).await? {
+        Some(hash) => hash,
+        None => state.dummy_hash().await?,
+    };
     if !state.passwords().verify(&req.current_password, stored).await? {
-        lockouts::record_failure(&client, email, config.login_max_failures, config.login_lockout).await?;
+        auth::record_failure(state, &client, email).await?;
         return Err(AppError::invalid("current_password", "is not your current password"));
     }
     let hash = state.passwords().hash(&req.new_password).await?;

@@ -120,17 +120,9 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let config = state.config();
     let mut client = db::client(state.pool()).await?;
-    if let Some(until) =
-        lockouts::reserve_attempt(&client, &email, config.login_max_failures, config.login_lockout).await?
-    {
-        let retry_after = (until - chrono::Utc::now()).to_std().unwrap_or_default();
-        return Err(AppError::TooManyRequests {
-            detail: "Too many failed sign-in attempts for this email; try again later.".into(),
-            retry_after,
-        });
-    }
+    reserve_attempt(state, &client, &email, "Too many failed sign-in attempts for this email; try again later.")
+        .await?;
     let credentials = users::find_credentials(&client, &email).await?;
     let dummy = state.dummy_hash().await?;
     let (account, phc) = match credentials {
@@ -144,7 +136,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     let user = match account {
         Some(user) if matched => user,
         _ => {
-            lockouts::record_failure(&client, &email, config.login_max_failures, config.login_lockout).await?;
+            record_failure(state, &client, &email).await?;
             return Err(AppError::Unauthorized(INVALID_CREDENTIALS.into()));
         }
     };
@@ -162,6 +154,30 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id, "signed in");
     Ok(token_pair(state, &user, open.session_id, open.refresh_token, scope))
+}
+
+/// Counts an attempt at `email`'s password before it is checked, so concurrent guesses cannot
+/// race past the limit; 429 with `detail` while the email is locked.
+pub(crate) async fn reserve_attempt(
+    state: &AppState,
+    db: &impl GenericClient,
+    email: &str,
+    detail: &str,
+) -> AppResult<()> {
+    let config = state.config();
+    match lockouts::reserve_attempt(db, email, config.login_max_failures, config.login_lockout).await? {
+        None => Ok(()),
+        Some(until) => Err(AppError::TooManyRequests {
+            detail: detail.to_owned(),
+            retry_after: (until - chrono::Utc::now()).to_std().unwrap_or_default(),
+        }),
+    }
+}
+
+/// Records that the password offered for `email` was wrong, locking it at the limit.
+pub(crate) async fn record_failure(state: &AppState, db: &impl GenericClient, email: &str) -> AppResult<()> {
+    let config = state.config();
+    Ok(lockouts::record_failure(db, email, config.login_max_failures, config.login_lockout).await?)
 }
 
 /// A session opened in a transaction that has yet to commit.
@@ -300,12 +316,11 @@ pub async fn authorize_org(
     ip: Option<std::net::IpAddr>,
 ) -> AppResult<crate::services::access::OrgActor> {
     let claims = verify(state, bearer)?;
-    let not_found = || AppError::NotFound("No such organization.".into());
-    let org_id = org_id.ok_or_else(not_found)?;
+    let org_id = org_id.ok_or_else(crate::services::orgs::no_org)?;
     let client = db::client(state.pool()).await?;
     let caller =
         memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
-    let (roles, permissions) = caller.membership.ok_or_else(not_found)?;
+    let (roles, permissions) = caller.membership.ok_or_else(crate::services::orgs::no_org)?;
     Ok(crate::services::access::OrgActor { org_id, user: caller.user, roles, permissions, ip })
 }
 

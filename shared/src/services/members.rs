@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
-use crate::models::organization::OWNER_ROLE_ID;
+use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{Member, Permission};
 use crate::repositories::{GenericClient, memberships, organizations};
 use crate::services::access::OrgActor;
@@ -71,7 +71,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
         let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
         actor.require_all(&held, "Removing this member")?;
     }
-    keep_an_owner(&tx, actor.org_id, target.roles.iter().any(|r| r == "owner")).await?;
+    keep_an_owner(&tx, actor.org_id, target.roles.iter().any(|r| r == OWNER_ROLE)).await?;
     memberships::delete(&tx, actor.org_id, user_id).await?;
     let metadata = json!({"email": target.email, "roles": target.roles, "left": leaving});
     audit::record(&tx, actor, "member.removed", "member", user_id, metadata).await?;
@@ -93,7 +93,7 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: S
     let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
     actor.require_all(&held, "Changing this member's roles")?;
     let stays_owner = found.iter().any(|r| r.id == OWNER_ROLE_ID);
-    let was_owner = before.roles.iter().any(|r| r == "owner");
+    let was_owner = before.roles.iter().any(|r| r == OWNER_ROLE);
     keep_an_owner(&tx, actor.org_id, was_owner && !stays_owner).await?;
     let ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
     memberships::set_roles(&tx, actor.org_id, user_id, &ids).await?;

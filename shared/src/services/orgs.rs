@@ -37,6 +37,11 @@ pub struct UpdateOrg {
 
 const SLUG_MAX: usize = 63;
 
+/// 404 for an organization that does not exist or that the caller may not know of.
+pub fn no_org() -> AppError {
+    AppError::NotFound("No such organization.".into())
+}
+
 /// A slug from a name: lower-case ASCII letters and digits, other runs become one hyphen.
 pub fn slugify(name: &str) -> String {
     let mut slug = String::new();
@@ -117,7 +122,7 @@ async fn insert_with_derived_slug(
 /// The organization.
 pub async fn get(state: &AppState, org_id: Uuid) -> AppResult<Organization> {
     let client = db::client(state.pool()).await?;
-    organizations::find(&client, org_id).await?.ok_or_else(|| AppError::NotFound("No such organization.".into()))
+    organizations::find(&client, org_id).await?.ok_or_else(no_org)
 }
 
 /// Renames it or changes its slug.
@@ -135,16 +140,14 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let before = organizations::find(&tx, actor.org_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
+    let before = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     let after = organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
         .await
         .map_err(|e| match e {
             e if e.is_unique(organizations::SLUG_UNIQUE) => AppError::Conflict("That slug is taken.".into()),
             other => other.into(),
         })?
-        .ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
+        .ok_or_else(no_org)?;
     let metadata = json!({"before": {"name": before.name, "slug": before.slug}, "after": {"name": after.name, "slug": after.slug}});
     audit::record(&tx, actor, "org.updated", "organization", actor.org_id, metadata).await?;
     tx.commit().await.map_err(DbError::from)?;
@@ -155,9 +158,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
 pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let org = organizations::find(&tx, actor.org_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such organization.".into()))?;
+    let org = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug}))
         .await?;
     organizations::delete(&tx, org.id).await?;

@@ -44,7 +44,7 @@ async fn migrate_is_idempotent_from_the_command_line() {
     let db = identity_shared::testkit::TestDatabase::create_empty().await;
     let first = identity(&db.url, &["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "applied 1 migration(s): V1__init");
+    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "applied 2 migration(s): V1__init, V2__ip_limits");
     let second = identity(&db.url, &["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");
 }

@@ -36,10 +36,26 @@ pub struct Config {
     pub login_max_failures: i32,
     /// `LOGIN_LOCKOUT_SECS`: how long a locked email stays locked.
     pub login_lockout: Duration,
+    /// Per-IP limits on sign-in, sign-up and password-reset requests.
+    pub ip_limits: IpLimits,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed by the local server's CORS layer.
     pub cors_allowed_origins: Vec<String>,
     /// Email delivery settings.
     pub mail: MailConfig,
+}
+
+/// Requests allowed per client address (an IPv4 address or an IPv6 /64) in each window; 0
+/// turns a limit off.
+#[derive(Clone, Debug)]
+pub struct IpLimits {
+    /// `IP_LIMIT_WINDOW_SECS`: the window's length.
+    pub window: Duration,
+    /// `IP_LIMIT_LOGIN`: POST /auth/login requests per window.
+    pub login: u32,
+    /// `IP_LIMIT_REGISTER`: POST /auth/register requests per window.
+    pub register: u32,
+    /// `IP_LIMIT_FORGOT`: POST /auth/password/forgot requests per window.
+    pub forgot: u32,
 }
 
 /// How email leaves: transport, sender, links, retries.
@@ -144,6 +160,12 @@ impl Config {
             },
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 10)?,
             login_lockout: env.secs("LOGIN_LOCKOUT_SECS", 900)?,
+            ip_limits: IpLimits {
+                window: env.secs("IP_LIMIT_WINDOW_SECS", 600)?,
+                login: env.parse("IP_LIMIT_LOGIN", 100)?,
+                register: env.parse("IP_LIMIT_REGISTER", 20)?,
+                forgot: env.parse("IP_LIMIT_FORGOT", 20)?,
+            },
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
             mail: MailConfig {
                 transport: match env.get("MAIL_TRANSPORT").as_deref() {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+pub use deadpool_postgres::Pool;
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;

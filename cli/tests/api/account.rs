@@ -21,7 +21,7 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
     let email = unique("nina");
     assert_eq!(
         app.post("/auth/register", json!({"email": email, "password": PASSWORD, "name": "Nina"})).await.status,
-        201
+        202
     );
     let mail = mail_with_subject(&email, "Confirm your email address").await;
     assert!(mail["body"]["text"].as_str().unwrap().contains("https://app.identity.test/verify-email?token="));

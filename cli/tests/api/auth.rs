@@ -15,16 +15,18 @@ async fn register_creates_an_unverified_user_and_ignores_privileged_fields() {
                    "is_platform_admin": true, "email_verified": true, "status": "disabled", "id": "00000000-0000-0000-0000-000000000001"}),
         )
         .await;
-    assert_eq!(res.status, 201, "{}", res.json);
-    let user = &res.json["user"];
-    assert_eq!(user["email"], "Ada@Example.com");
+    assert_eq!(res.status, 202, "{}", res.json);
+    assert!(!String::from_utf8_lossy(&res.body).contains("argon2"));
+    let login = app.post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
+    let me = app.get("/me", login.json["access_token"].as_str()).await;
+    let user = &me.json;
+    assert_eq!(user["email"], "ada@example.com", "stored in its canonical, lower-case form");
     assert_eq!(user["name"], "Ada");
     assert_eq!(user["email_verified"], false);
     assert_eq!(user["is_platform_admin"], false);
     assert_eq!(user["status"], "active");
     assert_ne!(user["id"], "00000000-0000-0000-0000-000000000001");
     assert!(user.get("password_hash").is_none());
-    assert!(!String::from_utf8_lossy(&res.body).contains("argon2"));
     let rows = app.sql("SELECT is_platform_admin, email_verified_at IS NULL, password_hash FROM users").await;
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].get::<_, bool>(0));
@@ -33,13 +35,23 @@ async fn register_creates_an_unverified_user_and_ignores_privileged_fields() {
 }
 
 #[tokio::test]
-async fn register_refuses_a_taken_email_in_any_case() {
-    let app = app().await;
-    app.user("ada@example.com", PASSWORD).await;
-    let res =
-        app.post("/auth/register", json!({"email": "ADA@example.COM", "password": PASSWORD, "name": "Ada"})).await;
-    res.assert_problem(409);
+async fn registering_a_taken_email_answers_as_a_new_one_and_changes_nothing() {
+    let app = crate::app_with_ses().await;
+    let email = crate::unique("ada");
+    let first = app.post("/auth/register", json!({"email": email, "password": PASSWORD, "name": "Ada"})).await;
+    let again = app
+        .post("/auth/register", json!({"email": email.to_uppercase(), "password": "another password", "name": "Eve"}))
+        .await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (202, 202));
+    assert_eq!(first.body, again.body, "the answer does not tell whether the email had an account");
     assert_eq!(app.sql("SELECT 1 FROM users").await.len(), 1);
+    let kept = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(kept.status, 200, "the first password still works");
+    let mails = identity_shared::testkit::ses::mails_to(&email).await;
+    let subjects: Vec<&str> = mails.iter().filter_map(|m| m["subject"].as_str()).collect();
+    assert_eq!(subjects, ["Confirm your email address", "You already have an account"]);
+    let notice = mails[1]["body"]["text"].as_str().unwrap();
+    assert!(notice.contains("Hello Ada,") && notice.contains("/forgot-password"), "{notice}");
 }
 
 #[tokio::test]
@@ -81,7 +93,7 @@ async fn real_argon2_cost_end_to_end() {
         app_with(&[("ARGON2_MEMORY_KIB", "19456"), ("ARGON2_ITERATIONS", "2"), ("ARGON2_PARALLELISM", "1")]).await;
     let res =
         app.post("/auth/register", json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})).await;
-    assert_eq!(res.status, 201);
+    assert_eq!(res.status, 202);
     let hash: String = app.sql("SELECT password_hash FROM users").await[0].get(0);
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     let login = app.post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
@@ -93,7 +105,7 @@ async fn passwords_are_checked_exactly_as_received() {
     let app = app().await;
     let spaced = "  spaced out  ";
     let res = app.post("/auth/register", json!({"email": "ada@example.com", "password": spaced, "name": "Ada"})).await;
-    assert_eq!(res.status, 201);
+    assert_eq!(res.status, 202);
     let trimmed = app.post("/auth/login", json!({"email": "ada@example.com", "password": spaced.trim()})).await;
     trimmed.assert_problem(401);
     let exact = app.post("/auth/login", json!({"email": "ada@example.com", "password": spaced})).await;

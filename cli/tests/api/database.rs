@@ -48,7 +48,7 @@ async fn outage_answers_503_and_recovery_is_immediate() {
     assert_eq!(app.get("/health", None).await.status, 200, "the first request after recovery succeeds");
     let res =
         app.post("/auth/register", json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})).await;
-    assert_eq!(res.status, 201);
+    assert_eq!(res.status, 202);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ fn events_dir() -> PathBuf {
 /// Each event's expected status once its placeholders hold real tokens.
 fn expected() -> BTreeMap<&'static str, u16> {
     BTreeMap::from([
-        ("auth-register", 201),
+        ("auth-register", 202),
         ("auth-login", 200),
         ("auth-refresh", 200),
         ("auth-logout", 204),
@@ -126,7 +126,7 @@ async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> String {
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
     if name == "auth-password-reset" {
         let req = identity_shared::services::account::ForgotRequest { email: "ada@example.com".into() };
-        identity_shared::services::account::forgot_password(&app.state, req).await.unwrap();
+        identity_shared::services::account::forgot_password(&app.state, req, Default::default()).await.unwrap();
     }
     let template = match name {
         "auth-verify-email" => "verify_email",

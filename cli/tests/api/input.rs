@@ -81,7 +81,7 @@ async fn invalid_fields_are_422_with_each_field_named() {
     assert!(app.sql("SELECT 1 FROM users").await.is_empty(), "nothing half-written");
     let exactly_1024 =
         app.post("/auth/register", json!({"email": "a@example.com", "password": "x".repeat(1024), "name": "A"})).await;
-    assert_eq!(exactly_1024.status, 201);
+    assert_eq!(exactly_1024.status, 202);
     let login = app.post("/auth/login", json!({"email": "a@example.com", "password": "x".repeat(1025)})).await;
     login.assert_problem(422);
 }

@@ -32,7 +32,8 @@ impl Org {
     async fn invite_and_read(&self, email: &str, roles: Value) -> (Uuid, String) {
         let res = self.invite(json!({"email": email, "roles": roles})).await;
         assert_eq!(res.status, 201, "{}", res.json);
-        let mails = ses::mails_to(email).await;
+        // Mail goes to the address's canonical (lower-case) form.
+        let mails = ses::mails_to(&email.to_lowercase()).await;
         let token = ses::token_in(mails.last().expect("the invitation mail arrived"));
         (res.json["id"].as_str().unwrap().parse().unwrap(), token)
     }

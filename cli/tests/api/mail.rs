@@ -90,7 +90,7 @@ async fn a_mail_is_dead_after_its_last_attempt_and_its_link_is_wiped() {
     let (app, proxy) = app_behind_proxy(&[("MAIL_RETRY_BASE_SECS", "0"), ("MAIL_MAX_ATTEMPTS", "3")]).await;
     proxy.set_mode(Mode::Refuse);
     let res = app.post("/auth/register", json!({"email": unique("lee"), "password": PASSWORD, "name": "Lee"})).await;
-    assert_eq!(res.status, 201);
+    assert_eq!(res.status, 202);
     let first = drain(&app).await;
     assert_eq!((first.retrying, first.dead), (1, 0));
     let second = drain(&app).await;

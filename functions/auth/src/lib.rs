@@ -33,13 +33,14 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 201, description = "Account created; a verification mail is sent", body = Registered), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 202, description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; the answer is the same", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<impl IntoResponse> {
-    let user = auth::register(&state, req).await?;
-    Ok((StatusCode::CREATED, Json(Registered { user })))
+    auth::register(&state, req, client).await?;
+    Ok(accepted(REGISTERED))
 }
 
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
@@ -79,12 +80,13 @@ async fn resend_verification(
     Ok(accepted("If the address is yours, a new verification link is on its way."))
 }
 
-#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotRequest, responses((status = 202, description = "Answered the same whether or not the email has an account", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotRequest, responses((status = 202, description = "Answered the same whether or not the email has an account", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn forgot_password(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<account::ForgotRequest>,
 ) -> AppResult<impl IntoResponse> {
-    account::forgot_password(&state, req).await?;
+    account::forgot_password(&state, req, client).await?;
     Ok(accepted("If an account has this email, a reset link is on its way."))
 }
 
@@ -101,12 +103,9 @@ fn accepted(message: &'static str) -> impl IntoResponse {
     (StatusCode::ACCEPTED, Json(Message { message }))
 }
 
-/// Answer of POST /auth/register.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Registered {
-    /// The new account, email not yet verified.
-    pub user: User,
-}
+/// The one answer to a sign-up, whether or not the email already had an account.
+const REGISTERED: &str = "Check your inbox: a message is on its way to this address. A new account can sign in \
+                          now and confirms its email with the link in that message.";
 
 /// An answer that only says what happens next.
 #[derive(serde::Serialize, utoipa::ToSchema)]

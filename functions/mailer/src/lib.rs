@@ -1,6 +1,7 @@
 //! The mailer function: on a schedule, delivers what the email outbox holds.
 
-use identity_shared::db::DbError;
+use identity_shared::db::{self, DbError};
+use identity_shared::services::ip_limits;
 use identity_shared::services::outbox::{self, DrainReport, Sender};
 
 /// Rows claimed per round.
@@ -20,4 +21,9 @@ pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbEr
             return Ok(total);
         }
     }
+}
+
+/// Forgets per-IP counters whose window ended long ago, so the table holds recent clients only.
+pub async fn prune_ip_counters(pool: &db::Pool) -> Result<u64, DbError> {
+    ip_limits::prune(&db::client(pool).await?).await
 }

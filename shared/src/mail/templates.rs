@@ -12,6 +12,9 @@ pub const INVITATION: &str = "invitation";
 pub const VERIFY_EMAIL: &str = "verify_email";
 /// Link to choose a new password.
 pub const RESET_PASSWORD: &str = "reset_password";
+/// Someone tried to register an address that already has an account; the register answer
+/// cannot say so without telling everyone which addresses are registered.
+pub const ACCOUNT_EXISTS: &str = "account_exists";
 
 fn text<'a>(payload: &'a Value, key: &str) -> Result<&'a str, String> {
     payload[key].as_str().ok_or_else(|| format!("payload lacks {key}"))
@@ -39,6 +42,9 @@ fn page(title: &str, paragraphs: &[String], link: &str, button: &str) -> String 
 /// Renders a template with its payload.
 pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String> {
     let link = text(payload, "link")?;
+    if template == ACCOUNT_EXISTS {
+        return account_exists(to, payload, link);
+    }
     let expires = when(payload)?;
     let (subject, text_body, html) = match template {
         INVITATION => {
@@ -110,6 +116,30 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
     Ok(Email { to: to.to_owned(), subject, html, text: text_body })
 }
 
+fn account_exists(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
+    let name = text(payload, "name")?;
+    let subject = "You already have an account".to_owned();
+    let text_body = format!(
+        "Hello {name},\n\nSomeone, perhaps you, tried to create an account with this address ({to}), \
+         but it already has one; nothing was changed. Sign in as usual, or if you forgot your \
+         password choose a new one: {link}\n\nIf this was not you, ignore this email.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("Hello {},", h(name)),
+            format!(
+                "Someone, perhaps you, tried to create an account with this address ({}), but it already has one; nothing was changed. Sign in as usual, or if you forgot your password choose a new one.",
+                h(to)
+            ),
+            "If this was not you, ignore this email.".to_owned(),
+        ],
+        link,
+        "Choose a new password",
+    );
+    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +168,10 @@ mod tests {
         let payload = json!({"name": "Ada", "link": "https://x/verify?token=t", "expires_at": "2026-12-03T09:00:00Z"});
         assert!(render(VERIFY_EMAIL, "a@example.com", &payload).unwrap().text.contains("https://x/verify?token=t"));
         assert!(render(RESET_PASSWORD, "a@example.com", &payload).unwrap().subject.contains("Reset"));
+        let exists = json!({"name": "Ada <b>", "link": "https://x/forgot-password"});
+        let mail = render(ACCOUNT_EXISTS, "a@example.com", &exists).unwrap();
+        assert!(mail.text.contains("already has one") && mail.text.contains("https://x/forgot-password"));
+        assert!(mail.html.contains("Ada &lt;b&gt;"));
         assert!(render("unknown", "a@example.com", &payload).is_err());
         assert!(render(VERIFY_EMAIL, "a@example.com", &json!({"name": "Ada"})).is_err());
     }

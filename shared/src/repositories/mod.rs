@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod invitations;
+pub mod ip_limits;
 pub mod lockouts;
 pub mod memberships;
 pub mod one_time_tokens;

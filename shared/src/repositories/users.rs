@@ -54,6 +54,18 @@ pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, 
     Ok(user(&row))
 }
 
+/// Inserts a user unless the email is taken (any case); None when it is.
+pub async fn insert_if_new(db: &impl GenericClient, new: &NewUser<'_>) -> Result<Option<User>, DbError> {
+    let sql = format!(
+        "INSERT INTO users (id, email, name, password_hash, email_verified_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
+         ON CONFLICT (lower(email)) DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let row = db.query_opt(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
+    Ok(row.as_ref().map(user))
+}
+
 /// The user with this email (any case) and their password hash.
 pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Option<UserCredentials>, DbError> {
     let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");

@@ -12,10 +12,11 @@ use crate::auth::tokens;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
-use crate::models::{User, UserStatus};
+use crate::models::{ClientInfo, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
 use crate::services::auth::{self, Caller};
+use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::validate;
 use crate::state::AppState;
@@ -82,6 +83,20 @@ pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user:
     outbox::enqueue(db, &user.email, templates::VERIFY_EMAIL, payload).await
 }
 
+/// Queues, in the caller's transaction, a mail telling an active account that someone tried to
+/// register its address; None when no active account has it.
+pub async fn queue_account_exists(state: &AppState, db: &impl GenericClient, email: &str) -> Result<Option<Uuid>, DbError> {
+    let Some(found) = users::find_credentials(db, email).await? else { return Ok(None) };
+    if found.user.status != UserStatus::Active {
+        return Ok(None);
+    }
+    let payload = json!({
+        "name": found.user.name,
+        "link": format!("{}/forgot-password", state.config().mail.app_base_url),
+    });
+    outbox::enqueue(db, &found.user.email, templates::ACCOUNT_EXISTS, payload).await.map(Some)
+}
+
 /// Proves the email address the token was mailed to.
 pub async fn verify_email(state: &AppState, req: TokenRequest) -> AppResult<User> {
     let token = req.token.expose_secret();
@@ -109,13 +124,14 @@ pub async fn resend_verification(state: &AppState, caller: &Caller) -> AppResult
 
 /// Mails a reset link if an active account has this email. Answers the same either way, and
 /// sends in the background, so neither the answer nor its timing tells whether it exists.
-pub async fn forgot_password(state: &AppState, req: ForgotRequest) -> AppResult<()> {
+pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: ClientInfo) -> AppResult<()> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
+    ip_limits::check(state, &client, Guarded::Forgot, client_info.ip).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let Some(found) = users::find_credentials(&tx, &email).await? else { return Ok(()) };
     if found.user.status != UserStatus::Active {

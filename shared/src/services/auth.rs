@@ -10,6 +10,7 @@ use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{ClientInfo, User, UserStatus};
 use crate::repositories::{GenericClient, lockouts, memberships, refresh_tokens, sessions, users};
+use crate::services::ip_limits::{self, Guarded};
 use crate::services::{account, outbox, validate};
 use crate::state::AppState;
 
@@ -81,8 +82,10 @@ pub struct Caller {
 
 const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 
-/// Creates an account. Fails with 409 when the email is taken.
-pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User> {
+/// Starts a sign-up. A new email gets an account and a verification mail; an email that has
+/// an account gets a mail saying so and nothing changes. Both cost one password hash and one
+/// queued mail and answer alike, so registration does not tell who has an account.
+pub async fn register(state: &AppState, req: RegisterRequest, client_info: ClientInfo) -> AppResult<()> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
     validate::new_password("password", req.password.expose_secret(), &mut errors);
@@ -90,16 +93,21 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<User>
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let hash = state.passwords().hash(&req.password).await?;
     let mut client = db::client(state.pool()).await?;
+    ip_limits::check(state, &client, Guarded::Register, client_info.ip).await?;
+    let hash = state.passwords().hash(&req.password).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let new =
         users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
-    let user = users::insert(&tx, &new).await.map_err(email_taken)?;
-    let mail = account::queue_verification(state, &tx, &user).await?;
+    let mail = match users::insert_if_new(&tx, &new).await? {
+        Some(user) => Some(account::queue_verification(state, &tx, &user).await?),
+        None => account::queue_account_exists(state, &tx, &email).await?,
+    };
     tx.commit().await.map_err(DbError::from)?;
-    outbox::send_now(state.into(), mail).await;
-    Ok(user)
+    if let Some(mail) = mail {
+        outbox::send_now(state.into(), mail).await;
+    }
+    Ok(())
 }
 
 /// 409 for a unique violation on the email.
@@ -121,6 +129,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
+    ip_limits::check(state, &client, Guarded::Login, client_info.ip).await?;
     reserve_attempt(state, &client, &email, "Too many failed sign-in attempts for this email; try again later.")
         .await?;
     let credentials = users::find_credentials(&client, &email).await?;

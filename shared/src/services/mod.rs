@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod invitations;
+pub mod ip_limits;
 pub mod members;
 pub mod orgs;
 pub mod outbox;

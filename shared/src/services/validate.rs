@@ -1,5 +1,7 @@
 //! Field rules shared by every service: emails, passwords, names.
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::error::FieldError;
 
 /// Shortest accepted password, in characters.
@@ -19,24 +21,36 @@ fn is_invisible(c: char) -> bool {
             | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
-/// Checks an email address and returns it trimmed of surrounding spaces.
+/// Checks an email address and returns its canonical form: compatibility-normalized (NFKC, so
+/// fullwidth and other look-alike forms collapse), lower-cased, with the domain in its ASCII
+/// (punycode) form. Two spellings of one mailbox therefore map to one account.
 pub fn email(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = raw.trim_matches(' ');
+    let canonical = canonical_email(trimmed);
     let problem = if trimmed.is_empty() {
         Some("is required")
-    } else if trimmed.len() > 254 {
-        Some("must be at most 254 bytes")
     } else if trimmed.chars().any(|c| is_invisible(c) || c.is_whitespace()) {
         Some("must not contain spaces, line breaks, control or invisible characters")
-    } else if !is_plain_address(trimmed) {
+    } else if canonical.as_deref().is_none_or(|c| !is_plain_address(c)) {
         Some("must be an email address like name@example.com")
+    } else if canonical.as_deref().is_some_and(|c| c.len() > 254) {
+        Some("must be at most 254 bytes")
     } else {
         None
     };
     if let Some(message) = problem {
         errors.push(FieldError::new(field, message));
+        return trimmed.to_owned();
     }
-    trimmed.to_owned()
+    canonical.unwrap_or_default()
+}
+
+/// The canonical spelling of an address, or None when its domain is not a valid IDNA name.
+fn canonical_email(raw: &str) -> Option<String> {
+    let normalized: String = raw.nfkc().collect();
+    let (local, domain) = normalized.rsplit_once('@')?;
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    Some(format!("{}@{domain}", local.to_lowercase()))
 }
 
 /// An address of the form local@domain.tld that email_address accepts, without quoted
@@ -120,6 +134,29 @@ mod tests {
             assert!(!email_ok(bad), "{bad:?}");
         }
         assert!(!email_ok(&format!("{}@example.com", "a".repeat(250))));
+    }
+
+    fn canonical(raw: &str) -> String {
+        let mut errors = vec![];
+        let out = email("email", raw, &mut errors);
+        assert!(errors.is_empty(), "{raw:?}: {errors:?}");
+        out
+    }
+
+    #[test]
+    fn spellings_of_one_mailbox_share_one_canonical_form() {
+        for variant in [
+            "User@Example.COM",
+            " user@example.com ",
+            "\u{FF55}\u{FF53}\u{FF45}\u{FF52}@example.com",
+            "user\u{FF20}example.com",
+            "user@\u{FF45}xample.com",
+        ] {
+            assert_eq!(canonical(variant), "user@example.com", "{variant:?}");
+        }
+        assert_eq!(canonical("Ada@B\u{00DC}cher.de"), "ada@xn--bcher-kva.de");
+        assert_eq!(canonical("ada@xn--bcher-kva.de"), "ada@xn--bcher-kva.de");
+        assert_eq!(canonical("\u{00DC}@bücher.de"), "\u{00FC}@xn--bcher-kva.de");
     }
 
     #[test]

@@ -116,7 +116,10 @@ impl TestApp {
             password: password.into(),
             name: email.split('@').next().unwrap_or("user").into(),
         };
-        crate::services::auth::register(&self.state, req).await.expect("registering a test user").id
+        crate::services::auth::register(&self.state, req, Default::default()).await.expect("registering a test user");
+        let client = crate::db::client(self.state.pool()).await.expect("test db client");
+        let found = crate::repositories::users::find_credentials(&client, email).await.expect("finding the new user");
+        found.expect("the registered user").user.id
     }
 
     /// Registers an account and signs it in; returns (access token, refresh token).

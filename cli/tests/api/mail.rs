@@ -48,6 +48,9 @@ async fn an_ses_outage_loses_no_invitation_and_sends_none_twice() {
         .post("/invitations/accept", json!({"token": ses::token_in(&mails[0]), "name": "Kim", "password": PASSWORD}))
         .await;
     assert_eq!(accepted.status, 201, "its token works: {}", accepted.json);
+    identity_shared::testkit::figure(
+        "SES down during an invite: invite 201, mail kept in the outbox, sent once after recovery, its link works".into(),
+    );
     let rows = app.sql("SELECT status, payload ? 'link' FROM email_outbox WHERE template = 'invitation'").await;
     assert_eq!(rows[0].get::<_, String>(0), "sent");
     assert!(!rows[0].get::<_, bool>(1));

@@ -55,9 +55,14 @@ impl TestResponse {
 impl TestApp {
     /// A fresh database and a state on it, with optional setting overrides.
     pub async fn new(routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
+        TestApp::on(routes, TestDatabase::create().await, overrides)
+    }
+
+    /// An app on a database the caller made, with optional setting overrides.
+    pub fn on(routes: Router<AppState>, db: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
         // Log lines (a 500's reason among them) show with a failing test's output.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
-        let db = Arc::new(TestDatabase::create().await);
+        let db = Arc::new(db);
         let state = AppState::new(db.config(overrides)).expect("test state");
         TestApp { router: routes.with_state(state.clone()), state, db }
     }

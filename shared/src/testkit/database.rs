@@ -65,7 +65,12 @@ fn template_name() -> &'static str {
 impl TestDatabase {
     /// Creates a fresh, migrated database.
     pub async fn create() -> TestDatabase {
-        let server = with_database(&server_url(), "postgres");
+        TestDatabase::create_on(&server_url()).await
+    }
+
+    /// Creates a fresh, migrated database on the server at `server_url`.
+    pub async fn create_on(server_url: &str) -> TestDatabase {
+        let server = with_database(server_url, "postgres");
         let admin = connect(&server).await;
         ensure_template(&admin, &server).await;
         let name = format!("identity_test_{}", uuid::Uuid::now_v7().simple());
@@ -73,7 +78,7 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY", template_name()))
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e}"));
-        TestDatabase { url: with_database(&server_url(), &name), name, server }
+        TestDatabase { url: with_database(server_url, &name), name, server }
     }
 
     /// Creates an empty database, with no schema at all.

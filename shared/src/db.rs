@@ -33,6 +33,10 @@ pub enum DbError {
         /// The constraint's name.
         constraint: String,
     },
+    /// Text the database cannot store (a NUL character); input validation should have
+    /// refused it, so this is the backstop that keeps it a client error.
+    #[error("text the database cannot store: {0}")]
+    UnstorableText(String),
     /// Anything else: a bug or an unexpected state.
     #[error("database error: {0}")]
     Other(String),
@@ -57,6 +61,9 @@ impl From<tokio_postgres::Error> for DbError {
                 | SqlState::CANNOT_CONNECT_NOW
                 | SqlState::TOO_MANY_CONNECTIONS
                 | SqlState::QUERY_CANCELED => DbError::Unavailable(db.message().to_owned()),
+                SqlState::CHARACTER_NOT_IN_REPERTOIRE | SqlState::UNTRANSLATABLE_CHARACTER => {
+                    DbError::UnstorableText(db.message().to_owned())
+                }
                 // Code and message only: the detail may quote row values.
                 _ => DbError::Other(format!("{} {}", db.code().code(), db.message())),
             };

@@ -124,6 +124,10 @@ impl From<DbError> for AppError {
     fn from(err: DbError) -> Self {
         match err {
             DbError::Unavailable(reason) => AppError::Unavailable(reason),
+            DbError::UnstorableText(reason) => {
+                tracing::warn!(%reason, "unstorable text reached the database");
+                AppError::BadRequest("The request holds a character that cannot be stored (NUL).".into())
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

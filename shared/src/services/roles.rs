@@ -10,7 +10,7 @@ use crate::models::organization::SYSTEM_ROLE_NAMES;
 use crate::models::{Permission, PermissionSet, Role};
 use crate::repositories::{memberships, roles};
 use crate::services::access::OrgActor;
-use crate::services::audit;
+use crate::services::{audit, validate};
 use crate::state::AppState;
 
 /// Body of POST /orgs/{org}/roles.
@@ -46,9 +46,7 @@ fn check_name(name: &str, errors: &mut Vec<FieldError>) {
 }
 
 fn check_description(description: &str, errors: &mut Vec<FieldError>) {
-    if description.chars().count() > 500 {
-        errors.push(FieldError::new("description", "must be at most 500 characters"));
-    }
+    validate::free_text("description", description, 500, errors);
 }
 
 fn parse_permissions(names: &[String], errors: &mut Vec<FieldError>) -> PermissionSet {
@@ -141,6 +139,10 @@ fn taken(err: DbError) -> AppError {
 /// Finds a custom role the actor may change: system roles are fixed, and nobody edits a
 /// role holding permissions they lack.
 async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor, role: &str) -> AppResult<Role> {
+    // No role's name has control characters, and PostgreSQL text cannot hold NUL.
+    if role.chars().any(char::is_control) {
+        return Err(no_role());
+    }
     let role = roles::find(db, actor.org_id, role).await?.ok_or_else(no_role)?;
     if role.system {
         return Err(AppError::Forbidden("System roles cannot be changed or deleted.".into()));

@@ -53,6 +53,9 @@ pub async fn list(state: &AppState, query: &UserQuery) -> AppResult<Page<User>> 
     if prefix.is_some_and(|p| p.len() > 254) {
         return Err(AppError::invalid("email", "must be at most 254 bytes"));
     }
+    if prefix.is_some_and(|p| p.chars().any(char::is_control)) {
+        return Err(AppError::invalid("email", "must not contain control characters"));
+    }
     let client = db::client(state.pool()).await?;
     let rows = users::list(&client, prefix, page.key::<Uuid>(0)?, page.fetch()).await?;
     Ok(Page::from_rows(rows, &page, |u| vec![u.id.to_string()]))

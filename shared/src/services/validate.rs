@@ -84,6 +84,16 @@ pub fn offered_password(field: &str, password: &str, errors: &mut Vec<FieldError
     }
 }
 
+/// Checks free text (a description): bounded, and no control characters but line breaks and
+/// tabs, NUL among them, which PostgreSQL text cannot hold.
+pub fn free_text(field: &str, value: &str, max_chars: usize, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > max_chars {
+        errors.push(FieldError::new(field, format!("must be at most {max_chars} characters")));
+    } else if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        errors.push(FieldError::new(field, "must not contain control characters other than line breaks and tabs"));
+    }
+}
+
 /// Checks a display name and returns it trimmed.
 pub fn name(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = raw.trim();

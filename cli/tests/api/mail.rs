@@ -49,7 +49,8 @@ async fn an_ses_outage_loses_no_invitation_and_sends_none_twice() {
         .await;
     assert_eq!(accepted.status, 201, "its token works: {}", accepted.json);
     identity_shared::testkit::figure(
-        "SES down during an invite: invite 201, mail kept in the outbox, sent once after recovery, its link works".into(),
+        "SES down during an invite: invite 201, mail kept in the outbox, sent once after recovery, its link works"
+            .into(),
     );
     let rows = app.sql("SELECT status, payload ? 'link' FROM email_outbox WHERE template = 'invitation'").await;
     assert_eq!(rows[0].get::<_, String>(0), "sent");

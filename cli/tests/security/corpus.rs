@@ -33,8 +33,11 @@ async fn world(app: &TestApp, n: usize) -> World {
         .to_owned();
     let member = app.user(&format!("bob{n}@example.com"), PASSWORD).await;
     app.add_member(org.parse().unwrap(), member, &["member"]).await;
-    let invited = call(Method::POST, format!("/orgs/{org}/invitations"), json!({"email": format!("inv{n}@example.com")})).await;
-    let role = call(Method::POST, format!("/orgs/{org}/roles"), json!({"name": "support", "permissions": ["members:read"]})).await;
+    let invited =
+        call(Method::POST, format!("/orgs/{org}/invitations"), json!({"email": format!("inv{n}@example.com")})).await;
+    let role =
+        call(Method::POST, format!("/orgs/{org}/roles"), json!({"name": "support", "permissions": ["members:read"]}))
+            .await;
     assert_eq!((invited.status.as_u16(), role.status.as_u16()), (201, 201), "{} {}", invited.json, role.json);
     World {
         token,
@@ -126,8 +129,25 @@ fn hostile_values() -> Vec<Value> {
 /// Whole bodies that are not what any route expects.
 fn hostile_bodies(valid: &Value) -> Vec<Vec<u8>> {
     let mut bodies: Vec<Vec<u8>> = [
-        "", "{", "}", "[", "null", "[]", "\"x\"", "1", "{\"a\":}", "{'a': 1}", "{} trailing", "{}{}", "{\"a\":1,}",
-        "{\"a\" 1}", "NaN", "{\"a\":NaN}", "{\"a\":Infinity}", "\u{0}", "{\"a\":\"\u{0}\"}",
+        "",
+        "{",
+        "}",
+        "[",
+        "null",
+        "[]",
+        "\"x\"",
+        "1",
+        "{\"a\":}",
+        "{'a': 1}",
+        "{} trailing",
+        "{}{}",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "NaN",
+        "{\"a\":NaN}",
+        "{\"a\":Infinity}",
+        "\u{0}",
+        "{\"a\":\"\u{0}\"}",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
@@ -166,7 +186,8 @@ const PATH_VALUES: [&str; 12] = [
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 ];
 
-const QUERY_VALUES: [&str; 10] = ["0", "-1", "1000000", "abc", "1e3", "%00", "%27%3B--", "", "18446744073709551616", "A%2F%2F"];
+const QUERY_VALUES: [&str; 10] =
+    ["0", "-1", "1000000", "abc", "1e3", "%00", "%27%3B--", "", "18446744073709551616", "A%2F%2F"];
 
 #[derive(Default)]
 struct Tally {
@@ -196,10 +217,10 @@ fn request(method: &str, uri: &str, token: &str, content_type: Option<&str>, bod
 }
 
 fn fill(path: &str, w: &World) -> String {
-    path.replace("{org}", &w.org).replace("{user}", &w.member).replace("{role}", "support").replace(
-        "{id}",
-        if path.starts_with("/users/") { &w.member } else { &w.invitation },
-    )
+    path.replace("{org}", &w.org)
+        .replace("{user}", &w.member)
+        .replace("{role}", "support")
+        .replace("{id}", if path.starts_with("/users/") { &w.member } else { &w.invitation })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,7 +251,8 @@ async fn hostile_input_on_every_route_gets_no_server_error() {
                         let mut body = valid.clone();
                         body[field] = value;
                         let label = format!("{method} {path} {field}");
-                        let req = request(&method, &uri, &w.token, Some("application/json"), body.to_string().into_bytes());
+                        let req =
+                            request(&method, &uri, &w.token, Some("application/json"), body.to_string().into_bytes());
                         tally.send(&app, label, req).await;
                     }
                 }
@@ -238,7 +260,15 @@ async fn hostile_input_on_every_route_gets_no_server_error() {
                     let label = format!("{method} {path} body {:.40}", String::from_utf8_lossy(&body));
                     tally.send(&app, label, request(&method, &uri, &w.token, Some("application/json"), body)).await;
                 }
-                for ct in [None, Some("text/plain"), Some("application/json; charset=utf-16"), Some("application/x-www-form-urlencoded"), Some("application/json, text/plain"), Some("application/merge-patch+json"), Some("")] {
+                for ct in [
+                    None,
+                    Some("text/plain"),
+                    Some("application/json; charset=utf-16"),
+                    Some("application/x-www-form-urlencoded"),
+                    Some("application/json, text/plain"),
+                    Some("application/merge-patch+json"),
+                    Some(""),
+                ] {
                     let label = format!("{method} {path} content-type {ct:?}");
                     tally.send(&app, label, request(&method, &uri, &w.token, ct, valid.to_string().into_bytes())).await;
                 }
@@ -248,7 +278,13 @@ async fn hostile_input_on_every_route_gets_no_server_error() {
                 for value in PATH_VALUES {
                     let uri = fill(&path.replace(param, value), &w);
                     let body = schema_body(op, &doc, &w);
-                    tally.send(&app, format!("{method} {path} {param}={value}"), request(&method, &uri, &w.token, Some("application/json"), body)).await;
+                    tally
+                        .send(
+                            &app,
+                            format!("{method} {path} {param}={value}"),
+                            request(&method, &uri, &w.token, Some("application/json"), body),
+                        )
+                        .await;
                 }
             }
             // Query parameters, one at a time, and one nobody declared.
@@ -265,10 +301,18 @@ async fn hostile_input_on_every_route_gets_no_server_error() {
             for name in names {
                 for value in QUERY_VALUES {
                     let uri = format!("{uri}?{name}={value}");
-                    tally.send(&app, format!("{method} {path}?{name}={value}"), request(&method, &uri, &w.token, None, vec![])).await;
+                    tally
+                        .send(
+                            &app,
+                            format!("{method} {path}?{name}={value}"),
+                            request(&method, &uri, &w.token, None, vec![]),
+                        )
+                        .await;
                 }
                 let uri = format!("{uri}?{name}=1&{name}=2");
-                tally.send(&app, format!("{method} {path}?{name} twice"), request(&method, &uri, &w.token, None, vec![])).await;
+                tally
+                    .send(&app, format!("{method} {path}?{name} twice"), request(&method, &uri, &w.token, None, vec![]))
+                    .await;
             }
         }
     }

@@ -30,14 +30,32 @@ async fn known_and_unknown_emails_get_identical_answers() {
     let app = app_with(&[]).await;
     app.user("ada@example.com", PASSWORD).await;
     let pairs = [
-        ("login", "/auth/login", json!({"email": "ada@example.com", "password": "wrong password"}), json!({"email": "nobody@example.com", "password": "wrong password"})),
-        ("register", "/auth/register", json!({"email": "ada@example.com", "password": PASSWORD, "name": "X"}), json!({"email": "new@example.com", "password": PASSWORD, "name": "X"})),
-        ("forgot-password", "/auth/password/forgot", json!({"email": "ada@example.com"}), json!({"email": "nobody@example.com"})),
+        (
+            "login",
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": "wrong password"}),
+            json!({"email": "nobody@example.com", "password": "wrong password"}),
+        ),
+        (
+            "register",
+            "/auth/register",
+            json!({"email": "ada@example.com", "password": PASSWORD, "name": "X"}),
+            json!({"email": "new@example.com", "password": PASSWORD, "name": "X"}),
+        ),
+        (
+            "forgot-password",
+            "/auth/password/forgot",
+            json!({"email": "ada@example.com"}),
+            json!({"email": "nobody@example.com"}),
+        ),
     ];
     for (name, path, known, unknown) in pairs {
         let (k, u) = (app.post(path, known).await, app.post(path, unknown).await);
         assert_eq!(observable(&k), observable(&u), "{name}: {} vs {}", k.json, u.json);
-        figure(format!("{name}: known and unknown email answer {} with byte-identical bodies and headers", k.status.as_u16()));
+        figure(format!(
+            "{name}: known and unknown email answer {} with byte-identical bodies and headers",
+            k.status.as_u16()
+        ));
     }
 }
 
@@ -57,10 +75,14 @@ async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
     app.user("ada@example.com", PASSWORD).await;
     let (mut wrong, mut unknown) = (vec![], vec![]);
     for i in 0..TRIES + 2 {
-        let (w, wr) = timed(&app, "/auth/login", json!({"email": "ada@example.com", "password": "wrong password"})).await;
-        let (u, ur) =
-            timed(&app, "/auth/login", json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}))
-                .await;
+        let (w, wr) =
+            timed(&app, "/auth/login", json!({"email": "ada@example.com", "password": "wrong password"})).await;
+        let (u, ur) = timed(
+            &app,
+            "/auth/login",
+            json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}),
+        )
+        .await;
         assert_eq!((wr.status.as_u16(), ur.status.as_u16()), (401, 401));
         if i >= 2 {
             // The first tries warm the pool and the dummy hash.

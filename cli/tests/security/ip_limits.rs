@@ -25,7 +25,12 @@ async fn post_from(app: &TestApp, ip: &str, path: &str, body: Value) -> TestResp
 }
 
 /// Fires PARALLEL requests at once from one address; returns their statuses with Retry-After.
-async fn burst(app: &Arc<TestApp>, ip: &'static str, path: &'static str, body: fn(usize) -> Value) -> Vec<(u16, Option<u64>)> {
+async fn burst(
+    app: &Arc<TestApp>,
+    ip: &'static str,
+    path: &'static str,
+    body: fn(usize) -> Value,
+) -> Vec<(u16, Option<u64>)> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..PARALLEL {
         let app = app.clone();
@@ -83,7 +88,8 @@ async fn each_limit_holds_under_32_parallel_requests() {
         let res = post_from(&app, &ip, "/auth/password/forgot", json!({"email": "a@example.com"})).await;
         assert_eq!(res.status, 202);
     }
-    let same_64 = post_from(&app, "2001:db8:7:7:ffff::1", "/auth/password/forgot", json!({"email": "a@example.com"})).await;
+    let same_64 =
+        post_from(&app, "2001:db8:7:7:ffff::1", "/auth/password/forgot", json!({"email": "a@example.com"})).await;
     same_64.assert_problem(429);
 }
 

@@ -134,7 +134,13 @@ fn attacks(app: &TestApp, genuine: &str, refresh: &str, victim: uuid::Uuid) -> V
     add("kid SQL injection", kid_sql);
     // Misuse and malformed input.
     add("refresh token as access token", refresh.to_owned());
-    add("10 KB header", format!("{}.{body}.{sig}", b64(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "pad": "x".repeat(10 * 1024)}))));
+    add(
+        "10 KB header",
+        format!(
+            "{}.{body}.{sig}",
+            b64(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "pad": "x".repeat(10 * 1024)}))
+        ),
+    );
     add("10 KB token of junk", "a".repeat(10 * 1024));
     add("two tokens joined", format!("{genuine} {genuine}"));
     add("four parts", format!("{genuine}.{sig}"));

@@ -85,7 +85,11 @@ pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user:
 
 /// Queues, in the caller's transaction, a mail telling an active account that someone tried to
 /// register its address; None when no active account has it.
-pub async fn queue_account_exists(state: &AppState, db: &impl GenericClient, email: &str) -> Result<Option<Uuid>, DbError> {
+pub async fn queue_account_exists(
+    state: &AppState,
+    db: &impl GenericClient,
+    email: &str,
+) -> Result<Option<Uuid>, DbError> {
     let Some(found) = users::find_credentials(db, email).await? else { return Ok(None) };
     if found.user.status != UserStatus::Active {
         return Ok(None);

@@ -43,7 +43,9 @@ impl Cluster {
     /// Starts the stopped server again on the same port and data; returns once it accepts connections.
     pub async fn resume(&self) {
         let (dir, port) = (self.dir.display().to_string(), self.port.to_string());
-        tokio::task::spawn_blocking(move || pg_sh("PG_FSYNC=off pg_start \"$1\" \"$2\"", &[&dir, &port])).await.unwrap();
+        tokio::task::spawn_blocking(move || pg_sh("PG_FSYNC=off pg_start \"$1\" \"$2\"", &[&dir, &port]))
+            .await
+            .unwrap();
     }
 }
 

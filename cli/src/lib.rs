@@ -37,6 +37,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
+    // A PATCH must change something; utoipa's own min_properties writes maxProperties.
+    for name in ["UpdateOrg", "UpdateRole", "UpdateUser"] {
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+            components.schemas.get_mut(name)
+        {
+            object.min_properties = Some(1);
+        }
+    }
     doc
 }
 

@@ -149,6 +149,9 @@ async fn every_org_route_answers_each_caller_correctly() {
         cells += CALLERS.len();
     }
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    identity_shared::testkit::figure(format!(
+        "{cells} cross-tenant cells (each org route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
+    ));
 }
 
 #[tokio::test]

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use crate::{PASSWORD, app_with, figure};
 
 const LIMIT: usize = 10;
+
+/// A limited route: its name, path, the i-th request's body, and the status of one let through.
+type Guarded = (&'static str, &'static str, fn(usize) -> Value, u16);
 const PARALLEL: usize = 32;
 
 async fn post_from(app: &TestApp, ip: &str, path: &str, body: Value) -> TestResponse {
@@ -56,7 +59,7 @@ async fn each_limit_holds_under_32_parallel_requests() {
         ])
         .await,
     );
-    let routes: [(&'static str, &'static str, fn(usize) -> Value, u16); 3] = [
+    let routes: [Guarded; 3] = [
         ("login", "/auth/login", |i| json!({"email": format!("nobody{i}@example.com"), "password": PASSWORD}), 401),
         (
             "register",

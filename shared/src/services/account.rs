@@ -30,7 +30,7 @@ pub const RESET_TTL: Duration = Duration::from_secs(3600);
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// The token from the link.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: SecretString,
 }
 
@@ -38,6 +38,7 @@ pub struct TokenRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgotRequest {
     /// The account's email.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
 }
 
@@ -45,10 +46,10 @@ pub struct ForgotRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetRequest {
     /// The token from the reset link.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: SecretString,
     /// The new password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     pub new_password: SecretString,
 }
 
@@ -56,10 +57,10 @@ pub struct ResetRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChangePasswordRequest {
     /// The password now.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
     pub current_password: SecretString,
     /// The new one.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     pub new_password: SecretString,
 }
 

@@ -18,11 +18,13 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     /// Email address.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     /// New password, 8 to 1024 characters.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     pub password: SecretString,
     /// Display name.
+    #[schema(value_type = crate::services::validate::DisplayName)]
     pub name: String,
 }
 
@@ -30,12 +32,14 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Email address.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     /// Password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
     pub password: SecretString,
     /// Issue an org-scoped token for this organization (the caller must be a member).
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub org_id: Option<Uuid>,
 }
 
@@ -43,10 +47,11 @@ pub struct LoginRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub refresh_token: SecretString,
     /// Switch the session's active organization (the caller must be a member).
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub org_id: Option<Uuid>,
 }
 

@@ -25,11 +25,13 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateInvitation {
     /// Who to invite.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     /// Role names granted on accepting.
     #[serde(default)]
     pub roles: Vec<String>,
     /// Lifetime, 1 to 30 days (default 7).
+    #[schema(minimum = 1, maximum = 30)]
     pub expires_in_days: Option<i64>,
 }
 
@@ -50,12 +52,13 @@ pub struct InvitationQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AcceptRequest {
     /// The token from the invitation link.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: SecretString,
     /// For a new account: its display name.
+    #[schema(value_type = Option<crate::services::validate::DisplayName>)]
     pub name: Option<String>,
     /// For a new account: its password.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 1024)]
     pub password: Option<SecretString>,
 }
 

@@ -21,8 +21,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateOrg {
     /// Display name.
+    #[schema(value_type = crate::services::validate::DisplayName)]
     pub name: String,
     /// URL handle; derived from the name when absent.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub slug: Option<String>,
 }
 
@@ -30,8 +32,10 @@ pub struct CreateOrg {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOrg {
     /// New name.
+    #[schema(value_type = Option<crate::services::validate::DisplayName>)]
     pub name: Option<String>,
     /// New slug.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub slug: Option<String>,
 }
 

@@ -17,9 +17,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateRole {
     /// Lower-case name, unique in the org.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
     pub name: String,
     /// What it is for.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Permission names from GET /permissions.
     pub permissions: Vec<String>,
@@ -29,8 +31,10 @@ pub struct CreateRole {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateRole {
     /// New name.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
     pub name: Option<String>,
     /// New description.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// New permissions, replacing the old.
     pub permissions: Option<Vec<String>>,
@@ -82,7 +86,9 @@ pub async fn grantable(
     names: &[String],
     what: &str,
 ) -> AppResult<Vec<Role>> {
-    let mut unique = names.to_vec();
+    // No role's name has control characters (PostgreSQL text cannot even hold NUL), so
+    // such names are unknown without asking.
+    let mut unique: Vec<String> = names.iter().filter(|n| !n.chars().any(char::is_control)).cloned().collect();
     unique.sort();
     unique.dedup();
     let found = roles::find_by_names(db, actor.org_id, &unique).await?;
@@ -90,7 +96,7 @@ pub async fn grantable(
         .iter()
         .enumerate()
         .filter(|(_, n)| !found.iter().any(|r| &r.name == *n))
-        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named '{n}' in this organization")))
+        .map(|(i, n)| FieldError::new(format!("roles[{i}]"), format!("no role named {n:?} in this organization")))
         .collect();
     if !unknown.is_empty() {
         return Err(AppError::Validation(unknown));

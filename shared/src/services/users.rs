@@ -35,6 +35,7 @@ impl UserQuery {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateUser {
     /// New display name.
+    #[schema(value_type = Option<crate::services::validate::DisplayName>)]
     pub name: Option<String>,
     /// `active` or `disabled`; disabling ends every session at once.
     pub status: Option<String>,

@@ -1,0 +1,93 @@
+"""Prepares a schemathesis run against a fresh `identity serve`: two users, each owning an
+org, and the files schemathesis reads (a Web Fuzzing Commons auth file naming them as peers,
+so object_level_authorization compares what each may read, and schemathesis.toml).
+
+Usage: schemathesis_setup.py API_URL OUT_DIR
+"""
+
+import json
+import sys
+import urllib.request
+
+PASSWORD = "correct horse battery"
+
+# Operations whose schema-valid requests may still be refused with 422 or 410, because
+# validity depends on what the server holds, which no schema can say: mailed tokens, cursors
+# the server issued, the caller's current password, role and permission names an org defines.
+STATEFUL_VALIDITY = [
+    "^/auth/verify-email$",
+    "^/auth/password/reset$",
+    "^/invitations/(accept|decline|preview)$",
+    "^/me/password$",
+    "^/me/organizations$",
+    "^/orgs$",
+    "^/orgs/\\{org\\}/(members|audit-log|invitations)$",
+    "^/orgs/\\{org\\}/members/\\{user\\}/roles$",
+    "^/orgs/\\{org\\}/roles(/\\{role\\})?$",
+    "^/users(/\\{id\\})?$",
+    # Invitations this run already revoked or accepted answer 410.
+    "^/orgs/\\{org\\}/invitations/\\{id\\}/(resend|revoke)$",
+    # A PATCH body naming no field the API knows changes nothing and is refused.
+    "^/orgs/\\{org\\}$",
+]
+
+
+def call(api, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(api + path, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    with urllib.request.urlopen(req) as res:
+        text = res.read()
+        return json.loads(text) if text else None
+
+
+def user(api, name):
+    email = f"{name}@example.com"
+    call(api, "POST", "/auth/register", {"email": email, "password": PASSWORD, "name": name.title()})
+    token = call(api, "POST", "/auth/login", {"email": email, "password": PASSWORD})["access_token"]
+    me = call(api, "GET", "/me", token=token)
+    org = call(api, "POST", "/orgs", {"name": f"{name.title()} Inc"}, token)
+    return {"token": token, "id": me["id"], "org": org["id"]}
+
+
+def main():
+    api, out = sys.argv[1], sys.argv[2]
+    alice, bob = user(api, "alice"), user(api, "bob")
+    call(api, "POST", f"/orgs/{alice['org']}/roles",
+         {"name": "support", "permissions": ["members:read"]}, alice["token"])
+    invitation = call(api, "POST", f"/orgs/{alice['org']}/invitations",
+                      {"email": "carol@example.com", "roles": ["member"]}, alice["token"])
+    auth = {"auth": [
+        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": "Bearer " + who["token"]}]}
+        for name, who in (("alice", alice), ("bob", bob))
+    ]}
+    with open(f"{out}/wfc.json", "w") as f:
+        json.dump(auth, f)
+    lines = [
+        "[auth.wfc]",
+        'path = "wfc.json"',
+        'peers = ["alice", "bob"]',
+        "",
+        "# Path parameters point at alice's objects: bob's requests for them must fail.",
+        "[parameters]",
+        f'org = "{alice["org"]}"',
+        f'user = "{alice["id"]}"',
+        f'id = "{invitation["id"]}"',
+        'role = "support"',
+    ]
+    for pattern in STATEFUL_VALIDITY:
+        lines += [
+            "",
+            "[[operations]]",
+            f"include-path-regex = '{pattern}'",
+            "[operations.checks.positive_data_acceptance]",
+            'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "410", "422", "429"]',
+        ]
+    with open(f"{out}/schemathesis.toml", "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

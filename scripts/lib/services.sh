@@ -1,0 +1,33 @@
+# Sourced by scripts/test and scripts/security (after pg.sh and ses.sh): PostgreSQL and the SES
+# emulator for tests, started unless TEST_DATABASE_URL / DATABASE_URL and SES_EMULATOR_URL
+# name running ones. services_cleanup (for an EXIT trap) stops what services_start started.
+
+SERVICES_PG_DIR=
+SES_PID=
+
+services_start() {
+  if [ -z "${TEST_DATABASE_URL:-}" ] && [ -z "${DATABASE_URL:-}" ]; then
+    SERVICES_PG_DIR="$PWD/.local/pg-${1:-test}"
+    pg_stop "$SERVICES_PG_DIR"
+    pg_remove "$SERVICES_PG_DIR"
+    # A throwaway cluster needs no durability; fsync off makes per-test databases cheap.
+    PG_FSYNC=off pg_start "$SERVICES_PG_DIR" "$(pg_free_port)"
+    export TEST_DATABASE_URL="$PG_URL_BASE/postgres"
+  fi
+  export TEST_DATABASE_URL="${TEST_DATABASE_URL:-$DATABASE_URL}"
+  echo "== PostgreSQL for tests: $TEST_DATABASE_URL"
+  if [ -z "${SES_EMULATOR_URL:-}" ]; then
+    ses_install
+    ses_start "$(pg_free_port)"
+  fi
+  echo "== SES emulator: $SES_EMULATOR_URL"
+}
+
+services_cleanup() {
+  if [ -n "$SES_PID" ]; then kill "$SES_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVICES_PG_DIR" ]; then pg_stop "$SERVICES_PG_DIR"; pg_remove "$SERVICES_PG_DIR"; fi
+}
+
+# The tests scripts/security runs (a nextest filter): the security binary, and the outage
+# tests of the API suite (database refusing or silent, SES down).
+SECURITY_TESTS='binary(security) | test(/^database::|^matrix::every_org_route|an_ses_outage/)'

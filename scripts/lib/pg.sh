@@ -1,6 +1,7 @@
 # Sourced by scripts/dev and scripts/test: a private PostgreSQL cluster from the system binaries.
 # pg_start DIR PORT starts (creating if needed) a cluster in DIR listening on 127.0.0.1:PORT and
-# sets PG_URL_BASE=postgres://postgres@127.0.0.1:PORT. initdb and postgres refuse to run as root,
+# sets PG_URL_BASE=postgres://postgres@127.0.0.1:PORT. PG_FSYNC=off and PG_EXTRA_OPTS (more
+# server -c settings) tune a new start. initdb and postgres refuse to run as root,
 # so as root they run as the postgres user, on a folder it owns.
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -49,7 +50,7 @@ pg_start() {
   fi
   if ! pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     pg_as_owner "$PG_BIN/pg_ctl" -D "$dir" -w -t 30 -l "$dir/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=${PG_FSYNC:-on} -c shared_buffers=128MB" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=${PG_FSYNC:-on} -c shared_buffers=128MB ${PG_EXTRA_OPTS:-}" \
       start >/dev/null || { tail -20 "$dir/server.log" >&2; return 1; }
   fi
   port=$(sed -n 4p "$dir/postmaster.pid")

@@ -1,0 +1,187 @@
+//! Closed-loop flows no load tool can chain: refresh rotation (each answer holds the next
+//! request's token) and invite-then-accept (the token arrives by mail, here through a fake
+//! SES endpoint the server's real aws-sdk-ses client sends to).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, oneshot};
+
+use crate::stats::{ms, percentile};
+
+/// The flow to drive.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Kind {
+    /// POST /auth/refresh with the token the last refresh returned.
+    Refresh,
+    /// POST /orgs/{org}/invitations, then POST /invitations/accept as a new account.
+    Invite,
+}
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+struct Api {
+    http: Http,
+    base: String,
+}
+
+impl Api {
+    async fn call(&self, method: &str, path: &str, body: Value, bearer: Option<&str>) -> anyhow::Result<(u16, Value)> {
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        if let Some(token) = bearer {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let res = self.http.request(req.body(Full::new(Bytes::from(body.to_string())))?).await?;
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    async fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        body: Value,
+        bearer: Option<&str>,
+        want: u16,
+    ) -> anyhow::Result<Value> {
+        let (status, json) = self.call(method, path, body, bearer).await?;
+        if status != want {
+            bail!("{method} {path}: want {want}, got {status} {json}");
+        }
+        Ok(json)
+    }
+
+    /// Registers and signs in a fresh account; returns (access token, refresh token).
+    async fn account(&self, email: &str, password: &str) -> anyhow::Result<(String, String)> {
+        self.expect(
+            "POST",
+            "/auth/register",
+            json!({"email": email, "password": password, "name": "Bench"}),
+            None,
+            202,
+        )
+        .await?;
+        let pair = self.expect("POST", "/auth/login", json!({"email": email, "password": password}), None, 200).await?;
+        let text = |k: &str| pair[k].as_str().map(str::to_owned).context("token in the login answer");
+        Ok((text("access_token")?, text("refresh_token")?))
+    }
+}
+
+/// Mail tokens by recipient, as the fake SES endpoint receives them.
+#[derive(Default)]
+struct Mailbox {
+    waiting: Mutex<HashMap<String, oneshot::Sender<String>>>,
+}
+
+/// SES v1 SendEmail (query protocol): takes the link's token out of the text body.
+async fn send_email(State(mailbox): State<Arc<Mailbox>>, body: Bytes) -> ([(&'static str, &'static str); 1], String) {
+    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let to = fields.get("Destination.ToAddresses.member.1").cloned().unwrap_or_default();
+    let text = fields.get("Message.Body.Text.Data").cloned().unwrap_or_default();
+    if let Some(start) = text.find("token=") {
+        let token: String =
+            text[start + 6..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        if let Some(tx) = mailbox.waiting.lock().await.remove(&to) {
+            let _ = tx.send(token);
+        }
+    }
+    let xml = "<SendEmailResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\"><SendEmailResult>\
+               <MessageId>bench</MessageId></SendEmailResult><ResponseMetadata><RequestId>bench</RequestId>\
+               </ResponseMetadata></SendEmailResponse>";
+    ([("content-type", "text/xml")], xml.to_owned())
+}
+
+/// Runs `concurrency` workers for `seconds`; the report as JSON.
+pub async fn run(
+    kind: Kind,
+    base: &str,
+    concurrency: usize,
+    seconds: u64,
+    ses_port: u16,
+    password: &str,
+) -> anyhow::Result<Value> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let api = Arc::new(Api { http: Client::builder(TokioExecutor::new()).build(connector), base: base.to_owned() });
+    let run_id = std::process::id();
+    let mailbox = Arc::new(Mailbox::default());
+    let mut owner = None;
+    if let Kind::Invite = kind {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ses_port)).await.context("fake SES port")?;
+        let app = Router::new().route("/", post(send_email)).with_state(mailbox.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (token, _) = api.account(&format!("owner.{run_id}@bench.example"), password).await?;
+        let org = api.expect("POST", "/orgs", json!({"name": format!("Bench {run_id}")}), Some(&token), 201).await?;
+        owner = Some((token, org["id"].as_str().context("org id")?.to_owned()));
+    }
+    // Accounts first, so the timed part measures the flow alone.
+    let mut refresh_tokens = vec![];
+    if let Kind::Refresh = kind {
+        for w in 0..concurrency {
+            refresh_tokens.push(api.account(&format!("refresh.{run_id}.{w}@bench.example"), password).await?.1);
+        }
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..concurrency {
+        let (api, mailbox, owner, password) = (api.clone(), mailbox.clone(), owner.clone(), password.to_owned());
+        let mut refresh = refresh_tokens.get(w).cloned();
+        workers.spawn(async move {
+            let mut latencies = vec![];
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match kind {
+                    Kind::Refresh => {
+                        let body = json!({"refresh_token": refresh.take().expect("a token")});
+                        let pair = api.expect("POST", "/auth/refresh", body, None, 200).await?;
+                        refresh = pair["refresh_token"].as_str().map(str::to_owned);
+                    }
+                    Kind::Invite => {
+                        let (token, org) = owner.as_ref().expect("an owner");
+                        let email = format!("invitee.{run_id}.{w}.{n}@bench.example");
+                        let (tx, rx) = oneshot::channel();
+                        mailbox.waiting.lock().await.insert(email.clone(), tx);
+                        let invite = json!({"email": email, "roles": ["member"]});
+                        api.expect("POST", &format!("/orgs/{org}/invitations"), invite, Some(token), 201).await?;
+                        let mailed = tokio::time::timeout(Duration::from_secs(10), rx).await.context("no mail")??;
+                        let accept = json!({"token": mailed, "name": "Invitee", "password": password});
+                        api.expect("POST", "/invitations/accept", accept, None, 201).await?;
+                    }
+                }
+                latencies.push(t.elapsed());
+                n += 1;
+            }
+            anyhow::Ok(latencies)
+        });
+    }
+    let mut latencies = vec![];
+    for result in workers.join_all().await {
+        latencies.extend(result?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "flow": format!("{kind:?}").to_lowercase(),
+        "concurrency": concurrency,
+        "completed": latencies.len(),
+        "per_second": (latencies.len() as f64 / elapsed * 10.0).round() / 10.0,
+        "p50_ms": ms(percentile(&latencies, 50.0)),
+        "p99_ms": ms(percentile(&latencies, 99.0)),
+    }))
+}

@@ -1,0 +1,116 @@
+//! HTTP load at a fixed rate (open loop) or as fast as `concurrency` connections allow (closed
+//! loop). Open-loop latency counts from when a request was due, not from when it went out,
+//! so a slow server cannot hide its queue (coordinated omission), as oha's
+//! --latency-correction does. oha itself takes over seven minutes to build here, which the
+//! whole benchmark's budget cannot spare.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::stats::{ms, percentile};
+
+/// One request, sent again and again.
+#[derive(Clone)]
+pub struct Target {
+    /// GET, POST, ...
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// Headers as "name: value".
+    pub headers: Vec<String>,
+    /// JSON body, if any.
+    pub body: Option<String>,
+}
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+async fn send(http: &Http, target: &Target) -> u16 {
+    let mut req = axum::http::Request::builder().method(target.method.as_str()).uri(&target.url);
+    for header in &target.headers {
+        if let Some((name, value)) = header.split_once(':') {
+            req = req.header(name.trim(), value.trim());
+        }
+    }
+    if target.body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let body = Full::new(Bytes::from(target.body.clone().unwrap_or_default()));
+    match http.request(req.body(body).expect("a valid request")).await {
+        Ok(res) => {
+            let status = res.status().as_u16();
+            // Read the whole body: the response is not done until it has arrived.
+            let _ = res.into_body().collect().await;
+            status
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Drives `target` for `seconds`: at `rate` requests/s over at most `concurrency` connections,
+/// or closed loop with `concurrency` workers when `rate` is 0. The report as JSON.
+pub async fn run(target: Target, rate: u32, seconds: u64, concurrency: usize) -> anyhow::Result<Value> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(concurrency).build(connector);
+    let target = Arc::new(target);
+    let samples = Arc::new(Mutex::new(Vec::<(Duration, u16)>::new()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    if rate == 0 {
+        for _ in 0..concurrency {
+            let (http, target, samples) = (http.clone(), target.clone(), samples.clone());
+            tasks.spawn(async move {
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let status = send(&http, &target).await;
+                    samples.lock().await.push((t.elapsed(), status));
+                }
+            });
+        }
+    } else {
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+        let total = u64::from(rate) * seconds;
+        for i in 0..total {
+            let due = started + interval.mul_f64(i as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let permit = permits.clone().acquire_owned().await?;
+            let (http, target, samples) = (http.clone(), target.clone(), samples.clone());
+            tasks.spawn(async move {
+                let status = send(&http, &target).await;
+                samples.lock().await.push((due.elapsed(), status));
+                drop(permit);
+            });
+        }
+    }
+    tasks.join_all().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let samples = samples.lock().await;
+    let latencies: Vec<Duration> = samples.iter().map(|(d, _)| *d).collect();
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, status) in samples.iter() {
+        *statuses.entry(status.to_string()).or_default() += 1;
+    }
+    let ok = samples.iter().filter(|(_, s)| (200..300).contains(s)).count();
+    Ok(json!({
+        "mode": if rate == 0 { "closed".to_owned() } else { format!("open at {rate}/s") },
+        "concurrency": concurrency,
+        "requests": samples.len(),
+        "rps": (samples.len() as f64 / elapsed * 10.0).round() / 10.0,
+        "p50_ms": ms(percentile(&latencies, 50.0)),
+        "p99_ms": ms(percentile(&latencies, 99.0)),
+        "max_ms": ms(percentile(&latencies, 100.0)),
+        "success": if samples.is_empty() { 0.0 } else { ok as f64 / samples.len() as f64 },
+        "statuses": statuses,
+    }))
+}

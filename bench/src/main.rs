@@ -1,0 +1,116 @@
+//! The benchmark harness `scripts/bench` drives: measurements no off-the-shelf tool makes.
+
+mod coldstart;
+mod flows;
+mod hashing;
+mod load;
+mod runtime_api;
+mod stats;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Identity API benchmark harness (see scripts/bench)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts a function binary cold, again and again, under a fake Lambda Runtime API; prints
+    /// init and first-invocation times and peak RSS as JSON. The environment is passed on.
+    Coldstart {
+        /// The function's binary.
+        #[arg(long)]
+        binary: PathBuf,
+        /// The event the first invocation gets (an events/ sample, placeholders filled).
+        #[arg(long)]
+        event: PathBuf,
+        /// Cold starts to make.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+    /// Raw argon2id verifies per second at the configured cost, on `threads` threads.
+    Argon2Rate {
+        /// Seconds to measure.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Verifying threads (use the number of cores the server gets).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// HTTP load on one request: open loop at --rate (latency counted from when each request
+    /// was due), or closed loop with --rate 0.
+    Load {
+        /// The URL.
+        url: String,
+        /// Method.
+        #[arg(long, short = 'm', default_value = "GET")]
+        method: String,
+        /// A header, "name: value"; repeatable.
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        /// A JSON body.
+        #[arg(long, short = 'd')]
+        body: Option<String>,
+        /// Requests per second; 0 for closed loop.
+        #[arg(long, default_value_t = 0)]
+        rate: u32,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Connections (closed loop: workers).
+        #[arg(long, short = 'c', default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Prints the argon2id hash of a password at the production cost (for seeding).
+    Hash {
+        /// The password.
+        password: String,
+    },
+    /// Closed-loop flows against a running API: each worker refreshes its own session, or
+    /// invites a new email and accepts through the mailed token (caught by a fake SES).
+    Flow {
+        /// Which flow: refresh or invite.
+        #[arg(long)]
+        kind: flows::Kind,
+        /// The API's base URL.
+        #[arg(long)]
+        api: String,
+        /// Concurrent workers.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// For invite: the port the fake SES endpoint listens on (the server's AWS_ENDPOINT_URL_SES).
+        #[arg(long, default_value_t = 0)]
+        ses_port: u16,
+        /// A password every worker's account is created with.
+        #[arg(long, default_value = "bench password 1")]
+        password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let report = match Cli::parse().command {
+        Command::Coldstart { binary, event, runs } => coldstart::run(&binary, &event, runs).await?,
+        Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
+        Command::Load { url, method, headers, body, rate, seconds, concurrency } => {
+            load::run(load::Target { method, url, headers, body }, rate, seconds, concurrency).await?
+        }
+        Command::Hash { password } => serde_json::Value::String(hashing::hash(&password).await?),
+        Command::Flow { kind, api, concurrency, seconds, ses_port, password } => {
+            flows::run(kind, &api, concurrency, seconds, ses_port, &password).await?
+        }
+    };
+    match report {
+        serde_json::Value::String(text) => println!("{text}"),
+        other => println!("{other}"),
+    }
+    Ok(())
+}

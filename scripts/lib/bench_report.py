@@ -1,0 +1,104 @@
+"""Renders scripts/bench's JSON lines as the markdown table in bench/results.md (and prints it).
+
+Usage: bench_report.py RESULTS.jsonl OUT.md
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kib = int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        mem_kib = 0
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({model}), {mem_kib / 1024 / 1024:.0f} GiB, {platform.system()} "
+            f"{platform.release()}; commit {commit or '?'}; {datetime.date.today().isoformat()}")
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    http = {r["name"]: r for r in rows if r.get("kind") == "http"}
+    trips = [r for r in rows if r.get("kind") == "trips"]
+    cold = [r for r in rows if r.get("kind") == "cold"]
+    argon = next((r for r in rows if "verifies_per_second" in r), None)
+    flows = [r for r in rows if "flow" in r]
+    out = ["# Benchmark results", "", f"Machine: {machine()}.", "",
+           "Written by `scripts/bench`; goals are from the benchmark issue and are measured, not asserted.", ""]
+
+    out += ["## Cold start (fake Lambda Runtime API, release build, x86_64)", "",
+            "| function | init median / p95 | first invocation median / p95 | binary | zip | peak RSS | goals |",
+            "|---|---|---|---|---|---|---|"]
+    for r in cold:
+        i, f = r["init"], r["first_invocation"]
+        mib = lambda b: b / 1024 / 1024
+        ok = (i["median_ms"] <= 10, f["median_ms"] <= 20, mib(r["binary_bytes"]) <= 6, r["peak_rss_kib"] / 1024 <= 25)
+        out.append(f"| {r['function']} | {i['median_ms']:.1f} / {i['p95_ms']:.1f} ms | {f['median_ms']:.1f} / "
+                   f"{f['p95_ms']:.1f} ms | {mib(r['binary_bytes']):.1f} MiB | {mib(r['zip_bytes']):.1f} MiB | "
+                   f"{r['peak_rss_kib'] / 1024:.1f} MiB | init {verdict(ok[0])}, first {verdict(ok[1])}, "
+                   f"size {verdict(ok[2])}, RSS {verdict(ok[3])} |")
+    out += ["", f"{cold[0]['runs'] if cold else 0} cold starts each. Goals: init median <= 10 ms, first invocation "
+            "(including the first database connection) <= 20 ms, binary <= 6 MB, RSS <= 25 MB.", ""]
+
+    out += ["## Warm (release `identity serve`, seeded: 1,000 users, 100 orgs, 10,000 memberships)", "",
+            "| request | mode | requests/s | p50 | p99 | goal |", "|---|---|---|---|---|---|"]
+    labels = {"org-open": ("GET /orgs/{org}", "open loop, 500/s, latency-corrected"),
+              "members-open": ("GET /orgs/{org}/members?limit=20", "open loop, 500/s, latency-corrected"),
+              "org-closed": ("GET /orgs/{org}", "closed loop, 32 connections"),
+              "members-closed": ("GET /orgs/{org}/members?limit=20", "closed loop, 32 connections")}
+    for key, (route, mode) in labels.items():
+        if key in http:
+            r = http[key]
+            goal = f"p99 <= 5 ms: {verdict(r['p99_ms'] <= 5)}" if key.endswith("open") else "highest throughput"
+            out.append(f"| {route} | {mode} | {r['rps']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {goal} |")
+    for f in flows:
+        what = {"refresh": "POST /auth/refresh (rotation)", "invite": "invite + accept by sign-up"}[f["flow"]]
+        out.append(f"| {what} | closed loop, {f['concurrency']} workers | {f['per_second']:.1f} | {f['p50_ms']:.2f} ms "
+                   f"| {f['p99_ms']:.2f} ms | |")
+    out.append("")
+
+    if argon and "login" in http:
+        login = http["login"]
+        ratio = login["rps"] / argon["verifies_per_second"]
+        out += ["## Logins against the argon2 limit", "",
+                "| | per second |", "|---|---|",
+                f"| raw argon2id verifies (m=19456 KiB, t=2, p=1), {argon['threads']} threads | {argon['verifies_per_second']:.1f} |",
+                f"| POST /auth/login, closed loop | {login['rps']:.1f} (p50 {login['p50_ms']:.0f} ms, p99 {login['p99_ms']:.0f} ms) |",
+                f"| ratio | {ratio:.0%} (goal >= 90%: {verdict(ratio >= 0.9)}) |", ""]
+
+    out += ["## Growth: members list (cursor pagination)", "",
+            "| org size | page | p50 | p99 |", "|---|---|---|---|"]
+    for key, size, page in (("members-1k", "1,000", "first"), ("members-100k", "100,000", "first"),
+                            ("members-100k-page-501", "100,000", "after 50,000 members")):
+        if key in http:
+            r = http[key]
+            out.append(f"| {size} | {page} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |")
+    out.append("")
+
+    out += ["## Database round trips per request (counted with pg_stat_statements)", "",
+            "| request | statements per request |", "|---|---|"]
+    for t in trips:
+        out.append(f"| {t['name']} | {int(t['statements']) / t['requests']:.1f} |")
+    out.append("")
+
+    text = "\n".join(out)
+    open(sys.argv[2], "w").write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,9 +2,9 @@
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, users};
 use crate::db::DbError;
-use crate::models::ClientInfo;
+use crate::models::{ClientInfo, User};
 
 /// Opens a session for a user.
 pub async fn insert(db: &impl GenericClient, id: Uuid, user_id: Uuid, client: &ClientInfo) -> Result<(), DbError> {
@@ -22,19 +22,27 @@ pub async fn revoke(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> 
     Ok(n == 1)
 }
 
-/// Marks a live session of an active user as used now and returns the user's id; `None`
-/// if the session has ended or the user is disabled.
-pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
-    let row = db
-        .query_opt(
-            "UPDATE sessions s SET last_used_at = now()
-             FROM users u
-             WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
-             RETURNING s.user_id",
-            &[&id],
-        )
-        .await?;
-    Ok(row.map(|r| r.get(0)))
+/// A live session just marked as used: its active user and its active organization.
+pub struct Touched {
+    /// The session's user, active.
+    pub user: User,
+    /// The organization the session is scoped to, if any.
+    pub org_id: Option<Uuid>,
+}
+
+/// Marks a live session of an active user as used now and returns the user and the session's
+/// organization in the same statement; `None` if the session has ended or the user is
+/// disabled.
+pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>, DbError> {
+    let columns: String = users::COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "UPDATE sessions s SET last_used_at = now()
+         FROM users u
+         WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
+         RETURNING {columns}, s.org_id AS session_org_id"
+    );
+    let row = db.query_opt(&sql, &[&id]).await?;
+    Ok(row.map(|r| Touched { user: users::user(&r), org_id: r.get("session_org_id") }))
 }
 
 /// Ends every live session of a user; returns how many.
@@ -48,11 +56,6 @@ pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Resu
 pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) -> Result<(), DbError> {
     db.execute("UPDATE sessions SET org_id = $2 WHERE id = $1", &[&id, &org_id]).await?;
     Ok(())
-}
-
-/// The session's active organization.
-pub async fn org_of(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
-    Ok(db.query_opt("SELECT org_id FROM sessions WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
 }
 
 /// Ends every live session of a user but one.

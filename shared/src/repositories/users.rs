@@ -11,7 +11,9 @@ use crate::models::{User, UserCredentials, UserStatus};
 /// Name of the case-insensitive unique index on email.
 pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
 
-const COLUMNS: &str = "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
+/// The columns [`user`] maps, unqualified.
+pub(crate) const COLUMNS: &str =
+    "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
 
 /// Maps a row holding the user columns.
 pub(crate) fn user(row: &Row) -> User {

@@ -163,7 +163,9 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
         None => None,
     };
     let open = open_session(state, &tx, &user, &client_info).await?;
-    sessions::set_org(&tx, open.session_id, req.org_id).await?;
+    if req.org_id.is_some() {
+        sessions::set_org(&tx, open.session_id, req.org_id).await?;
+    }
     lockouts::clear(&tx, &email).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id, "signed in");
@@ -241,9 +243,10 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
         }
         return Err(invalid());
     };
-    let Some(user_id) = sessions::touch(&tx, consumed.session_id).await? else {
+    let Some(touched) = sessions::touch(&tx, consumed.session_id).await? else {
         return Err(invalid());
     };
+    let user_id = touched.user.id;
     let next = tokens::generate();
     refresh_tokens::insert(
         &tx,
@@ -254,18 +257,21 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
         state.config().refresh_token_ttl,
     )
     .await?;
-    let user = users::find(&tx, user_id).await?.ok_or_else(invalid)?;
+    let user = touched.user;
     let scope = match req.org_id {
         // An explicit switch is refused for a non-member; the transaction rolls back, so the
         // presented token stays usable.
         Some(org_id) => Some(org_scope(&tx, org_id, user_id).await?.ok_or_else(not_a_member)?),
         // The session's current org, if the user is still a member there.
-        None => match sessions::org_of(&tx, consumed.session_id).await? {
+        None => match touched.org_id {
             Some(org_id) => org_scope(&tx, org_id, user_id).await?,
             None => None,
         },
     };
-    sessions::set_org(&tx, consumed.session_id, scope.as_ref().map(|s| s.org_id)).await?;
+    let scoped_to = scope.as_ref().map(|s| s.org_id);
+    if scoped_to != touched.org_id {
+        sessions::set_org(&tx, consumed.session_id, scoped_to).await?;
+    }
     tx.commit().await.map_err(DbError::from)?;
     Ok(token_pair(state, &user, consumed.session_id, next, scope))
 }

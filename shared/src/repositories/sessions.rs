@@ -1,5 +1,7 @@
 //! The sessions table.
 
+use std::sync::LazyLock;
+
 use uuid::Uuid;
 
 use super::{GenericClient, users};
@@ -34,14 +36,18 @@ pub struct Touched {
 /// organization in the same statement; `None` if the session has ended or the user is
 /// disabled.
 pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>, DbError> {
-    let columns: String = users::COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "UPDATE sessions s SET last_used_at = now()
-         FROM users u
-         WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
-         RETURNING {columns}, s.org_id AS session_org_id"
-    );
-    let row = db.query_opt(&sql, &[&id]).await?;
+    // Built once: every refresh runs it.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns: Vec<String> = users::COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+        format!(
+            "UPDATE sessions s SET last_used_at = now()
+             FROM users u
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
+             RETURNING {}, s.org_id AS session_org_id",
+            columns.join(", ")
+        )
+    });
+    let row = db.query_opt(SQL.as_str(), &[&id]).await?;
     Ok(row.map(|r| Touched { user: users::user(&r), org_id: r.get("session_org_id") }))
 }
 

@@ -11,6 +11,10 @@ use crate::models::{User, UserCredentials, UserStatus};
 /// Name of the case-insensitive unique index on email.
 pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
 
+/// A new user's row from [`NewUser`]'s fields, in order.
+const INSERT: &str = "INSERT INTO users (id, email, name, password_hash, email_verified_at)
+                      VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)";
+
 /// The columns [`user`] maps, unqualified.
 pub(crate) const COLUMNS: &str =
     "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
@@ -47,23 +51,14 @@ pub struct NewUser<'a> {
 
 /// Inserts a user; a taken email fails with a unique violation on [`EMAIL_UNIQUE`].
 pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, DbError> {
-    let sql = format!(
-        "INSERT INTO users (id, email, name, password_hash, email_verified_at)
-         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
-         RETURNING {COLUMNS}"
-    );
+    let sql = format!("{INSERT} RETURNING {COLUMNS}");
     let row = db.query_one(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
     Ok(user(&row))
 }
 
 /// Inserts a user unless the email is taken (any case); None when it is.
 pub async fn insert_if_new(db: &impl GenericClient, new: &NewUser<'_>) -> Result<Option<User>, DbError> {
-    let sql = format!(
-        "INSERT INTO users (id, email, name, password_hash, email_verified_at)
-         VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)
-         ON CONFLICT (lower(email)) DO NOTHING
-         RETURNING {COLUMNS}"
-    );
+    let sql = format!("{INSERT} ON CONFLICT (lower(email)) DO NOTHING RETURNING {COLUMNS}");
     let row = db.query_opt(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
     Ok(row.as_ref().map(user))
 }

@@ -21,12 +21,18 @@ fn is_invisible(c: char) -> bool {
             | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
-/// The names [`name`] accepts, as a JSON Schema pattern for the OpenAPI document: no control or
-/// invisible characters (tag characters aside, which an ECMA-262 class cannot name without the
-/// u flag) and at least one visible one.
-pub const NAME_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB][^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB]*$";
+/// The characters [`is_invisible`] refuses in names, as a JSON Schema (ECMA-262) class body:
+/// control and invisible characters, tag characters aside, which a class cannot name
+/// without the u flag.
+const INVISIBLE_CLASS: &str = "\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF0-\\uFFFB";
 
-/// A display name in the OpenAPI document: 1 to 200 characters matching [`NAME_PATTERN`].
+/// The names [`name`] accepts, as a JSON Schema pattern for the OpenAPI document: no control
+/// or invisible characters and at least one visible one.
+pub fn name_pattern() -> String {
+    format!("^[^{INVISIBLE_CLASS}]*[^\\s{INVISIBLE_CLASS}][^{INVISIBLE_CLASS}]*$")
+}
+
+/// A display name in the OpenAPI document: 1 to 200 characters matching [`name_pattern`].
 pub struct DisplayName;
 
 impl utoipa::PartialSchema for DisplayName {
@@ -37,7 +43,7 @@ impl utoipa::PartialSchema for DisplayName {
             .description(Some("A display name: at least one visible character, no control or invisible ones."))
             .min_length(Some(1))
             .max_length(Some(NAME_MAX_CHARS))
-            .pattern(Some(NAME_PATTERN))
+            .pattern(Some(name_pattern()))
             .into()
     }
 }

@@ -16,6 +16,7 @@ mod platform;
 mod roles;
 mod scoped_tokens;
 mod sessions;
+mod statements;
 
 use identity_shared::testkit::TestApp;
 

@@ -2,13 +2,14 @@
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
 
 /// Records a change; call it in the transaction that makes the change.
 pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
@@ -33,13 +34,13 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, DbError> {
-    let rows = db
-        .query(
-            "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
+    let rows = cached::query(
+        db,
+        "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
              WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-            &[&org_id, &before, &limit],
-        )
-        .await?;
+        &[&org_id, &before, &limit],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| AuditEntry {

@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{Invitation, InvitationPreview};
 
@@ -36,7 +36,8 @@ fn invitation(row: &Row) -> Invitation {
 /// Marks the org's pending invitations for this email that have expired as expired, so a
 /// new one may be made.
 pub async fn expire_stale(db: &impl GenericClient, org_id: Uuid, email: &str) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "UPDATE invitations SET status = 'expired', updated_at = now()
          WHERE org_id = $1 AND lower(email) = lower($2) AND status = 'pending' AND expires_at <= now()",
         &[&org_id, &email],
@@ -65,7 +66,8 @@ pub struct NewInvitation<'a> {
 
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8))",
         &[
@@ -86,7 +88,7 @@ pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<
 /// One of the org's invitations.
 pub async fn find(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<Invitation>, DbError> {
     let sql = format!("{SELECT} WHERE i.org_id = $1 AND i.id = $2");
-    Ok(db.query_opt(&sql, &[&org_id, &id]).await?.as_ref().map(invitation))
+    Ok(cached::query_opt(db, &sql, &[&org_id, &id]).await?.as_ref().map(invitation))
 }
 
 /// The org's invitations, newest first, optionally of one status, older than `before`.
@@ -101,7 +103,7 @@ pub async fn list(
         "SELECT * FROM ({SELECT} WHERE i.org_id = $1 AND ($3::uuid IS NULL OR i.id < $3)) v
          WHERE ($2::text IS NULL OR v.status = $2) ORDER BY v.id DESC LIMIT $4"
     );
-    Ok(db.query(&sql, &[&org_id, &status, &before, &limit]).await?.iter().map(invitation).collect())
+    Ok(cached::query(db, &sql, &[&org_id, &status, &before, &limit]).await?.iter().map(invitation).collect())
 }
 
 /// Gives a pending (or expired) invitation a new token and a fresh expiry, so older links
@@ -112,26 +114,26 @@ pub async fn rotate(
     id: Uuid,
     token_hash: &[u8],
 ) -> Result<Option<Invitation>, DbError> {
-    let n = db
-        .execute(
-            "UPDATE invitations SET token_hash = $3, status = 'pending', updated_at = now(),
+    let n = cached::execute(
+        db,
+        "UPDATE invitations SET token_hash = $3, status = 'pending', updated_at = now(),
                     expires_at = now() + ttl_days * interval '1 day'
              WHERE org_id = $1 AND id = $2 AND status IN ('pending', 'expired')",
-            &[&org_id, &id, &token_hash],
-        )
-        .await?;
+        &[&org_id, &id, &token_hash],
+    )
+    .await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
 
 /// Revokes a live pending invitation; None if it was not one.
 pub async fn revoke(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<Invitation>, DbError> {
-    let n = db
-        .execute(
-            "UPDATE invitations SET status = 'revoked', updated_at = now()
+    let n = cached::execute(
+        db,
+        "UPDATE invitations SET status = 'revoked', updated_at = now()
              WHERE org_id = $1 AND id = $2 AND status = 'pending' AND expires_at > now()",
-            &[&org_id, &id],
-        )
-        .await?;
+        &[&org_id, &id],
+    )
+    .await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
 
@@ -143,7 +145,7 @@ pub async fn preview(db: &impl GenericClient, token_hash: &[u8]) -> Result<Optio
          FROM ({SELECT} WHERE i.token_hash = $1) v
          JOIN organizations o ON o.id = v.org_id LEFT JOIN users u ON u.id = v.invited_by"
     );
-    let row = db.query_opt(&sql, &[&token_hash]).await?;
+    let row = cached::query_opt(db, &sql, &[&token_hash]).await?;
     Ok(row.map(|r| InvitationPreview {
         id: r.get("id"),
         org_id: r.get("org_id"),
@@ -191,25 +193,26 @@ pub async fn take(
         Pick::Token(hash) => (Some(hash), None, None),
         Pick::ForEmail(id, email) => (None, Some(id), Some(email)),
     };
-    let row = db
-        .query_opt(
-            "UPDATE invitations SET status = $4, accepted_by = $5,
-                    accepted_at = CASE WHEN $4 = 'accepted' THEN now() END, updated_at = now()
-             WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
-               AND status = 'pending' AND expires_at > now()
-             RETURNING id, org_id, email, role_ids",
-            &[&hash, &id, &email, &outcome, &accepted_by],
-        )
-        .await?;
+    let row = cached::query_opt(
+        db,
+        "UPDATE invitations SET status = $4, accepted_by = $5,
+                accepted_at = CASE WHEN $4 = 'accepted' THEN now() END, updated_at = now()
+         WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
+           AND status = 'pending' AND expires_at > now()
+         RETURNING id, org_id, email, role_ids",
+        &[&hash, &id, &email, &outcome, &accepted_by],
+    )
+    .await?;
     Ok(row.map(|r| Taken { id: r.get(0), org_id: r.get(1), email: r.get(2), role_ids: r.get(3) }))
 }
 
 /// The current status of an invitation picked the same way (None if there is none).
 pub async fn status_of(db: &impl GenericClient, pick: Pick<'_>) -> Result<Option<String>, DbError> {
     let row = match pick {
-        Pick::Token(hash) => db.query_opt(&format!("{SELECT} WHERE i.token_hash = $1"), &[&hash]).await?,
+        Pick::Token(hash) => cached::query_opt(db, &format!("{SELECT} WHERE i.token_hash = $1"), &[&hash]).await?,
         Pick::ForEmail(id, email) => {
-            db.query_opt(&format!("{SELECT} WHERE i.id = $1 AND lower(i.email) = lower($2)"), &[&id, &email]).await?
+            cached::query_opt(db, &format!("{SELECT} WHERE i.id = $1 AND lower(i.email) = lower($2)"), &[&id, &email])
+                .await?
         }
     };
     Ok(row.map(|r| r.get("status")))
@@ -221,5 +224,5 @@ pub async fn pending_for_email(db: &impl GenericClient, email: &str) -> Result<V
         "SELECT v.*, o.name AS org_name FROM ({SELECT} WHERE lower(i.email) = lower($1)) v
          JOIN organizations o ON o.id = v.org_id WHERE v.status = 'pending' ORDER BY v.id DESC LIMIT 100"
     );
-    Ok(db.query(&sql, &[&email]).await?.iter().map(|r| (invitation(r), r.get("org_name"))).collect())
+    Ok(cached::query(db, &sql, &[&email]).await?.iter().map(|r| (invitation(r), r.get("org_name"))).collect())
 }

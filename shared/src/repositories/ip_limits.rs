@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 
 /// Counts one request by `client` for `action` in one atomic upsert and returns the count in
@@ -15,21 +15,21 @@ pub async fn hit(
     client: &str,
     window: Duration,
 ) -> Result<(i32, DateTime<Utc>), DbError> {
-    let row = db
-        .query_one(
-            "INSERT INTO ip_limits AS l (action, client) VALUES ($1, $2)
+    let row = cached::query_one(
+        db,
+        "INSERT INTO ip_limits AS l (action, client) VALUES ($1, $2)
              ON CONFLICT (action, client) DO UPDATE SET
                hits = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE l.hits + 1 END,
                window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $3)
                               THEN now() ELSE l.window_start END
              RETURNING hits, window_start + make_interval(secs => $3)",
-            &[&action, &client, &window.as_secs_f64()],
-        )
-        .await?;
+        &[&action, &client, &window.as_secs_f64()],
+    )
+    .await?;
     Ok((row.get(0), row.get(1)))
 }
 
 /// Deletes counters whose window ended before `before`; returns how many.
 pub async fn prune(db: &impl GenericClient, before: DateTime<Utc>) -> Result<u64, DbError> {
-    Ok(db.execute("DELETE FROM ip_limits WHERE window_start < $1", &[&before]).await?)
+    Ok(cached::execute(db, "DELETE FROM ip_limits WHERE window_start < $1", &[&before]).await?)
 }

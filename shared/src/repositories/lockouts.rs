@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 
 /// Counts a login attempt for `email` before its password is checked, in one atomic
@@ -20,9 +20,9 @@ pub async fn reserve_attempt(
     lockout: Duration,
 ) -> Result<Option<DateTime<Utc>>, DbError> {
     let lockout_secs = lockout.as_secs_f64();
-    let row = db
-        .query_one(
-            "INSERT INTO login_lockouts AS l (email, failures) VALUES (lower($1), 1)
+    let row = cached::query_one(
+        db,
+        "INSERT INTO login_lockouts AS l (email, failures) VALUES (lower($1), 1)
              ON CONFLICT (email) DO UPDATE SET
                failures = CASE
                  WHEN l.locked_until > now() THEN l.failures
@@ -35,9 +35,9 @@ pub async fn reserve_attempt(
                  ELSE NULL END,
                updated_at = now()
              RETURNING locked_until",
-            &[&email, &max_failures, &lockout_secs],
-        )
-        .await?;
+        &[&email, &max_failures, &lockout_secs],
+    )
+    .await?;
     let locked_until: Option<DateTime<Utc>> = row.get(0);
     Ok(locked_until.filter(|until| *until > Utc::now()))
 }
@@ -49,7 +49,8 @@ pub async fn record_failure(
     max_failures: i32,
     lockout: Duration,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "UPDATE login_lockouts SET locked_until = now() + make_interval(secs => $3), updated_at = now()
          WHERE email = lower($1) AND failures >= $2 AND locked_until IS NULL",
         &[&email, &max_failures, &lockout.as_secs_f64()],
@@ -60,6 +61,6 @@ pub async fn record_failure(
 
 /// After a successful sign-in or a password reset: forgets the failures.
 pub async fn clear(db: &impl GenericClient, email: &str) -> Result<(), DbError> {
-    db.execute("DELETE FROM login_lockouts WHERE email = lower($1)", &[&email]).await?;
+    cached::execute(db, "DELETE FROM login_lockouts WHERE email = lower($1)", &[&email]).await?;
     Ok(())
 }

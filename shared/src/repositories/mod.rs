@@ -1,6 +1,7 @@
 //! SQL, and nothing else. Every function takes any client or transaction.
 
 pub mod audit;
+pub mod cached;
 pub mod invitations;
 pub mod ip_limits;
 pub mod lockouts;
@@ -14,3 +15,9 @@ pub mod sessions;
 pub mod users;
 
 pub use deadpool_postgres::GenericClient;
+
+/// One trivial statement: proves the connection answers.
+pub async fn ping(db: &impl GenericClient) -> Result<(), crate::db::DbError> {
+    cached::query_one(db, "SELECT 1", &[]).await?;
+    Ok(())
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 
 /// What a one-time token is for.
@@ -34,12 +34,14 @@ pub async fn replace(
     token_hash: &[u8],
     ttl: Duration,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
         &[&user_id, &purpose.as_str()],
     )
     .await?;
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
         &[&Uuid::now_v7(), &user_id, &purpose.as_str(), &token_hash, &ttl.as_secs_f64()],
@@ -50,13 +52,13 @@ pub async fn replace(
 
 /// Spends a live token in one atomic statement and returns its user.
 pub async fn consume(db: &impl GenericClient, token_hash: &[u8], purpose: Purpose) -> Result<Option<Uuid>, DbError> {
-    let row = db
-        .query_opt(
-            "UPDATE one_time_tokens SET used_at = now()
+    let row = cached::query_opt(
+        db,
+        "UPDATE one_time_tokens SET used_at = now()
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
              RETURNING user_id",
-            &[&token_hash, &purpose.as_str()],
-        )
-        .await?;
+        &[&token_hash, &purpose.as_str()],
+    )
+    .await?;
     Ok(row.map(|r| r.get(0)))
 }

@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{MyOrganization, Organization};
 
@@ -35,19 +35,19 @@ pub async fn insert(
         "INSERT INTO organizations AS o (id, name, slug, created_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (slug) DO NOTHING RETURNING {COLUMNS}"
     );
-    Ok(db.query_opt(&sql, &[&id, &name, &slug, &created_by]).await?.as_ref().map(organization))
+    Ok(cached::query_opt(db, &sql, &[&id, &name, &slug, &created_by]).await?.as_ref().map(organization))
 }
 
 /// The organization with this id.
 pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<Organization>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM organizations o WHERE o.id = $1");
-    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(organization))
+    Ok(cached::query_opt(db, &sql, &[&id]).await?.as_ref().map(organization))
 }
 
 /// Locks the organization's row until the transaction ends, serialising changes to its
 /// memberships (so two owners cannot remove each other at once).
 pub async fn lock(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    Ok(db.query_opt("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", &[&id]).await?.is_some())
+    Ok(cached::query_opt(db, "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", &[&id]).await?.is_some())
 }
 
 /// Changes name and/or slug; fields left None stay.
@@ -61,12 +61,12 @@ pub async fn update(
         "UPDATE organizations o SET name = COALESCE($2, o.name), slug = COALESCE($3, o.slug), updated_at = now()
          WHERE o.id = $1 RETURNING {COLUMNS}"
     );
-    Ok(db.query_opt(&sql, &[&id, &name, &slug]).await?.as_ref().map(organization))
+    Ok(cached::query_opt(db, &sql, &[&id, &name, &slug]).await?.as_ref().map(organization))
 }
 
 /// Deletes the organization; memberships, roles and invitations go with it (ON DELETE CASCADE).
 pub async fn delete(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    Ok(db.execute("DELETE FROM organizations WHERE id = $1", &[&id]).await? == 1)
+    Ok(cached::execute(db, "DELETE FROM organizations WHERE id = $1", &[&id]).await? == 1)
 }
 
 /// The user's organizations with their roles there, by organization id after `after`.
@@ -84,7 +84,7 @@ pub async fn list_for_user(
          WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id > $2)
          ORDER BY o.id LIMIT $3"
     );
-    let rows = db.query(&sql, &[&user_id, &after, &limit]).await?;
+    let rows = cached::query(db, &sql, &[&user_id, &after, &limit]).await?;
     Ok(rows
         .iter()
         .map(|r| MyOrganization { organization: organization(r), roles: r.get("roles"), joined_at: r.get("joined_at") })

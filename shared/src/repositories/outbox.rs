@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 
 /// A claimed row, ready to send.
@@ -38,7 +38,8 @@ pub async fn insert(
     template: &str,
     payload: &Value,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO email_outbox (id, recipient, template, payload) VALUES ($1, $2, $3, $4)",
         &[&id, &recipient, &template, &payload],
     )
@@ -56,18 +57,18 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    let rows = db
-        .query(
-            "UPDATE email_outbox o
+    let rows = cached::query(
+        db,
+        "UPDATE email_outbox o
              SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
              WHERE o.id IN (
                SELECT id FROM email_outbox
                WHERE status = 'pending' AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
              RETURNING o.id, o.recipient, o.template, o.payload, o.attempts",
-            &[&only, &limit, &lease.as_secs_f64(), &due_by],
-        )
-        .await?;
+        &[&only, &limit, &lease.as_secs_f64(), &due_by],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| OutboxRow {
@@ -82,7 +83,8 @@ pub async fn claim(
 
 /// Records a sent message and wipes the link (and so the token) from its payload.
 pub async fn mark_sent(db: &impl GenericClient, id: Uuid, message_id: &str) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "UPDATE email_outbox SET status = 'sent', provider_message_id = $2, last_error = NULL,
                 payload = payload - 'link', updated_at = now() WHERE id = $1",
         &[&id, &message_id],
@@ -100,7 +102,8 @@ pub async fn mark_failed(
 ) -> Result<(), DbError> {
     match retry_in {
         Some(delay) => {
-            db.execute(
+            cached::execute(
+                db,
                 "UPDATE email_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
                         updated_at = now() WHERE id = $1",
                 &[&id, &error, &delay.as_secs_f64()],
@@ -108,7 +111,8 @@ pub async fn mark_failed(
             .await?
         }
         None => {
-            db.execute(
+            cached::execute(
+                db,
                 "UPDATE email_outbox SET status = 'dead', last_error = $2, payload = payload - 'link',
                         updated_at = now() WHERE id = $1",
                 &[&id, &error],

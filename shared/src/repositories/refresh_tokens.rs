@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 
 /// Stores a new refresh token of a session.
@@ -16,7 +16,8 @@ pub async fn insert(
     parent_id: Option<Uuid>,
     ttl: Duration,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
         &[&id, &session_id, &token_hash, &parent_id, &ttl.as_secs_f64()],
@@ -37,24 +38,24 @@ pub struct Consumed {
 /// Marks an unused, unexpired token as used, atomically: of concurrent calls with one token,
 /// exactly one gets it back.
 pub async fn consume(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Consumed>, DbError> {
-    let row = db
-        .query_opt(
-            "UPDATE refresh_tokens SET used_at = now()
+    let row = cached::query_opt(
+        db,
+        "UPDATE refresh_tokens SET used_at = now()
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
              RETURNING id, session_id",
-            &[&token_hash],
-        )
-        .await?;
+        &[&token_hash],
+    )
+    .await?;
     Ok(row.map(|r| Consumed { id: r.get(0), session_id: r.get(1) }))
 }
 
 /// The session of a token that was already used: a sign of replay.
 pub async fn find_spent_session(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Uuid>, DbError> {
-    let row = db
-        .query_opt(
-            "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
-            &[&token_hash],
-        )
-        .await?;
+    let row = cached::query_opt(
+        db,
+        "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+        &[&token_hash],
+    )
+    .await?;
     Ok(row.map(|r| r.get(0)))
 }

@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{PermissionSet, Role};
 
@@ -29,26 +29,26 @@ fn role(row: &Row) -> Role {
 /// System roles, then the org's custom roles, each by name.
 pub async fn list(db: &impl GenericClient, org_id: Uuid) -> Result<Vec<Role>, DbError> {
     let sql = format!("{SELECT} WHERE r.org_id IS NULL OR r.org_id = $1 ORDER BY r.org_id NULLS FIRST, r.name");
-    Ok(db.query(&sql, &[&org_id]).await?.iter().map(role).collect())
+    Ok(cached::query(db, &sql, &[&org_id]).await?.iter().map(role).collect())
 }
 
 /// The roles usable in the org with these names (system or the org's own).
 pub async fn find_by_names(db: &impl GenericClient, org_id: Uuid, names: &[String]) -> Result<Vec<Role>, DbError> {
     let sql = format!("{SELECT} WHERE (r.org_id IS NULL OR r.org_id = $1) AND r.name = ANY($2) ORDER BY r.name");
-    Ok(db.query(&sql, &[&org_id, &names]).await?.iter().map(role).collect())
+    Ok(cached::query(db, &sql, &[&org_id, &names]).await?.iter().map(role).collect())
 }
 
 /// A role usable in the org, by id or by name.
 pub async fn find(db: &impl GenericClient, org_id: Uuid, id_or_name: &str) -> Result<Option<Role>, DbError> {
     let id = Uuid::parse_str(id_or_name).ok();
     let sql = format!("{SELECT} WHERE (r.org_id IS NULL OR r.org_id = $1) AND (r.id = $2 OR r.name = $3)");
-    Ok(db.query_opt(&sql, &[&org_id, &id, &id_or_name]).await?.as_ref().map(role))
+    Ok(cached::query_opt(db, &sql, &[&org_id, &id, &id_or_name]).await?.as_ref().map(role))
 }
 
 /// The roles with these ids, wherever they belong.
 pub async fn find_by_ids(db: &impl GenericClient, ids: &[Uuid]) -> Result<Vec<Role>, DbError> {
     let sql = format!("{SELECT} WHERE r.id = ANY($1) ORDER BY r.name");
-    Ok(db.query(&sql, &[&ids]).await?.iter().map(role).collect())
+    Ok(cached::query(db, &sql, &[&ids]).await?.iter().map(role).collect())
 }
 
 /// Creates a custom role with its permissions.
@@ -60,7 +60,8 @@ pub async fn insert(
     description: &str,
     permissions: &PermissionSet,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO roles (id, org_id, name, description) VALUES ($1, $2, $3, $4)",
         &[&id, &org_id, &name, &description],
     )
@@ -75,7 +76,8 @@ pub async fn update(
     name: Option<&str>,
     description: Option<&str>,
 ) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "UPDATE roles SET name = COALESCE($2, name), description = COALESCE($3, description), updated_at = now()
          WHERE id = $1 AND org_id IS NOT NULL",
         &[&id, &name, &description],
@@ -86,8 +88,9 @@ pub async fn update(
 
 /// Replaces a role's permissions.
 pub async fn set_permissions(db: &impl GenericClient, id: Uuid, permissions: &PermissionSet) -> Result<(), DbError> {
-    db.execute("DELETE FROM role_permissions WHERE role_id = $1", &[&id]).await?;
-    db.execute(
+    cached::execute(db, "DELETE FROM role_permissions WHERE role_id = $1", &[&id]).await?;
+    cached::execute(
+        db,
         "INSERT INTO role_permissions (role_id, permission) SELECT $1, unnest($2::text[])",
         &[&id, &permissions.names()],
     )
@@ -97,5 +100,5 @@ pub async fn set_permissions(db: &impl GenericClient, id: Uuid, permissions: &Pe
 
 /// Deletes a custom role; members lose it (ON DELETE CASCADE).
 pub async fn delete(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    Ok(db.execute("DELETE FROM roles WHERE id = $1 AND org_id IS NOT NULL", &[&id]).await? == 1)
+    Ok(cached::execute(db, "DELETE FROM roles WHERE id = $1 AND org_id IS NOT NULL", &[&id]).await? == 1)
 }

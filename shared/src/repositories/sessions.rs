@@ -4,13 +4,14 @@ use std::sync::LazyLock;
 
 use uuid::Uuid;
 
-use super::{GenericClient, users};
+use super::{GenericClient, cached, users};
 use crate::db::DbError;
 use crate::models::{ClientInfo, User};
 
 /// Opens a session for a user.
 pub async fn insert(db: &impl GenericClient, id: Uuid, user_id: Uuid, client: &ClientInfo) -> Result<(), DbError> {
-    db.execute(
+    cached::execute(
+        db,
         "INSERT INTO sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
         &[&id, &user_id, &client.user_agent, &client.ip],
     )
@@ -20,7 +21,8 @@ pub async fn insert(db: &impl GenericClient, id: Uuid, user_id: Uuid, client: &C
 
 /// Ends a session; true if it was live.
 pub async fn revoke(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    let n = db.execute("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id]).await?;
+    let n = cached::execute(db, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id])
+        .await?;
     Ok(n == 1)
 }
 
@@ -47,29 +49,32 @@ pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>,
             columns.join(", ")
         )
     });
-    let row = db.query_opt(SQL.as_str(), &[&id]).await?;
+    let row = cached::query_opt(db, SQL.as_str(), &[&id]).await?;
     Ok(row.map(|r| Touched { user: users::user(&r), org_id: r.get("session_org_id") }))
 }
 
 /// Ends every live session of a user; returns how many.
 pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
-    Ok(db
-        .execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
-        .await?)
+    Ok(cached::execute(
+        db,
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&user_id],
+    )
+    .await?)
 }
 
 /// Sets or clears the session's active organization.
 pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) -> Result<(), DbError> {
-    db.execute("UPDATE sessions SET org_id = $2 WHERE id = $1", &[&id, &org_id]).await?;
+    cached::execute(db, "UPDATE sessions SET org_id = $2 WHERE id = $1", &[&id, &org_id]).await?;
     Ok(())
 }
 
 /// Ends every live session of a user but one.
 pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Uuid) -> Result<u64, DbError> {
-    Ok(db
-        .execute(
-            "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
-            &[&user_id, &keep],
-        )
-        .await?)
+    Ok(cached::execute(
+        db,
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+        &[&user_id, &keep],
+    )
+    .await?)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::GenericClient;
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{User, UserCredentials, UserStatus};
 
@@ -52,28 +52,30 @@ pub struct NewUser<'a> {
 /// Inserts a user; a taken email fails with a unique violation on [`EMAIL_UNIQUE`].
 pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, DbError> {
     let sql = format!("{INSERT} RETURNING {COLUMNS}");
-    let row = db.query_one(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
+    let row =
+        cached::query_one(db, &sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
     Ok(user(&row))
 }
 
 /// Inserts a user unless the email is taken (any case); None when it is.
 pub async fn insert_if_new(db: &impl GenericClient, new: &NewUser<'_>) -> Result<Option<User>, DbError> {
     let sql = format!("{INSERT} ON CONFLICT (lower(email)) DO NOTHING RETURNING {COLUMNS}");
-    let row = db.query_opt(&sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
+    let row =
+        cached::query_opt(db, &sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
     Ok(row.as_ref().map(user))
 }
 
 /// The user with this email (any case) and their password hash.
 pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Option<UserCredentials>, DbError> {
     let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
-    let row = db.query_opt(&sql, &[&email]).await?;
+    let row = cached::query_opt(db, &sql, &[&email]).await?;
     Ok(row.map(|r| UserCredentials { user: user(&r), password_hash: r.get("password_hash") }))
 }
 
 /// The user with this id.
 pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(user))
+    Ok(cached::query_opt(db, &sql, &[&id]).await?.as_ref().map(user))
 }
 
 /// The active user behind a live session: the one check every authenticated request makes.
@@ -87,7 +89,7 @@ pub async fn find_by_live_session(
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
         columns("u")
     );
-    Ok(db.query_opt(&sql, &[&session_id, &user_id]).await?.as_ref().map(user))
+    Ok(cached::query_opt(db, &sql, &[&session_id, &user_id]).await?.as_ref().map(user))
 }
 
 /// The user columns, qualified by a table alias.
@@ -109,7 +111,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR lower(email) LIKE $1) AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
     );
-    Ok(db.query(&sql, &[&pattern, &after, &limit]).await?.iter().map(user).collect())
+    Ok(cached::query(db, &sql, &[&pattern, &after, &limit]).await?.iter().map(user).collect())
 }
 
 /// Changes what an administrator may change; fields left None stay.
@@ -125,7 +127,7 @@ pub async fn update(
                 is_platform_admin = COALESCE($4, is_platform_admin), updated_at = now()
          WHERE id = $1 RETURNING {COLUMNS}"
     );
-    Ok(db.query_opt(&sql, &[&id, &name, &status, &is_platform_admin]).await?.as_ref().map(user))
+    Ok(cached::query_opt(db, &sql, &[&id, &name, &status, &is_platform_admin]).await?.as_ref().map(user))
 }
 
 /// Makes the user with this email a platform admin; None if there is no such user.
@@ -133,7 +135,7 @@ pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Resul
     let sql = format!(
         "UPDATE users SET is_platform_admin = true, updated_at = now() WHERE lower(email) = lower($1) RETURNING {COLUMNS}"
     );
-    Ok(db.query_opt(&sql, &[&email]).await?.as_ref().map(user))
+    Ok(cached::query_opt(db, &sql, &[&email]).await?.as_ref().map(user))
 }
 
 /// Marks the user's email as verified (keeping the first verification time).
@@ -142,16 +144,21 @@ pub async fn mark_email_verified(db: &impl GenericClient, id: Uuid) -> Result<Op
         "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now()
          WHERE id = $1 RETURNING {COLUMNS}"
     );
-    Ok(db.query_opt(&sql, &[&id]).await?.as_ref().map(user))
+    Ok(cached::query_opt(db, &sql, &[&id]).await?.as_ref().map(user))
 }
 
 /// Replaces the user's password hash.
 pub async fn set_password(db: &impl GenericClient, id: Uuid, password_hash: &str) -> Result<(), DbError> {
-    db.execute("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", &[&id, &password_hash]).await?;
+    cached::execute(
+        db,
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        &[&id, &password_hash],
+    )
+    .await?;
     Ok(())
 }
 
 /// The stored password hash of a user.
 pub async fn password_hash(db: &impl GenericClient, id: Uuid) -> Result<Option<String>, DbError> {
-    Ok(db.query_opt("SELECT password_hash FROM users WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
+    Ok(cached::query_opt(db, "SELECT password_hash FROM users WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
 }

@@ -34,4 +34,7 @@ SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(org_n), 12, '0'))::uuid,
        (SELECT id FROM roles WHERE org_id IS NULL AND name = CASE WHEN owner THEN 'owner' ELSE 'member' END)
 FROM seed_members;
 COMMIT;
-ANALYZE;
+-- Settle before measuring: statistics and the visibility map now, and the seed's writes
+-- flushed, so no autovacuum or checkpoint lands in the middle of a measurement.
+VACUUM ANALYZE;
+CHECKPOINT;

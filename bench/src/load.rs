@@ -56,12 +56,30 @@ async fn send(http: &Http, target: &Target) -> u16 {
 }
 
 /// Drives `target` for `seconds`: at `rate` requests/s over at most `concurrency` connections,
-/// or closed loop with `concurrency` workers when `rate` is 0. The report as JSON.
-pub async fn run(target: Target, rate: u32, seconds: u64, concurrency: usize) -> anyhow::Result<Value> {
+/// or closed loop with `concurrency` workers when `rate` is 0. The same load runs for
+/// `warmup` seconds first, unrecorded, so connections (ours, the server's pool) and caches
+/// are warm when measuring starts. The report as JSON.
+pub async fn run(target: Target, rate: u32, seconds: u64, warmup: u64, concurrency: usize) -> anyhow::Result<Value> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(concurrency).build(connector);
     let target = Arc::new(target);
+    if warmup > 0 {
+        drive(&http, &target, rate, warmup, concurrency).await?;
+    }
+    let started = Instant::now();
+    let samples = drive(&http, &target, rate, seconds, concurrency).await?;
+    report(&samples, started.elapsed().as_secs_f64(), rate, concurrency)
+}
+
+/// One stretch of load; the latency and status of every request.
+async fn drive(
+    http: &Http,
+    target: &Arc<Target>,
+    rate: u32,
+    seconds: u64,
+    concurrency: usize,
+) -> anyhow::Result<Vec<(Duration, u16)>> {
     let samples = Arc::new(Mutex::new(Vec::<(Duration, u16)>::new()));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
@@ -94,8 +112,11 @@ pub async fn run(target: Target, rate: u32, seconds: u64, concurrency: usize) ->
         }
     }
     tasks.join_all().await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let samples = samples.lock().await;
+    let samples = std::mem::take(&mut *samples.lock().await);
+    Ok(samples)
+}
+
+fn report(samples: &[(Duration, u16)], elapsed: f64, rate: u32, concurrency: usize) -> anyhow::Result<Value> {
     let latencies: Vec<Duration> = samples.iter().map(|(d, _)| *d).collect();
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
     for (_, status) in samples.iter() {

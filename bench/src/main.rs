@@ -62,6 +62,9 @@ enum Command {
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Seconds of the same load before measuring, not recorded.
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
         /// Connections (closed loop: workers).
         #[arg(long, short = 'c', default_value_t = 32)]
         concurrency: usize,
@@ -100,8 +103,8 @@ async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
         Command::Coldstart { binary, event, runs } => coldstart::run(&binary, &event, runs).await?,
         Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
-        Command::Load { url, method, headers, body, rate, seconds, concurrency } => {
-            load::run(load::Target { method, url, headers, body }, rate, seconds, concurrency).await?
+        Command::Load { url, method, headers, body, rate, seconds, warmup, concurrency } => {
+            load::run(load::Target { method, url, headers, body }, rate, seconds, warmup, concurrency).await?
         }
         Command::Hash { password } => serde_json::Value::String(hashing::hash(&password).await?),
         Command::Flow { kind, api, concurrency, seconds, ses_port, password } => {

@@ -71,8 +71,8 @@ pub struct MailConfig {
     pub aws_region: Option<String>,
     /// `AWS_ENDPOINT_URL_SES`: another SES endpoint (a local emulator).
     pub ses_endpoint: Option<String>,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: credentials; when
-    /// absent the SDK's default chain finds them.
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: SES credentials, as
+    /// Lambda sets them for the function's role. Without them a send fails and is retried.
     pub aws_credentials: Option<(String, SecretString, Option<SecretString>)>,
     /// `SES_CONNECT_TIMEOUT_MS`: longest wait to connect to SES.
     pub connect_timeout: Duration,

@@ -2,24 +2,55 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber; the level comes from RUST_LOG (default info).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let json = match std::env::var("LOG_FORMAT") {
         Ok(format) => format.eq_ignore_ascii_case("json"),
         Err(_) => std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let lines =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
-        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+        registry.with(lines.json().flatten_event(true).with_current_span(true).with_span_list(false)).try_init()
     } else {
-        builder.compact().try_init()
+        registry.with(lines.compact()).try_init()
     };
     // A second init (tests, the CLI after a function) keeps the first subscriber.
     drop(result);
+}
+
+/// RUST_LOG read as `target=level` directives (`warn`, `info,identity_shared=debug`); unset,
+/// empty or unreadable means info. Span and field filters are not supported: the per-target
+/// filter needs no regular-expression engine in every function binary.
+pub fn filter(spec: Option<&str>) -> Targets {
+    let info = || Targets::new().with_default(LevelFilter::INFO);
+    match spec.map(str::trim) {
+        None | Some("") => info(),
+        Some(spec) => spec.parse().unwrap_or_else(|_| info()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::filter;
+
+    #[test]
+    fn rust_log_sets_levels_per_target() {
+        let f = filter(Some("warn,identity_shared=debug"));
+        assert!(f.would_enable("identity_shared::services", &Level::DEBUG));
+        assert!(!f.would_enable("tokio_postgres", &Level::INFO));
+        assert!(f.would_enable("tokio_postgres", &Level::WARN));
+        for unset in [None, Some(""), Some("  "), Some("x[{=")] {
+            let f = filter(unset);
+            assert!(f.would_enable("any", &Level::INFO) && !f.would_enable("any", &Level::DEBUG), "{unset:?}");
+        }
+    }
 }

@@ -27,3 +27,46 @@ async fn a_repeated_read_reuses_its_prepared_statements() {
     let distinct: std::collections::HashSet<&String> = texts.iter().collect();
     assert_eq!(distinct.len(), texts.len(), "a statement text was prepared twice: {texts:?}");
 }
+
+/// Statements run on the app's one connection so far, from its prepared statements' counters.
+async fn executions(app: &identity_shared::testkit::TestApp) -> i64 {
+    let client = app.state.pool().get().await.unwrap();
+    let row = client
+        .query_one("SELECT coalesce(sum(generic_plans + custom_plans), 0)::bigint FROM pg_prepared_statements", &[])
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+#[tokio::test]
+async fn login_refresh_and_an_authenticated_read_run_few_statements() {
+    let app = app_with(&[("DATABASE_POOL_SIZE", "1")]).await;
+    let (token, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let org = create_org(&app, &token, "Acme").await;
+    let rounds = 5;
+
+    let before = executions(&app).await;
+    let mut refresh_tokens = vec![];
+    for _ in 0..rounds {
+        refresh_tokens.push(app.login("ada@example.com", PASSWORD).await.1);
+    }
+    // The attempt reservation, the credentials, clearing the failures, and the session with
+    // its first refresh token (no per-IP count: requests here carry no client address).
+    assert_eq!(executions(&app).await - before, 4 * rounds, "statements per login");
+
+    let before = executions(&app).await;
+    for token in &refresh_tokens {
+        let res = app.post("/auth/refresh", serde_json::json!({ "refresh_token": token })).await;
+        assert_eq!(res.status, 200, "{}", res.json);
+    }
+    // Consume the token, touch the session (reading its user), store the next token; plus
+    // BEGIN and COMMIT, which are not prepared statements.
+    assert_eq!(executions(&app).await - before, 3 * rounds, "statements per refresh");
+
+    let before = executions(&app).await;
+    for _ in 0..rounds {
+        assert_eq!(app.get(&format!("/orgs/{org}"), Some(&token)).await.status, 200);
+    }
+    // The session, user and membership check, then the read.
+    assert_eq!(executions(&app).await - before, 2 * rounds, "statements per authenticated read");
+}

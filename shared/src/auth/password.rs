@@ -3,7 +3,10 @@
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
 
 use crate::config::Argon2Cost;
 use crate::error::AppError;
@@ -12,33 +15,69 @@ use crate::error::AppError;
 #[derive(Clone, Debug)]
 pub struct Passwords {
     cost: Argon2Cost,
+    /// One permit per core. argon2id is memory-hard: each computation holds its memory cost
+    /// (19 MiB by default) and a core, so running more at once than there are cores only
+    /// multiplies memory and thrashes caches; a burst of logins queues here instead.
+    gate: Arc<Semaphore>,
+    #[cfg(test)]
+    probe: Arc<probe::Probe>,
 }
 
 impl Passwords {
-    /// A hasher at this cost.
+    /// A hasher at this cost, running as many computations at once as there are cores.
     pub fn new(cost: Argon2Cost) -> Result<Passwords, String> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Passwords::with_concurrency(cost, cores)
+    }
+
+    /// A hasher at this cost, running at most `concurrency` computations at once.
+    pub fn with_concurrency(cost: Argon2Cost, concurrency: usize) -> Result<Passwords, String> {
         params(cost).map_err(|e| format!("argon2 parameters: {e}"))?;
-        Ok(Passwords { cost })
+        Ok(Passwords {
+            cost,
+            gate: Arc::new(Semaphore::new(concurrency.max(1))),
+            #[cfg(test)]
+            probe: Arc::default(),
+        })
     }
 
     /// The PHC string for a new password, computed on a blocking thread.
     pub fn hash(&self, password: &SecretString) -> impl Future<Output = Result<String, AppError>> + use<> {
         let cost = self.cost;
         let password = password.clone();
-        async move {
-            tokio::task::spawn_blocking(move || hash_blocking(cost, password.expose_secret()))
-                .await
-                .map_err(|e| AppError::Internal(format!("hash task: {e}")))?
-        }
+        let run = self.run(move || hash_blocking(cost, password.expose_secret()));
+        async move { run.await? }
     }
 
     /// True when `password` matches `phc`, computed on a blocking thread. A malformed stored
     /// hash counts as a mismatch, after the same amount of work as a real check.
     pub async fn verify(&self, password: &SecretString, phc: String) -> Result<bool, AppError> {
         let password = password.clone();
-        tokio::task::spawn_blocking(move || verify_blocking(password.expose_secret(), &phc))
+        self.run(move || verify_blocking(password.expose_secret(), &phc)).await
+    }
+
+    /// Runs `work` on a blocking thread once a core is free.
+    fn run<T, F>(&self, work: F) -> impl Future<Output = Result<T, AppError>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let gate = self.gate.clone();
+        #[cfg(test)]
+        let probe = self.probe.clone();
+        async move {
+            let permit = gate.acquire_owned().await.map_err(|e| AppError::Internal(format!("hash gate: {e}")))?;
+            tokio::task::spawn_blocking(move || {
+                // The permit moves here so that a request dropped mid-hash frees it only when
+                // the computation ends.
+                let _permit = permit;
+                #[cfg(test)]
+                let _inside = probe.enter();
+                work()
+            })
             .await
-            .map_err(|e| AppError::Internal(format!("verify task: {e}")))
+            .map_err(|e| AppError::Internal(format!("hash task: {e}")))
+        }
     }
 }
 
@@ -65,8 +104,55 @@ fn verify_blocking(password: &str, phc: &str) -> bool {
 }
 
 #[cfg(test)]
+mod probe {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts computations running now and the most ever at once.
+    #[derive(Debug, Default)]
+    pub struct Probe {
+        now: AtomicUsize,
+        pub peak: AtomicUsize,
+    }
+
+    /// Leaves the count when dropped.
+    pub struct Inside<'a>(&'a Probe);
+
+    impl Probe {
+        pub fn enter(&self) -> Inside<'_> {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            Inside(self)
+        }
+    }
+
+    impl Drop for Inside<'_> {
+        fn drop(&mut self) {
+            self.0.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_computations_run_at_once_than_permitted() {
+        let cost = Argon2Cost { memory_kib: 4096, iterations: 2, parallelism: 1 };
+        let hasher = Passwords::with_concurrency(cost, 2).unwrap();
+        let phc = hasher.hash(&"pw".into()).await.unwrap();
+        let checks: Vec<_> = (0..12)
+            .map(|_| {
+                let (hasher, phc) = (hasher.clone(), phc.clone());
+                tokio::spawn(async move { hasher.verify(&"pw".into(), phc).await.unwrap() })
+            })
+            .collect();
+        for check in checks {
+            assert!(check.await.unwrap());
+        }
+        let peak = hasher.probe.peak.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..=2).contains(&peak), "{peak} computations ran at once");
+    }
 
     const CHEAP: Argon2Cost = Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 };
 

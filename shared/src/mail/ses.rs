@@ -27,17 +27,14 @@ impl SesMailer {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
-                if let Some(region) = &self.config.aws_region {
-                    loader = loader.region(Region::new(region.clone()));
-                }
-                if let Some((id, secret, session)) = &self.config.aws_credentials {
-                    let session = session.as_ref().map(|s| s.expose_secret().to_owned());
-                    let credentials = Credentials::new(id, secret.expose_secret(), session, None, "environment");
-                    loader = loader.credentials_provider(credentials);
-                }
-                let shared = loader.load().await;
-                let mut builder = aws_sdk_ses::config::Builder::from(&shared)
+                // Region and credentials come from the settings (the environment Lambda gives
+                // every function), not aws-config's default chain: the chain's STS, SSO,
+                // IMDS and profile-file code would be linked into every function that mails
+                // and never run on Lambda.
+                let region = self.config.aws_region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+                let mut builder = aws_sdk_ses::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(region))
                     .timeout_config(
                         TimeoutConfig::builder()
                             .connect_timeout(self.config.connect_timeout)
@@ -46,8 +43,10 @@ impl SesMailer {
                     )
                     // The outbox retries with backoff; one quick retry here covers a blip.
                     .retry_config(RetryConfig::standard().with_max_attempts(2));
-                if shared.region().is_none() {
-                    builder = builder.region(Region::new("us-east-1"));
+                if let Some((id, secret, session)) = &self.config.aws_credentials {
+                    let session = session.as_ref().map(|s| s.expose_secret().to_owned());
+                    let credentials = Credentials::new(id, secret.expose_secret(), session, None, "environment");
+                    builder = builder.credentials_provider(credentials);
                 }
                 if let Some(endpoint) = &self.config.ses_endpoint {
                     builder = builder.endpoint_url(endpoint);

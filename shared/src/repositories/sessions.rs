@@ -1,6 +1,7 @@
 //! The sessions table.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -8,12 +9,42 @@ use super::{GenericClient, cached, users};
 use crate::db::DbError;
 use crate::models::{ClientInfo, User};
 
-/// Opens a session for a user.
-pub async fn insert(db: &impl GenericClient, id: Uuid, user_id: Uuid, client: &ClientInfo) -> Result<(), DbError> {
+/// A session to open, with its first refresh token.
+pub struct NewSession<'a> {
+    /// Session id.
+    pub id: Uuid,
+    /// Its user.
+    pub user_id: Uuid,
+    /// The organization it starts scoped to, if any.
+    pub org_id: Option<Uuid>,
+    /// Who opened it.
+    pub client: &'a ClientInfo,
+    /// The first refresh token's id.
+    pub token_id: Uuid,
+    /// The first refresh token's hash.
+    pub token_hash: &'a [u8],
+    /// How long the first refresh token lives.
+    pub token_ttl: Duration,
+}
+
+/// Opens a session and stores its first refresh token, in one statement: the two exist
+/// together or not at all, without a transaction around them.
+pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), DbError> {
     cached::execute(
         db,
-        "INSERT INTO sessions (id, user_id, user_agent, ip) VALUES ($1, $2, $3, $4)",
-        &[&id, &user_id, &client.user_agent, &client.ip],
+        "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id) VALUES ($1, $2, $3, $4, $5) RETURNING id)
+         INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+         SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s",
+        &[
+            &new.id,
+            &new.user_id,
+            &new.client.user_agent,
+            &new.client.ip,
+            &new.org_id,
+            &new.token_id,
+            &new.token_hash,
+            &new.token_ttl.as_secs_f64(),
+        ],
     )
     .await?;
     Ok(())

@@ -133,7 +133,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let mut client = db::client(state.pool()).await?;
+    let client = db::client(state.pool()).await?;
     ip_limits::check(state, &client, Guarded::Login, client_info.ip).await?;
     reserve_attempt(state, &client, &email, "Too many failed sign-in attempts for this email; try again later.")
         .await?;
@@ -157,17 +157,14 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     if user.status != UserStatus::Active {
         return Err(AppError::Forbidden("This account is disabled.".into()));
     }
-    let tx = client.transaction().await.map_err(DbError::from)?;
     let scope = match req.org_id {
-        Some(org_id) => Some(org_scope(&tx, org_id, user.id).await?.ok_or_else(not_a_member)?),
+        Some(org_id) => Some(org_scope(&client, org_id, user.id).await?.ok_or_else(not_a_member)?),
         None => None,
     };
-    let open = open_session(state, &tx, &user, &client_info).await?;
-    if req.org_id.is_some() {
-        sessions::set_org(&tx, open.session_id, req.org_id).await?;
-    }
-    lockouts::clear(&tx, &email).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    // The password was right, so the failures are forgotten whether or not the session
+    // opens; the session and its first token are one statement. No transaction is needed.
+    lockouts::clear(&client, &email).await?;
+    let open = open_session(state, &client, &user, req.org_id, &client_info).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id, "signed in");
     Ok(token_pair(state, &user, open.session_id, open.refresh_token, scope))
 }
@@ -209,18 +206,27 @@ impl OpenSession {
     }
 }
 
-/// Opens a session with its first refresh token, in the caller's transaction.
+/// Opens a session, scoped to `org_id` if given, with its first refresh token.
 pub async fn open_session(
     state: &AppState,
     db: &impl GenericClient,
     user: &User,
+    org_id: Option<Uuid>,
     client_info: &ClientInfo,
 ) -> Result<OpenSession, DbError> {
     let session_id = Uuid::now_v7();
     let refresh_token = tokens::generate();
-    sessions::insert(db, session_id, user.id, client_info).await?;
-    let hash = tokens::hash(&refresh_token);
-    refresh_tokens::insert(db, Uuid::now_v7(), session_id, &hash, None, state.config().refresh_token_ttl).await?;
+    let token_hash = tokens::hash(&refresh_token);
+    let new = sessions::NewSession {
+        id: session_id,
+        user_id: user.id,
+        org_id,
+        client: client_info,
+        token_id: Uuid::now_v7(),
+        token_hash: &token_hash,
+        token_ttl: state.config().refresh_token_ttl,
+    };
+    sessions::open(db, &new).await?;
     Ok(OpenSession { session_id, refresh_token })
 }
 

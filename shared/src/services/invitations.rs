@@ -291,7 +291,7 @@ pub async fn accept(
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let tokens = match caller {
         Some(_) => None,
-        None => Some(auth::open_session(state, &tx, &user, &client_info).await?),
+        None => Some(auth::open_session(state, &tx, &user, None, &client_info).await?),
     };
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;

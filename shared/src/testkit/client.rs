@@ -6,6 +6,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use std::sync::Arc;
 
@@ -61,7 +63,10 @@ impl TestApp {
     /// An app on a database the caller made, with optional setting overrides.
     pub fn on(routes: Router<AppState>, db: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
         // Log lines (a 500's reason among them) show with a failing test's output.
-        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+        let _ = tracing_subscriber::registry()
+            .with(crate::telemetry::filter(Some("warn")))
+            .with(tracing_subscriber::fmt::layer().with_test_writer())
+            .try_init();
         let db = Arc::new(db);
         let state = AppState::new(db.config(overrides)).expect("test state");
         TestApp { router: routes.with_state(state.clone()), state, db }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -27,13 +28,15 @@ pub struct Target {
     pub url: String,
     /// Headers as "name: value".
     pub headers: Vec<String>,
-    /// JSON body, if any.
+    /// JSON body, if any; `{n}` in it becomes 1, 2, ... `vary`, then 1 again, one per request.
     pub body: Option<String>,
+    /// How many values `{n}` takes (1: the body never changes).
+    pub vary: u64,
 }
 
 type Http = Client<HttpConnector, Full<Bytes>>;
 
-async fn send(http: &Http, target: &Target) -> u16 {
+async fn send(http: &Http, target: &Target, seq: u64) -> u16 {
     let mut req = axum::http::Request::builder().method(target.method.as_str()).uri(&target.url);
     for header in &target.headers {
         if let Some((name, value)) = header.split_once(':') {
@@ -43,7 +46,10 @@ async fn send(http: &Http, target: &Target) -> u16 {
     if target.body.is_some() {
         req = req.header("content-type", "application/json");
     }
-    let body = Full::new(Bytes::from(target.body.clone().unwrap_or_default()));
+    let body = target.body.as_deref().unwrap_or_default();
+    let body =
+        if target.vary > 1 { body.replace("{n}", &(seq % target.vary + 1).to_string()) } else { body.to_owned() };
+    let body = Full::new(Bytes::from(body));
     match http.request(req.body(body).expect("a valid request")).await {
         Ok(res) => {
             let status = res.status().as_u16();
@@ -85,12 +91,13 @@ async fn drive(
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = tokio::task::JoinSet::new();
     if rate == 0 {
+        let seq = Arc::new(AtomicU64::new(0));
         for _ in 0..concurrency {
-            let (http, target, samples) = (http.clone(), target.clone(), samples.clone());
+            let (http, target, samples, seq) = (http.clone(), target.clone(), samples.clone(), seq.clone());
             tasks.spawn(async move {
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    let status = send(&http, &target).await;
+                    let status = send(&http, &target, seq.fetch_add(1, Ordering::Relaxed)).await;
                     samples.lock().await.push((t.elapsed(), status));
                 }
             });
@@ -105,7 +112,7 @@ async fn drive(
             let permit = permits.clone().acquire_owned().await?;
             let (http, target, samples) = (http.clone(), target.clone(), samples.clone());
             tasks.spawn(async move {
-                let status = send(&http, &target).await;
+                let status = send(&http, &target, i).await;
                 samples.lock().await.push((due.elapsed(), status));
                 drop(permit);
             });

@@ -53,9 +53,12 @@ enum Command {
         /// A header, "name: value"; repeatable.
         #[arg(long = "header", short = 'H')]
         headers: Vec<String>,
-        /// A JSON body.
+        /// A JSON body; `{n}` in it counts 1 to --vary, one per request.
         #[arg(long, short = 'd')]
         body: Option<String>,
+        /// How many values `{n}` in the body takes.
+        #[arg(long, default_value_t = 1)]
+        vary: u64,
         /// Requests per second; 0 for closed loop.
         #[arg(long, default_value_t = 0)]
         rate: u32,
@@ -103,8 +106,8 @@ async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
         Command::Coldstart { binary, event, runs } => coldstart::run(&binary, &event, runs).await?,
         Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
-        Command::Load { url, method, headers, body, rate, seconds, warmup, concurrency } => {
-            load::run(load::Target { method, url, headers, body }, rate, seconds, warmup, concurrency).await?
+        Command::Load { url, method, headers, body, vary, rate, seconds, warmup, concurrency } => {
+            load::run(load::Target { method, url, headers, body, vary }, rate, seconds, warmup, concurrency).await?
         }
         Command::Hash { password } => serde_json::Value::String(hashing::hash(&password).await?),
         Command::Flow { kind, api, concurrency, seconds, ses_port, password } => {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 pub use deadpool_postgres::Pool;
-use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, QueueMode, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -94,6 +94,9 @@ pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
     let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.database_pool_size.max(1))
+        // The most recently used connection serves next: its backend and its statement cache
+        // are warm, and connections a quiet spell leaves idle stay asleep.
+        .queue_mode(QueueMode::Lifo)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(config.database_timeout))
         .create_timeout(Some(config.database_timeout))

@@ -1,4 +1,5 @@
-//! Round trips: each statement text is prepared once per connection and run from the cache.
+//! How requests use the database: statements prepared once per connection and run from the
+//! cache, few of them per request, and the warmest connection first.
 
 use crate::{PASSWORD, app_with, create_org};
 
@@ -69,4 +70,25 @@ async fn login_refresh_and_an_authenticated_read_run_few_statements() {
     }
     // The session, user and membership check, then the read.
     assert_eq!(executions(&app).await - before, 2 * rounds, "statements per authenticated read");
+}
+
+/// The server process behind a connection.
+async fn backend(client: &impl identity_shared::repositories::GenericClient) -> i32 {
+    client.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn the_most_recently_used_connection_serves_next() {
+    let app = app_with(&[("DATABASE_POOL_SIZE", "3")]).await;
+    let pool = app.state.pool();
+    // Three connections open at once, returned in order: the last one back is the next one out.
+    let (a, b, c) = (pool.get().await.unwrap(), pool.get().await.unwrap(), pool.get().await.unwrap());
+    let last_back = backend(&c).await;
+    drop(a);
+    drop(b);
+    drop(c);
+    for _ in 0..3 {
+        let next = pool.get().await.unwrap();
+        assert_eq!(backend(&next).await, last_back);
+    }
 }

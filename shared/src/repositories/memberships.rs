@@ -1,5 +1,7 @@
 //! Memberships and the roles members hold (memberships, member_roles).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -24,7 +26,9 @@ pub async fn resolve_caller(
     session_id: Uuid,
     org_id: Uuid,
 ) -> Result<Option<OrgCaller>, DbError> {
-    let sql = format!(
+    // Built once: every org request runs it.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
         "SELECT {}, m.user_id IS NOT NULL AS is_member,
                 COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM member_roles mr JOIN roles r ON r.id = mr.role_id
                           WHERE mr.org_id = $3 AND mr.user_id = u.id), '{{}}') AS roles,
@@ -34,9 +38,10 @@ pub async fn resolve_caller(
          FROM sessions s JOIN users u ON u.id = s.user_id
          LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
-        super::users::columns("u")
-    );
-    let Some(row) = cached::query_opt(db, &sql, &[&session_id, &user_id, &org_id]).await? else { return Ok(None) };
+            *super::users::U_COLUMNS
+        )
+    });
+    let Some(row) = cached::query_opt(db, &SQL, &[&session_id, &user_id, &org_id]).await? else { return Ok(None) };
     let membership = row.get::<_, bool>("is_member").then(|| {
         let permissions: Vec<String> = row.get("permissions");
         (row.get::<_, Vec<String>>("roles"), PermissionSet::from_names(permissions))

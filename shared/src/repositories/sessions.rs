@@ -71,13 +71,12 @@ pub struct Touched {
 pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>, DbError> {
     // Built once: every refresh runs it.
     static SQL: LazyLock<String> = LazyLock::new(|| {
-        let columns: Vec<String> = users::COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
         format!(
             "UPDATE sessions s SET last_used_at = now()
              FROM users u
              WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
              RETURNING {}, s.org_id AS session_org_id",
-            columns.join(", ")
+            *users::U_COLUMNS
         )
     });
     let row = cached::query_opt(db, SQL.as_str(), &[&id]).await?;

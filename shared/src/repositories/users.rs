@@ -1,6 +1,8 @@
 //! The users table.
 
 use chrono::{DateTime, Utc};
+use std::sync::LazyLock;
+
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -84,18 +86,20 @@ pub async fn find_by_live_session(
     user_id: Uuid,
     session_id: Uuid,
 ) -> Result<Option<User>, DbError> {
-    let sql = format!(
-        "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
-        columns("u")
-    );
-    Ok(cached::query_opt(db, &sql, &[&session_id, &user_id]).await?.as_ref().map(user))
+    // Built once: every authenticated request runs it.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
+            *U_COLUMNS
+        )
+    });
+    Ok(cached::query_opt(db, &SQL, &[&session_id, &user_id]).await?.as_ref().map(user))
 }
 
-/// The user columns, qualified by a table alias.
-pub(crate) fn columns(alias: &str) -> String {
-    COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
-}
+/// The user columns qualified by the alias `u`, built once.
+pub(crate) static U_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", "));
 
 /// Users whose email starts with `prefix` (case-insensitively), by id after `after`.
 pub async fn list(

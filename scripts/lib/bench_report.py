@@ -38,7 +38,8 @@ def main():
     http = {r["name"]: r for r in rows if r.get("kind") == "http"}
     trips = [r for r in rows if r.get("kind") == "trips"]
     cold = [r for r in rows if r.get("kind") == "cold"]
-    argon = next((r for r in rows if "verifies_per_second" in r), None)
+    argon = [r for r in rows if "verifies_per_second" in r]
+    logins = [r for name, r in sorted(http.items()) if name.startswith("login-")]
     flows = [r for r in rows if "flow" in r]
     title = "# Benchmark results"
     if os.environ.get("BENCH_SMOKE"):
@@ -77,14 +78,20 @@ def main():
                    f"| {f['p99_ms']:.2f} ms | |")
     out.append("")
 
-    if argon and "login" in http:
-        login = http["login"]
-        ratio = login["rps"] / argon["verifies_per_second"]
+    if argon and logins:
+        raw = sum(r["verifies_per_second"] for r in argon) / len(argon)
+        rate = sum(r["rps"] for r in logins) / len(logins)
+        ratio = rate / raw
+        rounds = ", ".join(f"{l['rps'] / a['verifies_per_second']:.0%}" for l, a in zip(logins, argon))
+        p50 = max(r["p50_ms"] for r in logins)
+        p99 = max(r["p99_ms"] for r in logins)
         out += ["## Logins against the argon2 limit", "",
                 "| | per second |", "|---|---|",
-                f"| raw argon2id verifies (m=19456 KiB, t=2, p=1), {argon['threads']} threads | {argon['verifies_per_second']:.1f} |",
-                f"| POST /auth/login, closed loop | {login['rps']:.1f} (p50 {login['p50_ms']:.0f} ms, p99 {login['p99_ms']:.0f} ms) |",
-                f"| ratio | {ratio:.0%} (goal >= 90%: {verdict(ratio >= 0.9)}) |", ""]
+                f"| raw argon2id verifies (m=19456 KiB, t=2, p=1), {argon[0]['threads']} threads | {raw:.1f} |",
+                f"| POST /auth/login, closed loop, {logins[0]['concurrency']} clients | {rate:.1f} (p50 up to "
+                f"{p50:.0f} ms, p99 up to {p99:.0f} ms) |",
+                f"| ratio | {ratio:.0%} (goal >= 90%: {verdict(ratio >= 0.9)}) |", "",
+                f"Means of {len(logins)} alternating rounds of logins and raw verifies; the rounds' ratios: {rounds}.", ""]
 
     out += ["## Growth: members list (cursor pagination)", "",
             "| org size | page | p50 | p99 |", "|---|---|---|---|"]
@@ -109,8 +116,8 @@ def main():
                  for name, r in http.items() if r["requests"] == 0 or r["success"] < 1]
     # The flows stop at the first unexpected answer, so an empty flow is the only failure left.
     problems += [f"{f['flow']} flow completed nothing" for f in flows if not f["completed"]]
-    expected = {"cold": len(cold) == 6, "trips": len(trips) == 4, "argon2": argon is not None,
-                "flows": len(flows) == 2, "login": "login" in http, "pages": bool(pages)}
+    expected = {"cold": len(cold) == 6, "trips": len(trips) == 4, "argon2": len(argon) == len(logins) > 0,
+                "flows": len(flows) == 2, "login": bool(logins), "pages": bool(pages)}
     problems += [f"no {what} measurements" for what, ok in expected.items() if not ok]
     text = "\n".join(out)
     if problems:

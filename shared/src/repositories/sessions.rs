@@ -79,7 +79,7 @@ pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>,
             *users::U_COLUMNS
         )
     });
-    let row = cached::query_opt(db, SQL.as_str(), &[&id]).await?;
+    let row = cached::query_opt(db, &SQL, &[&id]).await?;
     Ok(row.map(|r| Touched { user: users::user(&r), org_id: r.get("session_org_id") }))
 }
 

@@ -1,8 +1,8 @@
 //! The users table.
 
-use chrono::{DateTime, Utc};
 use std::sync::LazyLock;
 
+use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use uuid::Uuid;
 

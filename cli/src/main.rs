@@ -69,7 +69,15 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateAdmin { email } => {
             let pool = identity_shared::db::create_pool(&Config::from_env()?)?;
-            let user = identity_shared::services::users::grant_platform_admin(&pool, &email).await?;
+            let user =
+                identity_shared::services::users::grant_platform_admin(&pool, &email).await.map_err(|e| match e {
+                    identity_shared::AppError::Validation(errors) => {
+                        let reasons: Vec<String> =
+                            errors.iter().map(|e| format!("--{} {}", e.field, e.message)).collect();
+                        anyhow::anyhow!(reasons.join("; "))
+                    }
+                    other => other.into(),
+                })?;
             println!("{} ({}) is now a platform admin", user.email, user.id);
             Ok(())
         }

@@ -30,13 +30,17 @@ async fn create_admin_promotes_an_existing_user_and_refuses_unknown_emails() {
     let app = TestApp::new(identity_cli::routes(), &[]).await;
     let (token, _) = app.signed_in("ada@example.com", "long enough").await;
     assert_eq!(app.get("/users", Some(&token)).await.status, 403);
-    let out = identity(&app.db.url, &["create-admin", "--email", "Ada@Example.com"]);
+    // Any spelling register would take for the address: case, full-width letters.
+    let out = identity(&app.db.url, &["create-admin", "--email", "\u{FF21}da@\u{FF25}xample.COM"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("is now a platform admin"));
     assert_eq!(app.get("/users", Some(&token)).await.status, 200, "takes effect on the next request");
     let missing = identity(&app.db.url, &["create-admin", "--email", "ghost@example.com"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("register first"));
+    let malformed = identity(&app.db.url, &["create-admin", "--email", "not-an-address"]);
+    assert!(!malformed.status.success());
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("--email must be an email address"), "{malformed:?}");
 }
 
 #[tokio::test]
@@ -44,7 +48,10 @@ async fn migrate_is_idempotent_from_the_command_line() {
     let db = identity_shared::testkit::TestDatabase::create_empty().await;
     let first = identity(&db.url, &["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "applied 2 migration(s): V1__init, V2__ip_limits");
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        "applied 4 migration(s): V1__init, V2__ip_limits, V3__default_role, V4__one_live_token"
+    );
     let second = identity(&db.url, &["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");
 }

@@ -32,6 +32,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`: password hash cost.
     pub argon2: Argon2Cost,
+    /// `PASSWORD_HASH_QUEUE`: password computations that may wait for a free core; past that,
+    /// requests that need one answer 503 at once instead of queueing without bound.
+    pub password_hash_queue: usize,
     /// `LOGIN_MAX_FAILURES`: failed logins for one email before it is locked.
     pub login_max_failures: i32,
     /// `LOGIN_LOCKOUT_SECS`: how long a locked email stays locked.
@@ -56,6 +59,12 @@ pub struct IpLimits {
     pub register: u32,
     /// `IP_LIMIT_FORGOT`: POST /auth/password/forgot requests per window.
     pub forgot: u32,
+    /// `IP_LIMIT_RESET`: POST /auth/password/reset requests per window.
+    pub reset: u32,
+    /// `IP_LIMIT_VERIFY`: POST /auth/verify-email and /auth/verify-email/resend requests per window.
+    pub verify: u32,
+    /// `IP_LIMIT_INVITATION`: POST /invitations/preview, /accept and /decline requests per window.
+    pub invitation: u32,
 }
 
 /// How email leaves: transport, sender, links, retries.
@@ -158,6 +167,7 @@ impl Config {
                 iterations: env.parse("ARGON2_ITERATIONS", Argon2Cost::RECOMMENDED.iterations)?,
                 parallelism: env.parse("ARGON2_PARALLELISM", Argon2Cost::RECOMMENDED.parallelism)?,
             },
+            password_hash_queue: env.parse("PASSWORD_HASH_QUEUE", 64)?,
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 10)?,
             login_lockout: env.secs("LOGIN_LOCKOUT_SECS", 900)?,
             ip_limits: IpLimits {
@@ -165,6 +175,9 @@ impl Config {
                 login: env.parse("IP_LIMIT_LOGIN", 100)?,
                 register: env.parse("IP_LIMIT_REGISTER", 20)?,
                 forgot: env.parse("IP_LIMIT_FORGOT", 20)?,
+                reset: env.parse("IP_LIMIT_RESET", 20)?,
+                verify: env.parse("IP_LIMIT_VERIFY", 30)?,
+                invitation: env.parse("IP_LIMIT_INVITATION", 60)?,
             },
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
             mail: MailConfig {

@@ -18,7 +18,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
 /// A database failure, classified for the layers above.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// The database could not be reached in time; the request may be retried.
+    /// The database could not be reached, or a timeout fired; the request may be retried.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// A unique constraint refused the write.
@@ -37,9 +37,15 @@ pub enum DbError {
     /// refused it, so this is the backstop that keeps it a client error.
     #[error("text the database cannot store: {0}")]
     UnstorableText(String),
-    /// Anything else: a bug or an unexpected state.
-    #[error("database error: {0}")]
-    Other(String),
+    /// Anything else: a bug or an unexpected state (a wrong row count, a type mismatch, a
+    /// misconfiguration). `cause` is the whole source chain.
+    #[error("{operation}: {cause}")]
+    Other {
+        /// What was being done: the repository call site and the statement's start.
+        operation: String,
+        /// The error and its sources, outermost first.
+        cause: String,
+    },
 }
 
 impl DbError {
@@ -47,15 +53,20 @@ impl DbError {
     pub fn is_unique(&self, name: &str) -> bool {
         matches!(self, DbError::UniqueViolation { constraint } if constraint == name)
     }
-}
 
-impl From<tokio_postgres::Error> for DbError {
-    fn from(err: tokio_postgres::Error) -> Self {
+    /// An unexpected failure of `operation`.
+    pub fn other(operation: impl Into<String>, cause: impl Into<String>) -> DbError {
+        DbError::Other { operation: operation.into(), cause: cause.into() }
+    }
+
+    /// Classifies a driver error from `operation`.
+    pub fn from_pg(err: tokio_postgres::Error, operation: impl FnOnce() -> String) -> DbError {
         if let Some(db) = err.as_db_error() {
             let constraint = db.constraint().unwrap_or_default().to_owned();
             return match *db.code() {
                 SqlState::UNIQUE_VIOLATION => DbError::UniqueViolation { constraint },
                 SqlState::FOREIGN_KEY_VIOLATION => DbError::ForeignKeyViolation { constraint },
+                // The server is going away or full, or statement_timeout fired.
                 SqlState::ADMIN_SHUTDOWN
                 | SqlState::CRASH_SHUTDOWN
                 | SqlState::CANNOT_CONNECT_NOW
@@ -65,11 +76,51 @@ impl From<tokio_postgres::Error> for DbError {
                     DbError::UnstorableText(db.message().to_owned())
                 }
                 // Code and message only: the detail may quote row values.
-                _ => DbError::Other(format!("{} {}", db.code().code(), db.message())),
+                _ => DbError::other(operation(), format!("{} {}", db.code().code(), db.message())),
             };
         }
-        // No server answer at all: the socket closed, timed out or never opened.
-        DbError::Unavailable(err.to_string())
+        if is_unreachable(&err) {
+            return DbError::Unavailable(chain(&err));
+        }
+        DbError::other(operation(), chain(&err))
+    }
+}
+
+/// True when the driver got no answer: the socket would not open, broke, closed, or the
+/// connect timeout fired. Everything else without a server answer (a wrong row count, a type
+/// mismatch, a TLS or configuration mistake) is a bug, not an outage.
+fn is_unreachable(err: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    if err.is_closed() {
+        return true;
+    }
+    // tokio-postgres keeps its error kinds private; its Display names them. Io and Connect
+    // carry the io::Error that broke the socket; Timeout is the connect timeout.
+    let kind = err.to_string();
+    let io = err.source().is_some_and(|s| s.is::<std::io::Error>());
+    kind == "timeout waiting for server"
+        || (io && (kind == "error communicating with the server" || kind == "error connecting to server"))
+}
+
+/// The error and each of its sources, joined by ": ".
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        // Some errors repeat their source's text in their own; say it once.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        DbError::from_pg(err, || "database call".to_owned())
     }
 }
 
@@ -77,8 +128,11 @@ impl From<deadpool_postgres::PoolError> for DbError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
         use deadpool_postgres::PoolError;
         match err {
-            PoolError::Backend(e) => e.into(),
-            other => DbError::Unavailable(other.to_string()),
+            PoolError::Backend(e) => DbError::from_pg(e, || "opening a pooled connection".to_owned()),
+            // Waiting for a free connection, or for a new one, ran out of time.
+            PoolError::Timeout(kind) => DbError::Unavailable(format!("pool timeout ({kind:?})")),
+            PoolError::Closed => DbError::Unavailable("the pool is closed".to_owned()),
+            other => DbError::other("checking out a pooled connection", chain(&other)),
         }
     }
 }
@@ -102,7 +156,7 @@ pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
         .create_timeout(Some(config.database_timeout))
         .recycle_timeout(Some(config.database_timeout))
         .build()
-        .map_err(|e| DbError::Other(e.to_string()))
+        .map_err(|e| DbError::other("building the pool", chain(&e)))
 }
 
 /// Applies pending migrations while holding an advisory lock, so concurrent runs wait for
@@ -111,7 +165,7 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>,
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let outcome = migrations::runner().set_grouped(true).run_async(client).await;
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
-    let report = outcome.map_err(|e| DbError::Other(format!("migration failed: {e}")))?;
+    let report = outcome.map_err(|e| DbError::other("applying migrations", chain(&e)))?;
     Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
 }
 
@@ -131,7 +185,7 @@ fn pg_config(config: &Config) -> Result<tokio_postgres::Config, DbError> {
         .database_url
         .expose_secret()
         .parse()
-        .map_err(|e: tokio_postgres::Error| DbError::Other(format!("DATABASE_URL: {e}")))?;
+        .map_err(|e: tokio_postgres::Error| DbError::other("parsing DATABASE_URL", chain(&e)))?;
     pg.connect_timeout(config.database_timeout);
     Ok(pg)
 }

@@ -169,7 +169,7 @@ async fn every_failing_accept_gets_its_own_clear_answer() {
     accept(identity_shared::auth::tokens::generate()).await.assert_problem(404);
     org.app.post("/invitations/accept", json!({"name": "N"})).await.assert_problem(422);
 
-    let (_, expired) = org.invite_and_read(&unique("exp"), json!([])).await;
+    let (_, expired) = org.invite_and_read(&unique("exp"), json!(["member"])).await;
     org.app
         .sql(
             "UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE ttl_days = 7 AND status = 'pending'",
@@ -178,17 +178,17 @@ async fn every_failing_accept_gets_its_own_clear_answer() {
     let res = accept(expired.clone()).await;
     assert!(res.assert_problem(410)["detail"].as_str().unwrap().contains("expired"));
 
-    let (id, revoked) = org.invite_and_read(&unique("rev"), json!([])).await;
+    let (id, revoked) = org.invite_and_read(&unique("rev"), json!(["member"])).await;
     let res =
         org.app.call(Method::POST, format!("/orgs/{}/invitations/{id}/revoke", org.org), None, Some(&org.owner)).await;
     assert_eq!(res.json["status"], "revoked");
     assert!(accept(revoked).await.assert_problem(410)["detail"].as_str().unwrap().contains("revoked"));
 
-    let (_, used) = org.invite_and_read(&unique("used"), json!([])).await;
+    let (_, used) = org.invite_and_read(&unique("used"), json!(["member"])).await;
     assert_eq!(accept(used.clone()).await.status, 201);
     assert!(accept(used).await.assert_problem(409)["detail"].as_str().unwrap().contains("already accepted"));
 
-    let (_, declined) = org.invite_and_read(&unique("dec"), json!([])).await;
+    let (_, declined) = org.invite_and_read(&unique("dec"), json!(["member"])).await;
     assert_eq!(org.app.post("/invitations/decline", json!({"token": declined})).await.json["status"], "declined");
     assert!(accept(declined.clone()).await.assert_problem(409)["detail"].as_str().unwrap().contains("declined"));
     org.app.post("/invitations/decline", json!({"token": declined})).await.assert_problem(409);
@@ -296,7 +296,7 @@ async fn sixteen_simultaneous_accepts_make_exactly_one_member() {
 async fn sixteen_simultaneous_sign_up_accepts_make_exactly_one_account() {
     let org = org_with(app_with_ses().await).await;
     let heidi = unique("heidi");
-    let (_, token) = org.invite_and_read(&heidi, json!([])).await;
+    let (_, token) = org.invite_and_read(&heidi, json!(["member"])).await;
     let app = Arc::new(org.app);
     let tasks: Vec<_> = (0..16)
         .map(|_| {

@@ -3,7 +3,9 @@
 mod account;
 mod auth;
 mod database;
+mod default_role;
 mod events;
+mod failures;
 mod input;
 mod invitations;
 mod lockout;
@@ -13,6 +15,7 @@ mod members;
 mod openapi;
 mod orgs;
 mod platform;
+mod pool;
 mod roles;
 mod scoped_tokens;
 mod sessions;

@@ -1,4 +1,5 @@
-//! Per-IP limits on login, register and forgot-password, under 32 parallel requests.
+//! Per-IP limits on every unauthenticated route that hashes a password or mails, under 32
+//! parallel requests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,8 +14,9 @@ use crate::{PASSWORD, app_with, figure};
 
 const LIMIT: usize = 10;
 
-/// A limited route: its name, path, the i-th request's body, and the status of one let through.
-type Guarded = (&'static str, &'static str, fn(usize) -> Value, u16);
+/// A limited route: its name, path, the i-th request's body, the status of one let through,
+/// and the address it is tried from (routes that share one count get addresses of their own).
+type Guarded = (&'static str, &'static str, fn(usize) -> Value, u16, &'static str);
 const PARALLEL: usize = 32;
 
 async fn post_from(app: &TestApp, ip: &str, path: &str, body: Value) -> TestResponse {
@@ -53,31 +55,62 @@ async fn each_limit_holds_under_32_parallel_requests() {
             ("IP_LIMIT_LOGIN", &limit),
             ("IP_LIMIT_REGISTER", &limit),
             ("IP_LIMIT_FORGOT", &limit),
+            ("IP_LIMIT_RESET", &limit),
+            ("IP_LIMIT_VERIFY", &limit),
+            ("IP_LIMIT_INVITATION", &limit),
             ("IP_LIMIT_WINDOW_SECS", "600"),
             ("DATABASE_POOL_SIZE", "16"),
             ("DATABASE_TIMEOUT_MS", "10000"),
         ])
         .await,
     );
-    let routes: [Guarded; 3] = [
-        ("login", "/auth/login", |i| json!({"email": format!("nobody{i}@example.com"), "password": PASSWORD}), 401),
+    // Forged tokens: what gets through is refused on its merits, the rest never gets that far.
+    fn forged(_: usize) -> String {
+        identity_shared::auth::tokens::generate()
+    }
+    let routes: [Guarded; 8] = [
+        (
+            "login",
+            "/auth/login",
+            |i| json!({"email": format!("nobody{i}@example.com"), "password": PASSWORD}),
+            401,
+            "203.0.113.7",
+        ),
         (
             "register",
             "/auth/register",
             |i| json!({"email": format!("new{i}@example.com"), "password": PASSWORD, "name": "N"}),
             202,
+            "203.0.113.7",
         ),
-        ("forgot", "/auth/password/forgot", |i| json!({"email": format!("who{i}@example.com")}), 202),
+        ("forgot", "/auth/password/forgot", |i| json!({"email": format!("who{i}@example.com")}), 202, "203.0.113.7"),
+        (
+            "reset",
+            "/auth/password/reset",
+            |i| json!({"token": forged(i), "new_password": PASSWORD}),
+            422,
+            "203.0.113.7",
+        ),
+        ("verify-email", "/auth/verify-email", |i| json!({"token": forged(i)}), 422, "203.0.113.7"),
+        ("invitation preview", "/invitations/preview", |i| json!({"token": forged(i)}), 404, "203.0.113.20"),
+        (
+            "invitation accept",
+            "/invitations/accept",
+            |i| json!({"token": forged(i), "name": "M", "password": PASSWORD}),
+            404,
+            "203.0.113.21",
+        ),
+        ("invitation decline", "/invitations/decline", |i| json!({"token": forged(i)}), 404, "203.0.113.22"),
     ];
-    for (name, path, body, passed_status) in routes {
-        let answers = burst(&app, "203.0.113.7", path, body).await;
+    for (name, path, body, passed_status, ip) in routes {
+        let answers = burst(&app, ip, path, body).await;
         let passed = answers.iter().filter(|(s, _)| *s == passed_status).count();
         let limited: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
         assert_eq!(passed, LIMIT, "{name}: exactly the limit gets through: {answers:?}");
         assert_eq!(limited.len(), PARALLEL - LIMIT, "{name}: the rest are 429: {answers:?}");
         assert!(limited.iter().all(|(_, after)| after.is_some_and(|a| (1..=600).contains(&a))), "{name}: {limited:?}");
         // Another address is not affected; an IPv6 neighbour in the same /64 shares one count.
-        let other = post_from(&app, "198.51.100.1", path, body(99)).await;
+        let other = post_from(&app, "198.51.100.1", path, body(LIMIT + 1)).await;
         assert_eq!(other.status, passed_status, "{name} from another address");
         figure(format!(
             "per-IP limit on {name}: {PARALLEL} parallel requests from one address, {passed} through (limit {LIMIT}), {} answered 429 with Retry-After",
@@ -86,6 +119,15 @@ async fn each_limit_holds_under_32_parallel_requests() {
     }
     let registered = app.sql("SELECT count(*) FROM users").await[0].get::<_, i64>(0);
     assert_eq!(registered, LIMIT as i64 + 1, "a limited sign-up writes nothing");
+    // Asking for another verification mail shares the verify-email count of its address.
+    let (token, _) = app.signed_in("limited@example.com", PASSWORD).await;
+    let addr: SocketAddr = "203.0.113.7:40000".parse().unwrap();
+    let resend = Request::post("/auth/verify-email/resend")
+        .header("authorization", format!("Bearer {token}"))
+        .extension(ConnectInfo(addr))
+        .body(Body::empty())
+        .unwrap();
+    app.send(resend).await.assert_problem(429);
     for i in 0..LIMIT {
         let ip = format!("2001:db8:7:7::{:x}", i + 1);
         let res = post_from(&app, &ip, "/auth/password/forgot", json!({"email": "a@example.com"})).await;

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
 }
 
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 202, description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; the answer is the same", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 202, description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; the answer is the same", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
 async fn register(
     State(state): State<AppState>,
     Client(client): Client,
@@ -43,7 +43,7 @@ async fn register(
     Ok(accepted(REGISTERED))
 }
 
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -63,20 +63,22 @@ async fn logout(State(state): State<AppState>, Authenticated(caller): Authentica
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = TokenRequest, responses((status = 200, description = "The email address is verified", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = TokenRequest, responses((status = 200, description = "The email address is verified", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn verify_email(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<account::TokenRequest>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(account::verify_email(&state, req).await?))
+    Ok(Json(account::verify_email(&state, req, client).await?))
 }
 
-#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", responses((status = 202, description = "A new link is mailed", body = Message), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", responses((status = 202, description = "A new link is mailed", body = Message), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn resend_verification(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
+    Client(client): Client,
 ) -> AppResult<impl IntoResponse> {
-    account::resend_verification(&state, &caller).await?;
+    account::resend_verification(&state, &caller, client).await?;
     Ok(accepted("If the address is yours, a new verification link is on its way."))
 }
 
@@ -90,12 +92,13 @@ async fn forgot_password(
     Ok(accepted("If an account has this email, a reset link is on its way."))
 }
 
-#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetRequest, responses((status = 204, description = "Password changed; every session ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetRequest, responses((status = 204, description = "Password changed; every session ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
 async fn reset_password(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<account::ResetRequest>,
 ) -> AppResult<StatusCode> {
-    account::reset_password(&state, req).await?;
+    account::reset_password(&state, req, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,14 +1,14 @@
 //! The invitations route group: an org's invitations, and the invitee's preview, accept and
 //! decline by token.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::AppResult;
 use identity_shared::error::Problem;
-use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Client, MaybeAuthenticated, OrgAccess, path_id};
+use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess};
 use identity_shared::models::{Invitation, InvitationPreview, Permission};
 use identity_shared::services::account::TokenRequest;
 use identity_shared::services::invitations::Accepted;
@@ -56,41 +56,42 @@ async fn list(
 async fn get_one(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, id)): Path<(String, String)>,
+    InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<Invitation>> {
     actor.require(Permission::InvitationsRead)?;
-    Ok(Json(invitations::get(&state, actor.org_id, path_id(&id, "invitation")?).await?))
+    Ok(Json(invitations::get(&state, actor.org_id, id).await?))
 }
 
 #[utoipa::path(post, path = "/orgs/{org}/invitations/{id}/resend", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "A new token is mailed; older links stop working", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn resend(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, id)): Path<(String, String)>,
+    InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<Invitation>> {
     actor.require(Permission::InvitationsCreate)?;
-    Ok(Json(invitations::resend(&state, &actor, path_id(&id, "invitation")?).await?))
+    Ok(Json(invitations::resend(&state, &actor, id).await?))
 }
 
 #[utoipa::path(post, path = "/orgs/{org}/invitations/{id}/revoke", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Revoked", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn revoke(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, id)): Path<(String, String)>,
+    InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<Invitation>> {
     actor.require(Permission::InvitationsRevoke)?;
-    Ok(Json(invitations::revoke(&state, &actor, path_id(&id, "invitation")?).await?))
+    Ok(Json(invitations::revoke(&state, &actor, id).await?))
 }
 
-#[utoipa::path(post, path = "/invitations/preview", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "What the invitation offers", body = InvitationPreview), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/invitations/preview", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "What the invitation offers", body = InvitationPreview), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn preview(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<InvitationPreview>> {
-    Ok(Json(invitations::preview(&state, &req.token).await?))
+    Ok(Json(invitations::preview(&state, &req.token, client.ip).await?))
 }
 
-#[utoipa::path(post, path = "/invitations/accept", tag = "invitations", request_body = AcceptRequest, responses((status = 200, description = "Joined as the signed-in user", body = Accepted), (status = 201, description = "Account created and joined; tokens included", body = Accepted), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/invitations/accept", tag = "invitations", request_body = AcceptRequest, responses((status = 200, description = "Joined as the signed-in user", body = Accepted), (status = 201, description = "Account created and joined; tokens included", body = Accepted), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
 async fn accept(
     State(state): State<AppState>,
     MaybeAuthenticated(caller): MaybeAuthenticated,
@@ -103,7 +104,7 @@ async fn accept(
     Ok((status, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(accepted)))
 }
 
-#[utoipa::path(post, path = "/invitations/decline", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "Declined", body = Invitation), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/invitations/decline", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "Declined", body = Invitation), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn decline(
     State(state): State<AppState>,
     Client(client): Client,

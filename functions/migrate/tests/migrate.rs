@@ -11,7 +11,15 @@ async fn running_twice_is_harmless() {
     let db = TestDatabase::create_empty().await;
     let config = db.config(&[]);
     let first = migrate_function::handle(&config).await.unwrap();
-    assert_eq!(applied(&first), vec!["V1__init".to_owned(), "V2__ip_limits".to_owned()]);
+    assert_eq!(
+        applied(&first),
+        vec![
+            "V1__init".to_owned(),
+            "V2__ip_limits".to_owned(),
+            "V3__default_role".to_owned(),
+            "V4__one_live_token".to_owned()
+        ]
+    );
     let second = migrate_function::handle(&config).await.unwrap();
     assert!(applied(&second).is_empty(), "{second}");
 
@@ -31,5 +39,13 @@ async fn concurrent_runs_apply_each_migration_once() {
     let mut all = applied(&a.unwrap());
     all.extend(applied(&b.unwrap()));
     all.sort();
-    assert_eq!(all, vec!["V1__init".to_owned(), "V2__ip_limits".to_owned()]);
+    assert_eq!(
+        all,
+        vec![
+            "V1__init".to_owned(),
+            "V2__ip_limits".to_owned(),
+            "V3__default_role".to_owned(),
+            "V4__one_live_token".to_owned()
+        ]
+    );
 }

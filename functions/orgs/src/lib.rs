@@ -1,13 +1,15 @@
 //! The orgs route group: organizations, members, roles, the audit log and the permission catalog.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use identity_shared::AppResult;
 use identity_shared::error::Problem;
-use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, Client, OrgAccess, path_id};
+use identity_shared::http::{
+    self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, RolePath,
+};
 use identity_shared::models::{AuditEntry, MyOrganization};
 use identity_shared::models::{Member, Organization, Permission, Role};
 use identity_shared::services::members::SetRoles;
@@ -67,7 +69,13 @@ async fn update_org(
     OrgAccess(actor): OrgAccess,
     ApiJson(req): ApiJson<orgs::UpdateOrg>,
 ) -> AppResult<Json<Organization>> {
-    actor.require(Permission::OrgUpdate)?;
+    // Renaming is org:update; choosing the default role is managing roles.
+    if req.name.is_some() || req.slug.is_some() || req.default_role.is_none() {
+        actor.require(Permission::OrgUpdate)?;
+    }
+    if req.default_role.is_some() {
+        actor.require(Permission::RolesManage)?;
+    }
     Ok(Json(orgs::update(&state, &actor, req).await?))
 }
 
@@ -92,20 +100,20 @@ async fn list_members(
 async fn get_member(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, user)): Path<(String, String)>,
+    MemberPath(user): MemberPath,
 ) -> AppResult<Json<Member>> {
     actor.require(Permission::MembersRead)?;
-    Ok(Json(members::get(&state, actor.org_id, path_id(&user, "member")?).await?))
+    Ok(Json(members::get(&state, actor.org_id, user).await?))
 }
 
 #[utoipa::path(delete, path = "/orgs/{org}/members/{user}", tag = "members", params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")), responses((status = 204, description = "Removed (or left, when it is the caller)"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn remove_member(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, user)): Path<(String, String)>,
+    MemberPath(user): MemberPath,
 ) -> AppResult<StatusCode> {
     // Leaving needs no permission; removing someone else needs members:remove (the service checks).
-    members::remove(&state, &actor, path_id(&user, "member")?).await?;
+    members::remove(&state, &actor, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,11 +121,11 @@ async fn remove_member(
 async fn set_member_roles(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, user)): Path<(String, String)>,
+    MemberPath(user): MemberPath,
     ApiJson(req): ApiJson<members::SetRoles>,
 ) -> AppResult<Json<Member>> {
     actor.require(Permission::RolesAssign)?;
-    Ok(Json(members::set_roles(&state, &actor, path_id(&user, "member")?, req).await?))
+    Ok(Json(members::set_roles(&state, &actor, user, req).await?))
 }
 
 #[utoipa::path(get, path = "/orgs/{org}/roles", tag = "roles", params(("org" = Uuid, Path, description = "Organization id")), responses((status = 200, description = "System roles, then custom ones", body = Page<Role>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
@@ -140,18 +148,18 @@ async fn create_role(
 async fn update_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, role)): Path<(String, String)>,
+    RolePath(role): RolePath,
     ApiJson(req): ApiJson<roles::UpdateRole>,
 ) -> AppResult<Json<Role>> {
     actor.require(Permission::RolesManage)?;
     Ok(Json(roles::update(&state, &actor, &role, req).await?))
 }
 
-#[utoipa::path(delete, path = "/orgs/{org}/roles/{role}", tag = "roles", params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")), responses((status = 204, description = "Deleted; members lose it"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/orgs/{org}/roles/{role}", tag = "roles", params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")), responses((status = 204, description = "Deleted; members lose it"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The role is the organization's default role for invitations", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn delete_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    Path((_, role)): Path<(String, String)>,
+    RolePath(role): RolePath,
 ) -> AppResult<StatusCode> {
     actor.require(Permission::RolesManage)?;
     roles::delete(&state, &actor, &role).await?;

@@ -1,12 +1,14 @@
 //! The users route group: the caller's own account and organizations, platform user
 //! administration, and health.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::error::Problem;
-use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Authenticated, Client, PlatformAdmin, path_id};
+use identity_shared::http::{
+    self, ApiJson, ApiQuery, AppState, Authenticated, Client, InvitationPath, PlatformAdmin, UserPath,
+};
 use identity_shared::models::{Invitation, MyOrganization, User};
 use identity_shared::services::account::ChangePasswordRequest;
 use identity_shared::services::invitations::{Accepted, MyInvitation};
@@ -49,7 +51,7 @@ async fn my_organizations(
     Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
 }
 
-#[utoipa::path(post, path = "/me/password", tag = "users", request_body = ChangePasswordRequest, responses((status = 204, description = "Changed; other sessions ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/me/password", tag = "users", request_body = ChangePasswordRequest, responses((status = 204, description = "Changed; other sessions ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn change_password(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -72,9 +74,9 @@ async fn accept_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(id): Path<String>,
+    InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<invitations::Accepted>> {
-    Ok(Json(invitations::accept_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
+    Ok(Json(invitations::accept_mine(&state, &caller, id, client.ip).await?))
 }
 
 #[utoipa::path(post, path = "/me/invitations/{id}/decline", tag = "users", params(("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Declined", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
@@ -82,9 +84,9 @@ async fn decline_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    Path(id): Path<String>,
+    InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<Invitation>> {
-    Ok(Json(invitations::decline_mine(&state, &caller, path_id(&id, "invitation")?, client.ip).await?))
+    Ok(Json(invitations::decline_mine(&state, &caller, id, client.ip).await?))
 }
 
 #[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, description = "Users by id", body = Page<User>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
@@ -100,19 +102,19 @@ async fn list_users(
 async fn get_user(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
-    Path(id): Path<String>,
+    UserPath(id): UserPath,
 ) -> AppResult<Json<User>> {
-    Ok(Json(users::get(&state, path_id(&id, "user")?).await?))
+    Ok(Json(users::get(&state, id).await?))
 }
 
 #[utoipa::path(patch, path = "/users/{id}", tag = "admin", request_body = UpdateUser, params(("id" = Uuid, Path, description = "User id")), responses((status = 200, description = "Updated; disabling ends every session", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn update_user(
     State(state): State<AppState>,
     PlatformAdmin(admin): PlatformAdmin,
-    Path(id): Path<String>,
+    UserPath(id): UserPath,
     ApiJson(req): ApiJson<users::UpdateUser>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(users::update(&state, &admin.user, path_id(&id, "user")?, req).await?))
+    Ok(Json(users::update(&state, &admin.user, id, req).await?))
 }
 
 #[utoipa::path(get, path = "/health", tag = "users", responses((status = 200, description = "The function and its database answer", body = Health), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]

@@ -4,6 +4,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -19,26 +20,42 @@ pub struct Passwords {
     /// (19 MiB by default) and a core, so running more at once than there are cores only
     /// multiplies memory and thrashes caches; a burst of logins queues here instead.
     gate: Arc<Semaphore>,
+    /// One permit per computation running or waiting for a core. When none is left the queue
+    /// is full: the request is shed at once (503) rather than wait behind work it cannot
+    /// overtake, which is what a flood of password requests would otherwise make of it.
+    admission: Arc<Semaphore>,
+    /// Computations started since the hasher was made.
+    started: Arc<AtomicU64>,
     #[cfg(test)]
     probe: Arc<probe::Probe>,
 }
 
 impl Passwords {
-    /// A hasher at this cost, running as many computations at once as there are cores.
-    pub fn new(cost: Argon2Cost) -> Result<Passwords, String> {
+    /// A hasher at this cost, running as many computations at once as there are cores, with
+    /// up to `queue` more waiting.
+    pub fn new(cost: Argon2Cost, queue: usize) -> Result<Passwords, String> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Passwords::with_concurrency(cost, cores)
+        Passwords::with_limits(cost, cores, queue)
     }
 
-    /// A hasher at this cost, running at most `concurrency` computations at once.
-    pub fn with_concurrency(cost: Argon2Cost, concurrency: usize) -> Result<Passwords, String> {
+    /// A hasher at this cost, running at most `concurrency` computations at once and letting
+    /// at most `queue` more wait.
+    pub fn with_limits(cost: Argon2Cost, concurrency: usize, queue: usize) -> Result<Passwords, String> {
         params(cost).map_err(|e| format!("argon2 parameters: {e}"))?;
+        let concurrency = concurrency.max(1);
         Ok(Passwords {
             cost,
-            gate: Arc::new(Semaphore::new(concurrency.max(1))),
+            gate: Arc::new(Semaphore::new(concurrency)),
+            admission: Arc::new(Semaphore::new(concurrency.saturating_add(queue))),
+            started: Arc::default(),
             #[cfg(test)]
             probe: Arc::default(),
         })
+    }
+
+    /// How many hashes and verifications have started: what a request cost in argon2.
+    pub fn computed(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
     }
 
     /// The PHC string for a new password, computed on a blocking thread.
@@ -51,26 +68,32 @@ impl Passwords {
 
     /// True when `password` matches `phc`, computed on a blocking thread. A malformed stored
     /// hash counts as a mismatch, after the same amount of work as a real check.
-    pub async fn verify(&self, password: &SecretString, phc: String) -> Result<bool, AppError> {
+    pub fn verify(&self, password: &SecretString, phc: String) -> impl Future<Output = Result<bool, AppError>> + use<> {
         let password = password.clone();
-        self.run(move || verify_blocking(password.expose_secret(), &phc)).await
+        self.run(move || verify_blocking(password.expose_secret(), &phc))
     }
 
-    /// Runs `work` on a blocking thread once a core is free.
+    /// Runs `work` on a blocking thread once a core is free; 503 at once when the queue for
+    /// cores is full.
     fn run<T, F>(&self, work: F) -> impl Future<Output = Result<T, AppError>> + use<T, F>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let gate = self.gate.clone();
+        // Admission is decided when the call is made, not when its future is first polled.
+        let admitted = self.admission.clone().try_acquire_owned();
+        let (gate, started) = (self.gate.clone(), self.started.clone());
         #[cfg(test)]
         let probe = self.probe.clone();
         async move {
+            let admitted =
+                admitted.map_err(|_| AppError::Unavailable("every password hashing slot is busy or queued".into()))?;
             let permit = gate.acquire_owned().await.map_err(|e| AppError::Internal(format!("hash gate: {e}")))?;
             tokio::task::spawn_blocking(move || {
-                // The permit moves here so that a request dropped mid-hash frees it only when
-                // the computation ends.
-                let _permit = permit;
+                // The permits move here so that a request dropped mid-hash frees them only
+                // when the computation ends.
+                let _permits = (admitted, permit);
+                started.fetch_add(1, Ordering::Relaxed);
                 #[cfg(test)]
                 let _inside = probe.enter();
                 work()
@@ -139,7 +162,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn no_more_computations_run_at_once_than_permitted() {
         let cost = Argon2Cost { memory_kib: 4096, iterations: 2, parallelism: 1 };
-        let hasher = Passwords::with_concurrency(cost, 2).unwrap();
+        let hasher = Passwords::with_limits(cost, 2, 100).unwrap();
         let phc = hasher.hash(&"pw".into()).await.unwrap();
         let checks: Vec<_> = (0..12)
             .map(|_| {
@@ -154,11 +177,28 @@ mod tests {
         assert!((1..=2).contains(&peak), "{peak} computations ran at once");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_full_queue_sheds_at_once_and_admits_again_when_it_drains() {
+        let cost = Argon2Cost { memory_kib: 8192, iterations: 4, parallelism: 1 };
+        let hasher = Passwords::with_limits(cost, 1, 2).unwrap();
+        let phc = hasher.hash(&"pw".into()).await.unwrap();
+        // One running and two waiting fill it; the fourth is refused without waiting.
+        let admitted: Vec<_> = (0..3).map(|_| hasher.verify(&"pw".into(), phc.clone())).collect();
+        let started = std::time::Instant::now();
+        let shed = hasher.verify(&"pw".into(), phc.clone()).await;
+        assert!(matches!(shed, Err(AppError::Unavailable(_))), "{shed:?}");
+        assert!(started.elapsed() < std::time::Duration::from_millis(50), "shedding does not wait");
+        for check in admitted {
+            assert!(check.await.unwrap());
+        }
+        assert!(hasher.verify(&"pw".into(), phc).await.unwrap(), "admitted again once the queue drained");
+    }
+
     const CHEAP: Argon2Cost = Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 };
 
     #[tokio::test]
     async fn hash_verifies_and_rejects_other_passwords() {
-        let hasher = Passwords::new(CHEAP).unwrap();
+        let hasher = Passwords::new(CHEAP, 8).unwrap();
         let phc = hasher.hash(&"correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
         assert!(hasher.verify(&"correct horse".into(), phc.clone()).await.unwrap());
@@ -168,7 +208,7 @@ mod tests {
 
     #[tokio::test]
     async fn salts_differ_between_hashes() {
-        let hasher = Passwords::new(CHEAP).unwrap();
+        let hasher = Passwords::new(CHEAP, 8).unwrap();
         let a = hasher.hash(&"same".into()).await.unwrap();
         let b = hasher.hash(&"same".into()).await.unwrap();
         assert_ne!(a, b);
@@ -176,7 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn recommended_cost_is_argon2id_19456_2_1() {
-        let hasher = Passwords::new(Argon2Cost::RECOMMENDED).unwrap();
+        let hasher = Passwords::new(Argon2Cost::RECOMMENDED, 8).unwrap();
         let phc = hasher.hash(&"a real password".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(hasher.verify(&"a real password".into(), phc).await.unwrap());
@@ -184,6 +224,6 @@ mod tests {
 
     #[test]
     fn impossible_cost_is_refused() {
-        assert!(Passwords::new(Argon2Cost { memory_kib: 1, iterations: 0, parallelism: 1 }).is_err());
+        assert!(Passwords::new(Argon2Cost { memory_kib: 1, iterations: 0, parallelism: 1 }, 8).is_err());
     }
 }

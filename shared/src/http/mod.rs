@@ -4,5 +4,8 @@ pub mod extract;
 pub mod layers;
 
 pub use crate::state::AppState;
-pub use extract::{ApiJson, ApiQuery, Authenticated, Client, MaybeAuthenticated, OrgAccess, PlatformAdmin, path_id};
+pub use extract::{
+    ApiJson, ApiQuery, Authenticated, Client, InvitationPath, MaybeAuthenticated, MemberPath, OrgAccess, PlatformAdmin,
+    RolePath, UserPath, path_id,
+};
 pub use layers::finish;

@@ -17,6 +17,8 @@ pub struct Organization {
     pub slug: String,
     /// Who made it; None once that user is deleted.
     pub created_by: Option<Uuid>,
+    /// The role an invitation without `roles` grants (`member` unless changed).
+    pub default_role: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -79,5 +81,7 @@ pub struct Member {
 pub const OWNER_ROLE: &str = "owner";
 /// Fixed id of the owner role (seeded by V1__init.sql).
 pub const OWNER_ROLE_ID: Uuid = Uuid::from_u128(0x00000000_0000_7000_8000_000000000001);
+/// Fixed id of the member role (seeded by V1__init.sql), every org's first default role.
+pub const MEMBER_ROLE_ID: Uuid = Uuid::from_u128(0x00000000_0000_7000_8000_000000000003);
 /// Names reserved by system roles.
 pub const SYSTEM_ROLE_NAMES: [&str; 3] = ["owner", "admin", "member"];

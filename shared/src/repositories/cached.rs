@@ -3,35 +3,104 @@
 //! tokio-postgres prepares a statement given as text before it runs it: two round trips. The
 //! cache (kept per pooled connection by deadpool-postgres) prepares each text once per
 //! connection, so every later run is one round trip and PostgreSQL skips the parse.
+//!
+//! Each function names, in the errors it returns, the repository line that called it and the
+//! statement's start, so a 500's log line says which operation failed.
+
+use std::panic::Location;
 
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::GenericClient;
+use crate::db::DbError;
 
 /// Parameters as tokio-postgres takes them.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Every row the statement returns.
-pub async fn query(db: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
-    db.query(&db.prepare_cached(sql).await?, params).await
+#[track_caller]
+pub fn query<'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Vec<Row>, DbError>> + 'a {
+    let at = Location::caller();
+    async move {
+        let run = async { db.query(&db.prepare_cached(sql).await?, params).await };
+        run.await.map_err(|e| failed(e, at, sql))
+    }
 }
 
 /// Exactly one row, or an error.
-pub async fn query_one(db: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
-    db.query_one(&db.prepare_cached(sql).await?, params).await
+#[track_caller]
+pub fn query_one<'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Row, DbError>> + 'a {
+    let at = Location::caller();
+    async move {
+        let run = async { db.query_one(&db.prepare_cached(sql).await?, params).await };
+        run.await.map_err(|e| failed(e, at, sql))
+    }
 }
 
 /// At most one row.
-pub async fn query_opt(
-    db: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<Option<Row>, tokio_postgres::Error> {
-    db.query_opt(&db.prepare_cached(sql).await?, params).await
+#[track_caller]
+pub fn query_opt<'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Option<Row>, DbError>> + 'a {
+    let at = Location::caller();
+    async move {
+        let run = async { db.query_opt(&db.prepare_cached(sql).await?, params).await };
+        run.await.map_err(|e| failed(e, at, sql))
+    }
 }
 
 /// The number of rows the statement changed.
-pub async fn execute(db: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
-    db.execute(&db.prepare_cached(sql).await?, params).await
+#[track_caller]
+pub fn execute<'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<u64, DbError>> + 'a {
+    let at = Location::caller();
+    async move {
+        let run = async { db.execute(&db.prepare_cached(sql).await?, params).await };
+        run.await.map_err(|e| failed(e, at, sql))
+    }
+}
+
+fn failed(err: tokio_postgres::Error, at: &Location<'_>, sql: &str) -> DbError {
+    DbError::from_pg(err, || operation(at, sql))
+}
+
+/// `file:line` of the caller and the statement's first words, white space folded. The text
+/// holds placeholders, never values.
+fn operation(at: &Location<'_>, sql: &str) -> String {
+    let mut statement: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if statement.len() > 80 {
+        let cut = (0..=80).rev().find(|&i| statement.is_char_boundary(i)).unwrap_or(0);
+        statement.truncate(cut);
+        statement.push_str("...");
+    }
+    format!("{}:{} ({statement})", at.file(), at.line())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_the_call_site_and_the_statement_start() {
+        let at = Location::caller();
+        let long = format!("SELECT a,\n       b FROM t WHERE {}", "x = 1 AND ".repeat(20));
+        let op = operation(at, &long);
+        assert!(op.starts_with(&format!("{}:{} (SELECT a, b FROM t WHERE x = 1", at.file(), at.line())), "{op}");
+        assert!(op.ends_with("...)") && op.len() < 80 + at.file().len() + 16, "{op}");
+        assert_eq!(operation(at, "SELECT 1"), format!("{}:{} (SELECT 1)", at.file(), at.line()));
+    }
 }

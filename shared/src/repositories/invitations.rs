@@ -82,7 +82,9 @@ pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<
         ],
     )
     .await?;
-    find(db, new.org_id, new.id).await?.ok_or_else(|| DbError::Other("inserted invitation vanished".into()))
+    find(db, new.org_id, new.id)
+        .await?
+        .ok_or_else(|| DbError::other("reading back an inserted invitation", "the row vanished"))
 }
 
 /// One of the org's invitations.

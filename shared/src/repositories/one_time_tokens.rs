@@ -25,8 +25,9 @@ impl Purpose {
     }
 }
 
-/// Stores a new token, after spending the user's unused ones for the same purpose: only the
-/// newest link works.
+/// Stores a new token in place of the user's unspent one for the same purpose: only the
+/// newest link works. One upsert on the one-live-token index, so concurrent requests queue on
+/// the row instead of each leaving a live token behind.
 pub async fn replace(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -36,14 +37,11 @@ pub async fn replace(
 ) -> Result<(), DbError> {
     cached::execute(
         db,
-        "UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
-        &[&user_id, &purpose.as_str()],
-    )
-    .await?;
-    cached::execute(
-        db,
         "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+         ON CONFLICT (user_id, purpose) WHERE used_at IS NULL DO UPDATE
+             SET id = EXCLUDED.id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
+                 created_at = now()",
         &[&Uuid::now_v7(), &user_id, &purpose.as_str(), &token_hash, &ttl.as_secs_f64()],
     )
     .await?;
@@ -61,4 +59,16 @@ pub async fn consume(db: &impl GenericClient, token_hash: &[u8], purpose: Purpos
     )
     .await?;
     Ok(row.map(|r| r.get(0)))
+}
+
+/// True while a token could still be spent: the cheap check that comes before a password hash.
+pub async fn is_live(db: &impl GenericClient, token_hash: &[u8], purpose: Purpose) -> Result<bool, DbError> {
+    let row = cached::query_opt(
+        db,
+        "SELECT 1 FROM one_time_tokens
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()",
+        &[&token_hash, &purpose.as_str()],
+    )
+    .await?;
+    Ok(row.is_some())
 }

@@ -10,7 +10,8 @@ use crate::models::{MyOrganization, Organization};
 /// Name of the unique constraint on slug.
 pub const SLUG_UNIQUE: &str = "organizations_slug_key";
 
-const COLUMNS: &str = "o.id, o.name, o.slug, o.created_by, o.created_at, o.updated_at";
+const COLUMNS: &str = "o.id, o.name, o.slug, o.created_by, o.created_at, o.updated_at,
+    (SELECT r.name FROM roles r WHERE r.id = o.default_role_id) AS default_role";
 
 fn organization(row: &Row) -> Organization {
     Organization {
@@ -18,6 +19,7 @@ fn organization(row: &Row) -> Organization {
         name: row.get("name"),
         slug: row.get("slug"),
         created_by: row.get("created_by"),
+        default_role: row.get("default_role"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     }
@@ -62,6 +64,17 @@ pub async fn update(
          WHERE o.id = $1 RETURNING {COLUMNS}"
     );
     Ok(cached::query_opt(db, &sql, &[&id, &name, &slug]).await?.as_ref().map(organization))
+}
+
+/// Makes `role_id` the role invitations without roles grant.
+pub async fn set_default_role(db: &impl GenericClient, id: Uuid, role_id: Uuid) -> Result<(), DbError> {
+    cached::execute(
+        db,
+        "UPDATE organizations SET default_role_id = $2, updated_at = now() WHERE id = $1",
+        &[&id, &role_id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Deletes the organization; memberships, roles and invitations go with it (ON DELETE CASCADE).

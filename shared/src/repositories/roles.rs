@@ -38,11 +38,31 @@ pub async fn find_by_names(db: &impl GenericClient, org_id: Uuid, names: &[Strin
     Ok(cached::query(db, &sql, &[&org_id, &names]).await?.iter().map(role).collect())
 }
 
-/// A role usable in the org, by id or by name.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, id_or_name: &str) -> Result<Option<Role>, DbError> {
-    let id = Uuid::parse_str(id_or_name).ok();
-    let sql = format!("{SELECT} WHERE (r.org_id IS NULL OR r.org_id = $1) AND (r.id = $2 OR r.name = $3)");
-    Ok(cached::query_opt(db, &sql, &[&org_id, &id, &id_or_name]).await?.as_ref().map(role))
+/// A role usable in the org, by id.
+pub async fn find_by_id(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<Role>, DbError> {
+    let sql = format!("{SELECT} WHERE (r.org_id IS NULL OR r.org_id = $1) AND r.id = $2");
+    Ok(cached::query_opt(db, &sql, &[&org_id, &id]).await?.as_ref().map(role))
+}
+
+/// A role usable in the org, by name (system and custom names never clash: the unique index
+/// counts system roles as one org, and custom roles may not take a system role's name).
+pub async fn find_by_name(db: &impl GenericClient, org_id: Uuid, name: &str) -> Result<Option<Role>, DbError> {
+    let sql = format!(
+        "{SELECT} WHERE (r.org_id IS NULL OR r.org_id = $1) AND r.name = $2 ORDER BY r.org_id NULLS FIRST LIMIT 1"
+    );
+    Ok(cached::query_opt(db, &sql, &[&org_id, &name]).await?.as_ref().map(role))
+}
+
+/// The role the org grants to invitees invited without roles.
+pub async fn default_for_org(db: &impl GenericClient, org_id: Uuid) -> Result<Option<Role>, DbError> {
+    let sql = format!("{SELECT} WHERE r.id = (SELECT default_role_id FROM organizations WHERE id = $1)");
+    Ok(cached::query_opt(db, &sql, &[&org_id]).await?.as_ref().map(role))
+}
+
+/// True when some org grants this role by default.
+pub async fn is_a_default(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM organizations WHERE default_role_id = $1)";
+    Ok(cached::query_one(db, sql, &[&id]).await?.get(0))
 }
 
 /// The roles with these ids, wherever they belong.

@@ -85,12 +85,8 @@ pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>,
 
 /// Ends every live session of a user; returns how many.
 pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
-    Ok(cached::execute(
-        db,
-        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-        &[&user_id],
-    )
-    .await?)
+    cached::execute(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
+        .await
 }
 
 /// Sets or clears the session's active organization.
@@ -101,10 +97,10 @@ pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) ->
 
 /// Ends every live session of a user but one.
 pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Uuid) -> Result<u64, DbError> {
-    Ok(cached::execute(
+    cached::execute(
         db,
         "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
         &[&user_id, &keep],
     )
-    .await?)
+    .await
 }

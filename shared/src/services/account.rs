@@ -103,11 +103,12 @@ pub async fn queue_account_exists(
 }
 
 /// Proves the email address the token was mailed to.
-pub async fn verify_email(state: &AppState, req: TokenRequest) -> AppResult<User> {
+pub async fn verify_email(state: &AppState, req: TokenRequest, client_info: ClientInfo) -> AppResult<User> {
     let token = req.token.expose_secret();
     if !tokens::is_well_formed(token) {
         return Err(bad_token());
     }
+    ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
     let client = db::client(state.pool()).await?;
     let user_id =
         one_time_tokens::consume(&client, &tokens::hash(token), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
@@ -115,15 +116,16 @@ pub async fn verify_email(state: &AppState, req: TokenRequest) -> AppResult<User
 }
 
 /// Mails a new verification link to the caller (older links stop working).
-pub async fn resend_verification(state: &AppState, caller: &Caller) -> AppResult<()> {
+pub async fn resend_verification(state: &AppState, caller: &Caller, client_info: ClientInfo) -> AppResult<()> {
     if caller.user.email_verified {
         return Err(AppError::Conflict("This email address is already verified.".into()));
     }
+    ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let mail = queue_verification(state, &tx, &caller.user).await?;
     tx.commit().await.map_err(DbError::from)?;
-    outbox::send_now(state.into(), mail).await;
+    outbox::send_now(state.into(), &client, mail).await;
     Ok(())
 }
 
@@ -135,8 +137,8 @@ pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: 
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    ip_limits::check(state, Guarded::Forgot, client_info.ip).await?;
     let mut client = db::client(state.pool()).await?;
-    ip_limits::check(state, &client, Guarded::Forgot, client_info.ip).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let Some(found) = users::find_credentials(&tx, &email).await? else { return Ok(()) };
     if found.user.status != UserStatus::Active {
@@ -151,14 +153,23 @@ pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: 
     });
     let mail = outbox::enqueue(&tx, &found.user.email, templates::RESET_PASSWORD, payload).await?;
     tx.commit().await.map_err(DbError::from)?;
+    drop(client);
     let state = state.clone();
-    tokio::spawn(async move { outbox::send_now((&state).into(), mail).await });
+    tokio::spawn(async move {
+        match db::client(state.pool()).await {
+            Ok(client) => outbox::send_now((&state).into(), &client, mail).await,
+            Err(e) => {
+                tracing::warn!(outbox_id = %mail, error = %e, "could not send after commit; the mailer will retry")
+            }
+        }
+    });
     Ok(())
 }
 
 /// Sets a new password with a reset token; ends every session and clears the lockout. The
-/// mailed token also proves the address, so the email counts as verified.
-pub async fn reset_password(state: &AppState, req: ResetRequest) -> AppResult<()> {
+/// mailed token also proves the address, so the email counts as verified. The token is
+/// looked up before the new password is hashed, so a forged one costs no hash.
+pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: ClientInfo) -> AppResult<()> {
     let token = req.token.expose_secret();
     let mut errors = vec![];
     validate::new_password("new_password", req.new_password.expose_secret(), &mut errors);
@@ -168,11 +179,19 @@ pub async fn reset_password(state: &AppState, req: ResetRequest) -> AppResult<()
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    ip_limits::check(state, Guarded::Reset, client_info.ip).await?;
+    let token_hash = tokens::hash(token);
+    {
+        let client = db::client(state.pool()).await?;
+        if !one_time_tokens::is_live(&client, &token_hash, Purpose::ResetPassword).await? {
+            return Err(bad_token());
+        }
+    }
     let hash = state.passwords().hash(&req.new_password).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let user_id =
-        one_time_tokens::consume(&tx, &tokens::hash(token), Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
+    // Spent atomically here: of two resets racing with one token, one wins.
+    let user_id = one_time_tokens::consume(&tx, &token_hash, Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
     users::set_password(&tx, user_id, &hash).await?;
     let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
     let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
@@ -192,17 +211,24 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
         return Err(AppError::Validation(errors));
     }
     let email = &caller.user.email;
-    let mut client = db::client(state.pool()).await?;
-    auth::reserve_attempt(state, &client, email, "Too many wrong passwords for this account; try again later.").await?;
-    let stored = match users::password_hash(&client, caller.user.id).await? {
+    let stored = {
+        let client = db::client(state.pool()).await?;
+        auth::reserve_attempt(state, &client, email, "Too many wrong passwords for this account; try again later.")
+            .await?;
+        users::password_hash(&client, caller.user.id).await?
+    };
+    // No connection is held while passwords hash.
+    let stored = match stored {
         Some(hash) => hash,
         None => state.dummy_hash().await?,
     };
     if !state.passwords().verify(&req.current_password, stored).await? {
+        let client = db::client(state.pool()).await?;
         auth::record_failure(state, &client, email).await?;
         return Err(AppError::invalid("current_password", "is not your current password"));
     }
     let hash = state.passwords().hash(&req.new_password).await?;
+    let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     users::set_password(&tx, caller.user.id, &hash).await?;
     let ended = sessions::revoke_others(&tx, caller.user.id, caller.session_id).await?;

@@ -98,9 +98,10 @@ pub async fn register(state: &AppState, req: RegisterRequest, client_info: Clien
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let mut client = db::client(state.pool()).await?;
-    ip_limits::check(state, &client, Guarded::Register, client_info.ip).await?;
+    ip_limits::check(state, Guarded::Register, client_info.ip).await?;
+    // No connection is held while the password hashes: that can wait for a core.
     let hash = state.passwords().hash(&req.password).await?;
+    let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let new =
         users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
@@ -110,7 +111,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, client_info: Clien
     };
     tx.commit().await.map_err(DbError::from)?;
     if let Some(mail) = mail {
-        outbox::send_now(state.into(), mail).await;
+        outbox::send_now(state.into(), &client, mail).await;
     }
     Ok(())
 }
@@ -133,11 +134,14 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let client = db::client(state.pool()).await?;
-    ip_limits::check(state, &client, Guarded::Login, client_info.ip).await?;
-    reserve_attempt(state, &client, &email, "Too many failed sign-in attempts for this email; try again later.")
-        .await?;
-    let credentials = users::find_credentials(&client, &email).await?;
+    ip_limits::check(state, Guarded::Login, client_info.ip).await?;
+    let credentials = {
+        let client = db::client(state.pool()).await?;
+        reserve_attempt(state, &client, &email, "Too many failed sign-in attempts for this email; try again later.")
+            .await?;
+        users::find_credentials(&client, &email).await?
+    };
+    // The connection went back to the pool: the check below can wait for a core.
     let dummy = state.dummy_hash().await?;
     let (account, phc) = match credentials {
         Some(c) => {
@@ -147,6 +151,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
         None => (None, dummy),
     };
     let matched = state.passwords().verify(&req.password, phc).await?;
+    let client = db::client(state.pool()).await?;
     let user = match account {
         Some(user) if matched => user,
         _ => {

@@ -16,6 +16,7 @@ use crate::repositories::{GenericClient, memberships, organizations, roles, user
 use crate::services::access::OrgActor;
 use crate::services::audit::{self, AuditContext};
 use crate::services::auth::{self, Caller, TokenPair};
+use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::page::{Page, PageParams, PageRequest};
 use crate::services::validate;
@@ -27,9 +28,10 @@ pub struct CreateInvitation {
     /// Who to invite.
     #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
-    /// Role names granted on accepting.
-    #[serde(default)]
-    pub roles: Vec<String>,
+    /// Role names granted on accepting; without it, the org's default role. An empty list
+    /// is refused.
+    #[schema(min_items = 1)]
+    pub roles: Option<Vec<String>>,
     /// Lifetime, 1 to 30 days (default 7).
     #[schema(minimum = 1, maximum = 30)]
     pub expires_in_days: Option<i64>,
@@ -116,12 +118,19 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
     if !(1..=30).contains(&ttl) {
         errors.push(FieldError::new("expires_in_days", "must be from 1 to 30"));
     }
+    if req.roles.as_ref().is_some_and(Vec::is_empty) {
+        // A member with no role could not even read the org.
+        errors.push(FieldError::new("roles", "must name at least one role; leave it out to grant the default role"));
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let found = crate::services::roles::grantable(&tx, actor, &req.roles, "Inviting with these roles").await?;
+    let found = match &req.roles {
+        Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await?,
+        None => vec![crate::services::roles::default_grantable(&tx, actor).await?],
+    };
     if memberships::has_member_with_email(&tx, actor.org_id, &email).await? {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
     }
@@ -148,7 +157,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
     let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?;
     tx.commit().await.map_err(DbError::from)?;
-    outbox::send_now(state.into(), mail).await;
+    outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)
 }
 
@@ -209,7 +218,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?;
     tx.commit().await.map_err(DbError::from)?;
-    outbox::send_now(state.into(), mail).await;
+    outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)
 }
 
@@ -230,8 +239,13 @@ fn token_hash(token: &SecretString) -> AppResult<Vec<u8>> {
 }
 
 /// What the token's holder may see before deciding.
-pub async fn preview(state: &AppState, token: &SecretString) -> AppResult<InvitationPreview> {
+pub async fn preview(
+    state: &AppState,
+    token: &SecretString,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<InvitationPreview> {
     let hash = token_hash(token)?;
+    ip_limits::check(state, Guarded::Invitation, ip).await?;
     let client = db::client(state.pool()).await?;
     invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))
 }
@@ -250,9 +264,18 @@ pub async fn accept(
         Some(_) => None,
         None => Some(signup_fields(&req)?),
     };
-    // Hash before the transaction: it is slow and holds no locks.
+    ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
+    // A sign-up hashes its password before the transaction (it is slow and holds no locks),
+    // but only for a token that could be accepted, so a forged one costs no hash.
     let password_hash = match &req.password {
-        Some(password) if signup.is_some() => Some(state.passwords().hash(password).await?),
+        Some(password) if signup.is_some() => {
+            {
+                let client = db::client(state.pool()).await?;
+                let preview = invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))?;
+                acceptable_by_sign_up(&preview)?;
+            }
+            Some(state.passwords().hash(password).await?)
+        }
         _ => None,
     };
     let mut client = db::client(state.pool()).await?;
@@ -263,7 +286,8 @@ pub async fn accept(
     }
     let user = match (&caller, signup, password_hash) {
         (Some(caller), _, _) => {
-            if caller.user.email.to_lowercase() != preview.email.to_lowercase() {
+            // Both are stored canonical (NFKC, lower case, punycode domain).
+            if caller.user.email != preview.email {
                 return Err(AppError::Forbidden(
                     "This invitation was sent to another email address than your account's.".into(),
                 ));
@@ -271,11 +295,7 @@ pub async fn accept(
             caller.user.clone()
         }
         (None, Some(name), Some(hash)) => {
-            if preview.account_exists {
-                return Err(AppError::Conflict(
-                    "An account with this email exists: sign in, then accept with your access token.".into(),
-                ));
-            }
+            acceptable_by_sign_up(&preview)?;
             let new = users::NewUser {
                 id: Uuid::now_v7(),
                 email: &preview.email,
@@ -297,6 +317,19 @@ pub async fn accept(
     tx.commit().await.map_err(DbError::from)?;
     let tokens = tokens.map(|open| open.into_pair(state, &user));
     Ok(Accepted { invitation, member, user, tokens })
+}
+
+/// Refuses a sign-up on an invitation that is not pending or whose email has an account.
+fn acceptable_by_sign_up(preview: &InvitationPreview) -> AppResult<()> {
+    if preview.status != "pending" {
+        return Err(refusal(Some(preview.status.clone())));
+    }
+    if preview.account_exists {
+        return Err(AppError::Conflict(
+            "An account with this email exists: sign in, then accept with your access token.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Takes a live pending invitation for `outcome`, or says why it cannot be taken.
@@ -360,6 +393,7 @@ async fn join(
 /// Declines with the mailed token; no sign-in needed.
 pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
     let hash = token_hash(token)?;
+    ip_limits::check(state, Guarded::Invitation, ip).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let taken = take(&tx, Pick::Token(&hash), "declined", None).await?;

@@ -2,12 +2,13 @@
 
 use std::net::IpAddr;
 
-use crate::db::DbError;
+use crate::config::IpLimits;
+use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::repositories::{GenericClient, ip_limits};
 use crate::state::AppState;
 
-/// A route guarded by a per-IP limit.
+/// A route (or family of routes) guarded by a per-IP limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Guarded {
     /// POST /auth/login.
@@ -16,6 +17,12 @@ pub enum Guarded {
     Register,
     /// POST /auth/password/forgot.
     Forgot,
+    /// POST /auth/password/reset.
+    Reset,
+    /// POST /auth/verify-email and /auth/verify-email/resend.
+    Verify,
+    /// POST /invitations/preview, /accept and /decline.
+    Invitation,
 }
 
 impl Guarded {
@@ -24,6 +31,20 @@ impl Guarded {
             Guarded::Login => "login",
             Guarded::Register => "register",
             Guarded::Forgot => "forgot",
+            Guarded::Reset => "reset",
+            Guarded::Verify => "verify",
+            Guarded::Invitation => "invitation",
+        }
+    }
+
+    fn limit(self, limits: &IpLimits) -> u32 {
+        match self {
+            Guarded::Login => limits.login,
+            Guarded::Register => limits.register,
+            Guarded::Forgot => limits.forgot,
+            Guarded::Reset => limits.reset,
+            Guarded::Verify => limits.verify,
+            Guarded::Invitation => limits.invitation,
         }
     }
 }
@@ -44,16 +65,14 @@ pub fn client_key(ip: IpAddr) -> String {
 }
 
 /// Counts this request against its address's limit; 429 with Retry-After once over it. A
-/// request with no known address (only in-process callers) is not limited.
-pub async fn check(state: &AppState, db: &impl GenericClient, guarded: Guarded, ip: Option<IpAddr>) -> AppResult<()> {
+/// request with no known address (only in-process callers) is not limited. Checks out its
+/// own connection and returns it, so call it before taking one.
+pub async fn check(state: &AppState, guarded: Guarded, ip: Option<IpAddr>) -> AppResult<()> {
     let limits = &state.config().ip_limits;
-    let limit = match guarded {
-        Guarded::Login => limits.login,
-        Guarded::Register => limits.register,
-        Guarded::Forgot => limits.forgot,
-    };
+    let limit = guarded.limit(limits);
     let Some(ip) = ip.filter(|_| limit > 0) else { return Ok(()) };
-    let (hits, until) = ip_limits::hit(db, guarded.action(), &client_key(ip), limits.window).await?;
+    let client = db::client(state.pool()).await?;
+    let (hits, until) = ip_limits::hit(&client, guarded.action(), &client_key(ip), limits.window).await?;
     if u32::try_from(hits).unwrap_or(u32::MAX) <= limit {
         return Ok(());
     }

@@ -37,6 +37,10 @@ pub struct UpdateOrg {
     /// New slug.
     #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub slug: Option<String>,
+    /// The role (by name) that invitations without `roles` grant; needs roles:manage and
+    /// every permission the role holds.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
+    pub default_role: Option<String>,
 }
 
 const SLUG_MAX: usize = 63;
@@ -129,15 +133,15 @@ pub async fn get(state: &AppState, org_id: Uuid) -> AppResult<Organization> {
     organizations::find(&client, org_id).await?.ok_or_else(no_org)
 }
 
-/// Renames it or changes its slug.
+/// Renames it, changes its slug, or chooses the role invitations grant by default.
 pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppResult<Organization> {
     let mut errors = vec![];
     let name = req.name.as_deref().map(|n| validate::name("name", n, &mut errors));
     if let Some(slug) = &req.slug {
         check_slug(slug, &mut errors);
     }
-    if name.is_none() && req.slug.is_none() {
-        errors.push(FieldError::new("", "give name or slug to change"));
+    if name.is_none() && req.slug.is_none() && req.default_role.is_none() {
+        errors.push(FieldError::new("", "give name, slug or default_role to change"));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -145,14 +149,26 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let before = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
-    let after = organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
-        .await
-        .map_err(|e| match e {
-            e if e.is_unique(organizations::SLUG_UNIQUE) => AppError::Conflict("That slug is taken.".into()),
-            other => other.into(),
-        })?
-        .ok_or_else(no_org)?;
-    let metadata = json!({"before": {"name": before.name, "slug": before.slug}, "after": {"name": after.name, "slug": after.slug}});
+    if name.is_some() || req.slug.is_some() {
+        organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
+            .await
+            .map_err(|e| match e {
+                e if e.is_unique(organizations::SLUG_UNIQUE) => AppError::Conflict("That slug is taken.".into()),
+                other => other.into(),
+            })?
+            .ok_or_else(no_org)?;
+    }
+    if let Some(role) = &req.default_role {
+        let names = std::slice::from_ref(role);
+        let role = crate::services::roles::grantable(&tx, actor, names, "Making this the default role").await?;
+        let role = role.first().ok_or_else(|| AppError::invalid("default_role", "names no role"))?;
+        organizations::set_default_role(&tx, actor.org_id, role.id).await?;
+    }
+    let after = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
+    let metadata = json!({
+        "before": {"name": before.name, "slug": before.slug, "default_role": before.default_role},
+        "after": {"name": after.name, "slug": after.slug, "default_role": after.default_role},
+    });
     audit::record(&tx, actor, "org.updated", "organization", actor.org_id, metadata).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(after)

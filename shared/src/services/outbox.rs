@@ -58,10 +58,12 @@ impl<'a> From<&'a AppState> for Sender<'a> {
     }
 }
 
-/// Tries to send one queued mail right after its transaction committed. A failure is only
+/// Tries to send one queued mail right after its transaction committed, on the connection
+/// that committed it: a request never waits for a second pooled connection while it holds
+/// one (with every connection so held, nobody could ever get a second). A failure is only
 /// logged: the row stays in the outbox and the mailer retries it.
-pub async fn send_now(sender: Sender<'_>, id: Uuid) {
-    if let Err(e) = run(sender, Some(id), None, 1).await {
+pub async fn send_now(sender: Sender<'_>, db: &impl GenericClient, id: Uuid) {
+    if let Err(e) = run(sender, db, Some(id), None, 1).await {
         tracing::warn!(outbox_id = %id, error = %e, "could not send after commit; the mailer will retry");
     }
 }
@@ -69,17 +71,18 @@ pub async fn send_now(sender: Sender<'_>, id: Uuid) {
 /// Sends up to `limit` mails due by `due_by`. Safe to run from several places at once; a
 /// drain in rounds passes its start time, so a mail that failed in this run waits for the next.
 pub async fn drain(sender: Sender<'_>, due_by: DateTime<Utc>, limit: i64) -> Result<DrainReport, DbError> {
-    run(sender, None, Some(due_by), limit).await
+    let client = db::client(sender.pool).await?;
+    run(sender, &client, None, Some(due_by), limit).await
 }
 
 async fn run(
     sender: Sender<'_>,
+    client: &impl GenericClient,
     only: Option<Uuid>,
     due_by: Option<DateTime<Utc>>,
     limit: i64,
 ) -> Result<DrainReport, DbError> {
-    let client = db::client(sender.pool).await?;
-    let rows = outbox::claim(&client, only, due_by, limit, LEASE).await?;
+    let rows = outbox::claim(client, only, due_by, limit, LEASE).await?;
     let mail = sender.mail;
     let mut report = DrainReport::default();
     for row in rows {
@@ -89,14 +92,14 @@ async fn run(
         };
         match sent {
             Ok(message_id) => {
-                outbox::mark_sent(&client, row.id, &message_id).await?;
+                outbox::mark_sent(client, row.id, &message_id).await?;
                 tracing::info!(outbox_id = %row.id, template = %row.template, "mail sent");
                 report.sent += 1;
             }
             Err(error) => {
                 let error: String = error.chars().take(500).collect();
                 let retry = (row.attempts < mail.max_attempts).then(|| backoff(mail.retry_base, row.attempts));
-                outbox::mark_failed(&client, row.id, &error, retry).await?;
+                outbox::mark_failed(client, row.id, &error, retry).await?;
                 match retry {
                     Some(delay) => {
                         tracing::warn!(outbox_id = %row.id, attempts = row.attempts, retry_in_s = delay.as_secs(), error = %error, "mail failed");

@@ -40,12 +40,39 @@ pub struct UpdateRole {
     pub permissions: Option<Vec<String>>,
 }
 
-fn check_name(name: &str, errors: &mut Vec<FieldError>) {
-    let ok = (1..=63).contains(&name.len())
+/// How a `{role}` path segment names a role: by id or by name, never both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleRef {
+    /// The role's id.
+    Id(Uuid),
+    /// The role's name.
+    Name(String),
+}
+
+impl RoleRef {
+    /// A UUID is an id; anything else that could be a role's name is a name; None otherwise.
+    /// Names that parse as UUIDs are refused at creation, so the two never overlap.
+    pub fn parse(raw: &str) -> Option<RoleRef> {
+        if let Ok(id) = Uuid::parse_str(raw) {
+            return Some(RoleRef::Id(id));
+        }
+        is_role_name(raw).then(|| RoleRef::Name(raw.to_owned()))
+    }
+}
+
+/// 1 to 63 lower-case letters, digits, '_', ':' or '-', starting with a letter or digit.
+fn is_role_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:-".contains(&b));
-    if !ok {
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:-".contains(&b))
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    if !is_role_name(name) {
         errors.push(FieldError::new("name", "must be 1 to 63 lower-case letters, digits, '_', ':' or '-'"));
+    } else if Uuid::parse_str(name).is_ok() {
+        // `{role}` paths take an id or a name; a name that reads as an id would be ambiguous.
+        errors.push(FieldError::new("name", "must not be a UUID: role paths take ids and names alike"));
     }
 }
 
@@ -106,6 +133,14 @@ pub async fn grantable(
     Ok(found)
 }
 
+/// The org's default role, for an invitation without roles: 403 if it holds permissions the
+/// actor lacks.
+pub async fn default_grantable(db: &impl crate::repositories::GenericClient, actor: &OrgActor) -> AppResult<Role> {
+    let role = roles::default_for_org(db, actor.org_id).await?.ok_or_else(crate::services::orgs::no_org)?;
+    actor.require_all(&role.permissions, "Inviting with the default role")?;
+    Ok(role)
+}
+
 /// System roles, then the org's custom roles.
 pub async fn list(state: &AppState, org_id: Uuid) -> AppResult<Vec<Role>> {
     let client = db::client(state.pool()).await?;
@@ -129,7 +164,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateRole) -> AppR
     roles::insert(&tx, id, actor.org_id, &req.name, &req.description, &permissions).await.map_err(taken)?;
     let metadata = json!({"name": req.name, "permissions": permissions.names()});
     audit::record(&tx, actor, "role.created", "role", id, metadata).await?;
-    let role = roles::find(&tx, actor.org_id, &id.to_string()).await?.ok_or_else(no_role)?;
+    let role = roles::find_by_id(&tx, actor.org_id, id).await?.ok_or_else(no_role)?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(role)
 }
@@ -144,12 +179,12 @@ fn taken(err: DbError) -> AppError {
 
 /// Finds a custom role the actor may change: system roles are fixed, and nobody edits a
 /// role holding permissions they lack.
-async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor, role: &str) -> AppResult<Role> {
-    // No role's name has control characters, and PostgreSQL text cannot hold NUL.
-    if role.chars().any(char::is_control) {
-        return Err(no_role());
-    }
-    let role = roles::find(db, actor.org_id, role).await?.ok_or_else(no_role)?;
+async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor, role: &RoleRef) -> AppResult<Role> {
+    let found = match role {
+        RoleRef::Id(id) => roles::find_by_id(db, actor.org_id, *id).await?,
+        RoleRef::Name(name) => roles::find_by_name(db, actor.org_id, name).await?,
+    };
+    let role = found.ok_or_else(no_role)?;
     if role.system {
         return Err(AppError::Forbidden("System roles cannot be changed or deleted.".into()));
     }
@@ -158,7 +193,7 @@ async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor
 }
 
 /// Renames a custom role, describes it, or replaces its permissions.
-pub async fn update(state: &AppState, actor: &OrgActor, role: &str, req: UpdateRole) -> AppResult<Role> {
+pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: UpdateRole) -> AppResult<Role> {
     let mut errors = vec![];
     if let Some(name) = &req.name {
         check_name(name, &mut errors);
@@ -186,7 +221,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &str, req: UpdateR
     if let Some(permissions) = &permissions {
         roles::set_permissions(&tx, before.id, permissions).await?;
     }
-    let after = roles::find(&tx, actor.org_id, &before.id.to_string()).await?.ok_or_else(no_role)?;
+    let after = roles::find_by_id(&tx, actor.org_id, before.id).await?.ok_or_else(no_role)?;
     let metadata = json!({
         "before": {"name": before.name, "description": before.description, "permissions": before.permissions.names()},
         "after": {"name": after.name, "description": after.description, "permissions": after.permissions.names()},
@@ -197,10 +232,15 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &str, req: UpdateR
 }
 
 /// Deletes a custom role; members holding it lose it.
-pub async fn delete(state: &AppState, actor: &OrgActor, role: &str) -> AppResult<()> {
+pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let role = editable(&tx, actor, role).await?;
+    if roles::is_a_default(&tx, role.id).await? {
+        return Err(AppError::Conflict(
+            "This role is the organization's default for invitations; choose another default_role first.".into(),
+        ));
+    }
     let holders = memberships::count_holders(&tx, actor.org_id, role.id).await?;
     roles::delete(&tx, role.id).await?;
     let metadata = json!({"name": role.name, "permissions": role.permissions.names(), "holders": holders});

@@ -50,7 +50,8 @@ fn no_user() -> AppError {
 /// Users by id, optionally those whose email starts with a prefix.
 pub async fn list(state: &AppState, query: &UserQuery) -> AppResult<Page<User>> {
     let page = query.page()?;
-    let prefix = query.email.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let prefix = query.email.as_deref().map(validate::email_prefix).filter(|p| !p.is_empty());
+    let prefix = prefix.as_deref();
     if prefix.is_some_and(|p| p.len() > 254) {
         return Err(AppError::invalid("email", "must be at most 254 bytes"));
     }
@@ -107,8 +108,14 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UpdateUser) -
 /// Makes an existing user a platform admin (the `identity create-admin` command).
 /// Takes a pool rather than the whole state: the command needs no signing key.
 pub async fn grant_platform_admin(pool: &deadpool_postgres::Pool, email: &str) -> AppResult<User> {
+    let mut errors = vec![];
+    // The same canonical form register stores, so any spelling of the address finds it.
+    let email = validate::email("email", email, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
     let client = db::client(pool).await?;
-    users::grant_platform_admin(&client, email.trim())
+    users::grant_platform_admin(&client, &email)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No user has the email {email}; register first.")))
 }

@@ -82,6 +82,19 @@ fn canonical_email(raw: &str) -> Option<String> {
     Some(format!("{}@{domain}", local.to_lowercase()))
 }
 
+/// A search prefix in the form stored emails take (NFKC, lower case), with the domain part in
+/// punycode when it is a whole valid name; a partial domain stays as typed, lower-cased.
+pub fn email_prefix(raw: &str) -> String {
+    let normalized: String = raw.trim_matches(' ').nfkc().collect();
+    match normalized.rsplit_once('@') {
+        Some((local, domain)) => {
+            let ascii = idna::domain_to_ascii(domain).ok().filter(|d| !d.is_empty() && domain.contains('.'));
+            format!("{}@{}", local.to_lowercase(), ascii.unwrap_or_else(|| domain.to_lowercase()))
+        }
+        None => normalized.to_lowercase(),
+    }
+}
+
 /// An address of the form local@domain.tld that email_address accepts, without quoted
 /// local parts, comments or IP literals, which no real sign-up needs.
 fn is_plain_address(s: &str) -> bool {
@@ -180,6 +193,14 @@ mod tests {
         let out = email("email", raw, &mut errors);
         assert!(errors.is_empty(), "{raw:?}: {errors:?}");
         out
+    }
+
+    #[test]
+    fn search_prefixes_take_the_stored_form() {
+        assert_eq!(email_prefix("ＡＤＡ"), "ada");
+        assert_eq!(email_prefix("Ada@Exam"), "ada@exam");
+        assert_eq!(email_prefix("ada@Bücher.de"), "ada@xn--bcher-kva.de");
+        assert_eq!(email_prefix("ada@"), "ada@");
     }
 
     #[test]

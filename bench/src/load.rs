@@ -32,6 +32,8 @@ pub struct Target {
     pub body: Option<String>,
     /// How many values `{n}` takes (1: the body never changes).
     pub vary: u64,
+    /// The status a request should get (a refusal, for an attack's load); any 2xx when None.
+    pub expect: Option<u16>,
 }
 
 type Http = Client<HttpConnector, Full<Bytes>>;
@@ -66,6 +68,7 @@ async fn send(http: &Http, target: &Target, seq: u64) -> u16 {
 /// `warmup` seconds first, unrecorded, so connections (ours, the server's pool) and caches
 /// are warm when measuring starts. The report as JSON.
 pub async fn run(target: Target, rate: u32, seconds: u64, warmup: u64, concurrency: usize) -> anyhow::Result<Value> {
+    let target_expect = target.expect;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let http: Http = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(concurrency).build(connector);
@@ -75,7 +78,7 @@ pub async fn run(target: Target, rate: u32, seconds: u64, warmup: u64, concurren
     }
     let started = Instant::now();
     let samples = drive(&http, &target, rate, seconds, concurrency).await?;
-    Ok(report(&samples, started.elapsed().as_secs_f64(), rate, concurrency))
+    Ok(report(&samples, started.elapsed().as_secs_f64(), rate, concurrency, target_expect))
 }
 
 /// One stretch of load; the latency and status of every request.
@@ -124,13 +127,13 @@ async fn drive(
 }
 
 /// The run's figures as JSON.
-fn report(samples: &[(Duration, u16)], elapsed: f64, rate: u32, concurrency: usize) -> Value {
+fn report(samples: &[(Duration, u16)], elapsed: f64, rate: u32, concurrency: usize, expect: Option<u16>) -> Value {
     let latencies: Vec<Duration> = samples.iter().map(|(d, _)| *d).collect();
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
     for (_, status) in samples.iter() {
         *statuses.entry(status.to_string()).or_default() += 1;
     }
-    let ok = samples.iter().filter(|(_, s)| (200..300).contains(s)).count();
+    let ok = samples.iter().filter(|(_, s)| expect.map_or((200..300).contains(s), |e| e == *s)).count();
     json!({
         "mode": if rate == 0 { "closed".to_owned() } else { format!("open at {rate}/s") },
         "concurrency": concurrency,

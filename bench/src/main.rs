@@ -71,6 +71,9 @@ enum Command {
         /// Connections (closed loop: workers).
         #[arg(long, short = 'c', default_value_t = 32)]
         concurrency: usize,
+        /// The status every request should get (for an attack's load); any 2xx by default.
+        #[arg(long)]
+        expect: Option<u16>,
     },
     /// Prints the argon2id hash of a password at the production cost (for seeding).
     Hash {
@@ -106,8 +109,9 @@ async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
         Command::Coldstart { binary, event, runs } => coldstart::run(&binary, &event, runs).await?,
         Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
-        Command::Load { url, method, headers, body, vary, rate, seconds, warmup, concurrency } => {
-            load::run(load::Target { method, url, headers, body, vary }, rate, seconds, warmup, concurrency).await?
+        Command::Load { url, method, headers, body, vary, rate, seconds, warmup, concurrency, expect } => {
+            let target = load::Target { method, url, headers, body, vary, expect };
+            load::run(target, rate, seconds, warmup, concurrency).await?
         }
         Command::Hash { password } => serde_json::Value::String(hashing::hash(&password).await?),
         Command::Flow { kind, api, concurrency, seconds, ses_port, password } => {

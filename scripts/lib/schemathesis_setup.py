@@ -27,7 +27,8 @@ STATEFUL_VALIDITY = [
     "^/users(/\\{id\\})?$",
     # Invitations this run already revoked or accepted answer 410.
     "^/orgs/\\{org\\}/invitations/\\{id\\}/(resend|revoke)$",
-    # A PATCH body naming no field the API knows changes nothing and is refused.
+    # A PATCH body naming no field the API knows changes nothing and is refused; a default_role
+    # must name a role the org has.
     "^/orgs/\\{org\\}$",
 ]
 

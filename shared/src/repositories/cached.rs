@@ -25,11 +25,7 @@ pub fn query<'a>(
     sql: &'a str,
     params: Params<'a>,
 ) -> impl Future<Output = Result<Vec<Row>, DbError>> + 'a {
-    let at = Location::caller();
-    async move {
-        let run = async { db.query(&db.prepare_cached(sql).await?, params).await };
-        run.await.map_err(|e| failed(e, at, sql))
-    }
+    located(Location::caller(), sql, async move { db.query(&db.prepare_cached(sql).await?, params).await })
 }
 
 /// Exactly one row, or an error.
@@ -39,11 +35,7 @@ pub fn query_one<'a>(
     sql: &'a str,
     params: Params<'a>,
 ) -> impl Future<Output = Result<Row, DbError>> + 'a {
-    let at = Location::caller();
-    async move {
-        let run = async { db.query_one(&db.prepare_cached(sql).await?, params).await };
-        run.await.map_err(|e| failed(e, at, sql))
-    }
+    located(Location::caller(), sql, async move { db.query_one(&db.prepare_cached(sql).await?, params).await })
 }
 
 /// At most one row.
@@ -53,11 +45,7 @@ pub fn query_opt<'a>(
     sql: &'a str,
     params: Params<'a>,
 ) -> impl Future<Output = Result<Option<Row>, DbError>> + 'a {
-    let at = Location::caller();
-    async move {
-        let run = async { db.query_opt(&db.prepare_cached(sql).await?, params).await };
-        run.await.map_err(|e| failed(e, at, sql))
-    }
+    located(Location::caller(), sql, async move { db.query_opt(&db.prepare_cached(sql).await?, params).await })
 }
 
 /// The number of rows the statement changed.
@@ -67,15 +55,16 @@ pub fn execute<'a>(
     sql: &'a str,
     params: Params<'a>,
 ) -> impl Future<Output = Result<u64, DbError>> + 'a {
-    let at = Location::caller();
-    async move {
-        let run = async { db.execute(&db.prepare_cached(sql).await?, params).await };
-        run.await.map_err(|e| failed(e, at, sql))
-    }
+    located(Location::caller(), sql, async move { db.execute(&db.prepare_cached(sql).await?, params).await })
 }
 
-fn failed(err: tokio_postgres::Error, at: &Location<'_>, sql: &str) -> DbError {
-    DbError::from_pg(err, || operation(at, sql))
+/// Runs a statement, naming its call site and text in the error it may fail with.
+async fn located<T>(
+    at: &'static Location<'static>,
+    sql: &str,
+    run: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, DbError> {
+    run.await.map_err(|e| DbError::from_pg(e, || operation(at, sql)))
 }
 
 /// `file:line` of the caller and the statement's first words, white space folded. The text

@@ -83,3 +83,31 @@ pg_remove() {
   fi
   rm -rf "$dir" "$dir.initdb.log"
 }
+
+# pg_start_tls DIR PORT: like pg_start, for a cluster that speaks only TLS (ssl=on, a
+# hostssl-only pg_hba) with a CA and a server certificate for localhost made here with
+# openssl; sets PG_TLS_CA (the CA file) and PG_TLS_URL_BASE (a verify-full URL base).
+pg_start_tls() {
+  local dir=$1 port=$2 certs
+  certs=$(mktemp -d /tmp/identity-tls.XXXXXX)
+  (
+    cd "$certs"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout ca.key -out ca.crt \
+      -subj "/CN=identity test CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out server.crt \
+      -extfile server.ext 2>/dev/null
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n' >pg_hba.conf
+    chmod 600 server.key
+    chmod 755 .
+    if [ "$(id -u)" = 0 ]; then chown -R postgres "$certs"; fi
+  )
+  PG_EXTRA_OPTS="-c ssl=on -c ssl_cert_file=$certs/server.crt -c ssl_key_file=$certs/server.key -c hba_file=$certs/pg_hba.conf" \
+    pg_start "$dir" "$port"
+  PG_TLS_CA="$certs/ca.crt"
+  PG_TLS_URL_BASE="postgres://postgres@localhost:$(sed -n 4p "$(readlink -f "$dir")/postmaster.pid")"
+  export PG_TLS_CA PG_TLS_URL_BASE
+}

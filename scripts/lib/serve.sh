@@ -1,6 +1,7 @@
 # Sourced by scripts that run the API against a fresh database (walkthrough, postman,
 # lambda-flow). Needs scripts/lib/pg.sh and TEST_DATABASE_URL.
-#   serve_db NAME            creates database NAME; sets SERVE_DB and DATABASE_URL
+#   serve_db NAME            creates database NAME; sets SERVE_DB and DATABASE_URL (keeping
+#                            TEST_DATABASE_URL's query parameters)
 #   serve_start LOG [VAR=VALUE...]
 #                            runs `identity serve` on a free port with a new signing key and
 #                            the given settings, output to LOG; sets SERVE_URL and SERVE_PID
@@ -14,7 +15,9 @@ serve_db() {
   : "${TEST_DATABASE_URL:?set TEST_DATABASE_URL}"
   SERVE_DB=$1
   "$PG_BIN/psql" "$TEST_DATABASE_URL" -qc "CREATE DATABASE $SERVE_DB" >/dev/null
-  export DATABASE_URL="${TEST_DATABASE_URL%/*}/$SERVE_DB"
+  # The database name replaced, query parameters (sslmode, sslrootcert) kept.
+  local base=${TEST_DATABASE_URL%%\?*}
+  export DATABASE_URL="${base%/*}/$SERVE_DB${TEST_DATABASE_URL#"$base"}"
 }
 
 serve_start() {

@@ -71,3 +71,47 @@ async fn a_silent_database_does_not_hold_requests_past_the_timeout() {
     proxy.set_mode(Mode::Forward);
     assert_eq!(app.get("/health", None).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_with_every_connection_taken_answers_503_in_time_not_a_hang() {
+    use std::time::{Duration, Instant};
+    // Four connections in all, none kept back for superusers: the test takes every one.
+    let cluster = identity_shared::testkit::cluster::Cluster::start_with(
+        "-c max_connections=4 -c superuser_reserved_connections=0",
+    )
+    .await;
+    let app = std::sync::Arc::new(TestApp::on(
+        identity_cli::routes(),
+        identity_shared::testkit::TestDatabase::create().await,
+        &[("DATABASE_URL", &cluster.url()), ("DATABASE_TIMEOUT_MS", "500")],
+    ));
+    assert_eq!(app.get("/health", None).await.status, 200);
+    // The app's one pooled connection is idle; three more fill the server.
+    let mut held = vec![];
+    for _ in 0..3 {
+        let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        held.push(client);
+    }
+    // Requests at once: one gets the pooled connection, the others need new ones and are refused.
+    let started = Instant::now();
+    let answers = futures_join(&app, 4).await;
+    let waited = started.elapsed();
+    assert!(answers.iter().all(|s| *s == 200 || *s == 503), "{answers:?}");
+    assert!(answers.contains(&503), "past the server's limit some answer 503: {answers:?}");
+    assert!(waited < Duration::from_secs(5), "answered in {waited:?}, not held");
+    held.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = futures_join(&app, 4).await;
+    assert!(again.iter().all(|s| *s == 200), "with connections free again: {again:?}");
+}
+
+/// Sends `n` health checks at once; their statuses.
+async fn futures_join(app: &std::sync::Arc<TestApp>, n: usize) -> Vec<u16> {
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let app = app.clone();
+        checks.spawn(async move { app.get("/health", None).await.status.as_u16() });
+    }
+    checks.join_all().await
+}

@@ -20,6 +20,7 @@ mod roles;
 mod scoped_tokens;
 mod sessions;
 mod statements;
+mod tls;
 
 use identity_shared::testkit::TestApp;
 

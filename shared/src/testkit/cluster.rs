@@ -9,6 +9,8 @@ use std::process::Command;
 pub struct Cluster {
     dir: PathBuf,
     port: u16,
+    /// More server settings (`-c name=value ...`), as PG_EXTRA_OPTS takes them.
+    options: String,
 }
 
 fn pg_sh(call: &str, args: &[&str]) -> std::process::Output {
@@ -22,11 +24,21 @@ fn pg_sh(call: &str, args: &[&str]) -> std::process::Output {
 impl Cluster {
     /// Creates and starts a cluster in a fresh folder under the system's temporary folder.
     pub async fn start() -> Cluster {
+        Cluster::start_with("").await
+    }
+
+    /// Creates and starts a cluster with more server settings (`-c name=value ...`).
+    pub async fn start_with(options: &str) -> Cluster {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("identity-fault-pg-{}", uuid::Uuid::now_v7().simple()));
-        let cluster = Cluster { dir, port };
+        let cluster = Cluster { dir, port, options: options.to_owned() };
         cluster.resume().await;
         cluster
+    }
+
+    /// The server's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server's URL (its maintenance database).
@@ -42,10 +54,9 @@ impl Cluster {
 
     /// Starts the stopped server again on the same port and data; returns once it accepts connections.
     pub async fn resume(&self) {
-        let (dir, port) = (self.dir.display().to_string(), self.port.to_string());
-        tokio::task::spawn_blocking(move || pg_sh("PG_FSYNC=off pg_start \"$1\" \"$2\"", &[&dir, &port]))
-            .await
-            .unwrap();
+        let (dir, port, options) = (self.dir.display().to_string(), self.port.to_string(), self.options.clone());
+        let start = "PG_EXTRA_OPTS=\"$3\" PG_FSYNC=off pg_start \"$1\" \"$2\"";
+        tokio::task::spawn_blocking(move || pg_sh(start, &[&dir, &port, &options])).await.unwrap();
     }
 }
 

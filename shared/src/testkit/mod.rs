@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod database;
 pub mod proxy;
 pub mod ses;
+pub mod tls;
 
 pub use client::{TestApp, TestResponse};
 pub use database::TestDatabase;

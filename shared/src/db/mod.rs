@@ -5,12 +5,13 @@ use std::time::Duration;
 pub use deadpool_postgres::Pool;
 use deadpool_postgres::{Manager, ManagerConfig, QueueMode, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::config::Config;
 
 refinery::embed_migrations!("../migrations");
+
+pub mod tls;
 
 /// Key of the advisory lock that serialises concurrent migration runs.
 const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
@@ -87,8 +88,9 @@ impl DbError {
 }
 
 /// True when the driver got no answer: the socket would not open, broke, closed, or the
-/// connect timeout fired. Everything else without a server answer (a wrong row count, a type
-/// mismatch, a TLS or configuration mistake) is a bug, not an outage.
+/// connect timeout fired, or the TLS handshake failed. Everything else without a server
+/// answer (a wrong row count, a type mismatch, a configuration mistake) is a bug, not an
+/// outage.
 fn is_unreachable(err: &tokio_postgres::Error) -> bool {
     use std::error::Error as _;
     if err.is_closed() {
@@ -98,7 +100,10 @@ fn is_unreachable(err: &tokio_postgres::Error) -> bool {
     // carry the io::Error that broke the socket; Timeout is the connect timeout.
     let kind = err.to_string();
     let io = err.source().is_some_and(|s| s.is::<std::io::Error>());
+    // A failed TLS handshake (an unknown CA, a certificate for another host) leaves the
+    // database unreachable too: nothing can be sent until the certificate or the URL changes.
     kind == "timeout waiting for server"
+        || kind == "error performing TLS handshake"
         || (io && (kind == "error communicating with the server" || kind == "error connecting to server"))
 }
 
@@ -139,13 +144,13 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 /// Builds the pool. Nothing connects until the first checkout, which keeps cold starts short.
 pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
-    let mut pg = pg_config(config)?;
+    let (mut pg, tls) = pg_config(config)?;
     pg.keepalives_idle(Duration::from_secs(30));
     pg.options(format!("-c statement_timeout={}", config.database_statement_timeout.as_millis()));
     if pg.get_application_name().is_none() {
         pg.application_name("identity-api");
     }
-    let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.database_pool_size.max(1))
         // The most recently used connection serves next: its backend and its statement cache
@@ -171,7 +176,8 @@ pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>,
 
 /// Connects one client outside the pool (migrations need `&mut Client`).
 pub async fn connect(config: &Config) -> Result<tokio_postgres::Client, DbError> {
-    let (client, connection) = pg_config(config)?.connect(NoTls).await?;
+    let (pg, tls) = pg_config(config)?;
+    let (client, connection) = pg.connect(tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "migration connection closed");
@@ -180,14 +186,14 @@ pub async fn connect(config: &Config) -> Result<tokio_postgres::Client, DbError>
     Ok(client)
 }
 
-fn pg_config(config: &Config) -> Result<tokio_postgres::Config, DbError> {
-    let mut pg: tokio_postgres::Config = config
-        .database_url
-        .expose_secret()
-        .parse()
-        .map_err(|e: tokio_postgres::Error| DbError::other("parsing DATABASE_URL", chain(&e)))?;
+/// The driver's settings and the TLS connector, from DATABASE_URL (see [`tls`]).
+fn pg_config(config: &Config) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), DbError> {
+    let url = tls::split(config.database_url.expose_secret()).map_err(|e| DbError::other("reading DATABASE_URL", e))?;
+    let mut pg: tokio_postgres::Config =
+        url.driver_url.parse().map_err(|e: tokio_postgres::Error| DbError::other("parsing DATABASE_URL", chain(&e)))?;
     pg.connect_timeout(config.database_timeout);
-    Ok(pg)
+    let connector = tls::connector(&url).map_err(|e| DbError::other("setting up TLS to the database", e))?;
+    Ok((pg, connector))
 }
 
 /// Checks out a connection from the pool.

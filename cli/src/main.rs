@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
     let mut client = identity_shared::db::connect(config).await.context("connecting to DATABASE_URL")?;
-    Ok(identity_shared::db::migrate(&mut client).await?)
+    Ok(identity_shared::db::migrate(&mut client, config.database_statement_timeout).await?)
 }
 
 fn list(names: &[String]) -> String {

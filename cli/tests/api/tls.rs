@@ -20,7 +20,7 @@ async fn verify_full_with_the_right_ca_and_host_name_serves_every_request_over_t
     let url = server.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", server.ca.display()));
     let app = app_on(&url).await;
     let mut client = db::connect(app.state.config()).await.expect("a verified TLS connection");
-    db::migrate(&mut client).await.unwrap();
+    db::migrate(&mut client, app.state.config().database_statement_timeout).await.unwrap();
     let ssl: bool =
         client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0);
     assert!(ssl, "the session is encrypted");

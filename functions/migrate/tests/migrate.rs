@@ -27,7 +27,7 @@ async fn running_twice_is_harmless() {
     let roles = client.query("SELECT name FROM roles WHERE org_id IS NULL ORDER BY name", &[]).await.unwrap();
     let names: Vec<String> = roles.iter().map(|r| r.get(0)).collect();
     assert_eq!(names, ["admin", "member", "owner"], "system roles seeded once");
-    let again = identity_shared::db::migrate(&mut client).await.unwrap();
+    let again = identity_shared::db::migrate(&mut client, config.database_statement_timeout).await.unwrap();
     assert!(again.is_empty());
 }
 
@@ -47,5 +47,23 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V3__default_role".to_owned(),
             "V4__one_live_token".to_owned()
         ]
+    );
+}
+
+#[tokio::test]
+async fn migrating_sets_the_statement_timeout_for_later_sessions_without_startup_options() {
+    let db = TestDatabase::create_empty().await;
+    let config = db.config(&[("DATABASE_STATEMENT_TIMEOUT_MS", "300")]);
+    migrate_function::handle(&config).await.unwrap();
+    // A new session of the same role in this database, through the pool (which sends no
+    // startup options: RDS Proxy refuses them).
+    let pool = identity_shared::db::create_pool(&config).unwrap();
+    let client = identity_shared::db::client(&pool).await.unwrap();
+    let shown: String = client.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
+    assert_eq!(shown, "300ms");
+    let slow = identity_shared::repositories::cached::query(&client, "SELECT pg_sleep(2)", &[]).await.unwrap_err();
+    assert!(
+        matches!(slow, identity_shared::db::DbError::Unavailable(_)),
+        "a statement over the limit is cut: {slow:?}"
     );
 }

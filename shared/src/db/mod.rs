@@ -146,7 +146,6 @@ impl From<deadpool_postgres::PoolError> for DbError {
 pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
     let (mut pg, tls) = pg_config(config)?;
     pg.keepalives_idle(Duration::from_secs(30));
-    pg.options(format!("-c statement_timeout={}", config.database_statement_timeout.as_millis()));
     if pg.get_application_name().is_none() {
         pg.application_name("identity-api");
     }
@@ -165,13 +164,28 @@ pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
 }
 
 /// Applies pending migrations while holding an advisory lock, so concurrent runs wait for
-/// each other instead of racing. Returns the names of the migrations it applied.
-pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<Vec<String>, DbError> {
+/// each other instead of racing, then sets the statement timeout (see
+/// [`set_statement_timeout`]). Returns the names of the migrations it applied.
+pub async fn migrate(client: &mut tokio_postgres::Client, statement_timeout: Duration) -> Result<Vec<String>, DbError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let outcome = migrations::runner().set_grouped(true).run_async(client).await;
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let report = outcome.map_err(|e| DbError::other("applying migrations", chain(&e)))?;
+    set_statement_timeout(client, statement_timeout).await?;
     Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
+}
+
+/// Makes `statement_timeout` the connecting role's default in this database, for every session
+/// it opens later. A startup option would do it per connection, but RDS Proxy refuses startup
+/// options, and a `SET` after connecting would pin each proxied session to one backend.
+pub async fn set_statement_timeout(client: &tokio_postgres::Client, timeout: Duration) -> Result<(), DbError> {
+    // ALTER ROLE takes no parameters; the value is a number this code formats.
+    let sql = format!(
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = %L', \
+         current_database(), '{}ms'); END $$",
+        timeout.as_millis()
+    );
+    client.batch_execute(&sql).await.map_err(|e| DbError::from_pg(e, || "setting the statement timeout".to_owned()))
 }
 
 /// Connects one client outside the pool (migrations need `&mut Client`).

@@ -128,7 +128,7 @@ async fn ensure_template(admin: &tokio_postgres::Client, server: &str) {
         admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("creating template");
         {
             let mut client = connect(&with_database(server, name)).await;
-            crate::db::migrate(&mut client).await.expect("migrating the template");
+            crate::db::migrate(&mut client, std::time::Duration::from_secs(10)).await.expect("migrating the template");
         }
         admin.batch_execute(&format!("ALTER DATABASE {name} IS_TEMPLATE true")).await.expect("marking template");
     }

@@ -84,23 +84,30 @@ pg_remove() {
   rm -rf "$dir" "$dir.initdb.log"
 }
 
+# pg_make_ca DIR NAME: a self-signed CA (NAME.crt, NAME.key) in DIR, for tests.
+pg_make_ca() {
+  (cd "$1" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$2.key" -out "$2.crt" -subj "/CN=identity test $2" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null)
+}
+
 # pg_start_tls DIR PORT: like pg_start, for a cluster that speaks only TLS (ssl=on, a
 # hostssl-only pg_hba) with a CA and a server certificate for localhost made here with
-# openssl; sets PG_TLS_CA (the CA file) and PG_TLS_URL_BASE (a verify-full URL base).
+# openssl; sets PG_TLS_CA (the CA file) and PG_TLS_URL_BASE (a URL base through localhost).
 pg_start_tls() {
   local dir=$1 port=$2 certs
   certs=$(mktemp -d /tmp/identity-tls.XXXXXX)
+  pg_make_ca "$certs" ca
   (
     cd "$certs"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout ca.key -out ca.crt \
-      -subj "/CN=identity test CA" -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
       -subj "/CN=localhost" 2>/dev/null
     printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out server.crt \
       -extfile server.ext 2>/dev/null
+    # Plain TCP has no entry, so a connection without TLS is refused.
     printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n' >pg_hba.conf
+    # The server reads its key only if no one else can; as root it runs as postgres.
     chmod 600 server.key
     chmod 755 .
     if [ "$(id -u)" = 0 ]; then chown -R postgres "$certs"; fi

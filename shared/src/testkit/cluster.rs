@@ -13,7 +13,8 @@ pub struct Cluster {
     options: String,
 }
 
-fn pg_sh(call: &str, args: &[&str]) -> std::process::Output {
+/// Runs `call` with scripts/lib/pg.sh sourced; panics unless it succeeds.
+pub(crate) fn pg_sh(call: &str, args: &[&str]) -> std::process::Output {
     let lib = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/lib/pg.sh");
     let script = format!("set -e; source '{lib}'; {call}");
     let output = Command::new("bash").arg("-c").arg(script).arg("pg.sh").args(args).output().expect("running bash");
@@ -29,11 +30,21 @@ impl Cluster {
 
     /// Creates and starts a cluster with more server settings (`-c name=value ...`).
     pub async fn start_with(options: &str) -> Cluster {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("identity-fault-pg-{}", uuid::Uuid::now_v7().simple()));
+        let (dir, port) = Cluster::new_place();
         let cluster = Cluster { dir, port, options: options.to_owned() };
         cluster.resume().await;
         cluster
+    }
+
+    /// A fresh folder under the system's temporary folder and a free port.
+    pub(crate) fn new_place() -> (PathBuf, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        (std::env::temp_dir().join(format!("identity-fault-pg-{}", uuid::Uuid::now_v7().simple())), port)
+    }
+
+    /// A cluster that something else started there.
+    pub(crate) fn running(dir: PathBuf, port: u16) -> Cluster {
+        Cluster { dir, port, options: String::new() }
     }
 
     /// The server's port on 127.0.0.1.

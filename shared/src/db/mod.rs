@@ -169,9 +169,14 @@ pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
 pub async fn migrate(client: &mut tokio_postgres::Client, statement_timeout: Duration) -> Result<Vec<String>, DbError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let outcome = migrations::runner().set_grouped(true).run_async(client).await;
+    // Under the lock too: two ALTER ROLEs at once can fail with "tuple concurrently updated".
+    let timeout = match outcome {
+        Ok(_) => set_statement_timeout(client, statement_timeout).await,
+        Err(_) => Ok(()),
+    };
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let report = outcome.map_err(|e| DbError::other("applying migrations", chain(&e)))?;
-    set_statement_timeout(client, statement_timeout).await?;
+    timeout?;
     Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
 }
 

@@ -54,21 +54,21 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { port } => serve(port).await,
         Command::Migrate => {
-            let applied = migrate(&Config::from_env()?).await?;
+            let applied = migrate(&Config::load().await?).await?;
             println!("applied {} migration(s){}", applied.len(), list(&applied));
             Ok(())
         }
         Command::Mail { command: MailCommand::Drain { limit } } => {
-            let config = Config::from_env()?;
+            let config = Config::load().await?;
             let pool = identity_shared::db::create_pool(&config)?;
-            let mailer = identity_shared::mail::Mailer::from_config(&config.mail);
+            let mailer = identity_shared::mail::Mailer::from_config(&config.mail, &config.aws);
             let sender = identity_shared::services::outbox::Sender { pool: &pool, mailer: &mailer, mail: &config.mail };
             let report = mailer_function::drain_all(sender, limit).await?;
             println!("sent {}, retrying {}, dead {}", report.sent, report.retrying, report.dead);
             Ok(())
         }
         Command::CreateAdmin { email } => {
-            let pool = identity_shared::db::create_pool(&Config::from_env()?)?;
+            let pool = identity_shared::db::create_pool(&Config::load().await?)?;
             let user =
                 identity_shared::services::users::grant_platform_admin(&pool, &email).await.map_err(|e| match e {
                     identity_shared::AppError::Validation(errors) => {
@@ -84,7 +84,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Keygen => {
             let (private, public) = identity_shared::auth::jwt::generate_key();
             println!("JWT_PRIVATE_KEY={private}");
-            eprintln!("public key (for JWT_PREVIOUS_PUBLIC_KEYS after a rotation): {public}");
+            eprintln!(
+                "JWT_PUBLIC_KEY={public} (for the functions that only verify, and JWT_PREVIOUS_PUBLIC_KEYS after a rotation)"
+            );
             Ok(())
         }
     }
@@ -100,7 +102,7 @@ fn list(names: &[String]) -> String {
 }
 
 async fn serve(port: u16) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+    let config = Config::load().await?;
     let applied = migrate(&config).await?;
     if !applied.is_empty() {
         tracing::info!(migrations = %applied.join(", "), "database migrated");

@@ -1,9 +1,11 @@
-# Sourced by scripts/test and scripts/security (after pg.sh and ses.sh): PostgreSQL and the SES
-# emulator for tests, started unless TEST_DATABASE_URL / DATABASE_URL and SES_EMULATOR_URL
-# name running ones. services_cleanup (for an EXIT trap) stops what services_start started.
+# Sourced by scripts/test and scripts/security (after pg.sh, ses.sh and secrets.sh): PostgreSQL,
+# the SES emulator and a local Secrets Manager for tests, started unless TEST_DATABASE_URL /
+# DATABASE_URL, SES_EMULATOR_URL and SECRETS_EMULATOR_URL name running ones.
+# services_cleanup (for an EXIT trap) stops what services_start started.
 
 SERVICES_PG_DIR=
 SES_PID=
+SECRETS_PID=
 
 services_start() {
   if [ -z "${TEST_DATABASE_URL:-}" ] && [ -z "${DATABASE_URL:-}" ]; then
@@ -21,10 +23,16 @@ services_start() {
     ses_start "$(pg_free_port)"
   fi
   echo "== SES emulator: $SES_EMULATOR_URL"
+  if [ -z "${SECRETS_EMULATOR_URL:-}" ]; then
+    secrets_install
+    secrets_start "$(pg_free_port)"
+  fi
+  echo "== Secrets Manager (moto): $SECRETS_EMULATOR_URL"
 }
 
 services_cleanup() {
   if [ -n "$SES_PID" ]; then kill "$SES_PID" 2>/dev/null || true; fi
+  if [ -n "$SECRETS_PID" ]; then kill "$SECRETS_PID" 2>/dev/null || true; fi
   if [ -n "$SERVICES_PG_DIR" ]; then pg_stop "$SERVICES_PG_DIR"; pg_remove "$SERVICES_PG_DIR"; fi
 }
 

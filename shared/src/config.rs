@@ -5,19 +5,30 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::aws::AwsEnv;
+use crate::secrets::SecretsError;
+
 /// Every setting the functions and the CLI read, with its environment variable.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `DATABASE_URL`: libpq-style URL of the PostgreSQL database.
+    /// `DATABASE_URL`: libpq-style URL of the PostgreSQL database, with `DATABASE_HOST` (an
+    /// RDS Proxy endpoint, say) in place of its host when that is set. On Lambda it may come
+    /// from the secret `DATABASE_SECRET_ARN` names instead (see [`crate::secrets`]).
     pub database_url: SecretString,
+    /// `DATABASE_IAM_AUTH`: sign an RDS IAM token as the password of each new connection.
+    pub database_iam_auth: bool,
     /// `DATABASE_POOL_SIZE`: most connections one process holds.
     pub database_pool_size: usize,
     /// `DATABASE_TIMEOUT_MS`: longest a request waits to connect to or check out a connection.
     pub database_timeout: Duration,
     /// `DATABASE_STATEMENT_TIMEOUT_MS`: server-side limit on one statement.
     pub database_statement_timeout: Duration,
-    /// `JWT_PRIVATE_KEY`: Ed25519 PKCS#8 key, PEM or base64 DER (`identity keygen` prints one).
+    /// `JWT_PRIVATE_KEY`: Ed25519 PKCS#8 key, PEM or base64 DER (`identity keygen` prints one),
+    /// for the functions that sign tokens; on Lambda it comes from the secret
+    /// `JWT_PRIVATE_KEY_SECRET_ARN` names.
     pub jwt_private_key: Option<SecretString>,
+    /// `JWT_PUBLIC_KEY`: the signing key's public half, for functions that only verify.
+    pub jwt_public_key: Option<String>,
     /// `JWT_PREVIOUS_PUBLIC_KEYS`: comma-separated public keys still accepted after a rotation.
     pub jwt_previous_public_keys: Vec<String>,
     /// `JWT_ISSUER`: the `iss` claim.
@@ -45,6 +56,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Email delivery settings.
     pub mail: MailConfig,
+    /// The AWS region and credentials (SES, Secrets Manager, RDS IAM tokens).
+    pub aws: AwsEnv,
 }
 
 /// Requests allowed per client address (an IPv4 address or an IPv6 /64) in each window; 0
@@ -76,13 +89,8 @@ pub struct MailConfig {
     pub from: String,
     /// `APP_BASE_URL`: where links in mail point, e.g. https://app.example.com.
     pub app_base_url: String,
-    /// `AWS_REGION`: the SES region.
-    pub aws_region: Option<String>,
     /// `AWS_ENDPOINT_URL_SES`: another SES endpoint (a local emulator).
     pub ses_endpoint: Option<String>,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: SES credentials, as
-    /// Lambda sets them for the function's role. Without them a send fails and is retried.
-    pub aws_credentials: Option<(String, SecretString, Option<SecretString>)>,
     /// `SES_CONNECT_TIMEOUT_MS`: longest wait to connect to SES.
     pub connect_timeout: Duration,
     /// `SES_TIMEOUT_MS`: longest wait for one SendEmail call, retries included.
@@ -151,11 +159,13 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let env = Env(&lookup);
         Ok(Config {
-            database_url: env.required("DATABASE_URL")?.into(),
+            database_url: database_url(&env)?.into(),
+            database_iam_auth: env.flag("DATABASE_IAM_AUTH")?,
             database_pool_size: env.parse("DATABASE_POOL_SIZE", 8)?,
             database_timeout: env.millis("DATABASE_TIMEOUT_MS", 3_000)?,
             database_statement_timeout: env.millis("DATABASE_STATEMENT_TIMEOUT_MS", 10_000)?,
             jwt_private_key: env.get("JWT_PRIVATE_KEY").map(SecretString::from),
+            jwt_public_key: env.get("JWT_PUBLIC_KEY"),
             jwt_previous_public_keys: env.list("JWT_PREVIOUS_PUBLIC_KEYS"),
             jwt_issuer: env.get("JWT_ISSUER").unwrap_or_else(|| "identity-api".into()),
             jwt_audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "identity-api".into()),
@@ -199,21 +209,58 @@ impl Config {
                     .unwrap_or_else(|| "http://localhost:3000".into())
                     .trim_end_matches('/')
                     .to_owned(),
-                aws_region: env.get("AWS_REGION").or_else(|| env.get("AWS_DEFAULT_REGION")),
                 ses_endpoint: env.get("AWS_ENDPOINT_URL_SES"),
-                aws_credentials: match (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
-                    (Some(id), Some(secret)) => {
-                        Some((id, secret.into(), env.get("AWS_SESSION_TOKEN").map(SecretString::from)))
-                    }
-                    _ => None,
-                },
                 connect_timeout: env.millis("SES_CONNECT_TIMEOUT_MS", 2_000)?,
                 operation_timeout: env.millis("SES_TIMEOUT_MS", 5_000)?,
                 max_attempts: env.parse("MAIL_MAX_ATTEMPTS", 8)?,
                 retry_base: env.secs("MAIL_RETRY_BASE_SECS", 30)?,
                 invitation_ttl_days: env.parse("INVITATION_TTL_DAYS", 7)?,
             },
+            aws: AwsEnv::from_lookup(|key| env.get(key)),
         })
+    }
+
+    /// Reads the process environment, then the secrets it names from Secrets Manager (see
+    /// [`crate::secrets`]): what a function does once per sandbox.
+    pub async fn load() -> Result<Config, LoadError> {
+        Config::load_from(std::env::vars().collect()).await
+    }
+
+    /// [`Config::load`] from a map of variables, as tests do.
+    pub async fn load_from(mut env: HashMap<String, String>) -> Result<Config, LoadError> {
+        crate::secrets::resolve(&mut env).await?;
+        Ok(Config::from_map(&env)?)
+    }
+}
+
+/// Why [`Config::load`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A secret could not be read.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    /// A setting is missing or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl LoadError {
+    /// True when trying again later may succeed (Secrets Manager did not answer).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, LoadError::Secrets(e) if e.is_unavailable())
+    }
+}
+
+/// DATABASE_URL, with DATABASE_HOST's host in it when that is set.
+fn database_url(env: &Env<'_>) -> Result<String, ConfigError> {
+    let url = env.required("DATABASE_URL")?;
+    match env.get("DATABASE_HOST") {
+        None => Ok(url),
+        Some(host) => {
+            let parts = crate::db::url::Parts { host: Some(host), ..Default::default() };
+            crate::db::url::with_parts(Some(&url), &parts)
+                .map_err(|reason| ConfigError::Invalid { name: "DATABASE_HOST", reason })
+        }
     }
 }
 
@@ -235,6 +282,14 @@ impl Env<'_> {
         match self.get(name) {
             None => Ok(default),
             Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => Err(ConfigError::Invalid { name, reason: format!("'{other}' is not true or false") }),
         }
     }
 

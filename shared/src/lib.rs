@@ -1,6 +1,7 @@
 //! Shared crate of the identity API: models, repositories, services, JWT and HTTP plumbing.
 
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod http;
 pub mod mail;
 pub mod models;
 pub mod repositories;
+pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;

@@ -39,7 +39,7 @@ impl AppState {
         let pool = crate::db::create_pool(&config).map_err(|e| StateError(e.to_string()))?;
         let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
         let passwords = Passwords::new(config.argon2, config.password_hash_queue).map_err(StateError)?;
-        let mailer = Mailer::from_config(&config.mail);
+        let mailer = Mailer::from_config(&config.mail, &config.aws);
         Ok(AppState { inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash: OnceCell::new() }) })
     }
 

@@ -139,16 +139,16 @@ async fn me_refuses_missing_garbage_foreign_and_expired_tokens() {
     let claims = app.state.jwt().verify(&access).unwrap();
     let mut expired = claims.clone();
     expired.exp = expired.iat - 3600;
-    app.get("/me", Some(&app.state.jwt().sign(&expired))).await.assert_problem(401);
+    app.get("/me", Some(&app.state.jwt().sign(&expired).unwrap())).await.assert_problem(401);
 
     let (other_key, _) = identity_shared::auth::jwt::generate_key();
     let other = app_with(&[("JWT_PRIVATE_KEY", &other_key)]).await;
-    app.get("/me", Some(&other.state.jwt().sign(&claims))).await.assert_problem(401);
+    app.get("/me", Some(&other.state.jwt().sign(&claims).unwrap())).await.assert_problem(401);
 
     // A token for a user or session that does not exist in this database.
     let mut ghost = claims.clone();
     ghost.sid = uuid::Uuid::now_v7();
-    app.get("/me", Some(&app.state.jwt().sign(&ghost))).await.assert_problem(401);
+    app.get("/me", Some(&app.state.jwt().sign(&ghost).unwrap())).await.assert_problem(401);
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod platform;
 mod pool;
 mod roles;
 mod scoped_tokens;
+mod secrets;
 mod sessions;
 mod statements;
 mod tls;

@@ -38,7 +38,9 @@ fn keys() -> &'static JwtKeys {
 
 fn genuine() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
-    TOKEN.get_or_init(|| keys().sign(&keys().claims(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), "a@example.com")))
+    TOKEN.get_or_init(|| {
+        keys().sign(&keys().claims(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), "a@example.com")).unwrap()
+    })
 }
 
 fn proptest_config() -> ProptestConfig {

@@ -88,7 +88,7 @@ fn attacks(app: &TestApp, genuine: &str, refresh: &str, victim: uuid::Uuid) -> V
     let resign = |f: &dyn Fn(&mut AccessClaims)| {
         let mut c = claims.clone();
         f(&mut c);
-        keys.sign(&c)
+        keys.sign(&c).unwrap()
     };
     add("wrong issuer", resign(&|c| c.iss = "https://evil.example".into()));
     add("wrong audience", resign(&|c| c.aud = "another-api".into()));
@@ -192,7 +192,7 @@ async fn time_claims_hold_at_the_leeway_edges() {
     let status = |f: &dyn Fn(&mut AccessClaims)| {
         let mut c = claims.clone();
         f(&mut c);
-        let token = keys.sign(&c);
+        let token = keys.sign(&c).unwrap();
         let app = &app;
         async move { app.get("/me", Some(&token)).await.status.as_u16() }
     };

@@ -1,8 +1,7 @@
-//! Lambda entry point of the auth function.
+//! Lambda entry point of the auth function (it issues tokens, so it holds the signing key).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     identity_shared::telemetry::init();
-    let state = identity_shared::AppState::from_env()?;
-    lambda_http::run(auth_function::router().with_state(state)).await
+    identity_shared::http::lambda::run(auth_function::router(), identity_shared::http::lambda::TokenKeys::Sign).await
 }

@@ -1,8 +1,8 @@
-//! Lambda entry point of the invitations function.
+//! Lambda entry point of the invitations function (it issues tokens, so it holds the signing key).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     identity_shared::telemetry::init();
-    let state = identity_shared::AppState::from_env()?;
-    lambda_http::run(invitations_function::router().with_state(state)).await
+    identity_shared::http::lambda::run(invitations_function::router(), identity_shared::http::lambda::TokenKeys::Sign)
+        .await
 }

@@ -1,8 +1,7 @@
-//! Lambda entry point of the users function.
+//! Lambda entry point of the users function (it only verifies tokens: no signing key).
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     identity_shared::telemetry::init();
-    let state = identity_shared::AppState::from_env()?;
-    lambda_http::run(users_function::router().with_state(state)).await
+    identity_shared::http::lambda::run(users_function::router(), identity_shared::http::lambda::TokenKeys::Verify).await
 }

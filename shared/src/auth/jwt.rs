@@ -51,14 +51,17 @@ pub struct AccessClaims {
 /// Why a key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// JWT_PRIVATE_KEY is not set.
-    #[error("JWT_PRIVATE_KEY is not set; `identity keygen` makes one")]
+    /// Neither JWT_PRIVATE_KEY nor JWT_PUBLIC_KEY is set.
+    #[error("neither JWT_PRIVATE_KEY nor JWT_PUBLIC_KEY is set; `identity keygen` makes a pair")]
     Missing,
+    /// This function was given only public keys, yet was asked to sign.
+    #[error("this function holds no signing key (JWT_PRIVATE_KEY), only JWT_PUBLIC_KEY")]
+    VerifyOnly,
     /// Not PEM or base64 of a PKCS#8 Ed25519 key.
     #[error("JWT_PRIVATE_KEY is not an Ed25519 PKCS#8 key (PEM or base64 DER): {0}")]
     Private(String),
     /// Not a 32-byte Ed25519 public key in base64url.
-    #[error("JWT_PREVIOUS_PUBLIC_KEYS has an entry that is not a base64url Ed25519 public key")]
+    #[error("JWT_PUBLIC_KEY or JWT_PREVIOUS_PUBLIC_KEYS has an entry that is not a base64url Ed25519 public key")]
     Public,
 }
 
@@ -99,8 +102,8 @@ pub struct Jwks {
 
 /// Signs and verifies access tokens.
 pub struct JwtKeys {
-    signing: EncodingKey,
-    signing_kid: String,
+    /// The private key and its kid; `None` in functions that only verify.
+    signing: Option<(EncodingKey, String)>,
     verifying: HashMap<String, DecodingKey>,
     jwks: Jwks,
     validation: Validation,
@@ -111,7 +114,8 @@ pub struct JwtKeys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys").field("kid", &self.signing_kid).finish_non_exhaustive()
+        let kid = self.signing.as_ref().map(|(_, kid)| kid.as_str());
+        f.debug_struct("JwtKeys").field("signing_kid", &kid).finish_non_exhaustive()
     }
 }
 
@@ -121,19 +125,25 @@ impl std::fmt::Debug for JwtKeys {
 pub struct InvalidToken(pub String);
 
 impl JwtKeys {
-    /// Loads the signing key and previous public keys from the configuration.
+    /// Loads the signing key (or, in a function that only verifies, the current public key)
+    /// and the previous public keys from the configuration.
     pub fn from_config(config: &Config) -> Result<JwtKeys, KeyError> {
-        let der = decode_private_key(config.jwt_private_key.as_ref().ok_or(KeyError::Missing)?)?;
-        let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Private(e.to_string()))?;
-        let current = Jwk::ed25519(pair.public_key().as_ref());
-        let mut keys = vec![current.clone()];
-        for entry in &config.jwt_previous_public_keys {
-            let raw = URL_SAFE_NO_PAD
-                .decode(entry.trim_end_matches('='))
-                .ok()
-                .filter(|b| b.len() == 32)
-                .ok_or(KeyError::Public)?;
-            let jwk = Jwk::ed25519(&raw);
+        let (signing, current) = match (&config.jwt_private_key, &config.jwt_public_key) {
+            (Some(private), _) => {
+                let der = decode_private_key(private)?;
+                let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Private(e.to_string()))?;
+                let current = Jwk::ed25519(pair.public_key().as_ref());
+                (Some((EncodingKey::from_ed_der(&der), current.kid.clone())), current)
+            }
+            (None, Some(public)) => (None, Jwk::ed25519(&decode_public_key(public)?)),
+            (None, None) => return Err(KeyError::Missing),
+        };
+        let mut keys = vec![current];
+        // A signing function also honours JWT_PUBLIC_KEY, so that during a rotation the new
+        // key can be trusted everywhere before any function signs with it.
+        let others = config.jwt_public_key.iter().filter(|_| signing.is_some());
+        for entry in others.chain(&config.jwt_previous_public_keys) {
+            let jwk = Jwk::ed25519(&decode_public_key(entry)?);
             if !keys.iter().any(|k| k.kid == jwk.kid) {
                 keys.push(jwk);
             }
@@ -150,8 +160,7 @@ impl JwtKeys {
         validation.validate_nbf = true;
         validation.leeway = config.jwt_leeway_secs;
         Ok(JwtKeys {
-            signing: EncodingKey::from_ed_der(&der),
-            signing_kid: current.kid,
+            signing,
             verifying,
             jwks: Jwks { keys },
             validation,
@@ -190,12 +199,18 @@ impl JwtKeys {
         }
     }
 
+    /// True when this function holds the private key.
+    pub fn can_sign(&self) -> bool {
+        self.signing.is_some()
+    }
+
     /// Signs claims with the current key.
-    pub fn sign(&self, claims: &AccessClaims) -> String {
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+        let (key, kid) = self.signing.as_ref().ok_or(KeyError::VerifyOnly)?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(self.signing_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.signing).expect("signing with a validated Ed25519 key cannot fail")
+        header.kid = Some(kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, key).expect("signing with a validated Ed25519 key cannot fail"))
     }
 
     /// Verifies signature, algorithm, `typ`, `kid`, issuer, audience and time claims.
@@ -216,6 +231,10 @@ impl JwtKeys {
             .map_err(|e| InvalidToken(e.to_string()))?;
         Ok(data.claims)
     }
+}
+
+fn decode_public_key(entry: &str) -> Result<Vec<u8>, KeyError> {
+    URL_SAFE_NO_PAD.decode(entry.trim().trim_end_matches('=')).ok().filter(|b| b.len() == 32).ok_or(KeyError::Public)
 }
 
 fn decode_private_key(raw: &SecretString) -> Result<Vec<u8>, KeyError> {
@@ -266,7 +285,7 @@ mod tests {
     fn token_with(keys: &JwtKeys, edit: impl FnOnce(&mut AccessClaims)) -> String {
         let mut claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
         edit(&mut claims);
-        keys.sign(&claims)
+        keys.sign(&claims).unwrap()
     }
 
     fn b64json(value: serde_json::Value) -> String {
@@ -277,10 +296,10 @@ mod tests {
     fn signed_tokens_verify_with_their_claims() {
         let keys = keys();
         let claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
-        let verified = keys.verify(&keys.sign(&claims)).unwrap();
+        let verified = keys.verify(&keys.sign(&claims).unwrap()).unwrap();
         assert_eq!(verified, claims);
         assert_eq!(verified.exp - verified.iat, 900);
-        let header = jsonwebtoken::decode_header(keys.sign(&claims)).unwrap();
+        let header = jsonwebtoken::decode_header(keys.sign(&claims).unwrap()).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(keys.jwks().keys[0].kid.as_str()));
     }
@@ -365,5 +384,45 @@ mod tests {
         // RFC 8037 appendix A.3 test vector.
         let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
         assert_eq!(Jwk::ed25519(&x).kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    }
+
+    #[test]
+    fn a_verify_only_function_checks_tokens_with_the_public_key_and_cannot_sign() {
+        let (private, public) = generate_key();
+        let signer = keys_with(&private, &[], |_| {});
+        let verifier = keys_with("", &[], |m| {
+            m.remove("JWT_PRIVATE_KEY");
+            m.insert("JWT_PUBLIC_KEY".into(), public.clone());
+        });
+        assert!(signer.can_sign() && !verifier.can_sign());
+        let token = token_with(&signer, |_| {});
+        assert!(verifier.verify(&token).is_ok());
+        assert_eq!(verifier.jwks().keys, signer.jwks().keys);
+        let claims = verifier.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
+        assert!(matches!(verifier.sign(&claims), Err(KeyError::VerifyOnly)));
+        // Another key's public half verifies nothing this signer made.
+        let stranger = keys_with("", &[], |m| {
+            m.remove("JWT_PRIVATE_KEY");
+            m.insert("JWT_PUBLIC_KEY".into(), generate_key().1);
+        });
+        assert!(stranger.verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_signer_trusts_the_next_public_key_before_it_signs_with_it() {
+        let (old_private, _) = generate_key();
+        let (new_private, new_public) = generate_key();
+        let old = keys_with(&old_private, &[], |m| {
+            m.insert("JWT_PUBLIC_KEY".into(), new_public.clone());
+        });
+        let new = keys_with(&new_private, &[], |_| {});
+        assert!(old.verify(&token_with(&new, |_| {})).is_ok());
+        assert_eq!(old.jwks().keys.len(), 2);
+    }
+
+    #[test]
+    fn no_key_at_all_is_refused() {
+        let map: HashMap<String, String> = [("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned())].into();
+        assert!(matches!(JwtKeys::from_config(&Config::from_map(&map).unwrap()), Err(KeyError::Missing)));
     }
 }

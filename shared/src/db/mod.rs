@@ -1,17 +1,22 @@
 //! The PostgreSQL pool (lazy: no connection until the first query) and embedded migrations.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 pub use deadpool_postgres::Pool;
 use deadpool_postgres::{Manager, ManagerConfig, QueueMode, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 
 use crate::config::Config;
 
 refinery::embed_migrations!("../migrations");
 
+pub mod iam;
 pub mod tls;
+pub mod url;
 
 /// Key of the advisory lock that serialises concurrent migration runs.
 const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
@@ -144,12 +149,12 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 /// Builds the pool. Nothing connects until the first checkout, which keeps cold starts short.
 pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
-    let (mut pg, tls) = pg_config(config)?;
+    let (mut pg, connector) = pg_config(config)?;
     pg.keepalives_idle(Duration::from_secs(30));
     if pg.get_application_name().is_none() {
         pg.application_name("identity-api");
     }
-    let manager = Manager::from_config(pg, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let manager = Manager::from_connect(pg, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(config.database_pool_size.max(1))
         // The most recently used connection serves next: its backend and its statement cache
@@ -195,27 +200,143 @@ pub async fn set_statement_timeout(client: &tokio_postgres::Client, timeout: Dur
 
 /// Connects one client outside the pool (migrations need `&mut Client`).
 pub async fn connect(config: &Config) -> Result<tokio_postgres::Client, DbError> {
-    let (pg, tls) = pg_config(config)?;
-    let (client, connection) = pg.connect(tls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "migration connection closed");
-        }
-    });
+    let (pg, connector) = pg_config(config)?;
+    let (client, _task) = connector.open(pg).await?;
     Ok(client)
 }
 
-/// The driver's settings and the TLS connector, from DATABASE_URL (see [`tls`]).
-fn pg_config(config: &Config) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), DbError> {
+/// Opens connections over TLS as DATABASE_URL asks, with the URL's password or, under
+/// DATABASE_IAM_AUTH, a token signed for each connection.
+struct Connector {
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    iam: Option<iam::IamAuth>,
+}
+
+impl Connector {
+    async fn open(
+        &self,
+        pg: tokio_postgres::Config,
+    ) -> Result<(tokio_postgres::Client, JoinHandle<()>), tokio_postgres::Error> {
+        let (client, connection) = self.credentialed(pg).connect(self.tls.clone()).await?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "database connection closed");
+            }
+        });
+        Ok((client, task))
+    }
+
+    /// `pg` with a token signed now as its password, under IAM authentication.
+    fn credentialed(&self, mut pg: tokio_postgres::Config) -> tokio_postgres::Config {
+        if let Some(iam) = &self.iam {
+            match iam.password_for(&pg) {
+                Ok(token) => {
+                    pg.password(token);
+                }
+                // pg_config checked host, user and credentials, so this is unexpected; the
+                // server refuses the password-less attempt and the caller sees why.
+                Err(e) => tracing::error!(error = %e, "could not sign an RDS IAM auth token"),
+            }
+        }
+        pg
+    }
+}
+
+impl deadpool_postgres::Connect for Connector {
+    fn connect(
+        &self,
+        pg: &tokio_postgres::Config,
+    ) -> Pin<
+        Box<dyn Future<Output = Result<(tokio_postgres::Client, JoinHandle<()>), tokio_postgres::Error>> + Send + '_>,
+    > {
+        Box::pin(self.open(pg.clone()))
+    }
+}
+
+/// The driver's settings and the connector, from DATABASE_URL (see [`tls`]) and
+/// DATABASE_IAM_AUTH (see [`iam`]).
+fn pg_config(config: &Config) -> Result<(tokio_postgres::Config, Connector), DbError> {
     let url = tls::split(config.database_url.expose_secret()).map_err(|e| DbError::other("reading DATABASE_URL", e))?;
     let mut pg: tokio_postgres::Config =
         url.driver_url.parse().map_err(|e: tokio_postgres::Error| DbError::other("parsing DATABASE_URL", chain(&e)))?;
     pg.connect_timeout(config.database_timeout);
-    let connector = tls::connector(&url).map_err(|e| DbError::other("setting up TLS to the database", e))?;
-    Ok((pg, connector))
+    let tls = tls::connector(&url).map_err(|e| DbError::other("setting up TLS to the database", e))?;
+    let iam = if config.database_iam_auth {
+        if url.mode == tls::SslMode::Disable || url.mode == tls::SslMode::Prefer {
+            return Err(DbError::other(
+                "reading DATABASE_IAM_AUTH",
+                "IAM database authentication sends a token as the password: set sslmode=verify-full",
+            ));
+        }
+        let credentials = config.aws.credentials().ok_or_else(|| {
+            DbError::other("reading DATABASE_IAM_AUTH", "no AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+        })?;
+        let auth = iam::IamAuth::new(credentials, config.aws.region_or_default());
+        // Fail at start, not on the first connection, when the URL lacks a host or user.
+        auth.password_for(&pg).map_err(|e| DbError::other("reading DATABASE_IAM_AUTH", e))?;
+        Some(auth)
+    } else {
+        None
+    };
+    Ok((pg, Connector { tls, iam }))
 }
 
 /// Checks out a connection from the pool.
 pub async fn client(pool: &Pool) -> Result<deadpool_postgres::Object, DbError> {
     Ok(pool.get().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_map(&map).unwrap()
+    }
+
+    const IAM: [(&str, &str); 5] = [
+        ("DATABASE_URL", "postgres://identity@db.abc.eu-west-1.rds.amazonaws.com:5432/identity?sslmode=verify-full"),
+        ("DATABASE_IAM_AUTH", "true"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ];
+
+    #[test]
+    fn under_iam_auth_each_connection_gets_a_token_for_its_host_user_and_region() {
+        let (pg, connector) = pg_config(&config(&IAM)).unwrap();
+        assert_eq!(pg.get_password(), None, "no password is fixed at start");
+        let password = |pg: tokio_postgres::Config| {
+            String::from_utf8(connector.credentialed(pg).get_password().unwrap().to_vec()).unwrap()
+        };
+        let first = password(pg.clone());
+        assert!(
+            first.starts_with("db.abc.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=identity&"),
+            "{first}"
+        );
+        assert!(first.contains("%2Feu-west-1%2Frds-db%2Faws4_request"), "{first}");
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_ne!(password(pg), first, "a later connection signs its own token");
+    }
+
+    #[test]
+    fn without_iam_auth_the_url_password_is_used_as_it_is() {
+        let (pg, connector) = pg_config(&config(&[("DATABASE_URL", "postgres://u:pw@h/d")])).unwrap();
+        assert_eq!(connector.credentialed(pg).get_password(), Some(&b"pw"[..]));
+    }
+
+    #[test]
+    fn iam_auth_refuses_plain_text_and_missing_credentials_at_start() {
+        let mut plain = IAM.to_vec();
+        plain[0] = ("DATABASE_URL", "postgres://identity@db:5432/identity?sslmode=prefer");
+        assert!(pg_config(&config(&plain)).err().unwrap().to_string().contains("sslmode=verify-full"));
+        let keyless = &IAM[..3];
+        assert!(pg_config(&config(keyless)).err().unwrap().to_string().contains("no AWS credentials"));
+        let mut userless = IAM.to_vec();
+        userless[0] = ("DATABASE_URL", "postgres://db:5432/identity?sslmode=verify-full");
+        assert!(pg_config(&config(&userless)).err().unwrap().to_string().contains("needs a user"));
+    }
 }

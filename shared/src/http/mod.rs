@@ -1,6 +1,7 @@
 //! What handlers share: extractors, the common layers and fallbacks of every router.
 
 pub mod extract;
+pub mod lambda;
 pub mod layers;
 
 pub use crate::state::AppState;

@@ -4,6 +4,7 @@ pub mod log;
 pub mod ses;
 pub mod templates;
 
+use crate::aws::AwsEnv;
 use crate::config::{MailConfig, MailTransport};
 
 /// One rendered message.
@@ -36,9 +37,9 @@ pub enum Mailer {
 impl Mailer {
     /// The transport the configuration names. Builds nothing yet: the SES client is made on
     /// first use, so functions that send no mail start as fast as before.
-    pub fn from_config(config: &MailConfig) -> Mailer {
+    pub fn from_config(config: &MailConfig, aws: &AwsEnv) -> Mailer {
         match config.transport {
-            MailTransport::Ses => Mailer::Ses(Box::new(ses::SesMailer::new(config.clone()))),
+            MailTransport::Ses => Mailer::Ses(Box::new(ses::SesMailer::new(config.clone(), aws.clone()))),
             MailTransport::Log => Mailer::Log,
         }
     }

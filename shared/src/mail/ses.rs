@@ -3,38 +3,36 @@
 use aws_sdk_ses::Client;
 use aws_sdk_ses::config::retry::RetryConfig;
 use aws_sdk_ses::config::timeout::TimeoutConfig;
-use aws_sdk_ses::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ses::config::{BehaviorVersion, Region};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
-use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 use super::{Email, SendError};
+use crate::aws::AwsEnv;
 use crate::config::MailConfig;
 
 /// Sends through SES; the client is built on first use.
 #[derive(Debug)]
 pub struct SesMailer {
     config: MailConfig,
+    aws: AwsEnv,
     client: OnceCell<Client>,
 }
 
 impl SesMailer {
     /// A mailer for these settings.
-    pub fn new(config: MailConfig) -> SesMailer {
-        SesMailer { config, client: OnceCell::new() }
+    pub fn new(config: MailConfig, aws: AwsEnv) -> SesMailer {
+        SesMailer { config, aws, client: OnceCell::new() }
     }
 
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                // Region and credentials come from the settings (the environment Lambda gives
-                // every function), not aws-config's default chain: the chain's STS, SSO,
-                // IMDS and profile-file code would be linked into every function that mails
-                // and never run on Lambda.
-                let region = self.config.aws_region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+                // Region and credentials come from the environment Lambda gives every
+                // function (see `AwsEnv`). Without credentials a send fails and is retried.
                 let mut builder = aws_sdk_ses::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new(region))
+                    .region(Region::new(self.aws.region_or_default()))
                     .timeout_config(
                         TimeoutConfig::builder()
                             .connect_timeout(self.config.connect_timeout)
@@ -43,9 +41,7 @@ impl SesMailer {
                     )
                     // The outbox retries with backoff; one quick retry here covers a blip.
                     .retry_config(RetryConfig::standard().with_max_attempts(2));
-                if let Some((id, secret, session)) = &self.config.aws_credentials {
-                    let session = session.as_ref().map(|s| s.expose_secret().to_owned());
-                    let credentials = Credentials::new(id, secret.expose_secret(), session, None, "environment");
+                if let Some(credentials) = self.aws.credentials() {
                     builder = builder.credentials_provider(credentials);
                 }
                 if let Some(endpoint) = &self.config.ses_endpoint {

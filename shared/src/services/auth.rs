@@ -171,7 +171,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     lockouts::clear(&client, &email).await?;
     let open = open_session(state, &client, &user, req.org_id, &client_info).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id, "signed in");
-    Ok(token_pair(state, &user, open.session_id, open.refresh_token, scope))
+    token_pair(state, &user, open.session_id, open.refresh_token, scope)
 }
 
 /// Counts an attempt at `email`'s password before it is checked, so concurrent guesses cannot
@@ -206,7 +206,7 @@ pub struct OpenSession {
 
 impl OpenSession {
     /// The token pair for this session, once its transaction has committed.
-    pub fn into_pair(self, state: &AppState, user: &User) -> TokenPair {
+    pub fn into_pair(self, state: &AppState, user: &User) -> AppResult<TokenPair> {
         token_pair(state, user, self.session_id, self.refresh_token, None)
     }
 }
@@ -284,7 +284,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
         sessions::set_org(&tx, consumed.session_id, scoped_to).await?;
     }
     tx.commit().await.map_err(DbError::from)?;
-    Ok(token_pair(state, &user, consumed.session_id, next, scope))
+    token_pair(state, &user, consumed.session_id, next, scope)
 }
 
 /// Ends the caller's session; its access and refresh tokens stop working at once.
@@ -326,7 +326,7 @@ fn token_pair(
     session_id: Uuid,
     refresh_token: String,
     scope: Option<OrgScope>,
-) -> TokenPair {
+) -> AppResult<TokenPair> {
     let jwt = state.jwt();
     let mut claims = jwt.claims(user.id, session_id, &user.email);
     if let Some(scope) = scope {
@@ -334,7 +334,8 @@ fn token_pair(
         claims.roles = Some(scope.roles);
         claims.permissions = Some(scope.permissions);
     }
-    TokenPair { access_token: jwt.sign(&claims), token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token }
+    let access_token = jwt.sign(&claims).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token })
 }
 
 /// For an org route: verifies the token and resolves, in one query, the live session, the

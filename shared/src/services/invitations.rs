@@ -315,7 +315,7 @@ pub async fn accept(
     };
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;
-    let tokens = tokens.map(|open| open.into_pair(state, &user));
+    let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
 }
 

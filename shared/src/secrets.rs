@@ -1,0 +1,219 @@
+//! Secrets read at run time from AWS Secrets Manager, once per sandbox, so that they never sit
+//! in a function's environment: the database's URL or credentials (DATABASE_SECRET_ARN) and
+//! the signing key (JWT_PRIVATE_KEY_SECRET_ARN).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use serde_json::Value;
+
+use crate::aws::AwsEnv;
+use crate::db::url::{Parts, with_parts};
+
+/// Names a secret whose JSON holds the database URL (`url`) or RDS's credential fields
+/// (`username`, `password`, and optionally `host`, `port`, `dbname`) laid over DATABASE_URL.
+pub const DATABASE_SECRET_ARN: &str = "DATABASE_SECRET_ARN";
+/// Names a secret whose JSON holds `private_key` (or whose whole text is the key).
+pub const JWT_PRIVATE_KEY_SECRET_ARN: &str = "JWT_PRIVATE_KEY_SECRET_ARN";
+
+/// Why the secrets could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// Secrets Manager did not answer in time or failed on its side; a retry may succeed.
+    #[error("Secrets Manager is unavailable reading {variable}: {cause}")]
+    Unavailable {
+        /// The variable naming the secret.
+        variable: &'static str,
+        /// What went wrong (never the secret's value).
+        cause: String,
+    },
+    /// The secret is missing, not ours to read, or not in a shape we understand.
+    #[error("{variable}: {reason}")]
+    Invalid {
+        /// The variable naming the secret.
+        variable: &'static str,
+        /// What is wrong (never the secret's value).
+        reason: String,
+    },
+}
+
+impl SecretsError {
+    /// True when trying again later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, SecretsError::Unavailable { .. })
+    }
+}
+
+/// Reads the secrets `env` names and sets DATABASE_URL and JWT_PRIVATE_KEY from them. An
+/// environment that names no secret is left as it is, and no client is built.
+pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsError> {
+    let get = |key: &str| env.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let database_arn = get(DATABASE_SECRET_ARN);
+    let jwt_arn = get(JWT_PRIVATE_KEY_SECRET_ARN);
+    if database_arn.is_none() && jwt_arn.is_none() {
+        return Ok(());
+    }
+    let client = client(&AwsEnv::from_lookup(get), get("AWS_ENDPOINT_URL_SECRETS_MANAGER"));
+    let read = |variable, arn: Option<String>| {
+        let client = &client;
+        async move {
+            match arn {
+                Some(arn) => fetch(client, variable, &arn).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let (database, jwt) =
+        tokio::join!(read(DATABASE_SECRET_ARN, database_arn), read(JWT_PRIVATE_KEY_SECRET_ARN, jwt_arn));
+    if let Some(secret) = database? {
+        let url = database_url(get("DATABASE_URL").as_deref(), &secret)
+            .map_err(|reason| SecretsError::Invalid { variable: DATABASE_SECRET_ARN, reason })?;
+        env.insert("DATABASE_URL".into(), url);
+    }
+    if let Some(secret) = jwt? {
+        let key = match serde_json::from_str::<Value>(&secret) {
+            Ok(Value::Object(fields)) => match fields.get("private_key") {
+                Some(Value::String(key)) => key.clone(),
+                _ => {
+                    return Err(SecretsError::Invalid {
+                        variable: JWT_PRIVATE_KEY_SECRET_ARN,
+                        reason: "the secret's JSON has no string \"private_key\"".into(),
+                    });
+                }
+            },
+            _ => secret,
+        };
+        env.insert("JWT_PRIVATE_KEY".into(), key);
+    }
+    Ok(())
+}
+
+fn client(aws: &AwsEnv, endpoint: Option<String>) -> Client {
+    let mut builder = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(aws.region_or_default()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if let Some(credentials) = aws.credentials() {
+        builder = builder.credentials_provider(credentials);
+    }
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Client::from_conf(builder.build())
+}
+
+async fn fetch(client: &Client, variable: &'static str, arn: &str) -> Result<String, SecretsError> {
+    let output = client.get_secret_value().secret_id(arn).send().await.map_err(|err| {
+        let unavailable = match &err {
+            SdkError::ServiceError(service) => {
+                matches!(service.err().code(), Some("InternalServiceError" | "ThrottlingException"))
+            }
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+            _ => false,
+        };
+        let cause = DisplayErrorContext(&err).to_string();
+        if unavailable {
+            SecretsError::Unavailable { variable, cause }
+        } else {
+            SecretsError::Invalid { variable, reason: format!("GetSecretValue of {arn} failed: {cause}") }
+        }
+    })?;
+    output.secret_string().map(str::to_owned).ok_or_else(|| SecretsError::Invalid {
+        variable,
+        reason: format!("{arn} holds binary data, not a SecretString"),
+    })
+}
+
+/// The URL a database secret gives: its `url`, or its credential fields over `base`.
+fn database_url(base: Option<&str>, secret: &str) -> Result<String, String> {
+    let trimmed = secret.trim();
+    if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+        return Ok(trimmed.to_owned());
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(trimmed) else {
+        return Err("the secret is neither a postgres:// URL nor a JSON object".into());
+    };
+    let text = |key: &str| match fields.get(key) {
+        Some(Value::String(v)) if !v.is_empty() => Ok(Some(v.clone())),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(format!("the secret's \"{key}\" is not a string")),
+    };
+    if let Some(url) = text("url")? {
+        return Ok(url);
+    }
+    let port = match fields.get("port") {
+        None | Some(Value::Null) => None,
+        // RDS writes the port as a number; people often write it as text.
+        Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+        Some(Value::String(s)) => s.parse().ok(),
+        Some(_) => None,
+    };
+    if fields.get("port").is_some_and(|p| !p.is_null()) && port.is_none() {
+        return Err("the secret's \"port\" is not a port number".into());
+    }
+    let parts = Parts {
+        user: text("username")?,
+        password: text("password")?,
+        host: text("host")?,
+        port,
+        dbname: text("dbname")?,
+    };
+    if parts.password.is_none() {
+        return Err("the secret's JSON has neither \"url\" nor \"password\"".into());
+    }
+    with_parts(base, &parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_rds_managed_secret_fills_in_the_url_from_the_environment() {
+        // What RDS's ManageMasterUserPassword stores: user and password only.
+        let url = database_url(
+            Some("postgres://db.abc.eu-west-1.rds.amazonaws.com/identity?sslmode=verify-full"),
+            r#"{"username":"postgres","password":"s3cr:t@"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://postgres:s3cr%3At%40@db.abc.eu-west-1.rds.amazonaws.com/identity?sslmode=verify-full"
+        );
+    }
+
+    #[test]
+    fn a_console_rds_secret_brings_its_own_host_and_port() {
+        let url = database_url(
+            Some("postgres:///identity?sslmode=verify-full"),
+            r#"{"username":"app","password":"pw","engine":"postgres","host":"db.example","port":6432,"dbInstanceIdentifier":"db"}"#,
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://app:pw@db.example:6432/identity?sslmode=verify-full");
+    }
+
+    #[test]
+    fn a_url_secret_is_taken_as_it_is() {
+        assert_eq!(database_url(None, r#"{"url":"postgres://u:p@h/d"}"#).unwrap(), "postgres://u:p@h/d");
+        assert_eq!(database_url(None, " postgres://u:p@h/d\n").unwrap(), "postgres://u:p@h/d");
+    }
+
+    #[test]
+    fn a_secret_in_another_shape_is_refused_without_echoing_it() {
+        for secret in ["hunter2", r#"{"username":"u"}"#, r#"{"password":"hunter2","port":"x"}"#, r#"{"password":7}"#] {
+            let err = database_url(Some("postgres://h/d"), secret).unwrap_err();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+}

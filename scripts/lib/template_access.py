@@ -1,0 +1,69 @@
+"""Checks, on the SAM-expanded template, that each function gets only the settings and the
+permissions it uses, and that no secret lands in an environment variable.
+
+Usage: python template_access.py expanded.json
+"""
+import json
+import sys
+
+COMMON = {"DATABASE_URL", "DATABASE_SECRET_ARN", "DATABASE_IAM_AUTH", "DATABASE_POOL_SIZE", "LOG_FORMAT"}
+VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_HOST"}
+SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"}
+MAIL = {"MAIL_TRANSPORT", "MAIL_FROM", "APP_BASE_URL"}
+DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref": "AWS::NoValue"}]}
+SES = {"Ref": "SesSendPolicy"}
+JWT = {"Ref": "JwtKeyReadPolicy"}
+
+# function: (its variables, the policies it holds besides the basic execution ones)
+EXPECTED = {
+    "AuthFunction": (COMMON | SIGN | MAIL, [SES, JWT, DB]),
+    "InvitationsFunction": (COMMON | SIGN | MAIL, [SES, JWT, DB]),
+    "OrgsFunction": (COMMON | VERIFY, [DB]),
+    "UsersFunction": (COMMON | VERIFY, [DB]),
+    "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST"}, [SES, DB]),
+    # Migrate connects to the instance (no DATABASE_HOST), and signs and mails nothing.
+    "MigrateFunction": (COMMON, [DB]),
+}
+# Each secret readable is named by its own parameter, never a wildcard.
+SECRET_READS = {"JwtKeyReadPolicy": [{"Ref": "JwtKeySecretArn"}], "DatabaseAccessPolicy": [{"Ref": "DatabaseSecretArn"}]}
+BASIC = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+}
+
+
+def statements(document):
+    for item in document["Statement"]:
+        if "Fn::If" in item:
+            item = item["Fn::If"][1]
+        yield item
+
+
+def main(path):
+    with open(path, encoding="utf-8") as f:
+        resources = json.load(f)["Resources"]
+    failures = []
+    for name, (variables, policies) in EXPECTED.items():
+        function = resources[name]["Properties"]
+        got = function["Environment"]["Variables"]
+        if set(got) != variables:
+            failures.append(f"{name}: variables {sorted(set(got) - variables)} extra, {sorted(variables - set(got))} missing")
+        for key, value in got.items():
+            if "resolve:secretsmanager" in json.dumps(value):
+                failures.append(f"{name}: {key} is a dynamic reference, which puts the secret in the environment")
+        role = resources[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+        attached = [p for p in role.get("ManagedPolicyArns", []) if not (isinstance(p, str) and p in BASIC)]
+        if attached != policies or role.get("Policies"):
+            failures.append(f"{name}: policies {json.dumps(attached)} {json.dumps(role.get('Policies'))}")
+    for policy, allowed in SECRET_READS.items():
+        for statement in statements(resources[policy]["Properties"]["PolicyDocument"]):
+            if statement["Action"] == "secretsmanager:GetSecretValue" and [statement["Resource"]] != allowed:
+                failures.append(f"{policy}: GetSecretValue on {json.dumps(statement['Resource'])}")
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print(f"template access: {len(EXPECTED) - len({f.split(':')[0] for f in failures})} of {len(EXPECTED)} functions as intended")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

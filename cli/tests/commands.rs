@@ -22,7 +22,12 @@ async fn keygen_prints_a_key_the_api_accepts() {
     let app = TestApp::new(identity_cli::routes(), &[("JWT_PRIVATE_KEY", key)]).await;
     let (token, _) = app.signed_in("ada@example.com", "long enough").await;
     assert_eq!(app.get("/me", Some(&token)).await.status, 200);
-    assert!(String::from_utf8(out.stderr).unwrap().contains("public key"));
+    // The public half it prints is what a verify-only function needs to accept that token.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let public = stderr.trim().strip_prefix("JWT_PUBLIC_KEY=").and_then(|rest| rest.split(' ').next()).unwrap();
+    let config = app.db.config(&[("JWT_PRIVATE_KEY", ""), ("JWT_PUBLIC_KEY", public)]);
+    let verifier = identity_shared::auth::jwt::JwtKeys::from_config(&config).unwrap();
+    assert!(!verifier.can_sign() && verifier.verify(&token).is_ok());
 }
 
 #[tokio::test]

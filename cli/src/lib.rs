@@ -58,7 +58,16 @@ pub fn openapi_json() -> String {
 /// All route groups with state and CORS, as `identity serve` runs them.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config().cors_allowed_origins);
-    routes().with_state(state).layer(cors)
+    let base_path = state.config().api_base_path.clone();
+    let app = routes().with_state(state);
+    // Served under API_BASE_PATH, as behind a named stage or a custom domain's mapping.
+    let app = match base_path {
+        Some(base) => Router::new()
+            .nest(&base, app)
+            .fallback(|| async { identity_shared::AppError::NotFound("No route matches this path.".into()) }),
+        None => app,
+    };
+    app.layer(cors)
 }
 
 /// CORS for the configured origins only; none configured means no cross-origin access.

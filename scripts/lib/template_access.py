@@ -7,7 +7,7 @@ import json
 import sys
 
 COMMON = {"DATABASE_URL", "DATABASE_SECRET_ARN", "DATABASE_IAM_AUTH", "DATABASE_POOL_SIZE", "LOG_FORMAT"}
-VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_HOST"}
+VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_HOST", "API_BASE_PATH"}
 SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"}
 MAIL = {"MAIL_TRANSPORT", "MAIL_FROM", "APP_BASE_URL"}
 DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref": "AWS::NoValue"}]}
@@ -20,7 +20,7 @@ EXPECTED = {
     "InvitationsFunction": (COMMON | SIGN | MAIL, [SES, JWT, DB]),
     "OrgsFunction": (COMMON | VERIFY, [DB]),
     "UsersFunction": (COMMON | VERIFY, [DB]),
-    "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST"}, [SES, DB]),
+    "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),
     # Migrate connects to the instance (no DATABASE_HOST), and signs and mails nothing.
     "MigrateFunction": (COMMON, [DB]),
 }

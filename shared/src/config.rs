@@ -52,6 +52,9 @@ pub struct Config {
     pub login_lockout: Duration,
     /// Per-IP limits on sign-in, sign-up and password-reset requests.
     pub ip_limits: IpLimits,
+    /// `API_BASE_PATH`: the base path of a custom-domain API mapping (`/identity`), which API
+    /// Gateway leaves at the start of each request's path; stripped before routing.
+    pub api_base_path: Option<String>,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed by the local server's CORS layer.
     pub cors_allowed_origins: Vec<String>,
     /// Email delivery settings.
@@ -101,6 +104,9 @@ pub struct MailConfig {
     pub retry_base: Duration,
     /// `INVITATION_TTL_DAYS`: default invitation lifetime.
     pub invitation_ttl_days: i16,
+    /// `MAILER_RUN_BUDGET_SECS`: how long one mailer run keeps claiming mail; it then
+    /// finishes the round it is in and leaves the rest to the next run.
+    pub run_budget: Duration,
 }
 
 /// Where mail goes.
@@ -189,6 +195,7 @@ impl Config {
                 verify: env.parse("IP_LIMIT_VERIFY", 30)?,
                 invitation: env.parse("IP_LIMIT_INVITATION", 60)?,
             },
+            api_base_path: base_path(&env)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
             mail: MailConfig {
                 transport: match env.get("MAIL_TRANSPORT").as_deref() {
@@ -215,6 +222,7 @@ impl Config {
                 max_attempts: env.parse("MAIL_MAX_ATTEMPTS", 8)?,
                 retry_base: env.secs("MAIL_RETRY_BASE_SECS", 30)?,
                 invitation_ttl_days: env.parse("INVITATION_TTL_DAYS", 7)?,
+                run_budget: env.secs("MAILER_RUN_BUDGET_SECS", 60)?,
             },
             aws: AwsEnv::from_lookup(|key| env.get(key)),
         })
@@ -249,6 +257,22 @@ impl LoadError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, LoadError::Secrets(e) if e.is_unavailable())
     }
+}
+
+/// API_BASE_PATH as `/segment[/segment...]`, or `None` for none (empty or `/`).
+fn base_path(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = env.get("API_BASE_PATH") else { return Ok(None) };
+    let trimmed = raw.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return Err(ConfigError::Invalid {
+            name: "API_BASE_PATH",
+            reason: format!("'{raw}' is not a path like /identity"),
+        });
+    }
+    Ok(Some(format!("/{trimmed}")))
 }
 
 /// DATABASE_URL, with DATABASE_HOST's host in it when that is set.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use identity_shared::testkit::TestApp;
+use identity_shared::testkit::client::{self, TestResponse};
 use serde_json::json;
 
 use crate::{PASSWORD, app};
@@ -61,9 +62,9 @@ fn expected() -> BTreeMap<&'static str, u16> {
     ])
 }
 
-async fn invoke(app: &TestApp, raw: &str) -> identity_shared::testkit::TestResponse {
-    let request = lambda_http::request::from_str(raw).expect("event parses as an API Gateway request");
-    app.send(request.map(axum::body::Body::new)).await
+/// Sends an event through the functions' Lambda entry, on this app's settings.
+async fn invoke(app: &TestApp, raw: &str) -> TestResponse {
+    client::invoke(&app.lambda(identity_cli::routes(), |_| {}), raw).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -243,4 +244,59 @@ fn the_postman_collection_calls_every_route() {
     for (route, _) in watch_routes() {
         assert!(calls.iter().any(|c| fits(&route, c)), "the Postman collection never calls {route}");
     }
+}
+
+/// What each events/variants/ sample answers when its function's own router gets it through
+/// the Lambda entry: a named stage, a base64 body, cookies and repeated headers, a custom
+/// domain's base path, and an unknown path under a stage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_base_path_and_encoding_variants_reach_the_same_handlers() {
+    let dir = events_dir().join("variants");
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".json").map(String::from))
+        .collect();
+    names.sort();
+    let cases: [(&str, Option<&str>, u16); 5] = [
+        ("auth-login-named-stage", None, 200),
+        ("auth-register-base64-body", None, 202),
+        ("orgs-list-custom-domain", Some("/identity"), 200),
+        ("users-me-cookies-and-repeated-headers", None, 200),
+        ("users-unknown-path-named-stage", None, 404),
+    ];
+    assert_eq!(
+        names,
+        cases.iter().map(|c| c.0.to_owned()).collect::<Vec<_>>(),
+        "events/variants/ and this table differ"
+    );
+
+    let app = app().await;
+    let (access, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    crate::create_org(&app, &access, "Acme Corp").await;
+    for (name, base_path, status) in cases {
+        let routes = match name.split('-').next().unwrap() {
+            "auth" => auth_function::router(),
+            "orgs" => orgs_function::router(),
+            _ => users_function::router(),
+        };
+        let function = app.lambda(routes, |c| c.api_base_path = base_path.map(String::from));
+        let res = client::invoke(&function, &read(name).replace("REPLACE_WITH_ACCESS_TOKEN", &access)).await;
+        assert_eq!(res.status.as_u16(), status, "{name}: {}", res.json);
+        match name {
+            "orgs-list-custom-domain" => assert_eq!(res.json["items"][0]["name"], "Acme Corp", "{}", res.json),
+            "users-me-cookies-and-repeated-headers" => assert_eq!(res.json["email"], "ada@example.com"),
+            "users-unknown-path-named-stage" => {
+                res.assert_problem(404);
+            }
+            _ => {}
+        }
+    }
+    // The base64 body was decoded: Eve's account exists.
+    assert_eq!(app.sql("SELECT 1 FROM users WHERE email = 'eve@example.com'").await.len(), 1);
+    // Without API_BASE_PATH the custom domain's path is unknown: a problem+json 404, not a guess.
+    let unmapped = app.lambda(orgs_function::router(), |_| {});
+    let res =
+        client::invoke(&unmapped, &read("orgs-list-custom-domain").replace("REPLACE_WITH_ACCESS_TOKEN", &access)).await;
+    res.assert_problem(404);
 }

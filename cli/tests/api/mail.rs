@@ -117,3 +117,24 @@ async fn failed_sends_wait_with_backoff() {
     let secs: i32 = wait[0].get(0);
     assert!((50..=60).contains(&secs), "{secs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stops_claiming_once_its_budget_is_spent_and_the_next_run_sends_the_rest() {
+    let (app, proxy) = app_behind_proxy(&[("MAIL_RETRY_BASE_SECS", "0"), ("MAILER_RUN_BUDGET_SECS", "0")]).await;
+    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    proxy.set_mode(Mode::Refuse);
+    let kim = unique("kim");
+    let res =
+        app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": kim})), Some(&owner)).await;
+    assert_eq!(res.status, 201, "{}", res.json);
+    proxy.set_mode(Mode::Forward);
+    let spent = drain(&app).await;
+    assert_eq!((spent.sent, spent.retrying, spent.dead), (0, 0, 0), "a spent budget claims nothing");
+    let next = app.sibling(
+        identity_cli::routes(),
+        &ses::settings(&format!("http://{}", proxy.addr)).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(),
+    );
+    assert_eq!(drain(&next).await.sent, 1, "the next run, with time to spend, sends it");
+    assert_eq!(ses::mails_to(&kim).await.len(), 1);
+}

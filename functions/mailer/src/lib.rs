@@ -7,11 +7,20 @@ use identity_shared::services::outbox::{self, DrainReport, Sender};
 /// Rows claimed per round.
 const BATCH: i64 = 50;
 
-/// Drains due mail in rounds until a round finds none or `max` have been handled.
+/// Drains due mail in rounds until a round finds none, `max` have been handled, or the run's
+/// budget (`MAILER_RUN_BUDGET_SECS`) is spent; what is left waits for the next run.
 pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbError> {
     let started = chrono::Utc::now();
+    let clock = std::time::Instant::now();
     let mut total = DrainReport::default();
     loop {
+        if clock.elapsed() >= sender.mail.run_budget {
+            tracing::info!(
+                budget_secs = sender.mail.run_budget.as_secs(),
+                "run budget spent; the next run takes the rest"
+            );
+            return Ok(total);
+        }
         let round = outbox::drain(sender, started, BATCH).await?;
         total.sent += round.sent;
         total.retrying += round.retrying;

@@ -1,6 +1,8 @@
 //! The Lambda entry of an HTTP function. Its state is built once per sandbox: during init,
 //! and, should Secrets Manager or a setting fail then, again on each request until it does
-//! (answering 503 while Secrets Manager is out, never a crashed init loop).
+//! (answering 503 while Secrets Manager is out, never a crashed init loop). Each request's
+//! path loses a named stage's segment and a custom domain's base path before routing, so the
+//! routers answer the same under `$default`, `/prod` or `api.example.com/identity`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -48,7 +50,14 @@ struct Inner {
     router: Router<AppState>,
     keys: TokenKeys,
     load: Loader,
-    ready: OnceCell<Router>,
+    ready: OnceCell<Ready>,
+}
+
+/// The router with its state, and the base path its requests arrive under.
+#[derive(Clone)]
+struct Ready {
+    router: Router,
+    base_path: Option<String>,
 }
 
 impl LazyApp {
@@ -57,14 +66,21 @@ impl LazyApp {
         LazyApp { inner: Arc::new(Inner { router, keys, load, ready: OnceCell::new() }) }
     }
 
-    /// The router with its state, built now if it has not been.
-    pub async fn ready(&self) -> Result<Router, AppError> {
+    /// Builds the state now if it has not been built.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        self.built().await.map(drop)
+    }
+
+    async fn built(&self) -> Result<&Ready, AppError> {
         let inner = &self.inner;
         inner
             .ready
-            .get_or_try_init(|| async { Ok(inner.router.clone().with_state(state(inner).await?)) })
+            .get_or_try_init(|| async {
+                let state = state(inner).await?;
+                let base_path = state.config().api_base_path.clone();
+                Ok(Ready { router: inner.router.clone().with_state(state), base_path })
+            })
             .await
-            .cloned()
     }
 }
 
@@ -92,10 +108,84 @@ impl Service<lambda_http::Request> for LazyApp {
     fn call(&mut self, request: lambda_http::Request) -> Self::Future {
         let app = self.clone();
         Box::pin(async move {
-            match app.ready().await {
-                Ok(router) => router.oneshot(request.map(axum::body::Body::new)).await,
+            match app.built().await {
+                Ok(ready) => {
+                    let request = routed(request, ready.base_path.as_deref());
+                    ready.router.clone().oneshot(request.map(axum::body::Body::new)).await
+                }
                 Err(e) => Ok(e.into_response()),
             }
         })
+    }
+}
+
+/// The request with the path the routers know in its URI (see [`route_path`]).
+fn routed(mut request: lambda_http::Request, base_path: Option<&str>) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    // lambda_http puts a named stage back into the URI when rawPath lacks it (a custom domain);
+    // start from what API Gateway sent instead.
+    let raw = match request.raw_http_path() {
+        "" => request.uri().path().to_owned(),
+        raw => raw.to_owned(),
+    };
+    let path = route_path(&raw, stage.as_deref(), base_path);
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(rewritten) = path_and_query.parse() {
+        parts.path_and_query = Some(rewritten);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The path the routers know, from API Gateway's rawPath: without a named stage's segment
+/// (the stage comes from the request context; `$default` has none) and without the base
+/// path of a custom-domain API mapping (`API_BASE_PATH`), which API Gateway leaves in
+/// rawPath as well. A path outside the base path is left whole, so it routes to a 404.
+pub fn route_path<'a>(raw_path: &'a str, stage: Option<&str>, base_path: Option<&str>) -> &'a str {
+    let stage = stage.filter(|s| !s.is_empty() && *s != "$default").map(|s| format!("/{s}"));
+    let mut path = raw_path;
+    for prefix in [stage.as_deref(), base_path].into_iter().flatten() {
+        match path.strip_prefix(prefix) {
+            Some("") => path = "/",
+            Some(rest) if rest.starts_with('/') => path = rest,
+            _ => {}
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_path;
+
+    #[test]
+    fn a_named_stage_and_a_base_path_are_taken_off_and_nothing_else() {
+        // (rawPath, stage, API_BASE_PATH, the path routed)
+        let cases = [
+            ("/orgs/1", Some("$default"), None, "/orgs/1"),
+            ("/prod/orgs/1", Some("prod"), None, "/orgs/1"),
+            ("/prod", Some("prod"), None, "/"),
+            // A custom domain with a mapping key: the key stays in rawPath, the stage does not.
+            ("/identity/orgs/1", Some("prod"), Some("/identity"), "/orgs/1"),
+            ("/orgs/1", Some("prod"), Some("/identity"), "/orgs/1"),
+            // Only whole segments match.
+            ("/production/orgs", Some("prod"), None, "/production/orgs"),
+            ("/identityx/orgs", None, Some("/identity"), "/identityx/orgs"),
+            ("/me", None, None, "/me"),
+        ];
+        for (raw, stage, base, want) in cases {
+            assert_eq!(route_path(raw, stage, base), want, "{raw} under {stage:?} and {base:?}");
+        }
     }
 }

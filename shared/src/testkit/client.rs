@@ -12,6 +12,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use std::sync::Arc;
 
 use super::database::TestDatabase;
+use crate::config::Config;
+use crate::http::lambda::{LazyApp, TokenKeys};
 use crate::state::AppState;
 
 /// A router with its own fresh database.
@@ -37,7 +39,22 @@ pub struct TestResponse {
     pub body: Vec<u8>,
 }
 
+/// Sends an API Gateway (HTTP API, payload 2.0) event to a function's Lambda entry, parsed
+/// by lambda_http as the runtime does.
+pub async fn invoke(app: &LazyApp, event: &str) -> TestResponse {
+    let request = lambda_http::request::from_str(event).expect("event parses as an API Gateway request");
+    TestResponse::read(app.clone().oneshot(request).await.expect("the entry is infallible")).await
+}
+
 impl TestResponse {
+    async fn read(response: axum::response::Response) -> TestResponse {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        TestResponse { status, headers, json, body }
+    }
+
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -80,12 +97,15 @@ impl TestApp {
 
     /// Sends a request.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
-        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        TestResponse { status, headers, json, body }
+        TestResponse::read(self.router.clone().oneshot(request).await.expect("router is infallible")).await
+    }
+
+    /// The Lambda entry of a function serving `routes` with this app's settings (`edit`ed),
+    /// as `main` builds it: events sent to it go through the stage and base-path handling.
+    pub fn lambda(&self, routes: Router<AppState>, edit: impl FnOnce(&mut Config)) -> LazyApp {
+        let mut config = self.state.config().clone();
+        edit(&mut config);
+        LazyApp::new(routes, TokenKeys::Sign, Arc::new(move || Box::pin(std::future::ready(Ok(config.clone())))))
     }
 
     /// Sends a JSON request (or none when `body` is None), with a bearer token if given.

@@ -26,3 +26,16 @@ lambda_arch() {
     echo x86_64
   fi
 }
+
+# The Lambda Runtime Interface Emulator the aws-sam-cli wheel ships (AWS's aws-lambda-rie), for
+# this machine's architecture; exported as LAMBDA_RIE for the tests that run built functions.
+rie_export() {
+  local arch
+  case "$(uname -m)" in
+    aarch64 | arm64) arch=arm64 ;;
+    *) arch=x86_64 ;;
+  esac
+  LAMBDA_RIE=$(echo "$TOOLS_VENV"/lib/python3*/site-packages/samcli/local/rapid/aws-lambda-rie-$arch)
+  [ -x "$LAMBDA_RIE" ] || { echo "no aws-lambda-rie in the aws-sam-cli wheel at $LAMBDA_RIE" >&2; return 1; }
+  export LAMBDA_RIE
+}

@@ -46,6 +46,9 @@ pub struct Config {
     /// `PASSWORD_HASH_QUEUE`: password computations that may wait for a free core; past that,
     /// requests that need one answer 503 at once instead of queueing without bound.
     pub password_hash_queue: usize,
+    /// `FORGOT_PASSWORD_MIN_MS`: the least time a forgot-password answer takes, known email or
+    /// not, until this process has timed a real reset mail (see `services::equal_time`).
+    pub forgot_password_min: Duration,
     /// `LOGIN_MAX_FAILURES`: failed logins for one email before it is locked.
     pub login_max_failures: i32,
     /// `LOGIN_LOCKOUT_SECS`: how long a locked email stays locked.
@@ -184,6 +187,7 @@ impl Config {
                 parallelism: env.parse("ARGON2_PARALLELISM", Argon2Cost::RECOMMENDED.parallelism)?,
             },
             password_hash_queue: env.parse("PASSWORD_HASH_QUEUE", 64)?,
+            forgot_password_min: env.millis("FORGOT_PASSWORD_MIN_MS", 200)?,
             login_max_failures: env.parse("LOGIN_MAX_FAILURES", 10)?,
             login_lockout: env.secs("LOGIN_LOCKOUT_SECS", 900)?,
             ip_limits: IpLimits {

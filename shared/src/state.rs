@@ -11,6 +11,7 @@ use crate::auth::tokens;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::mail::Mailer;
+use crate::services::equal_time::EqualTime;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -26,6 +27,7 @@ struct Inner {
     passwords: Passwords,
     mailer: Mailer,
     dummy_hash: OnceCell<String>,
+    forgot_time: EqualTime,
 }
 
 /// Why the state could not be built from the configuration.
@@ -40,7 +42,10 @@ impl AppState {
         let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
         let passwords = Passwords::new(config.argon2, config.password_hash_queue).map_err(StateError)?;
         let mailer = Mailer::from_config(&config.mail, &config.aws);
-        Ok(AppState { inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash: OnceCell::new() }) })
+        let forgot_time = EqualTime::new(config.forgot_password_min);
+        Ok(AppState {
+            inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash: OnceCell::new(), forgot_time }),
+        })
     }
 
     /// Builds the state from the process environment.
@@ -66,6 +71,11 @@ impl AppState {
     /// Email transport.
     pub fn mailer(&self) -> &Mailer {
         &self.inner.mailer
+    }
+
+    /// How long a forgot-password answer takes, whether or not the email has an account.
+    pub fn forgot_time(&self) -> &EqualTime {
+        &self.inner.forgot_time
     }
 
     /// Password hasher.

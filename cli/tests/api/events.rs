@@ -9,12 +9,12 @@ use serde_json::json;
 
 use crate::{PASSWORD, app};
 
-fn events_dir() -> PathBuf {
+pub(crate) fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
 /// Each event's expected status once its placeholders hold real tokens.
-fn expected() -> BTreeMap<&'static str, u16> {
+pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
     BTreeMap::from([
         ("auth-register", 202),
         ("auth-login", 200),
@@ -104,7 +104,7 @@ async fn every_event_reaches_its_handler() {
 /// verified email (unless the event verifies it), owns Acme with Bob as a member, a custom role
 /// "support" and an invitation to dan@example.com, and has an invitation from Carol's Beta.
 /// Mail goes to an SES endpoint that refuses, so the outbox keeps each link for the tests.
-async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> String {
+pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> String {
     let (access, refresh) = app.signed_in("ada@example.com", PASSWORD).await;
     let ada = crate::user_id(app, &access);
     identity_shared::services::users::grant_platform_admin(app.state.pool(), "ada@example.com").await.unwrap();

@@ -16,6 +16,7 @@ mod openapi;
 mod orgs;
 mod platform;
 mod pool;
+mod rie;
 mod roles;
 mod scoped_tokens;
 mod secrets;

@@ -115,3 +115,38 @@ async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
         k.as_secs_f64() / n.as_secs_f64()
     ));
 }
+
+/// Forgot-password sends the reset mail before it answers (nothing is left to run once Lambda
+/// freezes the sandbox), and an unknown email waits as long as a send: medians of interleaved
+/// tries through the real SES client and the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_password_mails_before_answering_and_takes_as_long_for_an_unknown_email() {
+    const TRIES: usize = 25;
+    let settings = identity_shared::testkit::ses::settings(&identity_shared::testkit::ses::url());
+    let mut overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    overrides.push(("IP_LIMIT_FORGOT", "0"));
+    let app = app_with(&overrides).await;
+    let ada = format!("ada-{}@example.com", uuid::Uuid::now_v7().simple());
+    app.user(&ada, PASSWORD).await;
+    let before = identity_shared::testkit::ses::mails_to(&ada).await.len();
+    let (mut known, mut unknown) = (vec![], vec![]);
+    for i in 0..TRIES + 2 {
+        let (k, kr) = timed(&app, "/auth/password/forgot", json!({"email": ada})).await;
+        let mails = identity_shared::testkit::ses::mails_to(&ada).await.len();
+        assert_eq!(mails, before + i + 1, "the reset mail reached SES before the 202");
+        let (u, ur) = timed(&app, "/auth/password/forgot", json!({"email": format!("nobody{i}@example.com")})).await;
+        assert_eq!((kr.status.as_u16(), ur.status.as_u16()), (202, 202));
+        if i >= 2 {
+            known.push(k);
+            unknown.push(u);
+        }
+    }
+    let (k, u) = (median(known), median(unknown));
+    let ratio = u.as_secs_f64() / k.as_secs_f64();
+    figure(format!(
+        "forgot-password timing, median of {TRIES}: unknown email {:.1} ms, known email (mail sent) {:.1} ms, ratio {ratio:.2} (goal 0.8..1.25)",
+        u.as_secs_f64() * 1e3,
+        k.as_secs_f64() * 1e3
+    ));
+    assert!((0.8..=1.25).contains(&ratio), "unknown/known = {ratio:.2}");
+}

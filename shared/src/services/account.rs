@@ -129,8 +129,10 @@ pub async fn resend_verification(state: &AppState, caller: &Caller, client_info:
     Ok(())
 }
 
-/// Mails a reset link if an active account has this email. Answers the same either way, and
-/// sends in the background, so neither the answer nor its timing tells whether it exists.
+/// Mails a reset link if an active account has this email. Answers the same either way, in
+/// the same time: the mail is sent before the answer (Lambda freezes a sandbox once it has
+/// answered, so nothing may be left running), and an answer without one waits as long as a
+/// send usually takes (see [`EqualTime`](crate::services::equal_time::EqualTime)).
 pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: ClientInfo) -> AppResult<()> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
@@ -138,11 +140,22 @@ pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: 
         return Err(AppError::Validation(errors));
     }
     ip_limits::check(state, Guarded::Forgot, client_info.ip).await?;
+    let started = std::time::Instant::now();
+    let mailed = mail_reset_link(state, &email).await?;
+    if mailed {
+        state.forgot_time().record(started.elapsed());
+    }
+    state.forgot_time().wait(started).await;
+    Ok(())
+}
+
+/// Queues and sends a reset link to an active account with this email; false when there is none.
+async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
-    let Some(found) = users::find_credentials(&tx, &email).await? else { return Ok(()) };
+    let Some(found) = users::find_credentials(&tx, email).await? else { return Ok(false) };
     if found.user.status != UserStatus::Active {
-        return Ok(());
+        return Ok(false);
     }
     let token = tokens::generate();
     one_time_tokens::replace(&tx, found.user.id, Purpose::ResetPassword, &tokens::hash(&token), RESET_TTL).await?;
@@ -153,17 +166,8 @@ pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: 
     });
     let mail = outbox::enqueue(&tx, &found.user.email, templates::RESET_PASSWORD, payload).await?;
     tx.commit().await.map_err(DbError::from)?;
-    drop(client);
-    let state = state.clone();
-    tokio::spawn(async move {
-        match db::client(state.pool()).await {
-            Ok(client) => outbox::send_now((&state).into(), &client, mail).await,
-            Err(e) => {
-                tracing::warn!(outbox_id = %mail, error = %e, "could not send after commit; the mailer will retry")
-            }
-        }
-    });
-    Ok(())
+    outbox::send_now(state.into(), &client, mail).await;
+    Ok(true)
 }
 
 /// Sets a new password with a reset token; ends every session and clears the lockout. The

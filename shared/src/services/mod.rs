@@ -4,6 +4,7 @@ pub mod access;
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod equal_time;
 pub mod health;
 pub mod invitations;
 pub mod ip_limits;

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cluster;
 pub mod database;
 pub mod proxy;
+pub mod rie;
 pub mod secrets;
 pub mod ses;
 pub mod tls;

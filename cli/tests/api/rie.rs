@@ -1,0 +1,108 @@
+//! The built function binaries under AWS's real Lambda Runtime Interface Emulator: every
+//! events/ sample answers as it does in-process, and a reset mail is out before the answer,
+//! so a sandbox frozen right after it (SIGSTOP, as Lambda does) loses nothing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use identity_shared::testkit::rie::{self, RieFunction};
+use identity_shared::testkit::{TestApp, ses};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::PASSWORD;
+use crate::events::{events_dir, expected, fill_placeholders};
+
+/// The function binary that serves an event (`auth-login` -> identity-auth).
+fn function_of(event: &str) -> &'static str {
+    match event.split('-').next().unwrap() {
+        "auth" => "identity-auth",
+        "orgs" => "identity-orgs",
+        "invitations" => "identity-invitations",
+        _ => "identity-users",
+    }
+}
+
+/// A function's environment on Lambda, for this app's database and key: the signing
+/// functions get the private key, the others the public key only.
+fn lambda_env(app: &TestApp, function: &str, ses_endpoint: &str) -> Vec<(&'static str, String)> {
+    let config = app.state.config();
+    let mut env = vec![
+        ("DATABASE_URL", app.db.url.clone()),
+        ("DATABASE_POOL_SIZE", "2".into()),
+        ("ARGON2_MEMORY_KIB", "64".into()),
+        ("ARGON2_ITERATIONS", "1".into()),
+        ("FORGOT_PASSWORD_MIN_MS", "0".into()),
+        ("LOG_FORMAT", "json".into()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    env.extend(ses::settings(ses_endpoint));
+    if matches!(function, "identity-auth" | "identity-invitations") {
+        let key = config.jwt_private_key.as_ref().expect("the test key").expose_secret().to_owned();
+        env.push(("JWT_PRIVATE_KEY", key));
+    } else {
+        env.push(("JWT_PUBLIC_KEY", app.state.jwt().jwks().keys[0].x.clone()));
+    }
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_event_answers_the_same_from_the_built_functions_under_the_real_emulator() {
+    // Four worlds at a time: each runs its own emulator and function process.
+    let gate = Arc::new(tokio::sync::Semaphore::new(4));
+    let tasks: Vec<_> = expected()
+        .into_iter()
+        .map(|(name, status)| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let _turn = gate.acquire().await.unwrap();
+                // As in the in-process events test: mail is refused, so links stay in the outbox.
+                let refused = "http://127.0.0.1:9";
+                let app = crate::app_with_ses_at(refused, &[]).await;
+                let raw = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
+                let raw = if name == "auth-register" { raw } else { fill_placeholders(&app, name, &raw).await };
+                let function = function_of(name);
+                let lambda = RieFunction::start(&rie::binary(function), &lambda_env(&app, function, refused)).await;
+                let answer = lambda.invoke(&raw).await;
+                (answer["statusCode"] != status).then(|| format!("{name} ({function}): want {status}, got {answer}"))
+            })
+        })
+        .collect();
+    let mut failures = vec![];
+    for task in tasks {
+        failures.extend(task.await.unwrap());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_mail_is_out_before_the_answer_so_a_frozen_sandbox_loses_nothing() {
+    let app = crate::app_with_ses().await;
+    let email = crate::unique("frozen");
+    app.user(&email, PASSWORD).await;
+    let lambda =
+        RieFunction::start(&rie::binary("identity-auth"), &lambda_env(&app, "identity-auth", &ses::url())).await;
+    let event = std::fs::read_to_string(events_dir().join("auth-password-forgot.json"))
+        .unwrap()
+        .replace("ada@example.com", &email);
+    let before = ses::mails_to(&email).await.len(); // the sign-up's verification mail
+    let answer = lambda.invoke(&event).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    // Lambda freezes the sandbox once the answer is out; nothing in it runs until the next
+    // invocation, which may be minutes away.
+    lambda.signal_runtime("STOP");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut mails: Vec<Value> = vec![];
+    while mails.len() <= before && Instant::now() < deadline {
+        mails = ses::mails_to(&email).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lambda.signal_runtime("CONT");
+    assert_eq!(
+        mails.len(),
+        before + 1,
+        "the reset mail reached SES within 2 s of the 202 though the sandbox was frozen"
+    );
+    let reset = mails.last().unwrap();
+    assert!(reset["body"]["text"].as_str().unwrap().contains("/reset-password?token="), "{reset}");
+}

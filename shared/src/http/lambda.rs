@@ -28,7 +28,8 @@ pub enum TokenKeys {
     Verify,
 }
 
-type Loader = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Config, LoadError>> + Send>> + Send + Sync>;
+/// Reads the settings a function starts with: `Config::load` on Lambda, a fixed one in tests.
+pub type Loader = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Config, LoadError>> + Send>> + Send + Sync>;
 
 /// Serves `router` on Lambda with its state from the environment and Secrets Manager.
 pub async fn run(router: Router<AppState>, keys: TokenKeys) -> Result<(), lambda_http::Error> {

@@ -4,7 +4,8 @@
 #                            TEST_DATABASE_URL's query parameters)
 #   serve_start LOG [VAR=VALUE...]
 #                            runs `identity serve` on a free port with a new signing key and
-#                            the given settings, output to LOG; sets SERVE_URL and SERVE_PID
+#                            the given settings, output to LOG; sets SERVE_URL (without any
+#                            API_BASE_PATH given) and SERVE_PID
 #   serve_wait URL [SECONDS] waits until URL/health answers
 #   serve_cleanup            stops the server and drops the database (for an EXIT trap)
 
@@ -28,7 +29,12 @@ serve_start() {
   env PORT="$port" "$(target/debug/identity keygen 2>/dev/null)" "$@" target/debug/identity serve >"$log" 2>&1 &
   SERVE_PID=$!
   SERVE_URL="http://127.0.0.1:$port"
-  serve_wait "$SERVE_URL" 20
+  # Under API_BASE_PATH the routes, /health among them, are served below it.
+  local base= arg
+  for arg in "$@"; do
+    case $arg in API_BASE_PATH=*) base=${arg#API_BASE_PATH=} ;; esac
+  done
+  serve_wait "$SERVE_URL$base" 20
 }
 
 serve_wait() {

@@ -1,0 +1,58 @@
+"""Writes template.yaml as `sam local start-api` runs it here: the HTTP functions' code is
+a folder holding the debug binary as `bootstrap` (no build), x86_64, the API on the `prod`
+stage, and each function's variables set to local services instead of secrets' ARNs.
+
+Usage: python sam_local_template.py template.yaml CODE_DIR DATABASE_URL SES_URL PRIVATE PUBLIC
+"""
+import json
+import os
+import sys
+
+from samtranslator.yaml_helper import yaml_parse
+
+HTTP = {"AuthFunction": "auth", "OrgsFunction": "orgs", "InvitationsFunction": "invitations", "UsersFunction": "users"}
+SIGNING = {"AuthFunction", "InvitationsFunction"}
+
+
+def main(path, code_dir, database_url, ses_url, private_key, public_key):
+    with open(path, encoding="utf-8") as f:
+        template = yaml_parse(f.read())
+    # Only the HTTP functions serve start-api; the mailer and migrate have no route.
+    for name in ("MailerFunction", "MigrateFunction"):
+        template["Resources"].pop(name)
+    for name in list(template["Resources"]):
+        if name.startswith("Mailer") and template["Resources"][name]["Type"] == "AWS::Logs::MetricFilter":
+            template["Resources"].pop(name)
+    template["Parameters"]["StageName"]["Default"] = "prod"
+    for param in template["Parameters"].values():
+        param.setdefault("Default", "local")
+    for name, folder in HTTP.items():
+        props = template["Resources"][name]["Properties"]
+        template["Resources"][name].pop("Metadata", None)
+        props["CodeUri"] = os.path.join(code_dir, folder)
+        props["Architectures"] = ["x86_64"]
+        props.pop("ReservedConcurrentExecutions", None)
+        env = {
+            "DATABASE_URL": database_url,
+            "DATABASE_POOL_SIZE": "2",
+            "JWT_PUBLIC_KEY": public_key,
+            "MAIL_TRANSPORT": "ses",
+            "AWS_ENDPOINT_URL_SES": ses_url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "MAIL_FROM": "Identity <no-reply@identity.test>",
+            "APP_BASE_URL": "https://app.identity.test",
+            "ARGON2_MEMORY_KIB": "1024",
+            "ARGON2_ITERATIONS": "1",
+            "LOG_FORMAT": "json",
+        }
+        if name in SIGNING:
+            env["JWT_PRIVATE_KEY"] = private_key
+        props["Environment"] = {"Variables": env}
+    template["Globals"]["Function"].pop("Environment", None)
+    template["Globals"]["Function"].pop("VpcConfig", None)
+    json.dump(template, sys.stdout, indent=1)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:7])

@@ -1,5 +1,6 @@
 """Checks, on the SAM-expanded template, that each function gets only the settings and the
-permissions it uses, and that no secret lands in an environment variable.
+permissions it uses, that no secret lands in an environment variable, and that every path and
+method reaches a function (a $default route, ANY on each route).
 
 Usage: python template_access.py expanded.json
 """
@@ -59,9 +60,18 @@ def main(path):
         for statement in statements(resources[policy]["Properties"]["PolicyDocument"]):
             if statement["Action"] == "secretsmanager:GetSecretValue" and [statement["Resource"]] != allowed:
                 failures.append(f"{policy}: GetSecretValue on {json.dumps(statement['Resource'])}")
+    # Every unknown path reaches the users function ($default route), and every route takes any
+    # method, so a wrong one reaches its function's problem+json 405 rather than API Gateway's 404.
+    paths = resources["Api"]["Properties"]["Body"]["paths"]
+    default = paths.get("$default", {}).get("x-amazon-apigateway-any-method", {})
+    if "UsersFunction.Arn" not in json.dumps(default.get("x-amazon-apigateway-integration", {})):
+        failures.append("Api: no $default route to the users function")
+    for path, methods in paths.items():
+        if set(methods) != {"x-amazon-apigateway-any-method"}:
+            failures.append(f"Api: {path} takes {sorted(methods)}, not ANY")
     for failure in failures:
         print(f"FAIL {failure}")
-    print(f"template access: {len(EXPECTED) - len({f.split(':')[0] for f in failures})} of {len(EXPECTED)} functions as intended")
+    print(f"template access: {len(failures)} problem(s) in {len(EXPECTED)} functions and the API's routes")
     return 1 if failures else 0
 
 

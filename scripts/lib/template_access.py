@@ -69,6 +69,14 @@ def main(path):
     for path, methods in paths.items():
         if set(methods) != {"x-amazon-apigateway-any-method"}:
             failures.append(f"Api: {path} takes {sorted(methods)}, not ANY")
+    # The mailer: one run at a time, not retried by Lambda (the outbox retries each mail).
+    mailer = resources["MailerFunction"]["Properties"]
+    if mailer.get("ReservedConcurrentExecutions") != 1:
+        failures.append("MailerFunction: reserved concurrency is not 1")
+    retries = [r["Properties"].get("MaximumRetryAttempts") for r in resources.values()
+               if r["Type"] == "AWS::Lambda::EventInvokeConfig" and r["Properties"]["FunctionName"] == {"Ref": "MailerFunction"}]
+    if retries != [0]:
+        failures.append(f"MailerFunction: async retries {retries}, want [0]")
     for failure in failures:
         print(f"FAIL {failure}")
     print(f"template access: {len(failures)} problem(s) in {len(EXPECTED)} functions and the API's routes")

@@ -19,6 +19,18 @@ async fn app_behind_proxy(extra: &[(&str, &str)]) -> (TestApp, Proxy) {
     (app, proxy)
 }
 
+/// An owner invites someone while the proxy refuses SES; returns the invitee's email.
+async fn invite_while_ses_refuses(app: &TestApp, proxy: &Proxy) -> String {
+    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
+    let org = create_org(app, &owner, "Acme").await;
+    proxy.set_mode(Mode::Refuse);
+    let kim = unique("kim");
+    let res =
+        app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": kim})), Some(&owner)).await;
+    assert_eq!(res.status, 201, "the invite succeeds while SES is down: {}", res.json);
+    kim
+}
+
 async fn drain(app: &TestApp) -> identity_shared::services::outbox::DrainReport {
     mailer_function::drain_all(Sender::from(&app.state), 1000).await.expect("drain")
 }
@@ -26,13 +38,7 @@ async fn drain(app: &TestApp) -> identity_shared::services::outbox::DrainReport 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ses_outage_loses_no_invitation_and_sends_none_twice() {
     let (app, proxy) = app_behind_proxy(&[("MAIL_RETRY_BASE_SECS", "0")]).await;
-    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
-    let org = create_org(&app, &owner, "Acme").await;
-    proxy.set_mode(Mode::Refuse);
-    let kim = unique("kim");
-    let res =
-        app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": kim})), Some(&owner)).await;
-    assert_eq!(res.status, 201, "the invite succeeds while SES is down: {}", res.json);
+    let kim = invite_while_ses_refuses(&app, &proxy).await;
     let rows = app.sql("SELECT status, attempts, last_error IS NOT NULL, payload ? 'link' FROM email_outbox WHERE template = 'invitation'").await;
     assert_eq!((rows[0].get::<_, String>(0), rows[0].get::<_, i32>(1)), ("pending".into(), 1));
     assert!(rows[0].get::<_, bool>(2) && rows[0].get::<_, bool>(3), "kept with its error and link");
@@ -121,13 +127,7 @@ async fn failed_sends_wait_with_backoff() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stops_claiming_once_its_budget_is_spent_and_the_next_run_sends_the_rest() {
     let (app, proxy) = app_behind_proxy(&[("MAIL_RETRY_BASE_SECS", "0"), ("MAILER_RUN_BUDGET_SECS", "0")]).await;
-    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
-    let org = create_org(&app, &owner, "Acme").await;
-    proxy.set_mode(Mode::Refuse);
-    let kim = unique("kim");
-    let res =
-        app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": kim})), Some(&owner)).await;
-    assert_eq!(res.status, 201, "{}", res.json);
+    let kim = invite_while_ses_refuses(&app, &proxy).await;
     proxy.set_mode(Mode::Forward);
     let spent = drain(&app).await;
     assert_eq!((spent.sent, spent.retrying, spent.dead), (0, 0, 0), "a spent budget claims nothing");

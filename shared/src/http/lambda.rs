@@ -54,11 +54,10 @@ struct Inner {
     ready: OnceCell<Ready>,
 }
 
-/// The router with its state, and the base path its requests arrive under.
-#[derive(Clone)]
+/// The router with its state applied, and that state (its settings say the base path).
 struct Ready {
     router: Router,
-    base_path: Option<String>,
+    state: AppState,
 }
 
 impl LazyApp {
@@ -78,8 +77,7 @@ impl LazyApp {
             .ready
             .get_or_try_init(|| async {
                 let state = state(inner).await?;
-                let base_path = state.config().api_base_path.clone();
-                Ok(Ready { router: inner.router.clone().with_state(state), base_path })
+                Ok(Ready { router: inner.router.clone().with_state(state.clone()), state })
             })
             .await
     }
@@ -111,7 +109,7 @@ impl Service<lambda_http::Request> for LazyApp {
         Box::pin(async move {
             match app.built().await {
                 Ok(ready) => {
-                    let request = routed(request, ready.base_path.as_deref());
+                    let request = routed(request, ready.state.config().api_base_path.as_deref());
                     ready.router.clone().oneshot(request.map(axum::body::Body::new)).await
                 }
                 Err(e) => Ok(e.into_response()),

@@ -4,6 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use identity_shared::auth::jwk::SigningAlg;
 use identity_shared::{AppState, Config};
 
 #[derive(Parser)]
@@ -23,8 +24,12 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Print a new Ed25519 signing key as a JWT_PRIVATE_KEY line.
-    Keygen,
+    /// Print a new signing key as a JWT_PRIVATE_KEY line (its JWT_PUBLIC_KEY on stderr).
+    Keygen {
+        /// EdDSA (Ed25519, the default) or ES256 (P-256, which API Gateway's JWT authorizer accepts).
+        #[arg(long, default_value = "EdDSA")]
+        alg: SigningAlg,
+    },
     /// Work on the email outbox.
     Mail {
         #[command(subcommand)]
@@ -81,8 +86,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{} ({}) is now a platform admin", user.email, user.id);
             Ok(())
         }
-        Command::Keygen => {
-            let (private, public) = identity_shared::auth::jwt::generate_key();
+        Command::Keygen { alg } => {
+            let (private, public) = identity_shared::auth::jwk::generate(alg);
             println!("JWT_PRIVATE_KEY={private}");
             eprintln!(
                 "JWT_PUBLIC_KEY={public} (for the functions that only verify, and JWT_PREVIOUS_PUBLIC_KEYS after a rotation)"
@@ -102,7 +107,11 @@ fn list(names: &[String]) -> String {
 }
 
 async fn serve(port: u16) -> anyhow::Result<()> {
-    let config = Config::load().await?;
+    let mut config = Config::load().await?;
+    if std::env::var_os("JWT_ISSUER").is_none() {
+        // The issuer is this server's own address, where its discovery document is.
+        config.jwt_issuer = format!("http://127.0.0.1:{port}");
+    }
     let applied = migrate(&config).await?;
     if !applied.is_empty() {
         tracing::info!(migrations = %applied.join(", "), "database migrated");

@@ -31,7 +31,9 @@ pub struct Config {
     pub jwt_public_key: Option<String>,
     /// `JWT_PREVIOUS_PUBLIC_KEYS`: comma-separated public keys still accepted after a rotation.
     pub jwt_previous_public_keys: Vec<String>,
-    /// `JWT_ISSUER`: the `iss` claim.
+    /// `JWT_ISSUER`: the `iss` claim, this API's URL (OIDC discovery is served under it); it
+    /// may name `{api_id}`, filled in from API Gateway's request context. Default
+    /// `http://127.0.0.1:3000`, `identity serve`'s own address.
     pub jwt_issuer: String,
     /// `JWT_AUDIENCE`: the `aud` claim.
     pub jwt_audience: String,
@@ -176,7 +178,7 @@ impl Config {
             jwt_private_key: env.get("JWT_PRIVATE_KEY").map(SecretString::from),
             jwt_public_key: env.get("JWT_PUBLIC_KEY"),
             jwt_previous_public_keys: env.list("JWT_PREVIOUS_PUBLIC_KEYS"),
-            jwt_issuer: env.get("JWT_ISSUER").unwrap_or_else(|| "identity-api".into()),
+            jwt_issuer: issuer(&env)?,
             jwt_audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "identity-api".into()),
             jwt_leeway_secs: env.parse("JWT_LEEWAY_SECS", 30)?,
             access_token_ttl: env.secs("ACCESS_TOKEN_TTL_SECS", 900)?,
@@ -279,6 +281,27 @@ fn base_path(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
     Ok(Some(format!("/{trimmed}")))
 }
 
+/// The local default issuer: where `identity serve` listens unless told otherwise.
+pub const LOCAL_ISSUER: &str = "http://127.0.0.1:3000";
+
+/// JWT_ISSUER: an https URL (http only on a loopback host) with no query, fragment or trailing
+/// slash, since verifiers fetch `{issuer}/.well-known/openid-configuration` and compare `iss`
+/// with it exactly.
+fn issuer(env: &Env<'_>) -> Result<String, ConfigError> {
+    let Some(raw) = env.get("JWT_ISSUER") else { return Ok(LOCAL_ISSUER.to_owned()) };
+    let invalid = |reason: &str| ConfigError::Invalid { name: "JWT_ISSUER", reason: format!("'{raw}' {reason}") };
+    let probe = raw.replace(crate::auth::jwt::API_ID_PLACEHOLDER, "apiid");
+    let url = url::Url::parse(&probe).map_err(|_| invalid("is not a URL such as https://id.example.com"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+        return Err(invalid("must be an https URL (http only for localhost)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || probe.ends_with('/') || !url.username().is_empty() {
+        return Err(invalid("must have no query, fragment, user or trailing slash"));
+    }
+    Ok(raw)
+}
+
 /// DATABASE_URL, with DATABASE_HOST's host in it when that is set.
 fn database_url(env: &Env<'_>) -> Result<String, ConfigError> {
     let url = env.required("DATABASE_URL")?;
@@ -333,5 +356,44 @@ impl Env<'_> {
         self.get(name)
             .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_issuer(issuer: &str) -> Result<Config, ConfigError> {
+        let map = HashMap::from([
+            ("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned()),
+            ("JWT_ISSUER".to_owned(), issuer.to_owned()),
+        ]);
+        Config::from_map(&map)
+    }
+
+    #[test]
+    fn the_issuer_is_an_https_url_verifiers_can_append_a_path_to() {
+        for good in [
+            "https://id.example.com",
+            "https://api.example.com/identity",
+            "https://{api_id}.execute-api.eu-west-1.amazonaws.com/prod",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+        ] {
+            assert_eq!(with_issuer(good).unwrap().jwt_issuer, good);
+        }
+        for bad in [
+            "identity-api",
+            "http://id.example.com",
+            "https://id.example.com/",
+            "https://id.example.com?x=1",
+            "https://id.example.com#f",
+            "https://user@id.example.com",
+        ] {
+            let err = with_issuer(bad).unwrap_err().to_string();
+            assert!(err.starts_with("JWT_ISSUER is invalid"), "{bad}: {err}");
+        }
+        let map = HashMap::from([("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned())]);
+        assert_eq!(Config::from_map(&map).unwrap().jwt_issuer, LOCAL_ISSUER);
     }
 }

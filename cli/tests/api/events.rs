@@ -21,6 +21,7 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("auth-refresh", 200),
         ("auth-logout", 204),
         ("auth-jwks", 200),
+        ("auth-openid-configuration", 200),
         ("users-me", 200),
         ("users-health", 200),
         ("users-openapi", 200),

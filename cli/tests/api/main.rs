@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod database;
 mod default_role;
+mod discovery;
 mod events;
 mod failures;
 mod input;

@@ -39,7 +39,7 @@ fn keys() -> &'static JwtKeys {
 fn genuine() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
     TOKEN.get_or_init(|| {
-        keys().sign(&keys().claims(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), "a@example.com")).unwrap()
+        keys().sign(&keys().claims(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), "a@example.com").unwrap()).unwrap()
     })
 }
 

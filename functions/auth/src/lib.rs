@@ -1,11 +1,13 @@
-//! The auth route group: register, login, refresh, logout, JWKS.
+//! The auth route group: register, login, refresh, logout, JWKS and OIDC discovery.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use identity_shared::AppError;
 use identity_shared::AppResult;
+use identity_shared::auth::discovery::Discovery;
 use identity_shared::auth::jwt::Jwks;
 use identity_shared::error::Problem;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/password/forgot", post(forgot_password))
         .route("/auth/password/reset", post(reset_password))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/openid-configuration", get(openid_configuration))
 }
 
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 202, description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; the answer is the same", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
@@ -122,6 +125,14 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.jwt().jwks().clone()))
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "OpenID Provider metadata: the issuer and where its keys are, for verifiers such as API Gateway's JWT authorizer", body = Discovery)))]
+async fn openid_configuration(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
+    let document = Discovery::of(state.jwt()).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Verifiers read keys from the JWKS (cached for 5 minutes); this changes only with the
+    // issuer or an algorithm, so an hour is safe.
+    Ok(([(header::CACHE_CONTROL, "public, max-age=3600")], Json(document)))
+}
+
 /// Token answers must not be cached by anything between us and the client (RFC 6749 §5.1).
 fn no_store(tokens: TokenPair) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens))
@@ -138,6 +149,7 @@ fn no_store(tokens: TokenPair) -> impl IntoResponse {
     resend_verification,
     forgot_password,
     reset_password,
-    jwks
+    jwks,
+    openid_configuration
 ))]
 pub struct ApiDoc;

@@ -1,20 +1,22 @@
-//! EdDSA access tokens: signing, verification and the JWKS document.
+//! Access tokens: signing, verification, the issuer and the JWKS document.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretString};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::jwk::SigningKey;
+pub use super::jwk::{Jwk, KeyFormatError, PublicKey, SigningAlg};
 use crate::config::Config;
 
 /// The `typ` header of every access token (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The placeholder in JWT_ISSUER that the invoking API Gateway API's id replaces.
+pub const API_ID_PLACEHOLDER: &str = "{api_id}";
 
 /// Claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +50,7 @@ pub struct AccessClaims {
     pub permissions: Option<Vec<String>>,
 }
 
-/// Why a key could not be loaded.
+/// Why the keys could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// Neither JWT_PRIVATE_KEY nor JWT_PUBLIC_KEY is set.
@@ -57,65 +59,74 @@ pub enum KeyError {
     /// This function was given only public keys, yet was asked to sign.
     #[error("this function holds no signing key (JWT_PRIVATE_KEY), only JWT_PUBLIC_KEY")]
     VerifyOnly,
-    /// Not PEM or base64 of a PKCS#8 Ed25519 key.
-    #[error("JWT_PRIVATE_KEY is not an Ed25519 PKCS#8 key (PEM or base64 DER): {0}")]
-    Private(String),
-    /// Not a 32-byte Ed25519 public key in base64url.
-    #[error("JWT_PUBLIC_KEY or JWT_PREVIOUS_PUBLIC_KEYS has an entry that is not a base64url Ed25519 public key")]
-    Public,
-}
-
-/// One public key as published in the JWKS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Jwk {
-    /// Key type.
-    pub kty: &'static str,
-    /// Curve.
-    pub crv: &'static str,
-    /// Public key, base64url.
-    pub x: String,
-    /// Key id: the RFC 7638 thumbprint.
-    pub kid: String,
-    /// Intended use.
-    #[serde(rename = "use")]
-    pub use_: &'static str,
-    /// Algorithm.
-    pub alg: &'static str,
-}
-
-impl Jwk {
-    fn ed25519(public_key: &[u8]) -> Jwk {
-        let x = URL_SAFE_NO_PAD.encode(public_key);
-        // RFC 7638: members in lexicographic order, no white space.
-        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-        Jwk { kty: "OKP", crv: "Ed25519", x, kid: URL_SAFE_NO_PAD.encode(digest.as_ref()), use_: "sig", alg: "EdDSA" }
-    }
+    /// A key is malformed.
+    #[error(transparent)]
+    Format(#[from] KeyFormatError),
+    /// JWT_ISSUER names `{api_id}` and no API Gateway request has said which API this is.
+    #[error("JWT_ISSUER names {{api_id}}, which only a request through API Gateway (requestContext.apiId) fills in")]
+    IssuerUnbound,
 }
 
 /// The JWKS document.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Jwks {
-    /// Current key first, then previous keys.
+    /// Current key first, then every other key still accepted.
     pub keys: Vec<Jwk>,
+}
+
+/// One accepted key: its algorithm, its key and the checks a token signed with it passes.
+struct Verifier {
+    alg: SigningAlg,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// The `iss` of this API's tokens: a fixed URL, or one naming `{api_id}`, which the first
+/// request through API Gateway fills in (a SAM stack cannot put its own API's URL in its
+/// functions' settings: the API depends on the functions, so that would be a cycle).
+#[derive(Debug)]
+struct Issuer {
+    template: String,
+    bound: OnceLock<String>,
+}
+
+impl Issuer {
+    fn new(template: &str) -> Issuer {
+        let bound = OnceLock::new();
+        if !template.contains(API_ID_PLACEHOLDER) {
+            let _ = bound.set(template.to_owned());
+        }
+        Issuer { template: template.to_owned(), bound }
+    }
+
+    fn get(&self) -> Result<&str, KeyError> {
+        self.bound.get().map(String::as_str).ok_or(KeyError::IssuerUnbound)
+    }
+
+    fn bind(&self, api_id: &str) {
+        // API ids are ten lower-case letters and digits; anything else is not one.
+        let plausible = !api_id.is_empty() && api_id.len() <= 64 && api_id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if plausible && self.bound.get().is_none() {
+            let _ = self.bound.set(self.template.replace(API_ID_PLACEHOLDER, api_id));
+        }
+    }
 }
 
 /// Signs and verifies access tokens.
 pub struct JwtKeys {
-    /// The private key and its kid; `None` in functions that only verify.
-    signing: Option<(EncodingKey, String)>,
-    verifying: HashMap<String, DecodingKey>,
+    /// The private key, its kid and algorithm; `None` in functions that only verify.
+    signing: Option<(EncodingKey, String, SigningAlg)>,
+    verifying: HashMap<String, Verifier>,
     jwks: Jwks,
-    validation: Validation,
-    issuer: String,
+    issuer: Issuer,
     audience: String,
     ttl: Duration,
 }
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kid = self.signing.as_ref().map(|(_, kid)| kid.as_str());
-        f.debug_struct("JwtKeys").field("signing_kid", &kid).finish_non_exhaustive()
+        let kid = self.signing.as_ref().map(|(_, kid, _)| kid.as_str());
+        f.debug_struct("JwtKeys").field("signing_kid", &kid).field("issuer", &self.issuer).finish_non_exhaustive()
     }
 }
 
@@ -126,16 +137,16 @@ pub struct InvalidToken(pub String);
 
 impl JwtKeys {
     /// Loads the signing key (or, in a function that only verifies, the current public key)
-    /// and the previous public keys from the configuration.
+    /// and the previous public keys from the configuration. Each key keeps its own algorithm,
+    /// so a rotation may change it: tokens of the old key verify until the key is dropped.
     pub fn from_config(config: &Config) -> Result<JwtKeys, KeyError> {
         let (signing, current) = match (&config.jwt_private_key, &config.jwt_public_key) {
             (Some(private), _) => {
-                let der = decode_private_key(private)?;
-                let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|e| KeyError::Private(e.to_string()))?;
-                let current = Jwk::ed25519(pair.public_key().as_ref());
-                (Some((EncodingKey::from_ed_der(&der), current.kid.clone())), current)
+                let key = SigningKey::parse(private)?;
+                let alg = key.public.signing_alg();
+                (Some((key.encoding, key.public.kid.clone(), alg)), key.public)
             }
-            (None, Some(public)) => (None, Jwk::ed25519(&decode_public_key(public)?)),
+            (None, Some(public)) => (None, PublicKey::parse(public)?.jwk()),
             (None, None) => return Err(KeyError::Missing),
         };
         let mut keys = vec![current];
@@ -143,28 +154,27 @@ impl JwtKeys {
         // key can be trusted everywhere before any function signs with it.
         let others = config.jwt_public_key.iter().filter(|_| signing.is_some());
         for entry in others.chain(&config.jwt_previous_public_keys) {
-            let jwk = Jwk::ed25519(&decode_public_key(entry)?);
+            let jwk = PublicKey::parse(entry)?.jwk();
             if !keys.iter().any(|k| k.kid == jwk.kid) {
                 keys.push(jwk);
             }
         }
         let mut verifying = HashMap::new();
         for jwk in &keys {
-            let key = DecodingKey::from_ed_components(&jwk.x).map_err(|_| KeyError::Public)?;
-            verifying.insert(jwk.kid.clone(), key);
+            let alg = jwk.signing_alg();
+            let mut validation = Validation::new(alg.jose());
+            // `iss` is compared by hand: it may be bound after the keys are built.
+            validation.set_audience(&[&config.jwt_audience]);
+            validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = config.jwt_leeway_secs;
+            verifying.insert(jwk.kid.clone(), Verifier { alg, key: jwk.decoding_key()?, validation });
         }
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_audience(&[&config.jwt_audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = config.jwt_leeway_secs;
         Ok(JwtKeys {
             signing,
             verifying,
             jwks: Jwks { keys },
-            validation,
-            issuer: config.jwt_issuer.clone(),
+            issuer: Issuer::new(&config.jwt_issuer),
             audience: config.jwt_audience.clone(),
             ttl: config.access_token_ttl,
         })
@@ -180,11 +190,33 @@ impl JwtKeys {
         &self.jwks
     }
 
+    /// The algorithms of the keys still accepted, the signing key's first.
+    pub fn algorithms(&self) -> Vec<SigningAlg> {
+        let mut algs: Vec<SigningAlg> = Vec::new();
+        for alg in self.jwks.keys.iter().map(Jwk::signing_alg) {
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
+        algs
+    }
+
+    /// The `iss` of the tokens this signs and accepts.
+    pub fn issuer(&self) -> Result<&str, KeyError> {
+        self.issuer.get()
+    }
+
+    /// Fills in `{api_id}` of JWT_ISSUER with the id of the API Gateway API invoking us; a
+    /// fixed issuer, or one already bound, stays as it is.
+    pub fn bind_api(&self, api_id: &str) {
+        self.issuer.bind(api_id);
+    }
+
     /// Builds the claims of a fresh token for a user's session.
-    pub fn claims(&self, user_id: Uuid, session_id: Uuid, email: &str) -> AccessClaims {
+    pub fn claims(&self, user_id: Uuid, session_id: Uuid, email: &str) -> Result<AccessClaims, KeyError> {
         let now = unix_now();
-        AccessClaims {
-            iss: self.issuer.clone(),
+        Ok(AccessClaims {
+            iss: self.issuer()?.to_owned(),
             aud: self.audience.clone(),
             sub: user_id,
             sid: session_id,
@@ -196,7 +228,7 @@ impl JwtKeys {
             org_id: None,
             roles: None,
             permissions: None,
-        }
+        })
     }
 
     /// True when this function holds the private key.
@@ -206,57 +238,41 @@ impl JwtKeys {
 
     /// Signs claims with the current key.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, KeyError> {
-        let (key, kid) = self.signing.as_ref().ok_or(KeyError::VerifyOnly)?;
-        let mut header = Header::new(Algorithm::EdDSA);
+        let (key, kid, alg) = self.signing.as_ref().ok_or(KeyError::VerifyOnly)?;
+        let mut header = Header::new(alg.jose());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, key).expect("signing with a validated Ed25519 key cannot fail"))
+        Ok(jsonwebtoken::encode(&header, claims, key).expect("signing with a validated key cannot fail"))
     }
 
-    /// Verifies signature, algorithm, `typ`, `kid`, issuer, audience and time claims.
+    /// Verifies signature, algorithm (the one of the key `kid` names), `typ`, issuer, audience
+    /// and time claims.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, InvalidToken> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| InvalidToken(e.to_string()))?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(InvalidToken(format!("algorithm {:?}", header.alg)));
-        }
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return Err(InvalidToken("typ is not at+jwt".into()));
         }
-        let key = header
+        let verifier = header
             .kid
             .as_deref()
             .and_then(|kid| self.verifying.get(kid))
             .ok_or_else(|| InvalidToken("unknown kid".into()))?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+        if header.alg != verifier.alg.jose() {
+            return Err(InvalidToken(format!("algorithm {:?} for a {} key", header.alg, verifier.alg)));
+        }
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &verifier.key, &verifier.validation)
             .map_err(|e| InvalidToken(e.to_string()))?;
+        let issuer = self.issuer().map_err(|e| InvalidToken(e.to_string()))?;
+        if data.claims.iss != issuer {
+            return Err(InvalidToken("issuer".into()));
+        }
         Ok(data.claims)
     }
 }
 
-fn decode_public_key(entry: &str) -> Result<Vec<u8>, KeyError> {
-    URL_SAFE_NO_PAD.decode(entry.trim().trim_end_matches('=')).ok().filter(|b| b.len() == 32).ok_or(KeyError::Public)
-}
-
-fn decode_private_key(raw: &SecretString) -> Result<Vec<u8>, KeyError> {
-    let text = raw.expose_secret().trim();
-    if text.starts_with("-----BEGIN") {
-        // Environment files often carry PEM with literal "\n" sequences.
-        let pem_text = text.replace("\\n", "\n");
-        let parsed = pem::parse(pem_text).map_err(|e| KeyError::Private(e.to_string()))?;
-        return Ok(parsed.into_contents());
-    }
-    STANDARD
-        .decode(text)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
-        .map_err(|e| KeyError::Private(e.to_string()))
-}
-
-/// Makes a new Ed25519 key: (PKCS#8 DER as base64, public key as base64url).
+/// Makes a new key of the default algorithm (EdDSA): (PKCS#8 DER as base64, public key).
 pub fn generate_key() -> (String, String) {
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("system randomness is available");
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a fresh key parses");
-    (STANDARD.encode(pkcs8.as_ref()), URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()))
+    super::jwk::generate(SigningAlg::EdDSA)
 }
 
 fn unix_now() -> u64 {
@@ -265,6 +281,9 @@ fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn keys_with(private: &str, previous: &[&str], tweak: impl FnOnce(&mut HashMap<String, String>)) -> JwtKeys {
@@ -283,7 +302,7 @@ mod tests {
     }
 
     fn token_with(keys: &JwtKeys, edit: impl FnOnce(&mut AccessClaims)) -> String {
-        let mut claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
+        let mut claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com").unwrap();
         edit(&mut claims);
         keys.sign(&claims).unwrap()
     }
@@ -295,7 +314,7 @@ mod tests {
     #[test]
     fn signed_tokens_verify_with_their_claims() {
         let keys = keys();
-        let claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
+        let claims = keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com").unwrap();
         let verified = keys.verify(&keys.sign(&claims).unwrap()).unwrap();
         assert_eq!(verified, claims);
         assert_eq!(verified.exp - verified.iat, 900);
@@ -380,13 +399,6 @@ mod tests {
     }
 
     #[test]
-    fn kid_is_the_rfc7638_thumbprint() {
-        // RFC 8037 appendix A.3 test vector.
-        let x = URL_SAFE_NO_PAD.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
-        assert_eq!(Jwk::ed25519(&x).kid, "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
-    }
-
-    #[test]
     fn a_verify_only_function_checks_tokens_with_the_public_key_and_cannot_sign() {
         let (private, public) = generate_key();
         let signer = keys_with(&private, &[], |_| {});
@@ -398,7 +410,7 @@ mod tests {
         let token = token_with(&signer, |_| {});
         assert!(verifier.verify(&token).is_ok());
         assert_eq!(verifier.jwks().keys, signer.jwks().keys);
-        let claims = verifier.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com");
+        let claims = verifier.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com").unwrap();
         assert!(matches!(verifier.sign(&claims), Err(KeyError::VerifyOnly)));
         // Another key's public half verifies nothing this signer made.
         let stranger = keys_with("", &[], |m| {
@@ -424,5 +436,69 @@ mod tests {
     fn no_key_at_all_is_refused() {
         let map: HashMap<String, String> = [("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned())].into();
         assert!(matches!(JwtKeys::from_config(&Config::from_map(&map).unwrap()), Err(KeyError::Missing)));
+    }
+
+    #[test]
+    fn es256_keys_sign_and_verify_and_publish_an_ec_jwk() {
+        let (private, public) = super::super::jwk::generate(SigningAlg::ES256);
+        let keys = keys_with(&private, &[], |_| {});
+        let token = token_with(&keys, |_| {});
+        assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, jsonwebtoken::Algorithm::ES256);
+        assert!(keys.verify(&token).is_ok());
+        let jwk = &keys.jwks().keys[0];
+        assert_eq!((jwk.kty, jwk.crv, jwk.alg, jwk.use_), ("EC", "P-256", "ES256", "sig"));
+        assert_eq!(*jwk, PublicKey::parse(&public).unwrap().jwk());
+        assert_eq!(keys.algorithms(), vec![SigningAlg::ES256]);
+    }
+
+    #[test]
+    fn a_token_must_use_the_algorithm_of_the_key_its_kid_names() {
+        let keys = keys();
+        let token = token_with(&keys, |_| {});
+        let parts: Vec<&str> = token.split('.').collect();
+        let kid = keys.jwks().keys[0].kid.clone();
+        for alg in ["ES256", "HS256", "RS256"] {
+            let header = b64json(serde_json::json!({"alg": alg, "typ": "at+jwt", "kid": kid}));
+            assert!(keys.verify(&format!("{header}.{}.{}", parts[1], parts[2])).is_err(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn a_rotation_may_change_the_algorithm() {
+        let (ed_private, ed_public) = generate_key();
+        let ed = keys_with(&ed_private, &[], |_| {});
+        let old_token = token_with(&ed, |_| {});
+        let (es_private, _) = super::super::jwk::generate(SigningAlg::ES256);
+        let es = keys_with(&es_private, &[&ed_public], |_| {});
+        assert!(es.verify(&old_token).is_ok(), "EdDSA tokens outlive the switch to ES256");
+        assert!(es.verify(&token_with(&es, |_| {})).is_ok());
+        let published: Vec<&str> = es.jwks().keys.iter().map(|k| k.alg).collect();
+        assert_eq!(published, ["ES256", "EdDSA"]);
+        assert_eq!(es.algorithms(), vec![SigningAlg::ES256, SigningAlg::EdDSA]);
+    }
+
+    #[test]
+    fn an_issuer_naming_the_api_id_is_bound_by_the_first_request() {
+        let template = "https://{api_id}.execute-api.eu-west-1.amazonaws.com/prod";
+        let keys = keys_with(&generate_key().0, &[], |m| {
+            m.insert("JWT_ISSUER".into(), template.into());
+        });
+        assert!(matches!(keys.issuer(), Err(KeyError::IssuerUnbound)));
+        assert!(keys.claims(Uuid::now_v7(), Uuid::now_v7(), "a@example.com").is_err());
+        keys.bind_api("not/an id");
+        assert!(keys.issuer().is_err(), "what cannot be an API id binds nothing");
+        keys.bind_api("a1b2c3d4e5");
+        keys.bind_api("zzzzzzzzzz");
+        assert_eq!(keys.issuer().unwrap(), "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod");
+        let token = token_with(&keys, |_| {});
+        assert!(keys.verify(&token).is_ok());
+        let fixed = keys_with(&generate_key().0, &[], |_| {});
+        fixed.bind_api("a1b2c3d4e5");
+        assert_eq!(
+            fixed.issuer().unwrap(),
+            Config::from_map(&HashMap::from([("DATABASE_URL".to_owned(), "postgres://x/y".to_owned())]))
+                .unwrap()
+                .jwt_issuer
+        );
     }
 }

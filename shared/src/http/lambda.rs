@@ -109,12 +109,25 @@ impl Service<lambda_http::Request> for LazyApp {
         Box::pin(async move {
             match app.built().await {
                 Ok(ready) => {
+                    if let Some(api_id) = api_id(&request) {
+                        ready.state.jwt().bind_api(api_id);
+                    }
                     let request = routed(request, ready.state.config().api_base_path.as_deref());
                     ready.router.clone().oneshot(request.map(axum::body::Body::new)).await
                 }
                 Err(e) => Ok(e.into_response()),
             }
         })
+    }
+}
+
+/// The id of the API Gateway API that sent the request, which JWT_ISSUER may name.
+fn api_id(request: &lambda_http::Request) -> Option<&str> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.apiid.as_deref(),
+        _ => None,
     }
 }
 

@@ -328,7 +328,7 @@ fn token_pair(
     scope: Option<OrgScope>,
 ) -> AppResult<TokenPair> {
     let jwt = state.jwt();
-    let mut claims = jwt.claims(user.id, session_id, &user.email);
+    let mut claims = jwt.claims(user.id, session_id, &user.email).map_err(|e| AppError::Internal(e.to_string()))?;
     if let Some(scope) = scope {
         claims.org_id = Some(scope.org_id);
         claims.roles = Some(scope.roles);

@@ -1,0 +1,19 @@
+# Sourced by scripts: two JWT verifiers written by others, to check that our tokens verify the
+# way a customer's code would verify them: PyJWT's PyJWKClient (PyPI) and jose (npm), in
+# .local/verifiers. Installed once; JWT_VERIFIERS is exported for the tests that run them.
+
+VERIFIERS_DIR="$PWD/.local/verifiers"
+VERIFIERS_PINS="pyjwt[crypto]==2.10.1 jose@5.9.6"
+
+verifiers_install() {
+  if [ ! -f "$VERIFIERS_DIR/.pins" ] || [ "$(cat "$VERIFIERS_DIR/.pins")" != "$VERIFIERS_PINS" ]; then
+    echo "== installing the JWT verifiers ($VERIFIERS_PINS) into .local/verifiers"
+    command -v npm >/dev/null || { echo "npm is needed for jose (apt-get install npm)" >&2; return 1; }
+    rm -rf "$VERIFIERS_DIR"
+    python3 -m venv "$VERIFIERS_DIR/venv"
+    "$VERIFIERS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "pyjwt[crypto]==2.10.1"
+    npm install --prefix "$VERIFIERS_DIR" --no-audit --no-fund --loglevel=error "jose@5.9.6" >/dev/null
+    echo "$VERIFIERS_PINS" >"$VERIFIERS_DIR/.pins"
+  fi
+  export JWT_VERIFIERS="$VERIFIERS_DIR"
+}

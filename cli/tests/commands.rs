@@ -93,3 +93,49 @@ async fn mail_drain_sends_what_the_outbox_holds() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sent 1, retrying 0, dead 0");
     assert_eq!(identity_shared::testkit::ses::mails_to(&email).await.len(), 1);
 }
+
+#[tokio::test]
+async fn mail_drain_finds_credentials_through_aws_configs_chain_in_a_profile() {
+    let emulator = identity_shared::testkit::ses::url();
+    let app = TestApp::new(
+        identity_cli::routes(),
+        &[
+            ("MAIL_TRANSPORT", "ses"),
+            ("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9"),
+            ("MAIL_RETRY_BASE_SECS", "0"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
+    .await;
+    let email = format!("profile.{}@example.com", uuid::Uuid::now_v7().simple());
+    app.user(&email, "long enough").await;
+    // A developer's machine: no keys in the environment, a named profile in ~/.aws.
+    let home = std::env::temp_dir().join(format!("aws-home-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(home.join(".aws/config"), "[profile dev]\nregion = eu-west-3\n").unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[dev]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let drain = |profile: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_identity"));
+        command.args(["mail", "drain"]).env("DATABASE_URL", &app.db.url).env("MAIL_TRANSPORT", "ses");
+        command.env("AWS_ENDPOINT_URL_SES", &emulator).env("MAIL_RETRY_BASE_SECS", "0").env("HOME", &home);
+        for name in
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"]
+        {
+            command.env_remove(name);
+        }
+        // No instance role to fall back on, and no waiting for one.
+        command.env("AWS_PROFILE", profile).env("AWS_EC2_METADATA_DISABLED", "true");
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(drain("nobody"), "sent 0, retrying 1, dead 0", "no profile, no credentials: the send fails");
+    assert_eq!(drain("dev"), "sent 1, retrying 0, dead 0");
+    assert_eq!(identity_shared::testkit::ses::mails_to(&email).await.len(), 1);
+    std::fs::remove_dir_all(home).unwrap();
+}

@@ -1,5 +1,6 @@
-//! The AWS region and credentials Lambda puts in every function's environment, shared by the
-//! SES mailer, the Secrets Manager reader and the RDS IAM token signer.
+//! The AWS region and credentials Lambda puts in every function's environment: what the
+//! Secrets Manager reader and the RDS IAM token signer use, and what the SES client (from
+//! aws-config's chain) takes before the rest of the chain.
 
 use aws_credential_types::Credentials;
 use secrecy::{ExposeSecret, SecretString};
@@ -9,9 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct AwsEnv {
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`).
     pub region: Option<String>,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`. Read from the
-    /// environment rather than aws-config's default chain: the chain's STS, SSO, IMDS and
-    /// profile-file code would be linked into every function and never run on Lambda.
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`. Secrets Manager and
+    /// IAM tokens read only these, so that orgs and users need not link aws-config's chain
+    /// (STS, SSO, IMDS, profile files), which on Lambda would never get past the environment.
     pub keys: Option<AwsKeys>,
 }
 

@@ -1,9 +1,11 @@
-//! Amazon SES through aws-sdk-ses (SendEmail), honouring AWS_ENDPOINT_URL_SES.
+//! Amazon SES through aws-sdk-ses (SendEmail), its client from aws-config's standard chain,
+//! honouring AWS_ENDPOINT_URL_SES.
 
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ses::Client;
-use aws_sdk_ses::config::retry::RetryConfig;
-use aws_sdk_ses::config::timeout::TimeoutConfig;
-use aws_sdk_ses::config::{BehaviorVersion, Region};
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use tokio::sync::OnceCell;
 
@@ -26,30 +28,7 @@ impl SesMailer {
     }
 
     async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async {
-                // Region and credentials come from the environment Lambda gives every
-                // function (see `AwsEnv`). Without credentials a send fails and is retried.
-                let mut builder = aws_sdk_ses::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new(self.aws.region_or_default()))
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(self.config.connect_timeout)
-                            .operation_timeout(self.config.operation_timeout)
-                            .build(),
-                    )
-                    // The outbox retries with backoff; one quick retry here covers a blip.
-                    .retry_config(RetryConfig::standard().with_max_attempts(2));
-                if let Some(credentials) = self.aws.credentials() {
-                    builder = builder.credentials_provider(credentials);
-                }
-                if let Some(endpoint) = &self.config.ses_endpoint {
-                    builder = builder.endpoint_url(endpoint);
-                }
-                Client::from_conf(builder.build())
-            })
-            .await
+        self.client.get_or_init(|| async { Client::new(&sdk_config(&self.config, &self.aws).await) }).await
     }
 
     /// Sends one message with HTML and text bodies.
@@ -76,4 +55,32 @@ impl SesMailer {
             .map_err(|e| SendError(format!("SES SendEmail failed: {}", aws_sdk_ses::error::DisplayErrorContext(e))))?;
         Ok(output.message_id().to_owned())
     }
+}
+
+/// The SDK settings: region and credentials from aws-config's standard chain (environment, then
+/// profiles and SSO, web identity, the container and instance roles), except where this
+/// process's settings name them: on Lambda those are the role's keys in the environment, the
+/// chain's own first choice; tests hand theirs in the same way. The chain is consulted on the
+/// first send, not at start, so a function's init does not pay for it.
+async fn sdk_config(mail: &MailConfig, aws: &AwsEnv) -> SdkConfig {
+    let region = RegionProviderChain::first_try(aws.region.clone().map(Region::new))
+        .or_default_provider()
+        .or_else(Region::from_static("us-east-1"));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(mail.connect_timeout)
+                .operation_timeout(mail.operation_timeout)
+                .build(),
+        )
+        // The outbox retries with backoff; one quick retry here covers a blip.
+        .retry_config(RetryConfig::standard().with_max_attempts(2));
+    if let Some(credentials) = aws.credentials() {
+        loader = loader.credentials_provider(credentials);
+    }
+    if let Some(endpoint) = &mail.ses_endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
 }

@@ -10,11 +10,16 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-use crate::runtime_api;
+use crate::{fake_ses, runtime_api};
 use crate::stats::{ms, percentile};
 
-/// Runs `runs` cold starts of `binary` with `event`; the report as JSON.
-pub async fn run(binary: &Path, event: &Path, runs: usize) -> anyhow::Result<Value> {
+/// Runs `runs` cold starts of `binary` with `event`; the report as JSON. With `ses_port`, a
+/// fake SES endpoint listens there and the report says how many mails it got.
+pub async fn run(binary: &Path, event: &Path, runs: usize, ses_port: Option<u16>) -> anyhow::Result<Value> {
+    let mailbox = match ses_port {
+        Some(port) => Some(fake_ses::serve(port).await?),
+        None => None,
+    };
     let event: Value = serde_json::from_str(&std::fs::read_to_string(event).context("reading the event")?)?;
     let name = binary.file_name().and_then(|n| n.to_str()).unwrap_or("function").to_owned();
     let (mut inits, mut firsts, mut rss, mut statuses) = (vec![], vec![], vec![], vec![]);
@@ -60,6 +65,7 @@ pub async fn run(binary: &Path, event: &Path, runs: usize) -> anyhow::Result<Val
         "first_invocation": summary(&firsts),
         "peak_rss_kib": rss.iter().max().copied().unwrap_or(0),
         "statuses": statuses,
+        "mails": mailbox.map(|m| m.sent()),
     }))
 }
 

@@ -2,22 +2,18 @@
 //! request's token) and invite-then-accept (the token arrives by mail, here through a fake
 //! SES endpoint the server's real aws-sdk-ses client sends to).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, oneshot};
 
+use crate::fake_ses::{self, Mailbox};
 use crate::stats::{ms, percentile};
 
 /// The flow to drive.
@@ -82,30 +78,6 @@ impl Api {
     }
 }
 
-/// Mail tokens by recipient, as the fake SES endpoint receives them.
-#[derive(Default)]
-struct Mailbox {
-    waiting: Mutex<HashMap<String, oneshot::Sender<String>>>,
-}
-
-/// SES v1 SendEmail (query protocol): takes the link's token out of the text body.
-async fn send_email(State(mailbox): State<Arc<Mailbox>>, body: Bytes) -> ([(&'static str, &'static str); 1], String) {
-    let fields: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let to = fields.get("Destination.ToAddresses.member.1").cloned().unwrap_or_default();
-    let text = fields.get("Message.Body.Text.Data").cloned().unwrap_or_default();
-    if let Some(start) = text.find("token=") {
-        let token: String =
-            text[start + 6..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-        if let Some(tx) = mailbox.waiting.lock().await.remove(&to) {
-            let _ = tx.send(token);
-        }
-    }
-    let xml = "<SendEmailResponse xmlns=\"http://ses.amazonaws.com/doc/2010-12-01/\"><SendEmailResult>\
-               <MessageId>bench</MessageId></SendEmailResult><ResponseMetadata><RequestId>bench</RequestId>\
-               </ResponseMetadata></SendEmailResponse>";
-    ([("content-type", "text/xml")], xml.to_owned())
-}
-
 /// Runs `concurrency` workers for `seconds`; the report as JSON.
 pub async fn run(
     kind: Kind,
@@ -119,12 +91,10 @@ pub async fn run(
     connector.set_nodelay(true);
     let api = Arc::new(Api { http: Client::builder(TokioExecutor::new()).build(connector), base: base.to_owned() });
     let run_id = std::process::id();
-    let mailbox = Arc::new(Mailbox::default());
+    let mut mailbox = Arc::new(Mailbox::default());
     let mut owner = None;
     if let Kind::Invite = kind {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ses_port)).await.context("fake SES port")?;
-        let app = Router::new().route("/", post(send_email)).with_state(mailbox.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        mailbox = fake_ses::serve(ses_port).await?;
         let (token, _) = api.account(&format!("owner.{run_id}@bench.example"), password).await?;
         let org = api.expect("POST", "/orgs", json!({"name": format!("Bench {run_id}")}), Some(&token), 201).await?;
         owner = Some((token, org["id"].as_str().context("org id")?.to_owned()));
@@ -156,8 +126,7 @@ pub async fn run(
                     Kind::Invite => {
                         let (token, org) = owner.as_ref().expect("an owner");
                         let email = format!("invitee.{run_id}.{w}.{n}@bench.example");
-                        let (tx, rx) = oneshot::channel();
-                        mailbox.waiting.lock().await.insert(email.clone(), tx);
+                        let rx = mailbox.expect(&email).await;
                         let invite = json!({"email": email, "roles": ["member"]});
                         api.expect("POST", &format!("/orgs/{org}/invitations"), invite, Some(token), 201).await?;
                         let mailed = tokio::time::timeout(Duration::from_secs(10), rx).await.context("no mail")??;

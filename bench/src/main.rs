@@ -1,6 +1,7 @@
 //! The benchmark harness `scripts/bench` drives: measurements no off-the-shelf tool makes.
 
 mod coldstart;
+mod fake_ses;
 mod flows;
 mod hashing;
 mod load;
@@ -32,6 +33,10 @@ enum Command {
         /// Cold starts to make.
         #[arg(long, default_value_t = 20)]
         runs: usize,
+        /// Serve a fake SES endpoint on this port (the function's AWS_ENDPOINT_URL_SES) and
+        /// count what it receives, for a first invocation that sends mail.
+        #[arg(long)]
+        ses_port: Option<u16>,
     },
     /// Raw argon2id verifies per second at the configured cost, on `threads` threads.
     Argon2Rate {
@@ -107,7 +112,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
-        Command::Coldstart { binary, event, runs } => coldstart::run(&binary, &event, runs).await?,
+        Command::Coldstart { binary, event, runs, ses_port } => coldstart::run(&binary, &event, runs, ses_port).await?,
         Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
         Command::Load { url, method, headers, body, vary, rate, seconds, warmup, concurrency, expect } => {
             let target = load::Target { method, url, headers, body, vary, expect };

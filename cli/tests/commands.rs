@@ -14,20 +14,24 @@ fn identity(db_url: &str, args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn keygen_prints_a_key_the_api_accepts() {
-    let out = identity("postgres://unused/x", &["keygen"]);
-    assert!(out.status.success());
-    let line = String::from_utf8(out.stdout).unwrap();
-    let key = line.trim().strip_prefix("JWT_PRIVATE_KEY=").expect("a JWT_PRIVATE_KEY= line");
-    let app = TestApp::new(identity_cli::routes(), &[("JWT_PRIVATE_KEY", key)]).await;
-    let (token, _) = app.signed_in("ada@example.com", "long enough").await;
-    assert_eq!(app.get("/me", Some(&token)).await.status, 200);
-    // The public half it prints is what a verify-only function needs to accept that token.
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let public = stderr.trim().strip_prefix("JWT_PUBLIC_KEY=").and_then(|rest| rest.split(' ').next()).unwrap();
-    let config = app.db.config(&[("JWT_PRIVATE_KEY", ""), ("JWT_PUBLIC_KEY", public)]);
-    let verifier = identity_shared::auth::jwt::JwtKeys::from_config(&config).unwrap();
-    assert!(!verifier.can_sign() && verifier.verify(&token).is_ok());
+async fn keygen_prints_a_key_the_api_accepts_for_each_algorithm() {
+    for (args, alg) in [(&["keygen"][..], "EdDSA"), (&["keygen", "--alg", "ES256"][..], "ES256")] {
+        let out = identity("postgres://unused/x", args);
+        assert!(out.status.success());
+        let line = String::from_utf8(out.stdout).unwrap();
+        let key = line.trim().strip_prefix("JWT_PRIVATE_KEY=").expect("a JWT_PRIVATE_KEY= line");
+        let app = TestApp::new(identity_cli::routes(), &[("JWT_PRIVATE_KEY", key)]).await;
+        let (token, _) = app.signed_in("ada@example.com", "long enough").await;
+        assert_eq!(app.get("/me", Some(&token)).await.status, 200);
+        assert_eq!(format!("{:?}", jsonwebtoken::decode_header(&token).unwrap().alg), alg);
+        // The public half it prints is what a verify-only function needs to accept that token.
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let public = stderr.trim().strip_prefix("JWT_PUBLIC_KEY=").and_then(|rest| rest.split(' ').next()).unwrap();
+        let config = app.db.config(&[("JWT_PRIVATE_KEY", ""), ("JWT_PUBLIC_KEY", public)]);
+        let verifier = identity_shared::auth::jwt::JwtKeys::from_config(&config).unwrap();
+        assert!(!verifier.can_sign() && verifier.verify(&token).is_ok());
+    }
+    assert!(!identity("postgres://unused/x", &["keygen", "--alg", "HS256"]).status.success());
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-use crate::{fake_ses, runtime_api};
 use crate::stats::{ms, percentile};
+use crate::{fake_ses, runtime_api};
 
 /// Runs `runs` cold starts of `binary` with `event`; the report as JSON. With `ses_port`, a
 /// fake SES endpoint listens there and the report says how many mails it got.

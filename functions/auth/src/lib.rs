@@ -12,9 +12,9 @@ use identity_shared::auth::jwt::Jwks;
 use identity_shared::error::Problem;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::models::User;
-use identity_shared::services::account;
-use identity_shared::services::account::{ForgotRequest, ResetRequest, TokenRequest};
-use identity_shared::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenPair};
+use identity_shared::services::account::{self, ForgotRequest, RegisterRequest, ResetRequest, TokenRequest};
+use identity_shared::services::sessions::{self, RefreshRequest, TokenPair};
+use identity_shared::services::sign_in::{self, LoginRequest};
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -42,7 +42,7 @@ async fn register(
     Client(client): Client,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<impl IntoResponse> {
-    auth::register(&state, req, client).await?;
+    account::register(&state, req, client).await?;
     Ok(accepted(REGISTERED))
 }
 
@@ -52,17 +52,17 @@ async fn login(
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(no_store(auth::login(&state, req, client).await?))
+    Ok(no_store(sign_in::login(&state, req, client).await?))
 }
 
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
-    Ok(no_store(auth::refresh(&state, req).await?))
+    Ok(no_store(sessions::refresh(&state, req).await?))
 }
 
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The session ended"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
 async fn logout(State(state): State<AppState>, Authenticated(caller): Authenticated) -> AppResult<StatusCode> {
-    auth::logout(&state, &caller).await?;
+    sessions::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
 use crate::models::ClientInfo;
-use crate::services::access::OrgActor;
-use crate::services::auth::{self, Caller};
+use crate::services::access::{self, Caller, OrgActor};
 use crate::services::roles::RoleRef;
 use crate::state::AppState;
 
@@ -118,7 +117,7 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        auth::authenticate(state, bearer(parts)?).await.map(Authenticated)
+        access::authenticate(state, bearer(parts)?).await.map(Authenticated)
     }
 }
 
@@ -131,7 +130,7 @@ impl FromRequestParts<AppState> for MaybeAuthenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            auth::authenticate(state, bearer(parts)?).await.map(|caller| MaybeAuthenticated(Some(caller)))
+            access::authenticate(state, bearer(parts)?).await.map(|caller| MaybeAuthenticated(Some(caller)))
         } else {
             Ok(MaybeAuthenticated(None))
         }
@@ -185,7 +184,7 @@ impl FromRequestParts<AppState> for OrgAccess {
             .ok()
             .and_then(|params| params.iter().find(|(k, _)| *k == "org").and_then(|(_, v)| Uuid::parse_str(v).ok()));
         let ip = client_ip(parts);
-        auth::authorize_org(state, &token, org_id, ip).await.map(OrgAccess)
+        access::authorize_org(state, &token, org_id, ip).await.map(OrgAccess)
     }
 }
 

@@ -55,7 +55,7 @@ pub struct User {
 /// A user with the stored password hash, for sign-in only. Its Debug output hides the hash.
 #[derive(Clone)]
 pub struct UserCredentials {
-    /// The user.
+    /// The account, hash aside.
     pub user: User,
     /// argon2id PHC string, if the user has a password.
     pub password_hash: Option<String>,

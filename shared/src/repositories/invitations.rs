@@ -50,9 +50,9 @@ pub async fn expire_stale(db: &impl GenericClient, org_id: Uuid, email: &str) ->
 pub struct NewInvitation<'a> {
     /// UUIDv7.
     pub id: Uuid,
-    /// The org.
+    /// The organization invited to.
     pub org_id: Uuid,
-    /// Who is invited.
+    /// The invitee's canonical email.
     pub email: &'a str,
     /// Roles granted on accepting.
     pub role_ids: &'a [Uuid],

@@ -10,9 +10,9 @@ use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{Member, PermissionSet, User};
 
-/// The caller of an org route: their user, and their membership if they have one.
+/// A row of [`resolve_caller`]: the live session's user, and their membership in the org if any.
 #[derive(Clone, Debug)]
-pub struct OrgCaller {
+pub struct SessionMember {
     /// The active user behind the live session.
     pub user: User,
     /// Roles and permissions in the org; None if not a member.
@@ -25,7 +25,7 @@ pub async fn resolve_caller(
     user_id: Uuid,
     session_id: Uuid,
     org_id: Uuid,
-) -> Result<Option<OrgCaller>, DbError> {
+) -> Result<Option<SessionMember>, DbError> {
     // Built once: every org request runs it.
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -46,7 +46,7 @@ pub async fn resolve_caller(
         let permissions: Vec<String> = row.get("permissions");
         (row.get::<_, Vec<String>>("roles"), PermissionSet::from_names(permissions))
     });
-    Ok(Some(OrgCaller { user: super::users::user(&row), membership }))
+    Ok(Some(SessionMember { user: super::users::user(&row), membership }))
 }
 
 /// Adds a member (no roles yet); false if they already are one.

@@ -41,7 +41,7 @@ pub(crate) fn user(row: &Row) -> User {
 pub struct NewUser<'a> {
     /// UUIDv7.
     pub id: Uuid,
-    /// Email as typed (trimmed).
+    /// The canonical email (`validate::email`: NFKC, lower case, punycode domain).
     pub email: &'a str,
     /// Display name.
     pub name: &'a str,

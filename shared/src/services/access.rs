@@ -1,18 +1,23 @@
-//! Who is acting in an organization, and what they may do there.
+//! Who is asking: the caller of an authenticated request, checked against the database, and
+//! the member acting in an organization with what they may do there.
 
 use std::net::IpAddr;
 
 use uuid::Uuid;
 
+use crate::auth::jwt::AccessClaims;
+use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::{Permission, PermissionSet, User};
+use crate::repositories::{memberships, users};
+use crate::state::AppState;
 
 /// A member acting in one of their organizations, as resolved for this request.
 #[derive(Clone, Debug)]
 pub struct OrgActor {
     /// The organization.
     pub org_id: Uuid,
-    /// The member.
+    /// The member, an active user with a live session.
     pub user: User,
     /// Their role names there.
     pub roles: Vec<String>,
@@ -42,4 +47,58 @@ impl OrgActor {
             Err(AppError::Forbidden(format!("{what} needs permissions you do not hold: {}.", missing.join(", "))))
         }
     }
+}
+
+/// The caller of an authenticated request, checked against the database.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The signed-in user, active.
+    pub user: User,
+    /// Their live session.
+    pub session_id: Uuid,
+    /// The verified token's claims.
+    pub claims: AccessClaims,
+}
+
+/// Verifies an access token and checks, in one query, that its session is live and its user
+/// active.
+pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
+    let claims = verify(state, bearer)?;
+    let client = db::client(state.pool()).await?;
+    let user = users::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
+    Ok(Caller { user, session_id: claims.sid, claims })
+}
+
+/// For an org route: verifies the token and resolves, in one query, the live session, the
+/// active user and their roles and permissions in the org. A non-member gets 404, so an
+/// org's existence does not leak.
+pub async fn authorize_org(
+    state: &AppState,
+    bearer: &str,
+    org_id: Option<Uuid>,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<OrgActor> {
+    let claims = verify(state, bearer)?;
+    let org_id = org_id.ok_or_else(no_org)?;
+    let client = db::client(state.pool()).await?;
+    let caller =
+        memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
+    let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
+    Ok(OrgActor { org_id, user: caller.user, roles, permissions, ip })
+}
+
+fn verify(state: &AppState, bearer: &str) -> AppResult<AccessClaims> {
+    state.jwt().verify(bearer).map_err(|e| {
+        tracing::info!(reason = %e.0, "access token refused");
+        AppError::Unauthorized("The access token is missing, invalid or expired.".into())
+    })
+}
+
+fn session_ended() -> AppError {
+    AppError::Unauthorized("The session has ended; sign in again.".into())
+}
+
+/// 404 for an organization that does not exist or that the caller may not know of.
+pub fn no_org() -> AppError {
+    AppError::NotFound("No such organization.".into())
 }

@@ -1,4 +1,4 @@
-//! Account emails and passwords: email verification, forgotten and changed passwords.
+//! Accounts: sign-up, email verification, forgotten and changed passwords, and their mail.
 
 use std::time::Duration;
 
@@ -15,8 +15,9 @@ use crate::mail::templates;
 use crate::models::{ClientInfo, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
-use crate::services::auth::{self, Caller};
+use crate::services::access::Caller;
 use crate::services::ip_limits::{self, Guarded};
+use crate::services::lockouts as lockout;
 use crate::services::outbox;
 use crate::services::validate;
 use crate::state::AppState;
@@ -25,6 +26,20 @@ use crate::state::AppState;
 pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Lifetime of a password reset link.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
+
+/// Body of POST /auth/register. Fields not named here (is_platform_admin, ...) are ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    /// Email address.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+    /// New password, 8 to 1024 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
+    pub password: SecretString,
+    /// Display name.
+    #[schema(value_type = crate::services::validate::DisplayName)]
+    pub name: String,
+}
 
 /// Body carrying a mailed token.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -62,6 +77,44 @@ pub struct ChangePasswordRequest {
     /// The new one.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     pub new_password: SecretString,
+}
+
+/// Starts a sign-up. A new email gets an account and a verification mail; an email that has
+/// an account gets a mail saying so and nothing changes. Both cost one password hash and one
+/// queued mail and answer alike, so registration does not tell who has an account.
+pub async fn register(state: &AppState, req: RegisterRequest, client_info: ClientInfo) -> AppResult<()> {
+    let mut errors = vec![];
+    let email = validate::email("email", &req.email, &mut errors);
+    validate::new_password("password", req.password.expose_secret(), &mut errors);
+    let name = validate::name("name", &req.name, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    ip_limits::check(state, Guarded::Register, client_info.ip).await?;
+    // No connection is held while the password hashes: that can wait for a core.
+    let hash = state.passwords().hash(&req.password).await?;
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let new =
+        users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    let mail = match users::insert_if_new(&tx, &new).await? {
+        Some(user) => Some(queue_verification(state, &tx, &user).await?),
+        None => queue_account_exists(state, &tx, &email).await?,
+    };
+    tx.commit().await.map_err(DbError::from)?;
+    if let Some(mail) = mail {
+        outbox::send_now(state.into(), &client, mail).await;
+    }
+    Ok(())
+}
+
+/// 409 for a unique violation on the email.
+pub fn email_taken(err: DbError) -> AppError {
+    if err.is_unique(users::EMAIL_UNIQUE) {
+        AppError::Conflict("An account with this email already exists; sign in instead.".into())
+    } else {
+        err.into()
+    }
 }
 
 fn link(state: &AppState, path: &str, token: &str) -> String {
@@ -217,7 +270,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     let email = &caller.user.email;
     let stored = {
         let client = db::client(state.pool()).await?;
-        auth::reserve_attempt(state, &client, email, "Too many wrong passwords for this account; try again later.")
+        lockout::reserve_attempt(state, &client, email, "Too many wrong passwords for this account; try again later.")
             .await?;
         users::password_hash(&client, caller.user.id).await?
     };
@@ -228,7 +281,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     };
     if !state.passwords().verify(&req.current_password, stored).await? {
         let client = db::client(state.pool()).await?;
-        auth::record_failure(state, &client, email).await?;
+        lockout::record_failure(state, &client, email).await?;
         return Err(AppError::invalid("current_password", "is not your current password"));
     }
     let hash = state.passwords().hash(&req.new_password).await?;

@@ -11,27 +11,27 @@ use crate::services::access::OrgActor;
 use crate::services::page::{Page, PageRequest};
 use crate::state::AppState;
 
-/// Who acts in which org, as the audit log records it.
+/// What an audit row is attributed to: the org it belongs to, who acted and from where.
 #[derive(Clone, Copy, Debug)]
-pub struct AuditContext {
-    /// The org.
+pub struct Attribution {
+    /// The org whose log the row joins.
     pub org_id: Uuid,
-    /// The acting user, if signed in.
+    /// The acting user; None for an anonymous act (declining an invitation by its link).
     pub actor_id: Option<Uuid>,
-    /// Their address.
+    /// The acting client's address.
     pub ip: Option<std::net::IpAddr>,
 }
 
-impl From<&OrgActor> for AuditContext {
+impl From<&OrgActor> for Attribution {
     fn from(actor: &OrgActor) -> Self {
-        AuditContext { org_id: actor.org_id, actor_id: Some(actor.user.id), ip: actor.ip }
+        Attribution { org_id: actor.org_id, actor_id: Some(actor.user.id), ip: actor.ip }
     }
 }
 
 /// Records what the actor did, in the caller's transaction.
 pub async fn record(
     db: &impl GenericClient,
-    actor: impl Into<AuditContext>,
+    actor: impl Into<Attribution>,
     action: &str,
     target_type: &str,
     target_id: Uuid,

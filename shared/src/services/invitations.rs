@@ -13,12 +13,13 @@ use crate::mail::templates;
 use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
-use crate::services::access::OrgActor;
-use crate::services::audit::{self, AuditContext};
-use crate::services::auth::{self, Caller, TokenPair};
+use crate::services::access::{Caller, OrgActor};
+use crate::services::account;
+use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::page::{Page, PageParams, PageRequest};
+use crate::services::sessions::{self, TokenPair};
 use crate::services::validate;
 use crate::state::AppState;
 
@@ -303,7 +304,7 @@ pub async fn accept(
                 password_hash: &hash,
                 email_verified: true,
             };
-            users::insert(&tx, &new).await.map_err(auth::email_taken)?
+            users::insert(&tx, &new).await.map_err(account::email_taken)?
         }
         _ => return Err(AppError::Internal("accept without caller or sign-up".into())),
     };
@@ -311,7 +312,7 @@ pub async fn accept(
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let tokens = match caller {
         Some(_) => None,
-        None => Some(auth::open_session(state, &tx, &user, None, &client_info).await?),
+        None => Some(sessions::open_session(state, &tx, &user, None, &client_info).await?),
     };
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;
@@ -381,7 +382,7 @@ async fn join(
     let role_ids: Vec<Uuid> = roles.iter().map(|r| r.id).collect();
     memberships::set_roles(tx, taken.org_id, user.id, &role_ids).await?;
     let user = users::mark_email_verified(tx, user.id).await?.unwrap_or_else(|| user.clone());
-    let actor = AuditContext { org_id: taken.org_id, actor_id: Some(user.id), ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: Some(user.id), ip };
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})).await?;
     audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id}))
@@ -397,7 +398,7 @@ pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await.map_err(DbError::from)?;
     let taken = take(&tx, Pick::Token(&hash), "declined", None).await?;
-    let actor = AuditContext { org_id: taken.org_id, actor_id: None, ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;
@@ -452,7 +453,7 @@ pub async fn decline_mine(
     let tx = client.transaction().await.map_err(DbError::from)?;
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, "declined", None).await?;
-    let actor = AuditContext { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await.map_err(DbError::from)?;

@@ -3,15 +3,78 @@
 pub mod access;
 pub mod account;
 pub mod audit;
-pub mod auth;
 pub mod equal_time;
 pub mod health;
 pub mod invitations;
 pub mod ip_limits;
+pub mod lockouts;
 pub mod members;
 pub mod orgs;
 pub mod outbox;
 pub mod page;
 pub mod roles;
+pub mod sessions;
+pub mod sign_in;
 pub mod users;
 pub mod validate;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Each service module and the service modules it names, in `use` lines or written-out paths.
+    fn imports() -> BTreeMap<String, Vec<String>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let mut graph = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if name == "mod" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut uses = vec![];
+            for statement in text.split("use crate::services::").skip(1) {
+                let statement = statement.split(';').next().unwrap();
+                // Keep the top-level names: drop what nested braces hold (`ip_limits::{self, Guarded}`).
+                let (mut depth, mut top) = (0, String::new());
+                for c in statement.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ if depth <= 1 => top.push(c),
+                        _ => {}
+                    }
+                }
+                uses.extend(top.split(',').map(|n| n.trim().split(':').next().unwrap().trim().to_owned()));
+            }
+            // Paths written out in code, not imported: `crate::services::roles::grantable(...)`.
+            for path in text.split("crate::services::").skip(1) {
+                uses.push(path.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect());
+            }
+            uses.retain(|u| !u.is_empty() && *u != name);
+            graph.insert(name, uses);
+        }
+        graph
+    }
+
+    #[test]
+    fn the_service_modules_import_one_way() {
+        let graph = imports();
+        assert!(graph["account"].contains(&"access".to_owned()), "the reader sees imports: {graph:?}");
+        // Depth-first search for a cycle: a module met again while still on the path.
+        fn visit<'a>(node: &'a str, graph: &'a BTreeMap<String, Vec<String>>, path: &mut Vec<&'a str>) {
+            if let Some(start) = path.iter().position(|n| *n == node) {
+                panic!("the services import in a circle: {}", [&path[start..], &[node]].concat().join(" -> "));
+            }
+            path.push(node);
+            for next in graph.get(node).into_iter().flatten() {
+                visit(next, graph, path);
+            }
+            path.pop();
+        }
+        for node in graph.keys() {
+            visit(node, &graph, &mut vec![]);
+        }
+    }
+}

@@ -11,8 +11,8 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{MyOrganization, Organization};
 use crate::repositories::{memberships, organizations};
-use crate::services::access::OrgActor;
-use crate::services::audit::{self, AuditContext};
+use crate::services::access::{OrgActor, no_org};
+use crate::services::audit::{self, Attribution};
 use crate::services::page::{Page, PageRequest};
 use crate::services::validate;
 use crate::state::AppState;
@@ -44,11 +44,6 @@ pub struct UpdateOrg {
 }
 
 const SLUG_MAX: usize = 63;
-
-/// 404 for an organization that does not exist or that the caller may not know of.
-pub fn no_org() -> AppError {
-    AppError::NotFound("No such organization.".into())
-}
 
 /// A slug from a name: lower-case ASCII letters and digits, other runs become one hyphen.
 pub fn slugify(name: &str) -> String {
@@ -96,7 +91,7 @@ pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: Cr
     };
     memberships::insert(&tx, id, creator).await?;
     memberships::set_roles(&tx, id, creator, &[OWNER_ROLE_ID]).await?;
-    let actor = AuditContext { org_id: id, actor_id: Some(creator), ip };
+    let actor = Attribution { org_id: id, actor_id: Some(creator), ip };
     let created = json!({"name": name, "slug": organization.slug});
     audit::record(&tx, actor, "org.created", "organization", id, created).await?;
     audit::record(&tx, actor, "member.added", "member", creator, json!({"roles": [OWNER_ROLE]})).await?;

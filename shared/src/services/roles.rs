@@ -136,7 +136,7 @@ pub async fn grantable(
 /// The org's default role, for an invitation without roles: 403 if it holds permissions the
 /// actor lacks.
 pub async fn default_grantable(db: &impl crate::repositories::GenericClient, actor: &OrgActor) -> AppResult<Role> {
-    let role = roles::default_for_org(db, actor.org_id).await?.ok_or_else(crate::services::orgs::no_org)?;
+    let role = roles::default_for_org(db, actor.org_id).await?.ok_or_else(crate::services::access::no_org)?;
     actor.require_all(&role.permissions, "Inviting with the default role")?;
     Ok(role)
 }

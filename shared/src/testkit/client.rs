@@ -141,12 +141,14 @@ impl TestApp {
 
     /// Registers an account through the service layer; returns its id.
     pub async fn user(&self, email: &str, password: &str) -> uuid::Uuid {
-        let req = crate::services::auth::RegisterRequest {
+        let req = crate::services::account::RegisterRequest {
             email: email.into(),
             password: password.into(),
             name: email.split('@').next().unwrap_or("user").into(),
         };
-        crate::services::auth::register(&self.state, req, Default::default()).await.expect("registering a test user");
+        crate::services::account::register(&self.state, req, Default::default())
+            .await
+            .expect("registering a test user");
         let client = crate::db::client(self.state.pool()).await.expect("test db client");
         let found = crate::repositories::users::find_credentials(&client, email).await.expect("finding the new user");
         found.expect("the registered user").user.id
@@ -160,8 +162,9 @@ impl TestApp {
 
     /// Signs an existing account in through the service layer.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let req = crate::services::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
-        let pair = crate::services::auth::login(&self.state, req, Default::default()).await.expect("signing in");
+        let req =
+            crate::services::sign_in::LoginRequest { email: email.into(), password: password.into(), org_id: None };
+        let pair = crate::services::sign_in::login(&self.state, req, Default::default()).await.expect("signing in");
         (pair.access_token, pair.refresh_token)
     }
 

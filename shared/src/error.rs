@@ -71,12 +71,26 @@ pub enum AppError {
     /// 503: a dependency (the database) is unavailable.
     #[error("service temporarily unavailable")]
     Unavailable(String),
-    /// 500: a bug. The message is logged, never sent.
+    /// 500: a bug. The error, with its causes, is logged, never sent.
     #[error("internal error")]
-    Internal(String),
+    Internal(anyhow::Error),
 }
 
 impl AppError {
+    /// Turns an error into a 500 that keeps it as the source of what `doing` was:
+    /// `.map_err(AppError::internal("signing the access token"))`.
+    pub fn internal<E>(doing: &'static str) -> impl FnOnce(E) -> AppError
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        move |err| AppError::Internal(anyhow::Error::new(err).context(doing))
+    }
+
+    /// A 500 for a state that should not occur, said in words.
+    pub fn bug(what: impl std::fmt::Display + Send + Sync + 'static) -> AppError {
+        AppError::Internal(anyhow::anyhow!("{what}"))
+    }
+
     /// A 422 with a single field error.
     pub fn invalid(field: &str, message: &str) -> AppError {
         AppError::Validation(vec![FieldError::new(field, message)])
@@ -128,8 +142,16 @@ impl From<DbError> for AppError {
                 tracing::warn!(%reason, "unstorable text reached the database");
                 AppError::BadRequest("The request holds a character that cannot be stored (NUL).".into())
             }
-            other => AppError::Internal(other.to_string()),
+            other => AppError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+/// So that `?` works on BEGIN and COMMIT in a service, naming where it failed.
+impl From<tokio_postgres::Error> for AppError {
+    #[track_caller]
+    fn from(err: tokio_postgres::Error) -> Self {
+        DbError::from(err).into()
     }
 }
 
@@ -158,8 +180,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
-            AppError::Internal(reason) => {
-                tracing::error!(reason = %reason, "internal error");
+            AppError::Internal(error) => {
+                // `{:#}` prints the whole chain: what was being done, then each cause.
+                tracing::error!(error = format!("{error:#}"), "internal error");
                 "An unexpected error occurred; it has been logged.".to_owned()
             }
             AppError::Unavailable(reason) => {

@@ -33,7 +33,27 @@ async fn a_database_error_with_no_outage_behind_it_is_a_500_naming_its_operation
         );
         let error = AppError::from(err);
         assert_eq!(error.status(), 500, "{error:?}");
+        let AppError::Internal(source) = error else { panic!("not internal") };
+        let chain = format!("{source:#}");
+        assert!(chain.contains(says) && chain.contains("failures.rs:"), "the 500 keeps its source: {chain}");
     }
+}
+
+#[tokio::test]
+async fn a_database_error_met_by_question_mark_in_a_service_names_where() {
+    let app = app().await;
+    let client = db::client(app.state.pool()).await.unwrap();
+    // As a service meets BEGIN or COMMIT: a plain tokio-postgres error through `?`.
+    async fn statement(client: &impl identity_shared::repositories::GenericClient) -> identity_shared::AppResult<()> {
+        client.batch_execute("SELEC 1").await?;
+        Ok(())
+    }
+    let line = line!() - 3;
+    let error = statement(&client).await.unwrap_err();
+    let AppError::Internal(source) = error else { panic!("a syntax error is a bug: {error:?}") };
+    let chain = format!("{source:#}");
+    assert!(chain.contains(&format!("failures.rs:{line} (transaction)")), "{chain}");
+    assert!(chain.contains("syntax error"), "the cause is kept: {chain}");
 }
 
 #[tokio::test]

@@ -127,7 +127,7 @@ async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
 
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "OpenID Provider metadata: the issuer and where its keys are, for verifiers such as API Gateway's JWT authorizer", body = Discovery)))]
 async fn openid_configuration(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
-    let document = Discovery::of(state.jwt()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let document = Discovery::of(state.jwt()).map_err(AppError::internal("building the discovery document"))?;
     // Verifiers read keys from the JWKS (cached for 5 minutes); this changes only with the
     // issuer or an algorithm, so an hour is safe.
     Ok(([(header::CACHE_CONTROL, "public, max-age=3600")], Json(document)))

@@ -88,7 +88,7 @@ impl Passwords {
         async move {
             let admitted =
                 admitted.map_err(|_| AppError::Unavailable("every password hashing slot is busy or queued".into()))?;
-            let permit = gate.acquire_owned().await.map_err(|e| AppError::Internal(format!("hash gate: {e}")))?;
+            let permit = gate.acquire_owned().await.map_err(AppError::internal("waiting for a hashing slot"))?;
             tokio::task::spawn_blocking(move || {
                 // The permits move here so that a request dropped mid-hash frees them only
                 // when the computation ends.
@@ -99,7 +99,7 @@ impl Passwords {
                 work()
             })
             .await
-            .map_err(|e| AppError::Internal(format!("hash task: {e}")))
+            .map_err(AppError::internal("running the hashing task"))
         }
     }
 }
@@ -109,12 +109,12 @@ fn params(cost: Argon2Cost) -> Result<Params, argon2::Error> {
 }
 
 fn hash_blocking(cost: Argon2Cost, password: &str) -> Result<String, AppError> {
-    let params = params(cost).map_err(|e| AppError::Internal(e.to_string()))?;
+    let params = params(cost).map_err(|e| AppError::bug(format!("argon2 parameters: {e}")))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     argon
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
+        .map_err(|e| AppError::bug(format!("hashing a password: {e}")))
 }
 
 fn verify_blocking(password: &str, phc: &str) -> bool {

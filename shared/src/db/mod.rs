@@ -129,8 +129,11 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 }
 
 impl From<tokio_postgres::Error> for DbError {
+    /// A call outside the repositories (BEGIN, COMMIT): the operation is where `?` met it.
+    #[track_caller]
     fn from(err: tokio_postgres::Error) -> Self {
-        DbError::from_pg(err, || "database call".to_owned())
+        let at = std::panic::Location::caller();
+        DbError::from_pg(err, || format!("{}:{} (transaction)", at.file(), at.line()))
     }
 }
 

@@ -85,14 +85,16 @@ impl LazyApp {
 
 async fn state(inner: &Inner) -> Result<AppState, AppError> {
     let config = (inner.load)().await.map_err(|e| {
-        if e.is_unavailable() { AppError::Unavailable(e.to_string()) } else { AppError::Internal(e.to_string()) }
+        if e.is_unavailable() {
+            AppError::Unavailable(e.to_string())
+        } else {
+            AppError::internal("loading the settings and secrets")(e)
+        }
     })?;
     if inner.keys == TokenKeys::Sign && config.jwt_private_key.is_none() {
-        return Err(AppError::Internal(
-            "this function issues tokens: set JWT_PRIVATE_KEY_SECRET_ARN or JWT_PRIVATE_KEY".into(),
-        ));
+        return Err(AppError::bug("this function issues tokens: set JWT_PRIVATE_KEY_SECRET_ARN or JWT_PRIVATE_KEY"));
     }
-    AppState::new(config).map_err(|e| AppError::Internal(e.to_string()))
+    AppState::new(config).map_err(AppError::internal("building the function's state"))
 }
 
 impl Service<lambda_http::Request> for LazyApp {

@@ -94,14 +94,14 @@ pub async fn register(state: &AppState, req: RegisterRequest, client_info: Clien
     // No connection is held while the password hashes: that can wait for a core.
     let hash = state.passwords().hash(&req.password).await?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let new =
         users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
     let mail = match users::insert_if_new(&tx, &new).await? {
         Some(user) => Some(queue_verification(state, &tx, &user).await?),
         None => queue_account_exists(state, &tx, &email).await?,
     };
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     if let Some(mail) = mail {
         outbox::send_now(state.into(), &client, mail).await;
     }
@@ -175,9 +175,9 @@ pub async fn resend_verification(state: &AppState, caller: &Caller, client_info:
     }
     ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let mail = queue_verification(state, &tx, &caller.user).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(())
 }
@@ -205,7 +205,7 @@ pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: 
 /// Queues and sends a reset link to an active account with this email; false when there is none.
 async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let Some(found) = users::find_credentials(&tx, email).await? else { return Ok(false) };
     if found.user.status != UserStatus::Active {
         return Ok(false);
@@ -218,7 +218,7 @@ async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
         "expires_at": (Utc::now() + RESET_TTL).to_rfc3339(),
     });
     let mail = outbox::enqueue(&tx, &found.user.email, templates::RESET_PASSWORD, payload).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(true)
 }
@@ -246,14 +246,14 @@ pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: Cl
     }
     let hash = state.passwords().hash(&req.new_password).await?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     // Spent atomically here: of two resets racing with one token, one wins.
     let user_id = one_time_tokens::consume(&tx, &token_hash, Purpose::ResetPassword).await?.ok_or_else(bad_token)?;
     users::set_password(&tx, user_id, &hash).await?;
     let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
     let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
     lockouts::clear(&tx, &user.email).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
     Ok(())
 }
@@ -286,11 +286,11 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     }
     let hash = state.passwords().hash(&req.new_password).await?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     users::set_password(&tx, caller.user.id, &hash).await?;
     let ended = sessions::revoke_others(&tx, caller.user.id, caller.session_id).await?;
     lockouts::clear(&tx, email).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     tracing::info!(user_id = %caller.user.id, sessions_ended = ended, "password changed");
     Ok(())
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::tokens;
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::mail::templates;
 use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, User};
@@ -127,7 +127,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let found = match &req.roles {
         Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await?,
         None => vec![crate::services::roles::default_grantable(&tx, actor).await?],
@@ -157,7 +157,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
     let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)
 }
@@ -202,7 +202,7 @@ pub async fn get(state: &AppState, org_id: Uuid, id: Uuid) -> AppResult<Invitati
 /// Sends the invitation again with a new token (older links stop working) and a fresh expiry.
 pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
     let token = tokens::generate();
     let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token))
@@ -218,7 +218,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)
 }
@@ -226,11 +226,11 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
 /// Revokes a pending invitation; its link stops working.
 pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
     let invitation = invitations::revoke(&tx, actor.org_id, id).await?.ok_or_else(|| refusal(Some(before.status)))?;
     audit::record(&tx, actor, "invitation.revoked", "invitation", id, json!({"email": invitation.email})).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(invitation)
 }
 
@@ -280,7 +280,7 @@ pub async fn accept(
         _ => None,
     };
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let preview = invitations::preview(&tx, &hash).await?.ok_or_else(|| refusal(None))?;
     if preview.status != "pending" {
         return Err(refusal(Some(preview.status)));
@@ -306,7 +306,7 @@ pub async fn accept(
             };
             users::insert(&tx, &new).await.map_err(account::email_taken)?
         }
-        _ => return Err(AppError::Internal("accept without caller or sign-up".into())),
+        _ => return Err(AppError::bug("accept without caller or sign-up")),
     };
     let taken = take(&tx, Pick::Token(&hash), "accepted", Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
@@ -315,7 +315,7 @@ pub async fn accept(
         None => Some(sessions::open_session(state, &tx, &user, None, &client_info).await?),
     };
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
 }
@@ -396,12 +396,12 @@ pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net
     let hash = token_hash(token)?;
     ip_limits::check(state, Guarded::Invitation, ip).await?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let taken = take(&tx, Pick::Token(&hash), "declined", None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(invitation)
 }
 
@@ -432,12 +432,12 @@ pub async fn accept_mine(
 ) -> AppResult<Accepted> {
     require_verified(caller)?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, "accepted", Some(caller.user.id)).await?;
     let (member, user) = join(&tx, &taken, &caller.user, ip).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(Accepted { invitation, member, user, tokens: None })
 }
 
@@ -450,12 +450,12 @@ pub async fn decline_mine(
 ) -> AppResult<Invitation> {
     require_verified(caller)?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, "declined", None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(invitation)
 }

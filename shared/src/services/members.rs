@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{Member, Permission};
@@ -64,7 +64,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
         actor.require(Permission::MembersRemove)?;
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     organizations::lock(&tx, actor.org_id).await?;
     let target = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
     if !leaving {
@@ -75,7 +75,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
     memberships::delete(&tx, actor.org_id, user_id).await?;
     let metadata = json!({"email": target.email, "roles": target.roles, "left": leaving});
     audit::record(&tx, actor, "member.removed", "member", user_id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: S
     names.sort();
     names.dedup();
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     organizations::lock(&tx, actor.org_id).await?;
     let before = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
     let found = crate::services::roles::grantable(&tx, actor, &req.roles, "Granting these roles").await?;
@@ -100,6 +100,6 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: S
     let metadata = json!({"before": before.roles, "after": names});
     audit::record(&tx, actor, "member.roles_changed", "member", user_id, metadata).await?;
     let after = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(after)
 }

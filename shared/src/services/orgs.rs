@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{MyOrganization, Organization};
@@ -81,7 +81,7 @@ pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: Cr
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let id = Uuid::now_v7();
     let organization = match &req.slug {
         Some(slug) => organizations::insert(&tx, id, &name, slug, creator)
@@ -95,7 +95,7 @@ pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: Cr
     let created = json!({"name": name, "slug": organization.slug});
     audit::record(&tx, actor, "org.created", "organization", id, created).await?;
     audit::record(&tx, actor, "member.added", "member", creator, json!({"roles": [OWNER_ROLE]})).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     let joined_at = organization.created_at;
     Ok(MyOrganization { organization, roles: vec![OWNER_ROLE.into()], joined_at })
 }
@@ -142,7 +142,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
         return Err(AppError::Validation(errors));
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let before = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     if name.is_some() || req.slug.is_some() {
         organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
@@ -165,19 +165,19 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
         "after": {"name": after.name, "slug": after.slug, "default_role": after.default_role},
     });
     audit::record(&tx, actor, "org.updated", "organization", actor.org_id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(after)
 }
 
 /// Deletes it with its memberships, roles and invitations. Its audit rows stay.
 pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let org = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug}))
         .await?;
     organizations::delete(&tx, org.id).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

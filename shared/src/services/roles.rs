@@ -159,13 +159,13 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateRole) -> AppR
     reserved(&req.name)?;
     actor.require_all(&permissions, "A role with these permissions")?;
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let id = Uuid::now_v7();
     roles::insert(&tx, id, actor.org_id, &req.name, &req.description, &permissions).await.map_err(taken)?;
     let metadata = json!({"name": req.name, "permissions": permissions.names()});
     audit::record(&tx, actor, "role.created", "role", id, metadata).await?;
     let role = roles::find_by_id(&tx, actor.org_id, id).await?.ok_or_else(no_role)?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(role)
 }
 
@@ -215,7 +215,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Upd
         actor.require_all(permissions, "A role with these permissions")?;
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let before = editable(&tx, actor, role).await?;
     roles::update(&tx, before.id, req.name.as_deref(), req.description.as_deref()).await.map_err(taken)?;
     if let Some(permissions) = &permissions {
@@ -227,14 +227,14 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Upd
         "after": {"name": after.name, "description": after.description, "permissions": after.permissions.names()},
     });
     audit::record(&tx, actor, "role.updated", "role", after.id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(after)
 }
 
 /// Deletes a custom role; members holding it lose it.
 pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let role = editable(&tx, actor, role).await?;
     if roles::is_a_default(&tx, role.id).await? {
         return Err(AppError::Conflict(
@@ -245,6 +245,6 @@ pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppRe
     roles::delete(&tx, role.id).await?;
     let metadata = json!({"name": role.name, "permissions": role.permissions.names(), "holders": holders});
     audit::record(&tx, actor, "role.deleted", "role", role.id, metadata).await?;
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(())
 }

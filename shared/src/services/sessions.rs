@@ -105,13 +105,13 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
     }
     let hash = tokens::hash(presented);
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let Some(consumed) = refresh_tokens::consume(&tx, &hash).await? else {
         if let Some(session_id) = refresh_tokens::find_spent_session(&tx, &hash).await? {
             if sessions::revoke(&tx, session_id).await? {
                 tracing::warn!(session_id = %session_id, "refresh token reused; session revoked");
             }
-            tx.commit().await.map_err(DbError::from)?;
+            tx.commit().await?;
         }
         return Err(invalid());
     };
@@ -144,7 +144,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
     if scoped_to != touched.org_id {
         sessions::set_org(&tx, consumed.session_id, scoped_to).await?;
     }
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     token_pair(state, &user, consumed.session_id, next, scope)
 }
 
@@ -184,12 +184,14 @@ pub(crate) fn token_pair(
     scope: Option<OrgScope>,
 ) -> AppResult<TokenPair> {
     let jwt = state.jwt();
-    let mut claims = jwt.claims(user.id, session_id, &user.email).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut claims = jwt
+        .claims(user.id, session_id, &user.email)
+        .map_err(AppError::internal("building the access token's claims"))?;
     if let Some(scope) = scope {
         claims.org_id = Some(scope.org_id);
         claims.roles = Some(scope.roles);
         claims.permissions = Some(scope.permissions);
     }
-    let access_token = jwt.sign(&claims).map_err(|e| AppError::Internal(e.to_string()))?;
+    let access_token = jwt.sign(&claims).map_err(AppError::internal("signing the access token"))?;
     Ok(TokenPair { access_token, token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token })
 }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::models::{User, UserStatus};
 use crate::repositories::{sessions, users};
@@ -93,7 +93,7 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UpdateUser) -
         return Err(AppError::Conflict("You cannot disable or demote yourself; ask another admin.".into()));
     }
     let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await.map_err(DbError::from)?;
+    let tx = client.transaction().await?;
     let user = users::update(&tx, id, name.as_deref(), status.map(UserStatus::as_str), req.is_platform_admin)
         .await?
         .ok_or_else(no_user)?;
@@ -101,7 +101,7 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UpdateUser) -
         let ended = sessions::revoke_all_for_user(&tx, id).await?;
         tracing::info!(user_id = %id, sessions = ended, admin_id = %admin.id, "user disabled");
     }
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit().await?;
     Ok(user)
 }
 

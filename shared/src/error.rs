@@ -147,6 +147,12 @@ impl From<DbError> for AppError {
     }
 }
 
+/// A 409 with `detail` when the unique constraint `name` refused the write, else the database
+/// error as it stands: `.map_err(on_constraint(users::EMAIL_UNIQUE, "..."))`.
+pub fn on_constraint(name: &'static str, detail: &'static str) -> impl FnOnce(DbError) -> AppError {
+    move |err| if err.is_unique(name) { AppError::Conflict(detail.into()) } else { err.into() }
+}
+
 /// So that `?` works on BEGIN and COMMIT in a service, naming where it failed.
 impl From<tokio_postgres::Error> for AppError {
     #[track_caller]

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -13,8 +14,14 @@ pub fn init() {
         Ok(format) => format.eq_ignore_ascii_case("json"),
         Err(_) => std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some(),
     };
-    let lines =
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    // The services' entry points are debug spans: at RUST_LOG=identity_shared=debug each one's
+    // close says how long it took (and its error, if it failed). At info neither they nor a
+    // close line for each request's span are written.
+    let steps = filter.would_enable("identity_shared::services", &tracing::Level::DEBUG);
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_span_events(if steps { FmtSpan::CLOSE } else { FmtSpan::NONE });
     let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
         registry.with(lines.json().flatten_event(true).with_current_span(true).with_span_list(false)).try_init()

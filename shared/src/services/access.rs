@@ -62,6 +62,7 @@ pub struct Caller {
 
 /// Verifies an access token and checks, in one query, that its session is live and its user
 /// active.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
     let claims = verify(state, bearer)?;
     let client = db::client(state.pool()).await?;
@@ -72,6 +73,7 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
 /// For an org route: verifies the token and resolves, in one query, the live session, the
 /// active user and their roles and permissions in the org. A non-member gets 404, so an
 /// org's existence does not leak.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn authorize_org(
     state: &AppState,
     bearer: &str,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens;
 use crate::db::{self, DbError};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
 use crate::models::{ClientInfo, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
@@ -82,6 +82,7 @@ pub struct ChangePasswordRequest {
 /// Starts a sign-up. A new email gets an account and a verification mail; an email that has
 /// an account gets a mail saying so and nothing changes. Both cost one password hash and one
 /// queued mail and answer alike, so registration does not tell who has an account.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn register(state: &AppState, req: RegisterRequest, client_info: ClientInfo) -> AppResult<()> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
@@ -110,11 +111,7 @@ pub async fn register(state: &AppState, req: RegisterRequest, client_info: Clien
 
 /// 409 for a unique violation on the email.
 pub fn email_taken(err: DbError) -> AppError {
-    if err.is_unique(users::EMAIL_UNIQUE) {
-        AppError::Conflict("An account with this email already exists; sign in instead.".into())
-    } else {
-        err.into()
-    }
+    on_constraint(users::EMAIL_UNIQUE, "An account with this email already exists; sign in instead.")(err)
 }
 
 fn link(state: &AppState, path: &str, token: &str) -> String {
@@ -126,6 +123,7 @@ fn bad_token() -> AppError {
 }
 
 /// Queues a verification mail for the user, in the caller's transaction.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user: &User) -> Result<Uuid, DbError> {
     let token = tokens::generate();
     one_time_tokens::replace(db, user.id, Purpose::VerifyEmail, &tokens::hash(&token), VERIFY_TTL).await?;
@@ -139,6 +137,7 @@ pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user:
 
 /// Queues, in the caller's transaction, a mail telling an active account that someone tried to
 /// register its address; None when no active account has it.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn queue_account_exists(
     state: &AppState,
     db: &impl GenericClient,
@@ -156,6 +155,7 @@ pub async fn queue_account_exists(
 }
 
 /// Proves the email address the token was mailed to.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn verify_email(state: &AppState, req: TokenRequest, client_info: ClientInfo) -> AppResult<User> {
     let token = req.token.expose_secret();
     if !tokens::is_well_formed(token) {
@@ -169,6 +169,7 @@ pub async fn verify_email(state: &AppState, req: TokenRequest, client_info: Clie
 }
 
 /// Mails a new verification link to the caller (older links stop working).
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn resend_verification(state: &AppState, caller: &Caller, client_info: ClientInfo) -> AppResult<()> {
     if caller.user.email_verified {
         return Err(AppError::Conflict("This email address is already verified.".into()));
@@ -186,6 +187,7 @@ pub async fn resend_verification(state: &AppState, caller: &Caller, client_info:
 /// the same time: the mail is sent before the answer (Lambda freezes a sandbox once it has
 /// answered, so nothing may be left running), and an answer without one waits as long as a
 /// send usually takes (see [`EqualTime`](crate::services::equal_time::EqualTime)).
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: ClientInfo) -> AppResult<()> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
@@ -226,6 +228,7 @@ async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
 /// Sets a new password with a reset token; ends every session and clears the lockout. The
 /// mailed token also proves the address, so the email counts as verified. The token is
 /// looked up before the new password is hashed, so a forged one costs no hash.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: ClientInfo) -> AppResult<()> {
     let token = req.token.expose_secret();
     let mut errors = vec![];
@@ -260,6 +263,7 @@ pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: Cl
 
 /// Changes the caller's password after checking the current one; other sessions end, the
 /// caller's stays. Wrong current passwords count toward the email's lockout like failed logins.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePasswordRequest) -> AppResult<()> {
     let mut errors = vec![];
     validate::offered_password("current_password", req.current_password.expose_secret(), &mut errors);

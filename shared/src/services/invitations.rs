@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens;
 use crate::db;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::mail::templates;
 use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
@@ -112,6 +112,7 @@ fn refusal(status: Option<String>) -> AppError {
 }
 
 /// Invites an email with roles the inviter may grant, and queues the mail.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -> AppResult<Invitation> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);
@@ -147,13 +148,10 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -
         token_hash: &tokens::hash(&token),
         ttl_days: ttl as i16,
     };
-    let invitation = invitations::insert(&tx, &new).await.map_err(|e| {
-        if e.is_unique(invitations::ONE_PENDING) {
-            AppError::Conflict("This email already has a pending invitation; resend or revoke it.".into())
-        } else {
-            e.into()
-        }
-    })?;
+    let invitation = invitations::insert(&tx, &new).await.map_err(on_constraint(
+        invitations::ONE_PENDING,
+        "This email already has a pending invitation; resend or revoke it.",
+    ))?;
     let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?;
@@ -182,6 +180,7 @@ async fn queue_mail(
 }
 
 /// The org's invitations, newest first.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(state: &AppState, org_id: Uuid, query: &InvitationQuery) -> AppResult<Page<Invitation>> {
     let page: PageRequest = PageParams { limit: query.limit.clone(), cursor: query.cursor.clone() }.check()?;
     let status = query.status.as_deref().filter(|s| !s.is_empty());
@@ -194,12 +193,14 @@ pub async fn list(state: &AppState, org_id: Uuid, query: &InvitationQuery) -> Ap
 }
 
 /// One of the org's invitations.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, org_id: Uuid, id: Uuid) -> AppResult<Invitation> {
     let client = db::client(state.pool()).await?;
     invitations::find(&client, org_id, id).await?.ok_or_else(no_invitation)
 }
 
 /// Sends the invitation again with a new token (older links stop working) and a fresh expiry.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
@@ -207,13 +208,10 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     let token = tokens::generate();
     let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token))
         .await
-        .map_err(|e| {
-            if e.is_unique(invitations::ONE_PENDING) {
-                AppError::Conflict("A newer invitation to this email is pending; resend that one.".into())
-            } else {
-                e.into()
-            }
-        })?
+        .map_err(on_constraint(
+            invitations::ONE_PENDING,
+            "A newer invitation to this email is pending; resend that one.",
+        ))?
         .ok_or_else(|| refusal(Some(before.status.clone())))?;
     let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
@@ -224,6 +222,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
 }
 
 /// Revokes a pending invitation; its link stops working.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
@@ -240,6 +239,7 @@ fn token_hash(token: &SecretString) -> AppResult<Vec<u8>> {
 }
 
 /// What the token's holder may see before deciding.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn preview(
     state: &AppState,
     token: &SecretString,
@@ -254,6 +254,7 @@ pub async fn preview(
 /// Accepts with the mailed token: as the signed-in `caller` (whose email must match), or by
 /// creating the account from `name` and `password`. One transaction: the invitation is
 /// consumed, the account (if new) made, the membership and roles added, all or nothing.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn accept(
     state: &AppState,
     req: AcceptRequest,
@@ -392,6 +393,7 @@ async fn join(
 }
 
 /// Declines with the mailed token; no sign-in needed.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
     let hash = token_hash(token)?;
     ip_limits::check(state, Guarded::Invitation, ip).await?;
@@ -416,6 +418,7 @@ fn require_verified(caller: &Caller) -> AppResult<()> {
 }
 
 /// Live invitations to the caller's verified email.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list_mine(state: &AppState, caller: &Caller) -> AppResult<Page<MyInvitation>> {
     require_verified(caller)?;
     let client = db::client(state.pool()).await?;
@@ -424,6 +427,7 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> AppResult<Page<MyIn
 }
 
 /// Accepts one of the caller's invitations by id.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn accept_mine(
     state: &AppState,
     caller: &Caller,
@@ -442,6 +446,7 @@ pub async fn accept_mine(
 }
 
 /// Declines one of the caller's invitations by id.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn decline_mine(
     state: &AppState,
     caller: &Caller,

@@ -26,6 +26,7 @@ fn no_member() -> AppError {
 }
 
 /// Members in the order they joined.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResult<Page<Member>> {
     let client = db::client(state.pool()).await?;
     let after = match (page.key::<String>(0)?, page.key::<Uuid>(1)?) {
@@ -44,6 +45,7 @@ pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResu
 }
 
 /// One member.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, org_id: Uuid, user_id: Uuid) -> AppResult<Member> {
     let client = db::client(state.pool()).await?;
     memberships::find(&client, org_id, user_id).await?.ok_or_else(no_member)
@@ -58,6 +60,7 @@ async fn keep_an_owner(db: &impl GenericClient, org_id: Uuid, target_is_owner: b
 }
 
 /// Removes a member, or the actor themself (leaving needs no permission).
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppResult<()> {
     let leaving = user_id == actor.user.id;
     if !leaving {
@@ -81,6 +84,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
 
 /// Replaces a member's roles. The actor must hold every permission the member has now and
 /// every permission the new roles grant.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: SetRoles) -> AppResult<Member> {
     let mut names = req.roles.clone();
     names.sort();

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{MyOrganization, Organization};
 use crate::repositories::{memberships, organizations};
@@ -71,6 +71,7 @@ fn check_slug(slug: &str, errors: &mut Vec<FieldError>) {
 }
 
 /// Creates an organization whose owner is its creator.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: CreateOrg) -> AppResult<MyOrganization> {
     let mut errors = vec![];
     let name = validate::name("name", &req.name, &mut errors);
@@ -123,12 +124,14 @@ async fn insert_with_derived_slug(
 }
 
 /// The organization.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, org_id: Uuid) -> AppResult<Organization> {
     let client = db::client(state.pool()).await?;
     organizations::find(&client, org_id).await?.ok_or_else(no_org)
 }
 
 /// Renames it, changes its slug, or chooses the role invitations grant by default.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppResult<Organization> {
     let mut errors = vec![];
     let name = req.name.as_deref().map(|n| validate::name("name", n, &mut errors));
@@ -147,10 +150,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
     if name.is_some() || req.slug.is_some() {
         organizations::update(&tx, actor.org_id, name.as_deref(), req.slug.as_deref())
             .await
-            .map_err(|e| match e {
-                e if e.is_unique(organizations::SLUG_UNIQUE) => AppError::Conflict("That slug is taken.".into()),
-                other => other.into(),
-            })?
+            .map_err(on_constraint(organizations::SLUG_UNIQUE, "That slug is taken."))?
             .ok_or_else(no_org)?;
     }
     if let Some(role) = &req.default_role {
@@ -170,6 +170,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: UpdateOrg) -> AppRe
 }
 
 /// Deletes it with its memberships, roles and invitations. Its audit rows stay.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
@@ -182,6 +183,7 @@ pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
 }
 
 /// The user's organizations with their roles in each.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list_mine(state: &AppState, user_id: Uuid, page: &PageRequest) -> AppResult<Page<MyOrganization>> {
     let client = db::client(state.pool()).await?;
     let rows = organizations::list_for_user(&client, user_id, page.key::<Uuid>(0)?, page.fetch()).await?;

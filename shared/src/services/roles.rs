@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{self, DbError};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::models::organization::SYSTEM_ROLE_NAMES;
 use crate::models::{Permission, PermissionSet, Role};
 use crate::repositories::{memberships, roles};
@@ -107,6 +107,7 @@ fn no_role() -> AppError {
 
 /// Resolves role names (system or the org's own) for granting by `actor`: 422 naming each
 /// unknown one by its position in `names`, 403 if they hold permissions the actor lacks.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn grantable(
     db: &impl crate::repositories::GenericClient,
     actor: &OrgActor,
@@ -135,6 +136,7 @@ pub async fn grantable(
 
 /// The org's default role, for an invitation without roles: 403 if it holds permissions the
 /// actor lacks.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn default_grantable(db: &impl crate::repositories::GenericClient, actor: &OrgActor) -> AppResult<Role> {
     let role = roles::default_for_org(db, actor.org_id).await?.ok_or_else(crate::services::access::no_org)?;
     actor.require_all(&role.permissions, "Inviting with the default role")?;
@@ -142,12 +144,14 @@ pub async fn default_grantable(db: &impl crate::repositories::GenericClient, act
 }
 
 /// System roles, then the org's custom roles.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(state: &AppState, org_id: Uuid) -> AppResult<Vec<Role>> {
     let client = db::client(state.pool()).await?;
     Ok(roles::list(&client, org_id).await?)
 }
 
 /// Creates a custom role with permissions the actor holds.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn create(state: &AppState, actor: &OrgActor, req: CreateRole) -> AppResult<Role> {
     let mut errors = vec![];
     check_name(&req.name, &mut errors);
@@ -170,11 +174,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: CreateRole) -> AppR
 }
 
 fn taken(err: DbError) -> AppError {
-    if err.is_unique(roles::NAME_UNIQUE) {
-        AppError::Conflict("This organization already has a role with that name.".into())
-    } else {
-        err.into()
-    }
+    on_constraint(roles::NAME_UNIQUE, "This organization already has a role with that name.")(err)
 }
 
 /// Finds a custom role the actor may change: system roles are fixed, and nobody edits a
@@ -193,6 +193,7 @@ async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor
 }
 
 /// Renames a custom role, describes it, or replaces its permissions.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: UpdateRole) -> AppResult<Role> {
     let mut errors = vec![];
     if let Some(name) = &req.name {
@@ -232,6 +233,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Upd
 }
 
 /// Deletes a custom role; members holding it lose it.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;

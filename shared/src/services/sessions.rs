@@ -73,6 +73,7 @@ impl OpenSession {
 }
 
 /// Opens a session, scoped to `org_id` if given, with its first refresh token.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn open_session(
     state: &AppState,
     db: &impl GenericClient,
@@ -97,6 +98,7 @@ pub async fn open_session(
 }
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPair> {
     let presented = req.refresh_token.expose_secret();
     let invalid = || AppError::Unauthorized("The refresh token is invalid, expired or already used.".into());
@@ -149,6 +151,7 @@ pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPa
 }
 
 /// Ends the caller's session; its access and refresh tokens stop working at once.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn logout(state: &AppState, caller: &Caller) -> AppResult<()> {
     let client = db::client(state.pool()).await?;
     sessions::revoke(&client, caller.session_id).await?;

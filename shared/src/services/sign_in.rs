@@ -33,6 +33,7 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 
 /// Checks a password and opens a session. Unknown emails cost and answer the same as wrong
 /// passwords; each email locks after too many failures, whether or not it has an account.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo) -> AppResult<TokenPair> {
     let mut errors = vec![];
     let email = validate::email("email", &req.email, &mut errors);

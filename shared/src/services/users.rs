@@ -48,6 +48,7 @@ fn no_user() -> AppError {
 }
 
 /// Users by id, optionally those whose email starts with a prefix.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(state: &AppState, query: &UserQuery) -> AppResult<Page<User>> {
     let page = query.page()?;
     let prefix = query.email.as_deref().map(validate::email_prefix).filter(|p| !p.is_empty());
@@ -64,6 +65,7 @@ pub async fn list(state: &AppState, query: &UserQuery) -> AppResult<Page<User>> 
 }
 
 /// One user.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
     let client = db::client(state.pool()).await?;
     users::find(&client, id).await?.ok_or_else(no_user)
@@ -71,6 +73,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
 
 /// Changes a user's name, status or admin flag. Disabling revokes all their sessions in the
 /// same transaction. Admins cannot disable or demote themselves, so one always remains.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UpdateUser) -> AppResult<User> {
     let mut errors = vec![];
     let name = req.name.as_deref().map(|n| validate::name("name", n, &mut errors));
@@ -107,6 +110,7 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UpdateUser) -
 
 /// Makes an existing user a platform admin (the `identity create-admin` command).
 /// Takes a pool rather than the whole state: the command needs no signing key.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn grant_platform_admin(pool: &deadpool_postgres::Pool, email: &str) -> AppResult<User> {
     let mut errors = vec![];
     // The same canonical form register stores, so any spelling of the address finds it.

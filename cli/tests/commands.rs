@@ -65,21 +65,23 @@ async fn migrate_is_idempotent_from_the_command_line() {
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");
 }
 
+/// An app whose mail SES refuses (nothing listens on port 9), so what it sends stays queued.
+async fn app_refusing_mail() -> TestApp {
+    let refusing = [
+        ("MAIL_TRANSPORT", "ses"),
+        ("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9"),
+        ("MAIL_RETRY_BASE_SECS", "0"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    TestApp::new(identity_cli::routes(), &refusing).await
+}
+
 #[tokio::test]
 async fn mail_drain_sends_what_the_outbox_holds() {
     let emulator = identity_shared::testkit::ses::url();
     // Queued while SES refused (nothing listens on port 9)...
-    let app = TestApp::new(
-        identity_cli::routes(),
-        &[
-            ("MAIL_TRANSPORT", "ses"),
-            ("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9"),
-            ("MAIL_RETRY_BASE_SECS", "0"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
-    )
-    .await;
+    let app = app_refusing_mail().await;
     let email = format!("drain.{}@example.com", uuid::Uuid::now_v7().simple());
     app.user(&email, "long enough").await;
     // ...and sent by the command, pointed at the emulator.
@@ -101,17 +103,7 @@ async fn mail_drain_sends_what_the_outbox_holds() {
 #[tokio::test]
 async fn mail_drain_finds_credentials_through_aws_configs_chain_in_a_profile() {
     let emulator = identity_shared::testkit::ses::url();
-    let app = TestApp::new(
-        identity_cli::routes(),
-        &[
-            ("MAIL_TRANSPORT", "ses"),
-            ("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9"),
-            ("MAIL_RETRY_BASE_SECS", "0"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
-    )
-    .await;
+    let app = app_refusing_mail().await;
     let email = format!("profile.{}@example.com", uuid::Uuid::now_v7().simple());
     app.user(&email, "long enough").await;
     // A developer's machine: no keys in the environment, a named profile in ~/.aws.

@@ -3,26 +3,26 @@
 use axum::Router;
 use identity_shared::AppState;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every route group's routes with their OpenAPI descriptions.
+fn groups() -> OpenApiRouter<AppState> {
+    auth_function::routes()
+        .merge(orgs_function::routes())
+        .merge(invitations_function::routes())
+        .merge(users_function::routes())
+}
 
 /// Every route group's routes on one router, with the shared fallbacks and layers.
 pub fn routes() -> Router<AppState> {
-    identity_shared::http::finish(
-        auth_function::routes()
-            .merge(orgs_function::routes())
-            .merge(invitations_function::routes())
-            .merge(users_function::routes()),
-    )
+    identity_shared::http::finish(groups().into())
 }
 
 /// The OpenAPI 3.1 document of every route group, generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    use utoipa::OpenApi;
     use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     use utoipa::openapi::{InfoBuilder, LicenseBuilder};
-    let mut doc = auth_function::ApiDoc::openapi();
-    doc.merge(orgs_function::ApiDoc::openapi());
-    doc.merge(invitations_function::ApiDoc::openapi());
-    doc.merge(users_function::ApiDoc::openapi());
+    let mut doc = groups().into_openapi();
     doc.info = InfoBuilder::new()
         .title("Identity API")
         .version(env!("CARGO_PKG_VERSION"))
@@ -33,6 +33,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .license(Some(LicenseBuilder::new().name("MIT").build()))
         .build();
     let components = doc.components.get_or_insert_with(Default::default);
+    identity_shared::api::problems::add_schemas(components);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),

@@ -1,5 +1,6 @@
 //! Shared crate of the identity API: models, repositories, services, JWT and HTTP plumbing.
 
+pub mod api;
 pub mod auth;
 pub mod aws;
 pub mod config;

@@ -3,40 +3,53 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::AppError;
 use identity_shared::AppResult;
+use identity_shared::api::problems::{
+    AddressLimited, AttemptsLimited, Conflict, Forbidden, HashingBusy, JsonBody, SignedIn, Unauthorized, Unavailable,
+};
 use identity_shared::auth::discovery::Discovery;
 use identity_shared::auth::jwt::Jwks;
-use identity_shared::error::Problem;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::models::User;
 use identity_shared::services::account::{self, ForgotRequest, RegisterRequest, ResetRequest, TokenRequest};
 use identity_shared::services::sessions::{self, RefreshRequest, TokenPair};
 use identity_shared::services::sign_in::{self, LoginRequest};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(routes())
+    http::finish(routes().into())
 }
 
-/// The auth routes alone, for merging with other groups.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/verify-email", post(verify_email))
-        .route("/auth/verify-email/resend", post(resend_verification))
-        .route("/auth/password/forgot", post(forgot_password))
-        .route("/auth/password/reset", post(reset_password))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/.well-known/openid-configuration", get(openid_configuration))
+/// The auth routes with their OpenAPI description, for merging with other groups.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(jwks))
+        .routes(routes!(openid_configuration))
 }
 
-#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterRequest, responses((status = 202, description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; the answer is the same", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (
+            status = 202, body = Message,
+            description = "Accepted: a new email gets an account and a verification mail, a registered one a mail saying so; \
+                           the answer is the same",
+        ),
+        JsonBody, AttemptsLimited, HashingBusy,
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     Client(client): Client,
@@ -46,7 +59,13 @@ async fn register(
     Ok(accepted(REGISTERED))
 }
 
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "Signed in", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        JsonBody, Unauthorized, Forbidden, AttemptsLimited, HashingBusy,
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
@@ -55,18 +74,37 @@ async fn login(
     Ok(no_store(sign_in::login(&state, req, client).await?))
 }
 
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenPair), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenPair),
+        JsonBody, SignedIn, Forbidden,
+    ),
+)]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
     Ok(no_store(sessions::refresh(&state, req).await?))
 }
 
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The session ended"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session ended"),
+        SignedIn,
+    ),
+)]
 async fn logout(State(state): State<AppState>, Authenticated(caller): Authenticated) -> AppResult<StatusCode> {
     sessions::logout(&state, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = TokenRequest, responses((status = 200, description = "The email address is verified", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/verify-email", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "The email address is verified", body = User),
+        JsonBody, AddressLimited, Unavailable,
+    ),
+)]
 async fn verify_email(
     State(state): State<AppState>,
     Client(client): Client,
@@ -75,7 +113,14 @@ async fn verify_email(
     Ok(Json(account::verify_email(&state, req, client).await?))
 }
 
-#[utoipa::path(post, path = "/auth/verify-email/resend", tag = "auth", responses((status = 202, description = "A new link is mailed", body = Message), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/auth/verify-email/resend", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new link is mailed", body = Message),
+        SignedIn, Conflict, AddressLimited,
+    ),
+)]
 async fn resend_verification(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -85,7 +130,13 @@ async fn resend_verification(
     Ok(accepted("If the address is yours, a new verification link is on its way."))
 }
 
-#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotRequest, responses((status = 202, description = "Answered the same whether or not the email has an account", body = Message), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotRequest,
+    responses(
+        (status = 202, description = "Answered the same whether or not the email has an account", body = Message),
+        JsonBody, AttemptsLimited, Unavailable,
+    ),
+)]
 async fn forgot_password(
     State(state): State<AppState>,
     Client(client): Client,
@@ -95,7 +146,13 @@ async fn forgot_password(
     Ok(accepted("If an account has this email, a reset link is on its way."))
 }
 
-#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetRequest, responses((status = 204, description = "Password changed; every session ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/auth/password/reset", tag = "auth", request_body = ResetRequest,
+    responses(
+        (status = 204, description = "Password changed; every session ended"),
+        JsonBody, AddressLimited, HashingBusy,
+    ),
+)]
 async fn reset_password(
     State(state): State<AppState>,
     Client(client): Client,
@@ -120,12 +177,21 @@ pub struct Message {
     pub message: &'static str,
 }
 
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, description = "Public keys that verify access tokens", body = Jwks)))]
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "Public keys that verify access tokens", body = Jwks)),
+)]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.jwt().jwks().clone()))
 }
 
-#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "auth", responses((status = 200, description = "OpenID Provider metadata: the issuer and where its keys are, for verifiers such as API Gateway's JWT authorizer", body = Discovery)))]
+#[utoipa::path(
+    get, path = "/.well-known/openid-configuration", tag = "auth",
+    responses((
+        status = 200, body = Discovery,
+        description = "OpenID Provider metadata: the issuer and where its keys are, for verifiers such as API Gateway's JWT authorizer",
+    )),
+)]
 async fn openid_configuration(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     let document = Discovery::of(state.jwt()).map_err(AppError::internal("building the discovery document"))?;
     // Verifiers read keys from the JWKS (cached for 5 minutes); this changes only with the
@@ -137,19 +203,3 @@ async fn openid_configuration(State(state): State<AppState>) -> AppResult<impl I
 fn no_store(tokens: TokenPair) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens))
 }
-
-/// The OpenAPI description of this function's routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    register,
-    login,
-    refresh,
-    logout,
-    verify_email,
-    resend_verification,
-    forgot_password,
-    reset_password,
-    jwks,
-    openid_configuration
-))]
-pub struct ApiDoc;

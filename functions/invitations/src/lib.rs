@@ -4,35 +4,47 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use identity_shared::AppResult;
-use identity_shared::error::Problem;
+use identity_shared::api::problems::{
+    AddressLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, NotFound, OrgRoute, Unauthorized,
+    Unavailable,
+};
 use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess};
 use identity_shared::models::{Invitation, InvitationPreview, Permission};
 use identity_shared::services::account::TokenRequest;
 use identity_shared::services::invitations::Accepted;
 use identity_shared::services::invitations::{self, AcceptRequest, CreateInvitation, InvitationQuery};
 use identity_shared::services::page::Page;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The invitations function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(routes())
+    http::finish(routes().into())
 }
 
-/// The invitations routes alone, for merging with other groups.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{org}/invitations", get(list).post(create))
-        .route("/orgs/{org}/invitations/{id}", get(get_one))
-        .route("/orgs/{org}/invitations/{id}/resend", post(resend))
-        .route("/orgs/{org}/invitations/{id}/revoke", post(revoke))
-        .route("/invitations/preview", post(preview))
-        .route("/invitations/accept", post(accept))
-        .route("/invitations/decline", post(decline))
+/// The invitations routes with their OpenAPI description, for merging with other groups.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one))
+        .routes(routes!(resend))
+        .routes(routes!(revoke))
+        .routes(routes!(preview))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
 }
 
-#[utoipa::path(post, path = "/orgs/{org}/invitations", tag = "invitations", request_body = CreateInvitation, params(("org" = Uuid, Path, description = "Organization id")), responses((status = 201, description = "Invited; the mail is sent (the token never appears here)", body = Invitation), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/orgs/{org}/invitations", tag = "invitations", request_body = CreateInvitation,
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Invited; the mail is sent (the token never appears here)", body = Invitation),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -42,7 +54,15 @@ async fn create(
     Ok((StatusCode::CREATED, Json(invitations::create(&state, &actor, req).await?)))
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/invitations", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), InvitationQuery), responses((status = 200, description = "Newest first", body = Page<Invitation>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/invitations", tag = "invitations",
+    params(("org" = Uuid, Path, description = "Organization id"), InvitationQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = Page<Invitation>),
+        OrgRoute, InvalidQuery,
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -52,7 +72,15 @@ async fn list(
     Ok(Json(invitations::list(&state, actor.org_id, &query).await?))
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/invitations/{id}", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "The invitation", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/invitations/{id}", tag = "invitations",
+    params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The invitation", body = Invitation),
+        OrgRoute,
+    ),
+)]
 async fn get_one(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -62,7 +90,15 @@ async fn get_one(
     Ok(Json(invitations::get(&state, actor.org_id, id).await?))
 }
 
-#[utoipa::path(post, path = "/orgs/{org}/invitations/{id}/resend", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "A new token is mailed; older links stop working", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/orgs/{org}/invitations/{id}/resend", tag = "invitations",
+    params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new token is mailed; older links stop working", body = Invitation),
+        OrgRoute, Conflict, Gone,
+    ),
+)]
 async fn resend(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -72,7 +108,15 @@ async fn resend(
     Ok(Json(invitations::resend(&state, &actor, id).await?))
 }
 
-#[utoipa::path(post, path = "/orgs/{org}/invitations/{id}/revoke", tag = "invitations", params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Revoked", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/orgs/{org}/invitations/{id}/revoke", tag = "invitations",
+    params(("org" = Uuid, Path, description = "Organization id"), ("id" = Uuid, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Revoked", body = Invitation),
+        OrgRoute, Conflict, Gone,
+    ),
+)]
 async fn revoke(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -82,7 +126,13 @@ async fn revoke(
     Ok(Json(invitations::revoke(&state, &actor, id).await?))
 }
 
-#[utoipa::path(post, path = "/invitations/preview", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "What the invitation offers", body = InvitationPreview), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/invitations/preview", tag = "invitations", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "What the invitation offers", body = InvitationPreview),
+        JsonBody, NotFound, AddressLimited, Unavailable,
+    ),
+)]
 async fn preview(
     State(state): State<AppState>,
     Client(client): Client,
@@ -91,7 +141,14 @@ async fn preview(
     Ok(Json(invitations::preview(&state, &req.token, client.ip).await?))
 }
 
-#[utoipa::path(post, path = "/invitations/accept", tag = "invitations", request_body = AcceptRequest, responses((status = 200, description = "Joined as the signed-in user", body = Accepted), (status = 201, description = "Account created and joined; tokens included", body = Accepted), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/invitations/accept", tag = "invitations", request_body = AcceptRequest,
+    responses(
+        (status = 200, description = "Joined as the signed-in user", body = Accepted),
+        (status = 201, description = "Account created and joined; tokens included", body = Accepted),
+        JsonBody, Unauthorized, Forbidden, NotFound, Conflict, Gone, AddressLimited, HashingBusy,
+    ),
+)]
 async fn accept(
     State(state): State<AppState>,
     MaybeAuthenticated(caller): MaybeAuthenticated,
@@ -104,7 +161,13 @@ async fn accept(
     Ok((status, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(accepted)))
 }
 
-#[utoipa::path(post, path = "/invitations/decline", tag = "invitations", request_body = TokenRequest, responses((status = 200, description = "Declined", body = Invitation), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many requests from this address", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    post, path = "/invitations/decline", tag = "invitations", request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Declined", body = Invitation),
+        JsonBody, NotFound, Conflict, Gone, AddressLimited, Unavailable,
+    ),
+)]
 async fn decline(
     State(state): State<AppState>,
     Client(client): Client,
@@ -112,8 +175,3 @@ async fn decline(
 ) -> AppResult<Json<Invitation>> {
     Ok(Json(invitations::decline(&state, &req.token, client.ip).await?))
 }
-
-/// The OpenAPI description of this function's routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, get_one, resend, revoke, preview, accept, decline))]
-pub struct ApiDoc;

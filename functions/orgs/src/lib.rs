@@ -3,10 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
 use axum::{Json, Router};
 use identity_shared::AppResult;
-use identity_shared::error::Problem;
+use identity_shared::api::problems::{Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, SignedIn};
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, RolePath,
 };
@@ -17,27 +16,36 @@ use identity_shared::services::orgs::{CreateOrg, UpdateOrg};
 use identity_shared::services::page::{Page, PageParams};
 use identity_shared::services::roles::{CreateRole, UpdateRole};
 use identity_shared::services::{audit, members, orgs, roles};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The orgs function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(routes())
+    http::finish(routes().into())
 }
 
-/// The orgs routes alone, for merging with other groups.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orgs", get(list_orgs).post(create_org))
-        .route("/orgs/{org}", get(get_org).patch(update_org).delete(delete_org))
-        .route("/orgs/{org}/members", get(list_members))
-        .route("/orgs/{org}/members/{user}", get(get_member).delete(remove_member))
-        .route("/orgs/{org}/members/{user}/roles", put(set_member_roles))
-        .route("/orgs/{org}/roles", get(list_roles).post(create_role))
-        .route("/orgs/{org}/roles/{role}", axum::routing::patch(update_role).delete(delete_role))
-        .route("/orgs/{org}/audit-log", get(audit_log))
-        .route("/permissions", get(permissions))
+/// The orgs routes with their OpenAPI description, for merging with other groups.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orgs, create_org))
+        .routes(routes!(get_org, update_org, delete_org))
+        .routes(routes!(list_members))
+        .routes(routes!(get_member, remove_member))
+        .routes(routes!(set_member_roles))
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(update_role, delete_role))
+        .routes(routes!(audit_log))
+        .routes(routes!(permissions))
 }
 
-#[utoipa::path(post, path = "/orgs", tag = "orgs", request_body = CreateOrg, responses((status = 201, description = "Created; the caller is its owner", body = MyOrganization), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/orgs", tag = "orgs", request_body = CreateOrg,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; the caller is its owner", body = MyOrganization),
+        JsonBody, SignedIn, Conflict,
+    ),
+)]
 async fn create_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -48,7 +56,15 @@ async fn create_org(
     Ok((StatusCode::CREATED, Json(org)))
 }
 
-#[utoipa::path(get, path = "/orgs", tag = "orgs", params(PageParams), responses((status = 200, description = "The caller's organizations with their roles", body = Page<MyOrganization>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs", tag = "orgs",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's organizations with their roles", body = Page<MyOrganization>),
+        SignedIn, InvalidQuery,
+    ),
+)]
 async fn list_orgs(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -57,13 +73,29 @@ async fn list_orgs(
     Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
 }
 
-#[utoipa::path(get, path = "/orgs/{org}", tag = "orgs", params(("org" = Uuid, Path, description = "Organization id")), responses((status = 200, description = "The organization", body = Organization), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}", tag = "orgs",
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization", body = Organization),
+        OrgRoute,
+    ),
+)]
 async fn get_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> AppResult<Json<Organization>> {
     actor.require(Permission::OrgRead)?;
     Ok(Json(orgs::get(&state, actor.org_id).await?))
 }
 
-#[utoipa::path(patch, path = "/orgs/{org}", tag = "orgs", request_body = UpdateOrg, params(("org" = Uuid, Path, description = "Organization id")), responses((status = 200, description = "Updated", body = Organization), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    patch, path = "/orgs/{org}", tag = "orgs", request_body = UpdateOrg,
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = Organization),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn update_org(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -79,14 +111,30 @@ async fn update_org(
     Ok(Json(orgs::update(&state, &actor, req).await?))
 }
 
-#[utoipa::path(delete, path = "/orgs/{org}", tag = "orgs", params(("org" = Uuid, Path, description = "Organization id")), responses((status = 204, description = "Deleted with its memberships, roles and invitations"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    delete, path = "/orgs/{org}", tag = "orgs",
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted with its memberships, roles and invitations"),
+        OrgRoute,
+    ),
+)]
 async fn delete_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> AppResult<StatusCode> {
     actor.require(Permission::OrgDelete)?;
     orgs::delete(&state, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/members", tag = "members", params(("org" = Uuid, Path, description = "Organization id"), PageParams), responses((status = 200, description = "Members in join order", body = Page<Member>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/members", tag = "members",
+    params(("org" = Uuid, Path, description = "Organization id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Members in join order", body = Page<Member>),
+        OrgRoute, InvalidQuery,
+    ),
+)]
 async fn list_members(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -96,7 +144,15 @@ async fn list_members(
     Ok(Json(members::list(&state, actor.org_id, &params.check()?).await?))
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/members/{user}", tag = "members", params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")), responses((status = 200, description = "The member", body = Member), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/members/{user}", tag = "members",
+    params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member", body = Member),
+        OrgRoute,
+    ),
+)]
 async fn get_member(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -106,7 +162,15 @@ async fn get_member(
     Ok(Json(members::get(&state, actor.org_id, user).await?))
 }
 
-#[utoipa::path(delete, path = "/orgs/{org}/members/{user}", tag = "members", params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")), responses((status = 204, description = "Removed (or left, when it is the caller)"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    delete, path = "/orgs/{org}/members/{user}", tag = "members",
+    params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed (or left, when it is the caller)"),
+        OrgRoute, Conflict,
+    ),
+)]
 async fn remove_member(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -117,7 +181,15 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(put, path = "/orgs/{org}/members/{user}/roles", tag = "members", request_body = SetRoles, params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")), responses((status = 200, description = "The member with the new roles", body = Member), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    put, path = "/orgs/{org}/members/{user}/roles", tag = "members", request_body = SetRoles,
+    params(("org" = Uuid, Path, description = "Organization id"), ("user" = Uuid, Path, description = "Member's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member with the new roles", body = Member),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn set_member_roles(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -128,13 +200,29 @@ async fn set_member_roles(
     Ok(Json(members::set_roles(&state, &actor, user, req).await?))
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/roles", tag = "roles", params(("org" = Uuid, Path, description = "Organization id")), responses((status = 200, description = "System roles, then custom ones", body = Page<Role>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/roles", tag = "roles",
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "System roles, then custom ones", body = Page<Role>),
+        OrgRoute,
+    ),
+)]
 async fn list_roles(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> AppResult<Json<Page<Role>>> {
     actor.require(Permission::RolesRead)?;
     Ok(Json(Page::all(roles::list(&state, actor.org_id).await?)))
 }
 
-#[utoipa::path(post, path = "/orgs/{org}/roles", tag = "roles", request_body = CreateRole, params(("org" = Uuid, Path, description = "Organization id")), responses((status = 201, description = "Created", body = Role), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/orgs/{org}/roles", tag = "roles", request_body = CreateRole,
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Role),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn create_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -144,7 +232,15 @@ async fn create_role(
     Ok((StatusCode::CREATED, Json(roles::create(&state, &actor, req).await?)))
 }
 
-#[utoipa::path(patch, path = "/orgs/{org}/roles/{role}", tag = "roles", request_body = UpdateRole, params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")), responses((status = 200, description = "Updated", body = Role), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    patch, path = "/orgs/{org}/roles/{role}", tag = "roles", request_body = UpdateRole,
+    params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = Role),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn update_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -155,7 +251,15 @@ async fn update_role(
     Ok(Json(roles::update(&state, &actor, &role, req).await?))
 }
 
-#[utoipa::path(delete, path = "/orgs/{org}/roles/{role}", tag = "roles", params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")), responses((status = 204, description = "Deleted; members lose it"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "The role is the organization's default role for invitations", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    delete, path = "/orgs/{org}/roles/{role}", tag = "roles",
+    params(("org" = Uuid, Path, description = "Organization id"), ("role" = String, Path, description = "Role name or id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted; members lose it"),
+        OrgRoute, DefaultRoleConflict,
+    ),
+)]
 async fn delete_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -166,7 +270,15 @@ async fn delete_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/orgs/{org}/audit-log", tag = "orgs", params(("org" = Uuid, Path, description = "Organization id"), PageParams), responses((status = 200, description = "Newest first", body = Page<AuditEntry>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/orgs/{org}/audit-log", tag = "orgs",
+    params(("org" = Uuid, Path, description = "Organization id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = Page<AuditEntry>),
+        OrgRoute, InvalidQuery,
+    ),
+)]
 async fn audit_log(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
@@ -176,7 +288,10 @@ async fn audit_log(
     Ok(Json(audit::list(&state, actor.org_id, &params.check()?).await?))
 }
 
-#[utoipa::path(get, path = "/permissions", tag = "roles", responses((status = 200, description = "The permission catalog", body = Page<PermissionInfo>)))]
+#[utoipa::path(
+    get, path = "/permissions", tag = "roles",
+    responses((status = 200, description = "The permission catalog", body = Page<PermissionInfo>)),
+)]
 async fn permissions() -> Json<Page<PermissionInfo>> {
     Json(Page::all(
         Permission::ALL.iter().map(|p| PermissionInfo { name: p.as_str(), description: p.description() }).collect(),
@@ -191,24 +306,3 @@ pub struct PermissionInfo {
     /// What it allows.
     pub description: &'static str,
 }
-
-/// The OpenAPI description of this function's routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    create_org,
-    list_orgs,
-    get_org,
-    update_org,
-    delete_org,
-    list_members,
-    get_member,
-    remove_member,
-    set_member_roles,
-    list_roles,
-    create_role,
-    update_role,
-    delete_role,
-    audit_log,
-    permissions
-))]
-pub struct ApiDoc;

@@ -3,9 +3,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use identity_shared::error::Problem;
+use identity_shared::api::problems::{
+    AttemptsLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, OrgRoute, SignedIn, Unauthorized,
+    Unavailable,
+};
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Authenticated, Client, InvitationPath, PlatformAdmin, UserPath,
 };
@@ -16,33 +18,50 @@ use identity_shared::services::page::{Page, PageParams};
 use identity_shared::services::users::{UpdateUser, UserQuery};
 use identity_shared::services::{account, health, invitations, orgs, users};
 use identity_shared::{AppError, AppResult};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The users function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
-    http::finish(routes())
+    http::finish(routes().into())
 }
 
-/// The users routes alone, for merging with other groups.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(me))
-        .route("/me/organizations", get(my_organizations))
-        .route("/me/password", post(change_password))
-        .route("/me/invitations", get(my_invitations))
-        .route("/me/invitations/{id}/accept", post(accept_invitation))
-        .route("/me/invitations/{id}/decline", post(decline_invitation))
-        .route("/users", get(list_users))
-        .route("/users/{id}", get(get_user).patch(update_user))
-        .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
+/// The users routes with their OpenAPI description, for merging with other groups.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(my_organizations))
+        .routes(routes!(change_password))
+        .routes(routes!(my_invitations))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(decline_invitation))
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(health))
+        .routes(routes!(openapi))
 }
 
-#[utoipa::path(get, path = "/me", tag = "users", responses((status = 200, description = "The signed-in user", body = User), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/me", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = User),
+        SignedIn,
+    ),
+)]
 async fn me(Authenticated(caller): Authenticated) -> Json<User> {
     Json(caller.user)
 }
 
-#[utoipa::path(get, path = "/me/organizations", tag = "users", params(PageParams), responses((status = 200, description = "The caller's organizations with their roles", body = Page<MyOrganization>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/me/organizations", tag = "users",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's organizations with their roles", body = Page<MyOrganization>),
+        SignedIn, InvalidQuery,
+    ),
+)]
 async fn my_organizations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -51,7 +70,14 @@ async fn my_organizations(
     Ok(Json(orgs::list_mine(&state, caller.user.id, &params.check()?).await?))
 }
 
-#[utoipa::path(post, path = "/me/password", tag = "users", request_body = ChangePasswordRequest, responses((status = 204, description = "Changed; other sessions ended"), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable, or every password hashing slot is busy", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/me/password", tag = "users", request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        JsonBody, Unauthorized, AttemptsLimited, HashingBusy,
+    ),
+)]
 async fn change_password(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -61,7 +87,14 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/me/invitations", tag = "users", responses((status = 200, description = "Pending invitations to the caller's verified email", body = Page<MyInvitation>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/me/invitations", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Pending invitations to the caller's verified email", body = Page<MyInvitation>),
+        SignedIn, Forbidden,
+    ),
+)]
 async fn my_invitations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -69,7 +102,15 @@ async fn my_invitations(
     Ok(Json(invitations::list_mine(&state, &caller).await?))
 }
 
-#[utoipa::path(post, path = "/me/invitations/{id}/accept", tag = "users", params(("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Joined", body = Accepted), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/me/invitations/{id}/accept", tag = "users",
+    params(("id" = Uuid, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Joined", body = Accepted),
+        OrgRoute, Conflict, Gone,
+    ),
+)]
 async fn accept_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -79,7 +120,15 @@ async fn accept_invitation(
     Ok(Json(invitations::accept_mine(&state, &caller, id, client.ip).await?))
 }
 
-#[utoipa::path(post, path = "/me/invitations/{id}/decline", tag = "users", params(("id" = Uuid, Path, description = "Invitation id")), responses((status = 200, description = "Declined", body = Invitation), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    post, path = "/me/invitations/{id}/decline", tag = "users",
+    params(("id" = Uuid, Path, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Declined", body = Invitation),
+        OrgRoute, Conflict, Gone,
+    ),
+)]
 async fn decline_invitation(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -89,7 +138,15 @@ async fn decline_invitation(
     Ok(Json(invitations::decline_mine(&state, &caller, id, client.ip).await?))
 }
 
-#[utoipa::path(get, path = "/users", tag = "admin", params(UserQuery), responses((status = 200, description = "Users by id", body = Page<User>), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/users", tag = "admin",
+    params(UserQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Users by id", body = Page<User>),
+        SignedIn, Forbidden, InvalidQuery,
+    ),
+)]
 async fn list_users(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
@@ -98,7 +155,15 @@ async fn list_users(
     Ok(Json(users::list(&state, &query).await?))
 }
 
-#[utoipa::path(get, path = "/users/{id}", tag = "admin", params(("id" = Uuid, Path, description = "User id")), responses((status = 200, description = "The user", body = User), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    get, path = "/users/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        OrgRoute,
+    ),
+)]
 async fn get_user(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
@@ -107,7 +172,15 @@ async fn get_user(
     Ok(Json(users::get(&state, id).await?))
 }
 
-#[utoipa::path(patch, path = "/users/{id}", tag = "admin", request_body = UpdateUser, params(("id" = Uuid, Path, description = "User id")), responses((status = 200, description = "Updated; disabling ends every session", body = User), (status = 400, description = "Malformed JSON or request", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"), (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid access token, or the session ended", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Lacking a permission", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found (also for orgs the caller is not a member of)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Conflicts with the current state", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "admin", request_body = UpdateUser,
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated; disabling ends every session", body = User),
+        JsonBody, OrgRoute, Conflict,
+    ),
+)]
 async fn update_user(
     State(state): State<AppState>,
     PlatformAdmin(admin): PlatformAdmin,
@@ -117,7 +190,13 @@ async fn update_user(
     Ok(Json(users::update(&state, &admin.user, id, req).await?))
 }
 
-#[utoipa::path(get, path = "/health", tag = "users", responses((status = 200, description = "The function and its database answer", body = Health), (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get, path = "/health", tag = "users",
+    responses(
+        (status = 200, description = "The function and its database answer", body = Health),
+        Unavailable,
+    ),
+)]
 async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
     health::check_database(&state).await.map_err(AppError::from)?;
     Ok(Json(Health { status: "ok", database: "ok" }))
@@ -125,7 +204,10 @@ async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
 
 /// The OpenAPI 3.1 document of the whole API, generated from the code (`openapi.json` in the
 /// repository; a test keeps it current).
-#[utoipa::path(get, path = "/openapi.json", tag = "users", responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "users",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")),
+)]
 async fn openapi() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
@@ -141,20 +223,3 @@ pub struct Health {
     /// "ok" when the database answered.
     pub database: &'static str,
 }
-
-/// The OpenAPI description of this function's routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    me,
-    my_organizations,
-    change_password,
-    my_invitations,
-    accept_invitation,
-    decline_invitation,
-    list_users,
-    get_user,
-    update_user,
-    health,
-    openapi
-))]
-pub struct ApiDoc;

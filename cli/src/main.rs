@@ -73,16 +73,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { email } => {
+            // The same canonical form register stores, so any spelling of the address finds it.
+            let email =
+                identity_shared::models::Email::parse(&email).map_err(|why| anyhow::anyhow!("--email {why}"))?;
             let pool = identity_shared::db::create_pool(&Config::load().await?)?;
-            let user =
-                identity_shared::services::users::grant_platform_admin(&pool, &email).await.map_err(|e| match e {
-                    identity_shared::AppError::Validation(errors) => {
-                        let reasons: Vec<String> =
-                            errors.iter().map(|e| format!("--{} {}", e.field, e.message)).collect();
-                        anyhow::anyhow!(reasons.join("; "))
-                    }
-                    other => other.into(),
-                })?;
+            let user = identity_shared::services::users::grant_platform_admin(&pool, &email).await?;
             println!("{} ({}) is now a platform admin", user.email, user.id);
             Ok(())
         }

@@ -108,7 +108,9 @@ async fn every_event_reaches_its_handler() {
 pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> String {
     let (access, refresh) = app.signed_in("ada@example.com", PASSWORD).await;
     let ada = crate::user_id(app, &access);
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), "ada@example.com").await.unwrap();
+    identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("ada@example.com"))
+        .await
+        .unwrap();
     if !name.starts_with("auth-verify-email") {
         app.sql(&format!("UPDATE users SET email_verified_at = now() WHERE id = '{ada}'")).await;
     }
@@ -127,8 +129,8 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
     if name == "auth-password-reset" {
-        let req = identity_shared::services::account::ForgotRequest { email: "ada@example.com".into() };
-        identity_shared::services::account::forgot_password(&app.state, req, Default::default()).await.unwrap();
+        let email = identity_shared::models::Email::parse("ada@example.com").unwrap();
+        identity_shared::services::account::forgot_password(&app.state, &email, Default::default()).await.unwrap();
     }
     let template = match name {
         "auth-verify-email" => "verify_email",

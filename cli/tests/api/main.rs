@@ -47,6 +47,11 @@ pub async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
 }
 
 /// The id in a JWT's `sub`.
+/// A checked email, for calling services directly.
+pub fn email(raw: &str) -> identity_shared::models::Email {
+    identity_shared::models::Email::parse(raw).expect("a valid test email")
+}
+
 pub fn user_id(app: &TestApp, token: &str) -> uuid::Uuid {
     app.state.jwt().verify(token).unwrap().sub
 }

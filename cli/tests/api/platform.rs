@@ -3,12 +3,13 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::{PASSWORD, app, user_id};
+use crate::{PASSWORD, app, email, user_id};
 
 async fn admin(app: &identity_shared::testkit::TestApp) -> String {
     let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
-    let granted =
-        identity_shared::services::users::grant_platform_admin(app.state.pool(), "ROOT@example.com").await.unwrap();
+    let granted = identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("ROOT@example.com"))
+        .await
+        .unwrap();
     assert!(granted.is_platform_admin);
     token
 }
@@ -25,7 +26,8 @@ async fn only_platform_admins_manage_users() {
     app.call(Method::PATCH, &format!("/users/{id}"), Some(json!({"status": "disabled"})), Some(&plain))
         .await
         .assert_problem(403);
-    let missing = identity_shared::services::users::grant_platform_admin(app.state.pool(), "ghost@example.com").await;
+    let missing =
+        identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("ghost@example.com")).await;
     assert!(missing.is_err());
 }
 

@@ -11,11 +11,10 @@ use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use identity_shared::api::auth::{LoginRequest, RegisterRequest};
 use identity_shared::auth::jwt::{JwtKeys, generate_key};
 use identity_shared::http::{ApiJson, AppState};
-use identity_shared::services::account::RegisterRequest;
-use identity_shared::services::sign_in::LoginRequest;
-use identity_shared::services::validate;
+use identity_shared::models::Email;
 use identity_shared::{Config, testkit::figure};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -156,12 +155,10 @@ fn email_canonicalization_is_idempotent_and_total() {
     let mut runner = proptest::test_runner::TestRunner::new(proptest_config());
     runner
         .run(&email_like(), |raw| {
-            let mut errors = vec![];
-            let canonical = validate::email("email", &raw, &mut errors);
-            if errors.is_empty() {
-                let mut again = vec![];
-                prop_assert_eq!(validate::email("email", &canonical, &mut again), canonical.clone());
-                prop_assert!(again.is_empty(), "its canonical form is accepted: {:?}", canonical);
+            if let Ok(canonical) = Email::parse(&raw) {
+                let canonical = canonical.as_str().to_owned();
+                let again = Email::parse(&canonical).map(|e| e.as_str().to_owned());
+                prop_assert_eq!(again, Ok(canonical.clone()), "its canonical form is accepted as itself");
                 prop_assert!(canonical.len() <= 254);
                 prop_assert!(!canonical.chars().any(|c| c.is_control() || c.is_whitespace()));
                 let (local, domain) = canonical.rsplit_once('@').unwrap();
@@ -170,8 +167,7 @@ fn email_canonicalization_is_idempotent_and_total() {
                 // Case never makes another account (full Unicode upper-casing is not used: it
                 // turns ß into SS, another mailbox).
                 for variant in [raw.to_lowercase(), raw.to_ascii_uppercase()] {
-                    let mut errors = vec![];
-                    prop_assert_eq!(validate::email("email", &variant, &mut errors), canonical.clone());
+                    prop_assert_eq!(Email::parse(&variant).map(|e| e.as_str().to_owned()), Ok(canonical.clone()));
                 }
             }
             Ok(())
@@ -180,8 +176,7 @@ fn email_canonicalization_is_idempotent_and_total() {
     // Sanity: the generator reaches the accepting side as well as the refusing one.
     runner
         .run(&"[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,4}", |raw| {
-            let mut errors = vec![];
-            prop_assert_eq!(validate::email("email", &raw.to_uppercase(), &mut errors), raw);
+            prop_assert_eq!(Email::parse(&raw.to_uppercase()).map(|e| e.as_str().to_owned()), Ok(raw));
             Ok(())
         })
         .unwrap();

@@ -6,16 +6,18 @@ use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::AppError;
 use identity_shared::AppResult;
+use identity_shared::api::auth::{
+    ForgotRequest, LoginRequest, RefreshRequest, RegisterRequest, ResetRequest, TokenRequest,
+};
 use identity_shared::api::problems::{
     AddressLimited, AttemptsLimited, Conflict, Forbidden, HashingBusy, JsonBody, SignedIn, Unauthorized, Unavailable,
 };
 use identity_shared::auth::discovery::Discovery;
 use identity_shared::auth::jwt::Jwks;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
+use identity_shared::models::TokenPair;
 use identity_shared::models::User;
-use identity_shared::services::account::{self, ForgotRequest, RegisterRequest, ResetRequest, TokenRequest};
-use identity_shared::services::sessions::{self, RefreshRequest, TokenPair};
-use identity_shared::services::sign_in::{self, LoginRequest};
+use identity_shared::services::{account, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -55,7 +57,7 @@ async fn register(
     Client(client): Client,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<impl IntoResponse> {
-    account::register(&state, req, client).await?;
+    account::register(&state, req.parse()?, client).await?;
     Ok(accepted(REGISTERED))
 }
 
@@ -71,7 +73,7 @@ async fn login(
     Client(client): Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(no_store(sign_in::login(&state, req, client).await?))
+    Ok(no_store(sign_in::login(&state, req.parse()?, client).await?))
 }
 
 #[utoipa::path(
@@ -82,7 +84,7 @@ async fn login(
     ),
 )]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
-    Ok(no_store(sessions::refresh(&state, req).await?))
+    Ok(no_store(sessions::refresh(&state, req.parse()?).await?))
 }
 
 #[utoipa::path(
@@ -108,9 +110,9 @@ async fn logout(State(state): State<AppState>, Authenticated(caller): Authentica
 async fn verify_email(
     State(state): State<AppState>,
     Client(client): Client,
-    ApiJson(req): ApiJson<account::TokenRequest>,
+    ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(account::verify_email(&state, req, client).await?))
+    Ok(Json(account::verify_email(&state, &req.parse(account::bad_token)?, client).await?))
 }
 
 #[utoipa::path(
@@ -140,9 +142,9 @@ async fn resend_verification(
 async fn forgot_password(
     State(state): State<AppState>,
     Client(client): Client,
-    ApiJson(req): ApiJson<account::ForgotRequest>,
+    ApiJson(req): ApiJson<ForgotRequest>,
 ) -> AppResult<impl IntoResponse> {
-    account::forgot_password(&state, req, client).await?;
+    account::forgot_password(&state, &req.parse()?, client).await?;
     Ok(accepted("If an account has this email, a reset link is on its way."))
 }
 
@@ -156,9 +158,9 @@ async fn forgot_password(
 async fn reset_password(
     State(state): State<AppState>,
     Client(client): Client,
-    ApiJson(req): ApiJson<account::ResetRequest>,
+    ApiJson(req): ApiJson<ResetRequest>,
 ) -> AppResult<StatusCode> {
-    account::reset_password(&state, req, client).await?;
+    account::reset_password(&state, req.parse()?, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,16 +6,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::AppResult;
+use identity_shared::api::auth::TokenRequest;
+use identity_shared::api::invitations::{AcceptRequest, CreateInvitation, InvitationQuery};
 use identity_shared::api::problems::{
     AddressLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, NotFound, OrgRoute, Unauthorized,
     Unavailable,
 };
 use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess};
-use identity_shared::models::{Invitation, InvitationPreview, Permission};
-use identity_shared::services::account::TokenRequest;
-use identity_shared::services::invitations::Accepted;
-use identity_shared::services::invitations::{self, AcceptRequest, CreateInvitation, InvitationQuery};
-use identity_shared::services::page::Page;
+use identity_shared::models::{Accepted, Invitation, InvitationPreview, Page, Permission};
+use identity_shared::services::invitations;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -51,7 +50,7 @@ async fn create(
     ApiJson(req): ApiJson<CreateInvitation>,
 ) -> AppResult<impl IntoResponse> {
     actor.require(Permission::InvitationsCreate)?;
-    Ok((StatusCode::CREATED, Json(invitations::create(&state, &actor, req).await?)))
+    Ok((StatusCode::CREATED, Json(invitations::create(&state, &actor, req.parse()?).await?)))
 }
 
 #[utoipa::path(
@@ -69,7 +68,8 @@ async fn list(
     ApiQuery(query): ApiQuery<InvitationQuery>,
 ) -> AppResult<Json<Page<Invitation>>> {
     actor.require(Permission::InvitationsRead)?;
-    Ok(Json(invitations::list(&state, actor.org_id, &query).await?))
+    let (status, page) = query.parse()?;
+    Ok(Json(invitations::list(&state, actor.org_id, status, &page).await?))
 }
 
 #[utoipa::path(
@@ -138,7 +138,7 @@ async fn preview(
     Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<InvitationPreview>> {
-    Ok(Json(invitations::preview(&state, &req.token, client.ip).await?))
+    Ok(Json(invitations::preview(&state, &req.parse(invitations::malformed_token)?, client.ip).await?))
 }
 
 #[utoipa::path(
@@ -156,7 +156,8 @@ async fn accept(
     ApiJson(req): ApiJson<AcceptRequest>,
 ) -> AppResult<impl IntoResponse> {
     let created_account = caller.is_none();
-    let accepted = invitations::accept(&state, req, caller, client).await?;
+    let (token, by) = req.parse(caller)?;
+    let accepted = invitations::accept(&state, &token, by, client).await?;
     let status = if created_account { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(accepted)))
 }
@@ -173,5 +174,5 @@ async fn decline(
     Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<Invitation>> {
-    Ok(Json(invitations::decline(&state, &req.token, client.ip).await?))
+    Ok(Json(invitations::decline(&state, &req.parse(invitations::malformed_token)?, client.ip).await?))
 }

@@ -5,16 +5,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::AppResult;
+use identity_shared::api::orgs::{CreateOrg, CreateRole, SetRoles, UpdateOrg, UpdateRole};
 use identity_shared::api::problems::{Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, SignedIn};
+use identity_shared::api::users::PageParams;
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, RolePath,
 };
-use identity_shared::models::{AuditEntry, MyOrganization};
-use identity_shared::models::{Member, Organization, Permission, Role};
-use identity_shared::services::members::SetRoles;
-use identity_shared::services::orgs::{CreateOrg, UpdateOrg};
-use identity_shared::services::page::{Page, PageParams};
-use identity_shared::services::roles::{CreateRole, UpdateRole};
+use identity_shared::models::{AuditEntry, Member, MyOrganization, Organization, Page, Permission, Role};
 use identity_shared::services::{audit, members, orgs, roles};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,9 +47,9 @@ async fn create_org(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Client(client): Client,
-    ApiJson(req): ApiJson<orgs::CreateOrg>,
+    ApiJson(req): ApiJson<CreateOrg>,
 ) -> AppResult<impl IntoResponse> {
-    let org = orgs::create(&state, caller.user.id, client.ip, req).await?;
+    let org = orgs::create(&state, caller.user.id, client.ip, req.parse()?).await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
 
@@ -99,7 +96,7 @@ async fn get_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> 
 async fn update_org(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    ApiJson(req): ApiJson<orgs::UpdateOrg>,
+    ApiJson(req): ApiJson<UpdateOrg>,
 ) -> AppResult<Json<Organization>> {
     // Renaming is org:update; choosing the default role is managing roles.
     if req.name.is_some() || req.slug.is_some() || req.default_role.is_none() {
@@ -108,7 +105,7 @@ async fn update_org(
     if req.default_role.is_some() {
         actor.require(Permission::RolesManage)?;
     }
-    Ok(Json(orgs::update(&state, &actor, req).await?))
+    Ok(Json(orgs::update(&state, &actor, req.parse()?).await?))
 }
 
 #[utoipa::path(
@@ -194,10 +191,10 @@ async fn set_member_roles(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
     MemberPath(user): MemberPath,
-    ApiJson(req): ApiJson<members::SetRoles>,
+    ApiJson(req): ApiJson<SetRoles>,
 ) -> AppResult<Json<Member>> {
     actor.require(Permission::RolesAssign)?;
-    Ok(Json(members::set_roles(&state, &actor, user, req).await?))
+    Ok(Json(members::set_roles(&state, &actor, user, &req.roles).await?))
 }
 
 #[utoipa::path(
@@ -226,10 +223,10 @@ async fn list_roles(State(state): State<AppState>, OrgAccess(actor): OrgAccess) 
 async fn create_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
-    ApiJson(req): ApiJson<roles::CreateRole>,
+    ApiJson(req): ApiJson<CreateRole>,
 ) -> AppResult<impl IntoResponse> {
     actor.require(Permission::RolesManage)?;
-    Ok((StatusCode::CREATED, Json(roles::create(&state, &actor, req).await?)))
+    Ok((StatusCode::CREATED, Json(roles::create(&state, &actor, req.parse()?).await?)))
 }
 
 #[utoipa::path(
@@ -245,10 +242,10 @@ async fn update_role(
     State(state): State<AppState>,
     OrgAccess(actor): OrgAccess,
     RolePath(role): RolePath,
-    ApiJson(req): ApiJson<roles::UpdateRole>,
+    ApiJson(req): ApiJson<UpdateRole>,
 ) -> AppResult<Json<Role>> {
     actor.require(Permission::RolesManage)?;
-    Ok(Json(roles::update(&state, &actor, &role, req).await?))
+    Ok(Json(roles::update(&state, &actor, &role, req.parse()?).await?))
 }
 
 #[utoipa::path(

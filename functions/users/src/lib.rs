@@ -4,18 +4,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Json, Router};
+use identity_shared::api::auth::ChangePasswordRequest;
 use identity_shared::api::problems::{
     AttemptsLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, OrgRoute, SignedIn, Unauthorized,
     Unavailable,
 };
+use identity_shared::api::users::{PageParams, UpdateUser, UserQuery};
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Authenticated, Client, InvitationPath, PlatformAdmin, UserPath,
 };
-use identity_shared::models::{Invitation, MyOrganization, User};
-use identity_shared::services::account::ChangePasswordRequest;
-use identity_shared::services::invitations::{Accepted, MyInvitation};
-use identity_shared::services::page::{Page, PageParams};
-use identity_shared::services::users::{UpdateUser, UserQuery};
+use identity_shared::models::{Accepted, Invitation, MyInvitation, MyOrganization, Page, User};
 use identity_shared::services::{account, health, invitations, orgs, users};
 use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
@@ -81,9 +79,9 @@ async fn my_organizations(
 async fn change_password(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    ApiJson(req): ApiJson<account::ChangePasswordRequest>,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<StatusCode> {
-    account::change_password(&state, &caller, req).await?;
+    account::change_password(&state, &caller, req.parse()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,7 +96,7 @@ async fn change_password(
 async fn my_invitations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> AppResult<Json<Page<invitations::MyInvitation>>> {
+) -> AppResult<Json<Page<MyInvitation>>> {
     Ok(Json(invitations::list_mine(&state, &caller).await?))
 }
 
@@ -116,7 +114,7 @@ async fn accept_invitation(
     Authenticated(caller): Authenticated,
     Client(client): Client,
     InvitationPath(id): InvitationPath,
-) -> AppResult<Json<invitations::Accepted>> {
+) -> AppResult<Json<Accepted>> {
     Ok(Json(invitations::accept_mine(&state, &caller, id, client.ip).await?))
 }
 
@@ -150,9 +148,10 @@ async fn decline_invitation(
 async fn list_users(
     State(state): State<AppState>,
     PlatformAdmin(_): PlatformAdmin,
-    ApiQuery(query): ApiQuery<users::UserQuery>,
+    ApiQuery(query): ApiQuery<UserQuery>,
 ) -> AppResult<Json<Page<User>>> {
-    Ok(Json(users::list(&state, &query).await?))
+    let (prefix, page) = query.parse()?;
+    Ok(Json(users::list(&state, prefix.as_deref(), &page).await?))
 }
 
 #[utoipa::path(
@@ -185,9 +184,9 @@ async fn update_user(
     State(state): State<AppState>,
     PlatformAdmin(admin): PlatformAdmin,
     UserPath(id): UserPath,
-    ApiJson(req): ApiJson<users::UpdateUser>,
+    ApiJson(req): ApiJson<UpdateUser>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(users::update(&state, &admin.user, id, req).await?))
+    Ok(Json(users::update(&state, &admin.user, id, req.parse()?).await?))
 }
 
 #[utoipa::path(

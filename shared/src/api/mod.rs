@@ -1,4 +1,9 @@
-//! What the HTTP API says: request and response bodies with their OpenAPI schemas, and the
-//! problem answers each route family documents.
+//! What the HTTP API says: request bodies and queries with their OpenAPI schemas, each parsed
+//! once into the checked input its service takes, and the problem answers each route family
+//! documents. Answers are models.
 
+pub mod auth;
+pub mod invitations;
+pub mod orgs;
 pub mod problems;
+pub mod users;

@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Length of a token as handed out: 32 bytes in unpadded base64url.
 pub const TOKEN_LEN: usize = 43;
@@ -22,6 +23,27 @@ pub fn hash(token: &str) -> Vec<u8> {
 /// True when `token` could be one we issued; anything else is refused before any lookup.
 pub fn is_well_formed(token: &str) -> bool {
     token.len() == TOKEN_LEN && URL_SAFE_NO_PAD.decode(token).is_ok_and(|b| b.len() == 32)
+}
+
+/// An opaque token from a mail or a sign-in, of the shape we issue: only its hash is looked up.
+pub struct Opaque(SecretString);
+
+impl Opaque {
+    /// Checks the token's shape; the caller says what to answer when it is wrong.
+    pub fn parse(raw: SecretString) -> Option<Opaque> {
+        is_well_formed(raw.expose_secret()).then_some(Opaque(raw))
+    }
+
+    /// The stored form to look up.
+    pub fn hash(&self) -> Vec<u8> {
+        hash(self.0.expose_secret())
+    }
+}
+
+impl std::fmt::Debug for Opaque {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Opaque([REDACTED])")
+    }
 }
 
 #[cfg(test)]

@@ -53,3 +53,27 @@ pub struct InvitationPreview {
     /// Whether an account with the invited email exists (then accept needs a sign-in).
     pub account_exists: bool,
 }
+
+/// What accepting produced.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// The accepted invitation.
+    pub invitation: Invitation,
+    /// The new membership.
+    pub member: crate::models::Member,
+    /// The user who joined.
+    pub user: crate::models::User,
+    /// Tokens, when accepting created the account (sign-in is part of sign-up).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::models::TokenPair>,
+}
+
+/// A pending invitation as its invitee sees it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MyInvitation {
+    /// The invitation.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The inviting org's name.
+    pub org_name: String,
+}

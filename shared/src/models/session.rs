@@ -35,3 +35,22 @@ pub struct ClientInfo {
     /// Source address as API Gateway or the socket saw it.
     pub ip: Option<IpAddr>,
 }
+
+/// Answer of login and refresh.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// Signed JWT.
+    pub access_token: String,
+    /// Always "Bearer".
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}

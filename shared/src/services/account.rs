@@ -3,23 +3,20 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::tokens;
+use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
-use crate::models::{ClientInfo, User, UserStatus};
+use crate::models::{ClientInfo, DisplayName, Email, NewPassword, Password, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
 use crate::services::access::Caller;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts as lockout;
 use crate::services::outbox;
-use crate::services::validate;
 use crate::state::AppState;
 
 /// Lifetime of an email verification link.
@@ -27,80 +24,59 @@ pub const VERIFY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Lifetime of a password reset link.
 pub const RESET_TTL: Duration = Duration::from_secs(3600);
 
-/// Body of POST /auth/register. Fields not named here (is_platform_admin, ...) are ignored.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct RegisterRequest {
-    /// Email address.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    pub email: String,
-    /// New password, 8 to 1024 characters.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
-    pub password: SecretString,
-    /// Display name.
-    #[schema(value_type = crate::services::validate::DisplayName)]
-    pub name: String,
+/// A checked sign-up.
+#[derive(Debug)]
+pub struct Registration {
+    /// The address to create the account for.
+    pub email: Email,
+    /// Its password.
+    pub password: NewPassword,
+    /// Its owner's name.
+    pub name: DisplayName,
 }
 
-/// Body carrying a mailed token.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct TokenRequest {
-    /// The token from the link.
-    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub token: SecretString,
+/// A checked password reset.
+#[derive(Debug)]
+pub struct PasswordReset {
+    /// The mailed reset token.
+    pub token: Opaque,
+    /// The password to set.
+    pub new_password: NewPassword,
 }
 
-/// Body of POST /auth/password/forgot.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ForgotRequest {
-    /// The account's email.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    pub email: String,
+/// A checked password change.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The password the caller says they have.
+    pub current: Password,
+    /// The password to set.
+    pub new: NewPassword,
 }
 
-/// Body of POST /auth/password/reset.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ResetRequest {
-    /// The token from the reset link.
-    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub token: SecretString,
-    /// The new password.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
-    pub new_password: SecretString,
-}
-
-/// Body of POST /me/password.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ChangePasswordRequest {
-    /// The password now.
-    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
-    pub current_password: SecretString,
-    /// The new one.
-    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
-    pub new_password: SecretString,
-}
+/// What a verification or reset token that cannot be used gets told.
+pub const BAD_TOKEN: &str = "is invalid, expired or already used; ask for a new link";
 
 /// Starts a sign-up. A new email gets an account and a verification mail; an email that has
 /// an account gets a mail saying so and nothing changes. Both cost one password hash and one
 /// queued mail and answer alike, so registration does not tell who has an account.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn register(state: &AppState, req: RegisterRequest, client_info: ClientInfo) -> AppResult<()> {
-    let mut errors = vec![];
-    let email = validate::email("email", &req.email, &mut errors);
-    validate::new_password("password", req.password.expose_secret(), &mut errors);
-    let name = validate::name("name", &req.name, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+pub async fn register(state: &AppState, req: Registration, client_info: ClientInfo) -> AppResult<()> {
+    let Registration { email, password, name } = req;
     ip_limits::check(state, Guarded::Register, client_info.ip).await?;
     // No connection is held while the password hashes: that can wait for a core.
-    let hash = state.passwords().hash(&req.password).await?;
+    let hash = state.passwords().hash(password.secret()).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let new =
-        users::NewUser { id: Uuid::now_v7(), email: &email, name: &name, password_hash: &hash, email_verified: false };
+    let new = users::NewUser {
+        id: Uuid::now_v7(),
+        email: email.as_str(),
+        name: name.as_str(),
+        password_hash: &hash,
+        email_verified: false,
+    };
     let mail = match users::insert_if_new(&tx, &new).await? {
         Some(user) => Some(queue_verification(state, &tx, &user).await?),
-        None => queue_account_exists(state, &tx, &email).await?,
+        None => queue_account_exists(state, &tx, email.as_str()).await?,
     };
     tx.commit().await?;
     if let Some(mail) = mail {
@@ -118,8 +94,9 @@ fn link(state: &AppState, path: &str, token: &str) -> String {
     format!("{}{path}?token={token}", state.config().mail.app_base_url)
 }
 
-fn bad_token() -> AppError {
-    AppError::invalid("token", "is invalid, expired or already used; ask for a new link")
+/// The 422 for a verification or reset token that cannot be used.
+pub fn bad_token() -> AppError {
+    AppError::invalid("token", BAD_TOKEN)
 }
 
 /// Queues a verification mail for the user, in the caller's transaction.
@@ -156,15 +133,11 @@ pub async fn queue_account_exists(
 
 /// Proves the email address the token was mailed to.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn verify_email(state: &AppState, req: TokenRequest, client_info: ClientInfo) -> AppResult<User> {
-    let token = req.token.expose_secret();
-    if !tokens::is_well_formed(token) {
-        return Err(bad_token());
-    }
+pub async fn verify_email(state: &AppState, token: &Opaque, client_info: ClientInfo) -> AppResult<User> {
     ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
     let client = db::client(state.pool()).await?;
     let user_id =
-        one_time_tokens::consume(&client, &tokens::hash(token), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
+        one_time_tokens::consume(&client, &token.hash(), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
     users::mark_email_verified(&client, user_id).await?.ok_or_else(bad_token)
 }
 
@@ -188,15 +161,10 @@ pub async fn resend_verification(state: &AppState, caller: &Caller, client_info:
 /// answered, so nothing may be left running), and an answer without one waits as long as a
 /// send usually takes (see [`EqualTime`](crate::services::equal_time::EqualTime)).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn forgot_password(state: &AppState, req: ForgotRequest, client_info: ClientInfo) -> AppResult<()> {
-    let mut errors = vec![];
-    let email = validate::email("email", &req.email, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+pub async fn forgot_password(state: &AppState, email: &Email, client_info: ClientInfo) -> AppResult<()> {
     ip_limits::check(state, Guarded::Forgot, client_info.ip).await?;
     let started = std::time::Instant::now();
-    let mailed = mail_reset_link(state, &email).await?;
+    let mailed = mail_reset_link(state, email.as_str()).await?;
     if mailed {
         state.forgot_time().record(started.elapsed());
     }
@@ -229,25 +197,16 @@ async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
 /// mailed token also proves the address, so the email counts as verified. The token is
 /// looked up before the new password is hashed, so a forged one costs no hash.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: ClientInfo) -> AppResult<()> {
-    let token = req.token.expose_secret();
-    let mut errors = vec![];
-    validate::new_password("new_password", req.new_password.expose_secret(), &mut errors);
-    if !tokens::is_well_formed(token) {
-        errors.push(crate::error::FieldError::new("token", "is invalid, expired or already used; ask for a new link"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+pub async fn reset_password(state: &AppState, req: PasswordReset, client_info: ClientInfo) -> AppResult<()> {
     ip_limits::check(state, Guarded::Reset, client_info.ip).await?;
-    let token_hash = tokens::hash(token);
+    let token_hash = req.token.hash();
     {
         let client = db::client(state.pool()).await?;
         if !one_time_tokens::is_live(&client, &token_hash, Purpose::ResetPassword).await? {
             return Err(bad_token());
         }
     }
-    let hash = state.passwords().hash(&req.new_password).await?;
+    let hash = state.passwords().hash(req.new_password.secret()).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     // Spent atomically here: of two resets racing with one token, one wins.
@@ -264,13 +223,7 @@ pub async fn reset_password(state: &AppState, req: ResetRequest, client_info: Cl
 /// Changes the caller's password after checking the current one; other sessions end, the
 /// caller's stays. Wrong current passwords count toward the email's lockout like failed logins.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePasswordRequest) -> AppResult<()> {
-    let mut errors = vec![];
-    validate::offered_password("current_password", req.current_password.expose_secret(), &mut errors);
-    validate::new_password("new_password", req.new_password.expose_secret(), &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+pub async fn change_password(state: &AppState, caller: &Caller, req: PasswordChange) -> AppResult<()> {
     let email = &caller.user.email;
     let stored = {
         let client = db::client(state.pool()).await?;
@@ -283,12 +236,12 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
         Some(hash) => hash,
         None => state.dummy_hash().await?,
     };
-    if !state.passwords().verify(&req.current_password, stored).await? {
+    if !state.passwords().verify(req.current.secret(), stored).await? {
         let client = db::client(state.pool()).await?;
         lockout::record_failure(state, &client, email).await?;
         return Err(AppError::invalid("current_password", "is not your current password"));
     }
-    let hash = state.passwords().hash(&req.new_password).await?;
+    let hash = state.passwords().hash(req.new.secret()).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     users::set_password(&tx, caller.user.id, &hash).await?;

@@ -6,9 +6,9 @@ use uuid::Uuid;
 use crate::db::{self, DbError};
 use crate::error::AppResult;
 use crate::models::{AuditEntry, NewAuditEntry};
+use crate::models::{Page, PageRequest};
 use crate::repositories::{GenericClient, audit};
 use crate::services::access::OrgActor;
-use crate::services::page::{Page, PageRequest};
 use crate::state::AppState;
 
 /// What an audit row is attributed to: the org it belongs to, who acted and from where.

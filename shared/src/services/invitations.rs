@@ -1,16 +1,15 @@
 //! Invitations: an org invites an email with roles; the invitee accepts with the mailed token
 //! (signed in, or signing up on the spot) or from their own list once their email is verified.
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::tokens;
+use crate::auth::tokens::{self, Opaque};
 use crate::db;
-use crate::error::{AppError, AppResult, FieldError, on_constraint};
+use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
-use crate::models::{ClientInfo, Invitation, InvitationPreview, Member, User};
+use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, MyInvitation};
+use crate::models::{Member, NewPassword, Page, PageRequest, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::{Caller, OrgActor};
@@ -18,84 +17,43 @@ use crate::services::account;
 use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
-use crate::services::page::{Page, PageParams, PageRequest};
-use crate::services::sessions::{self, TokenPair};
-use crate::services::validate;
+use crate::services::sessions;
 use crate::state::AppState;
 
-/// Body of POST /orgs/{org}/invitations.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CreateInvitation {
+/// A checked invitation to make.
+#[derive(Debug)]
+pub struct Invite {
     /// Who to invite.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    pub email: String,
-    /// Role names granted on accepting; without it, the org's default role. An empty list
-    /// is refused.
-    #[schema(min_items = 1)]
+    pub email: Email,
+    /// Role names to grant; None for the org's default role.
     pub roles: Option<Vec<String>>,
-    /// Lifetime, 1 to 30 days (default 7).
-    #[schema(minimum = 1, maximum = 30)]
+    /// Lifetime in days, 1 to 30; None for the configured default.
     pub expires_in_days: Option<i64>,
 }
 
-/// Query of GET /orgs/{org}/invitations.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InvitationQuery {
-    /// Only this status.
-    pub status: Option<String>,
-    /// Page size.
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-    /// Cursor.
-    pub cursor: Option<String>,
+/// Who accepts an invitation by its mailed token.
+#[derive(Debug)]
+pub enum Accepting {
+    /// The signed-in caller, whose email must be the invited one.
+    Member(Box<Caller>),
+    /// A new account for the invited email, made in the same transaction.
+    SignUp {
+        /// The new account's name.
+        name: DisplayName,
+        /// Its password.
+        password: NewPassword,
+    },
 }
 
-/// Body of POST /invitations/accept.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct AcceptRequest {
-    /// The token from the invitation link.
-    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub token: SecretString,
-    /// For a new account: its display name.
-    #[schema(value_type = Option<crate::services::validate::DisplayName>)]
-    pub name: Option<String>,
-    /// For a new account: its password.
-    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 1024)]
-    pub password: Option<SecretString>,
-}
-
-/// What accepting produced.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Accepted {
-    /// The accepted invitation.
-    pub invitation: Invitation,
-    /// The new membership.
-    pub member: Member,
-    /// The user who joined.
-    pub user: User,
-    /// Tokens, when accepting created the account (sign-in is part of sign-up).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<TokenPair>,
-}
-
-/// A pending invitation as its invitee sees it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MyInvitation {
-    /// The invitation.
-    #[serde(flatten)]
-    pub invitation: Invitation,
-    /// The inviting org's name.
-    pub org_name: String,
-}
-
-const STATUSES: [&str; 5] = ["pending", "accepted", "declined", "revoked", "expired"];
+/// Every status an invitation can have, as stored and as `?status=` filters them.
+pub const STATUSES: [&str; 5] = ["pending", "accepted", "declined", "revoked", "expired"];
 
 fn no_invitation() -> AppError {
     AppError::NotFound("No such invitation.".into())
 }
 
-fn malformed_token() -> AppError {
+/// The 422 for a string that cannot be an invitation token.
+pub fn malformed_token() -> AppError {
     AppError::invalid("token", "is not an invitation token; copy the whole link from the email")
 }
 
@@ -113,36 +71,25 @@ fn refusal(status: Option<String>) -> AppError {
 
 /// Invites an email with roles the inviter may grant, and queues the mail.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn create(state: &AppState, actor: &OrgActor, req: CreateInvitation) -> AppResult<Invitation> {
-    let mut errors = vec![];
-    let email = validate::email("email", &req.email, &mut errors);
+pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResult<Invitation> {
+    let email = req.email.as_str();
     let ttl = req.expires_in_days.unwrap_or(i64::from(state.config().mail.invitation_ttl_days));
-    if !(1..=30).contains(&ttl) {
-        errors.push(FieldError::new("expires_in_days", "must be from 1 to 30"));
-    }
-    if req.roles.as_ref().is_some_and(Vec::is_empty) {
-        // A member with no role could not even read the org.
-        errors.push(FieldError::new("roles", "must name at least one role; leave it out to grant the default role"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let found = match &req.roles {
         Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await?,
         None => vec![crate::services::roles::default_grantable(&tx, actor).await?],
     };
-    if memberships::has_member_with_email(&tx, actor.org_id, &email).await? {
+    if memberships::has_member_with_email(&tx, actor.org_id, email).await? {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
     }
-    invitations::expire_stale(&tx, actor.org_id, &email).await?;
+    invitations::expire_stale(&tx, actor.org_id, email).await?;
     let token = tokens::generate();
     let role_ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
     let new = NewInvitation {
         id: Uuid::now_v7(),
         org_id: actor.org_id,
-        email: &email,
+        email,
         role_ids: &role_ids,
         invited_by: actor.user.id,
         token_hash: &tokens::hash(&token),
@@ -181,15 +128,15 @@ async fn queue_mail(
 
 /// The org's invitations, newest first.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn list(state: &AppState, org_id: Uuid, query: &InvitationQuery) -> AppResult<Page<Invitation>> {
-    let page: PageRequest = PageParams { limit: query.limit.clone(), cursor: query.cursor.clone() }.check()?;
-    let status = query.status.as_deref().filter(|s| !s.is_empty());
-    if status.is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(AppError::invalid("status", "must be pending, accepted, declined, revoked or expired"));
-    }
+pub async fn list(
+    state: &AppState,
+    org_id: Uuid,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> AppResult<Page<Invitation>> {
     let client = db::client(state.pool()).await?;
     let rows = invitations::list(&client, org_id, status, page.key::<Uuid>(0)?, page.fetch()).await?;
-    Ok(Page::from_rows(rows, &page, |i| vec![i.id.to_string()]))
+    Ok(Page::from_rows(rows, page, |i| vec![i.id.to_string()]))
 }
 
 /// One of the org's invitations.
@@ -233,52 +180,34 @@ pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     Ok(invitation)
 }
 
-fn token_hash(token: &SecretString) -> AppResult<Vec<u8>> {
-    let token = token.expose_secret();
-    if tokens::is_well_formed(token) { Ok(tokens::hash(token)) } else { Err(malformed_token()) }
-}
-
 /// What the token's holder may see before deciding.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn preview(
-    state: &AppState,
-    token: &SecretString,
-    ip: Option<std::net::IpAddr>,
-) -> AppResult<InvitationPreview> {
-    let hash = token_hash(token)?;
+pub async fn preview(state: &AppState, token: &Opaque, ip: Option<std::net::IpAddr>) -> AppResult<InvitationPreview> {
+    let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, ip).await?;
     let client = db::client(state.pool()).await?;
     invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))
 }
 
-/// Accepts with the mailed token: as the signed-in `caller` (whose email must match), or by
-/// creating the account from `name` and `password`. One transaction: the invitation is
+/// Accepts with the mailed token: as the signed-in caller (whose email must match), or by
+/// creating the account. One transaction: the invitation is
 /// consumed, the account (if new) made, the membership and roles added, all or nothing.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn accept(
-    state: &AppState,
-    req: AcceptRequest,
-    caller: Option<Caller>,
-    client_info: ClientInfo,
-) -> AppResult<Accepted> {
-    let hash = token_hash(&req.token)?;
-    let signup = match &caller {
-        Some(_) => None,
-        None => Some(signup_fields(&req)?),
-    };
+pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info: ClientInfo) -> AppResult<Accepted> {
+    let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
     // A sign-up hashes its password before the transaction (it is slow and holds no locks),
     // but only for a token that could be accepted, so a forged one costs no hash.
-    let password_hash = match &req.password {
-        Some(password) if signup.is_some() => {
+    let (caller, signup) = match by {
+        Accepting::Member(caller) => (Some(*caller), None),
+        Accepting::SignUp { name, password } => {
             {
                 let client = db::client(state.pool()).await?;
                 let preview = invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))?;
                 acceptable_by_sign_up(&preview)?;
             }
-            Some(state.passwords().hash(password).await?)
+            (None, Some((name, state.passwords().hash(password.secret()).await?)))
         }
-        _ => None,
     };
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
@@ -286,8 +215,8 @@ pub async fn accept(
     if preview.status != "pending" {
         return Err(refusal(Some(preview.status)));
     }
-    let user = match (&caller, signup, password_hash) {
-        (Some(caller), _, _) => {
+    let user = match (&caller, signup) {
+        (Some(caller), _) => {
             // Both are stored canonical (NFKC, lower case, punycode domain).
             if caller.user.email != preview.email {
                 return Err(AppError::Forbidden(
@@ -296,12 +225,12 @@ pub async fn accept(
             }
             caller.user.clone()
         }
-        (None, Some(name), Some(hash)) => {
+        (None, Some((name, hash))) => {
             acceptable_by_sign_up(&preview)?;
             let new = users::NewUser {
                 id: Uuid::now_v7(),
                 email: &preview.email,
-                name: &name,
+                name: name.as_str(),
                 password_hash: &hash,
                 email_verified: true,
             };
@@ -345,28 +274,6 @@ async fn take(tx: &impl GenericClient, pick: Pick<'_>, outcome: &str, by: Option
     })
 }
 
-fn signup_fields(req: &AcceptRequest) -> AppResult<String> {
-    let mut errors = vec![];
-    let name = match &req.name {
-        Some(name) => validate::name("name", name, &mut errors),
-        None => {
-            errors.push(FieldError::new(
-                "name",
-                "is required to create your account (or sign in and send your access token)",
-            ));
-            String::new()
-        }
-    };
-    match &req.password {
-        Some(password) => validate::new_password("password", password.expose_secret(), &mut errors),
-        None => errors.push(FieldError::new(
-            "password",
-            "is required to create your account (or sign in and send your access token)",
-        )),
-    }
-    if errors.is_empty() { Ok(name) } else { Err(AppError::Validation(errors)) }
-}
-
 /// Adds the membership with the invitation's roles (those still existing), proves the email
 /// (the invitee used a link mailed to it) and audits both.
 async fn join(
@@ -394,8 +301,8 @@ async fn join(
 
 /// Declines with the mailed token; no sign-in needed.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn decline(state: &AppState, token: &SecretString, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
-    let hash = token_hash(token)?;
+pub async fn decline(state: &AppState, token: &Opaque, ip: Option<std::net::IpAddr>) -> AppResult<Invitation> {
+    let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, ip).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;

@@ -1,25 +1,16 @@
 //! Members of an organization: list, read, remove or leave, change roles.
 
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
-use crate::models::{Member, Permission};
+use crate::models::{Member, Page, PageRequest, Permission};
 use crate::repositories::{GenericClient, memberships, organizations};
 use crate::services::access::OrgActor;
 use crate::services::audit;
-use crate::services::page::{Page, PageRequest};
 use crate::state::AppState;
-
-/// Body of PUT /orgs/{org}/members/{user}/roles.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct SetRoles {
-    /// Role names, system or custom; replaces the member's roles.
-    pub roles: Vec<String>,
-}
 
 fn no_member() -> AppError {
     AppError::NotFound("No such member in this organization.".into())
@@ -85,15 +76,15 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
 /// Replaces a member's roles. The actor must hold every permission the member has now and
 /// every permission the new roles grant.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, req: SetRoles) -> AppResult<Member> {
-    let mut names = req.roles.clone();
+pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, roles: &[String]) -> AppResult<Member> {
+    let mut names = roles.to_vec();
     names.sort();
     names.dedup();
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     organizations::lock(&tx, actor.org_id).await?;
     let before = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
-    let found = crate::services::roles::grantable(&tx, actor, &req.roles, "Granting these roles").await?;
+    let found = crate::services::roles::grantable(&tx, actor, roles, "Granting these roles").await?;
     let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
     actor.require_all(&held, "Changing this member's roles")?;
     let stays_owner = found.iter().any(|r| r.id == OWNER_ROLE_ID);

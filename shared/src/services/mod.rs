@@ -11,12 +11,10 @@ pub mod lockouts;
 pub mod members;
 pub mod orgs;
 pub mod outbox;
-pub mod page;
 pub mod roles;
 pub mod sessions;
 pub mod sign_in;
 pub mod users;
-pub mod validate;
 
 #[cfg(test)]
 mod tests {

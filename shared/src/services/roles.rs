@@ -1,43 +1,37 @@
 //! Roles of an organization: the system roles and its custom ones.
 
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::models::organization::SYSTEM_ROLE_NAMES;
-use crate::models::{Permission, PermissionSet, Role};
+use crate::models::{PermissionSet, Role, RoleName};
 use crate::repositories::{memberships, roles};
 use crate::services::access::OrgActor;
-use crate::services::{audit, validate};
+use crate::services::audit;
 use crate::state::AppState;
 
-/// Body of POST /orgs/{org}/roles.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CreateRole {
-    /// Lower-case name, unique in the org.
-    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
-    pub name: String,
+/// A checked custom role to create.
+#[derive(Debug)]
+pub struct NewRole {
+    /// Its name.
+    pub name: RoleName,
     /// What it is for.
-    #[serde(default)]
-    #[schema(max_length = 500)]
     pub description: String,
-    /// Permission names from GET /permissions.
-    pub permissions: Vec<String>,
+    /// What it allows.
+    pub permissions: PermissionSet,
 }
 
-/// Body of PATCH /orgs/{org}/roles/{role}.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct UpdateRole {
-    /// New name.
-    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
-    pub name: Option<String>,
-    /// New description.
-    #[schema(max_length = 500)]
+/// Checked changes to a custom role: at least one is given.
+#[derive(Debug)]
+pub struct RoleChanges {
+    /// A new name.
+    pub name: Option<RoleName>,
+    /// A new description.
     pub description: Option<String>,
     /// New permissions, replacing the old.
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<PermissionSet>,
 }
 
 /// How a `{role}` path segment names a role: by id or by name, never both.
@@ -46,7 +40,7 @@ pub enum RoleRef {
     /// The role's id.
     Id(Uuid),
     /// The role's name.
-    Name(String),
+    Name(RoleName),
 }
 
 impl RoleRef {
@@ -56,42 +50,8 @@ impl RoleRef {
         if let Ok(id) = Uuid::parse_str(raw) {
             return Some(RoleRef::Id(id));
         }
-        is_role_name(raw).then(|| RoleRef::Name(raw.to_owned()))
+        RoleName::parse(raw).ok().map(RoleRef::Name)
     }
-}
-
-/// 1 to 63 lower-case letters, digits, '_', ':' or '-', starting with a letter or digit.
-fn is_role_name(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:-".contains(&b))
-}
-
-fn check_name(name: &str, errors: &mut Vec<FieldError>) {
-    if !is_role_name(name) {
-        errors.push(FieldError::new("name", "must be 1 to 63 lower-case letters, digits, '_', ':' or '-'"));
-    } else if Uuid::parse_str(name).is_ok() {
-        // `{role}` paths take an id or a name; a name that reads as an id would be ambiguous.
-        errors.push(FieldError::new("name", "must not be a UUID: role paths take ids and names alike"));
-    }
-}
-
-fn check_description(description: &str, errors: &mut Vec<FieldError>) {
-    validate::free_text("description", description, 500, errors);
-}
-
-fn parse_permissions(names: &[String], errors: &mut Vec<FieldError>) -> PermissionSet {
-    let mut set = vec![];
-    for (i, name) in names.iter().enumerate() {
-        match Permission::parse(name) {
-            Some(p) => set.push(p),
-            None => errors.push(FieldError::new(
-                format!("permissions[{i}]"),
-                format!("'{name}' is not a permission; see GET /permissions"),
-            )),
-        }
-    }
-    set.into_iter().collect()
 }
 
 fn reserved(name: &str) -> AppResult<()> {
@@ -152,21 +112,15 @@ pub async fn list(state: &AppState, org_id: Uuid) -> AppResult<Vec<Role>> {
 
 /// Creates a custom role with permissions the actor holds.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn create(state: &AppState, actor: &OrgActor, req: CreateRole) -> AppResult<Role> {
-    let mut errors = vec![];
-    check_name(&req.name, &mut errors);
-    check_description(&req.description, &mut errors);
-    let permissions = parse_permissions(&req.permissions, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    reserved(&req.name)?;
+pub async fn create(state: &AppState, actor: &OrgActor, req: NewRole) -> AppResult<Role> {
+    let NewRole { name, description, permissions } = req;
+    reserved(name.as_str())?;
     actor.require_all(&permissions, "A role with these permissions")?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let id = Uuid::now_v7();
-    roles::insert(&tx, id, actor.org_id, &req.name, &req.description, &permissions).await.map_err(taken)?;
-    let metadata = json!({"name": req.name, "permissions": permissions.names()});
+    roles::insert(&tx, id, actor.org_id, name.as_str(), &description, &permissions).await.map_err(taken)?;
+    let metadata = json!({"name": name.as_str(), "permissions": permissions.names()});
     audit::record(&tx, actor, "role.created", "role", id, metadata).await?;
     let role = roles::find_by_id(&tx, actor.org_id, id).await?.ok_or_else(no_role)?;
     tx.commit().await?;
@@ -182,7 +136,7 @@ fn taken(err: DbError) -> AppError {
 async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor, role: &RoleRef) -> AppResult<Role> {
     let found = match role {
         RoleRef::Id(id) => roles::find_by_id(db, actor.org_id, *id).await?,
-        RoleRef::Name(name) => roles::find_by_name(db, actor.org_id, name).await?,
+        RoleRef::Name(name) => roles::find_by_name(db, actor.org_id, name.as_str()).await?,
     };
     let role = found.ok_or_else(no_role)?;
     if role.system {
@@ -194,23 +148,10 @@ async fn editable(db: &impl crate::repositories::GenericClient, actor: &OrgActor
 
 /// Renames a custom role, describes it, or replaces its permissions.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: UpdateRole) -> AppResult<Role> {
-    let mut errors = vec![];
-    if let Some(name) = &req.name {
-        check_name(name, &mut errors);
-    }
-    if let Some(description) = &req.description {
-        check_description(description, &mut errors);
-    }
-    let permissions = req.permissions.as_ref().map(|p| parse_permissions(p, &mut errors));
-    if req.name.is_none() && req.description.is_none() && req.permissions.is_none() {
-        errors.push(FieldError::new("", "give name, description or permissions to change"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    if let Some(name) = &req.name {
-        reserved(name)?;
+pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: RoleChanges) -> AppResult<Role> {
+    let RoleChanges { name, description, permissions } = req;
+    if let Some(name) = &name {
+        reserved(name.as_str())?;
     }
     if let Some(permissions) = &permissions {
         actor.require_all(permissions, "A role with these permissions")?;
@@ -218,7 +159,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Upd
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let before = editable(&tx, actor, role).await?;
-    roles::update(&tx, before.id, req.name.as_deref(), req.description.as_deref()).await.map_err(taken)?;
+    roles::update(&tx, before.id, name.as_ref().map(RoleName::as_str), description.as_deref()).await.map_err(taken)?;
     if let Some(permissions) = &permissions {
         roles::set_permissions(&tx, before.id, permissions).await?;
     }

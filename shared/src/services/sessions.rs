@@ -1,47 +1,28 @@
 //! Sessions and the tokens they issue: opening one, rotating its refresh token (with reuse
 //! detection), switching its organization, ending it.
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::tokens;
+use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, User};
+use crate::models::{ClientInfo, TokenPair, User};
 use crate::repositories::{GenericClient, memberships, refresh_tokens, sessions};
 use crate::services::access::Caller;
 use crate::state::AppState;
 
-/// Body of POST /auth/refresh.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct RefreshRequest {
-    /// The refresh token from the last login or refresh.
-    #[schema(value_type = String, format = Password, pattern = "^[A-Za-z0-9_-]{43}$")]
-    pub refresh_token: SecretString,
-    /// Switch the session's active organization (the caller must be a member).
-    #[serde(default)]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+/// A checked refresh: the presented token and the organization to switch to, if any.
+#[derive(Debug)]
+pub struct Refresh {
+    /// The refresh token, of the shape we issue.
+    pub token: Opaque,
+    /// Switch the session's active organization.
     pub org_id: Option<Uuid>,
 }
 
-/// Answer of login and refresh.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenPair {
-    /// Signed JWT.
-    pub access_token: String,
-    /// Always "Bearer".
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-    /// Opaque, single-use refresh token.
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for TokenPair {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
-    }
+/// The 401 for a refresh token that is malformed, unknown, expired or spent: one answer for all.
+pub fn invalid_refresh() -> AppError {
+    AppError::Unauthorized("The refresh token is invalid, expired or already used.".into())
 }
 
 /// A session opened in a transaction that has yet to commit.
@@ -99,13 +80,9 @@ pub async fn open_session(
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn refresh(state: &AppState, req: RefreshRequest) -> AppResult<TokenPair> {
-    let presented = req.refresh_token.expose_secret();
-    let invalid = || AppError::Unauthorized("The refresh token is invalid, expired or already used.".into());
-    if !tokens::is_well_formed(presented) {
-        return Err(invalid());
-    }
-    let hash = tokens::hash(presented);
+pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
+    let invalid = invalid_refresh;
+    let hash = req.token.hash();
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let Some(consumed) = refresh_tokens::consume(&tx, &hash).await? else {

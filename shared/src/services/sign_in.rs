@@ -1,31 +1,25 @@
 //! Signing in with email and password: the lockout and per-IP checks, the password check at
 //! the same cost for unknown emails, and the session it opens.
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, UserStatus};
+use crate::models::{ClientInfo, Email, Password, TokenPair, UserStatus};
 use crate::repositories::{lockouts as lockout_rows, users};
 use crate::services::ip_limits::{self, Guarded};
-use crate::services::sessions::{self, TokenPair};
-use crate::services::{lockouts, validate};
+use crate::services::lockouts;
+use crate::services::sessions;
 use crate::state::AppState;
 
-/// Body of POST /auth/login.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct LoginRequest {
-    /// Email address.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    pub email: String,
-    /// Password.
-    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
-    pub password: SecretString,
-    /// Issue an org-scoped token for this organization (the caller must be a member).
-    #[serde(default)]
-    #[schema(pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+/// Checked sign-in credentials.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The account's email.
+    pub email: Email,
+    /// The password offered.
+    pub password: Password,
+    /// Issue an org-scoped token for this organization.
     pub org_id: Option<Uuid>,
 }
 
@@ -34,24 +28,19 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 /// Checks a password and opens a session. Unknown emails cost and answer the same as wrong
 /// passwords; each email locks after too many failures, whether or not it has an account.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo) -> AppResult<TokenPair> {
-    let mut errors = vec![];
-    let email = validate::email("email", &req.email, &mut errors);
-    validate::offered_password("password", req.password.expose_secret(), &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<TokenPair> {
+    let email = req.email.as_str();
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
     let credentials = {
         let client = db::client(state.pool()).await?;
         lockouts::reserve_attempt(
             state,
             &client,
-            &email,
+            email,
             "Too many failed sign-in attempts for this email; try again later.",
         )
         .await?;
-        users::find_credentials(&client, &email).await?
+        users::find_credentials(&client, email).await?
     };
     // The connection went back to the pool: the check below can wait for a core.
     let dummy = state.dummy_hash().await?;
@@ -62,12 +51,12 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
         }
         None => (None, dummy),
     };
-    let matched = state.passwords().verify(&req.password, phc).await?;
+    let matched = state.passwords().verify(req.password.secret(), phc).await?;
     let client = db::client(state.pool()).await?;
     let user = match account {
         Some(user) if matched => user,
         _ => {
-            lockouts::record_failure(state, &client, &email).await?;
+            lockouts::record_failure(state, &client, email).await?;
             return Err(AppError::Unauthorized(INVALID_CREDENTIALS.into()));
         }
     };
@@ -80,7 +69,7 @@ pub async fn login(state: &AppState, req: LoginRequest, client_info: ClientInfo)
     };
     // The password was right, so the failures are forgotten whether or not the session
     // opens; the session and its first token are one statement. No transaction is needed.
-    lockout_rows::clear(&client, &email).await?;
+    lockout_rows::clear(&client, email).await?;
     let open = sessions::open_session(state, &client, &user, req.org_id, &client_info).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
     open.into_scoped_pair(state, &user, scope)

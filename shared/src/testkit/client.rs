@@ -141,11 +141,12 @@ impl TestApp {
 
     /// Registers an account through the service layer; returns its id.
     pub async fn user(&self, email: &str, password: &str) -> uuid::Uuid {
-        let req = crate::services::account::RegisterRequest {
+        let req = crate::api::auth::RegisterRequest {
             email: email.into(),
             password: password.into(),
             name: email.split('@').next().unwrap_or("user").into(),
         };
+        let req = req.parse().expect("a valid test sign-up");
         crate::services::account::register(&self.state, req, Default::default())
             .await
             .expect("registering a test user");
@@ -162,8 +163,8 @@ impl TestApp {
 
     /// Signs an existing account in through the service layer.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let req =
-            crate::services::sign_in::LoginRequest { email: email.into(), password: password.into(), org_id: None };
+        let req = crate::api::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
+        let req = req.parse().expect("valid test credentials");
         let pair = crate::services::sign_in::login(&self.state, req, Default::default()).await.expect("signing in");
         (pair.access_token, pair.refresh_token)
     }

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -13,17 +13,6 @@ pub const LIMIT_DEFAULT: i64 = 20;
 /// Largest page size.
 pub const LIMIT_MAX: i64 = 100;
 
-/// The query parameters of a list, as received.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// A checked page request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -33,11 +22,12 @@ pub struct PageRequest {
     pub after: Option<Vec<String>>,
 }
 
-impl PageParams {
-    /// Checks the limit's range and decodes the cursor; 422 naming the field otherwise.
-    pub fn check(&self) -> AppResult<PageRequest> {
+impl PageRequest {
+    /// Checks a list's `limit` and `cursor` as received: the limit's range, and a cursor this
+    /// API returned; 422 naming the field otherwise.
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> AppResult<PageRequest> {
         let mut errors = vec![];
-        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
+        let limit = match limit.map(str::parse::<i64>) {
             None => LIMIT_DEFAULT,
             Some(Ok(n)) if (LIMIT_MIN..=LIMIT_MAX).contains(&n) => n,
             Some(_) => {
@@ -46,7 +36,7 @@ impl PageParams {
                 LIMIT_DEFAULT
             }
         };
-        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => match decode(raw) {
                 Some(parts) => Some(parts),
@@ -58,9 +48,7 @@ impl PageParams {
         };
         if errors.is_empty() { Ok(PageRequest { limit, after }) } else { Err(AppError::Validation(errors)) }
     }
-}
 
-impl PageRequest {
     /// Rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch(&self) -> i64 {
         self.limit + 1
@@ -120,17 +108,17 @@ fn decode(raw: &str) -> Option<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn params(limit: Option<&str>, cursor: Option<&str>) -> PageParams {
-        PageParams { limit: limit.map(String::from), cursor: cursor.map(String::from) }
+    fn params(limit: Option<&str>, cursor: Option<&str>) -> AppResult<PageRequest> {
+        PageRequest::parse(limit, cursor)
     }
 
     #[test]
     fn limits_are_checked() {
-        assert_eq!(params(None, None).check().unwrap().limit, 20);
-        assert_eq!(params(Some("1"), None).check().unwrap().limit, 1);
-        assert_eq!(params(Some("100"), None).check().unwrap().limit, 100);
+        assert_eq!(params(None, None).unwrap().limit, 20);
+        assert_eq!(params(Some("1"), None).unwrap().limit, 1);
+        assert_eq!(params(Some("100"), None).unwrap().limit, 100);
         for bad in ["0", "101", "-1", "ten", "1.5", ""] {
-            assert!(params(Some(bad), None).check().is_err(), "{bad}");
+            assert!(params(Some(bad), None).is_err(), "{bad}");
         }
     }
 
@@ -140,10 +128,10 @@ mod tests {
             Page::from_rows(vec![1, 2, 3], &PageRequest { limit: 2, after: None }, |n| vec![n.to_string(), "x".into()]);
         assert_eq!(page.items, vec![1, 2]);
         let cursor = page.next_cursor.unwrap();
-        let request = params(None, Some(&cursor)).check().unwrap();
+        let request = params(None, Some(&cursor)).unwrap();
         assert_eq!(request.key::<i32>(0).unwrap(), Some(2));
         assert!(request.key::<uuid::Uuid>(1).is_err());
-        assert!(params(None, Some("!!!")).check().is_err());
+        assert!(params(None, Some("!!!")).is_err());
         let last = Page::from_rows(vec![1, 2], &PageRequest { limit: 2, after: None }, |n| vec![n.to_string()]);
         assert_eq!(last.next_cursor, None);
     }

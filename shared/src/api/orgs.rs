@@ -1,0 +1,141 @@
+//! Bodies of the organization, role and member routes, each parsed into what its service takes.
+
+use serde::Deserialize;
+
+use crate::error::AppResult;
+use crate::models::{DisplayName, FieldErrors, Permission, PermissionSet, RoleName, Slug, fields};
+use crate::services::orgs::{NewOrg, OrgChanges};
+use crate::services::roles::{NewRole, RoleChanges};
+
+/// Body of POST /orgs.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateOrg {
+    /// Display name.
+    #[schema(value_type = DisplayName)]
+    pub name: String,
+    /// URL handle; derived from the name when absent.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    pub slug: Option<String>,
+}
+
+impl CreateOrg {
+    /// The checked organization, or a 422 naming each invalid field.
+    pub fn parse(self) -> AppResult<NewOrg> {
+        let mut fields = FieldErrors::default();
+        let name = fields.check("name", DisplayName::parse(&self.name));
+        let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
+        fields.finish(|| Some(NewOrg { name: name?, slug: slug? }))
+    }
+}
+
+/// Body of PATCH /orgs/{org}.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UpdateOrg {
+    /// New name.
+    #[schema(value_type = Option<DisplayName>)]
+    pub name: Option<String>,
+    /// New slug.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    pub slug: Option<String>,
+    /// The role (by name) that invitations without `roles` grant; needs roles:manage and
+    /// every permission the role holds.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
+    pub default_role: Option<String>,
+}
+
+impl UpdateOrg {
+    /// The checked changes, at least one, or a 422.
+    pub fn parse(self) -> AppResult<OrgChanges> {
+        let mut fields = FieldErrors::default();
+        let name = fields.optional("name", self.name.as_deref(), DisplayName::parse);
+        let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
+        if self.name.is_none() && self.slug.is_none() && self.default_role.is_none() {
+            fields.push("", "give name, slug or default_role to change");
+        }
+        let default_role = self.default_role;
+        fields.finish(|| Some(OrgChanges { name: name?, slug: slug?, default_role }))
+    }
+}
+
+/// Body of POST /orgs/{org}/roles.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateRole {
+    /// Lower-case name, unique in the org.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub description: String,
+    /// Permission names from GET /permissions.
+    pub permissions: Vec<String>,
+}
+
+/// Longest role description, in characters.
+const DESCRIPTION_MAX: usize = 500;
+
+impl CreateRole {
+    /// The checked role, or a 422 naming each invalid field.
+    pub fn parse(self) -> AppResult<NewRole> {
+        let mut fields = FieldErrors::default();
+        let name = fields.check("name", RoleName::parse(&self.name));
+        let description = fields.check("description", fields::free_text(&self.description, DESCRIPTION_MAX));
+        let permissions = permission_set(&self.permissions, &mut fields);
+        fields.finish(|| Some(NewRole { name: name?, description: description?, permissions: permissions? }))
+    }
+}
+
+/// Body of PATCH /orgs/{org}/roles/{role}.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UpdateRole {
+    /// New name.
+    #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
+    pub name: Option<String>,
+    /// New description.
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// New permissions, replacing the old.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl UpdateRole {
+    /// The checked changes, at least one, or a 422.
+    pub fn parse(self) -> AppResult<RoleChanges> {
+        let mut fields = FieldErrors::default();
+        let name = fields.optional("name", self.name.as_deref(), RoleName::parse);
+        let description =
+            fields.optional("description", self.description.as_deref(), |d| fields::free_text(d, DESCRIPTION_MAX));
+        let permissions = match &self.permissions {
+            Some(names) => permission_set(names, &mut fields).map(Some),
+            None => Some(None),
+        };
+        if self.name.is_none() && self.description.is_none() && self.permissions.is_none() {
+            fields.push("", "give name, description or permissions to change");
+        }
+        fields.finish(|| Some(RoleChanges { name: name?, description: description?, permissions: permissions? }))
+    }
+}
+
+/// The permissions named, or None with each unknown name noted by its position.
+fn permission_set(names: &[String], fields: &mut FieldErrors) -> Option<PermissionSet> {
+    let mut set = vec![];
+    let mut all_known = true;
+    for (i, name) in names.iter().enumerate() {
+        match Permission::parse(name) {
+            Some(p) => set.push(p),
+            None => {
+                all_known = false;
+                fields
+                    .push(&format!("permissions[{i}]"), format!("'{name}' is not a permission; see GET /permissions"));
+            }
+        }
+    }
+    all_known.then(|| set.into_iter().collect())
+}
+
+/// Body of PUT /orgs/{org}/members/{user}/roles.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetRoles {
+    /// Role names, system or custom; replaces the member's roles.
+    pub roles: Vec<String>,
+}

@@ -17,7 +17,8 @@ async fn running_twice_is_harmless() {
             "V1__init".to_owned(),
             "V2__ip_limits".to_owned(),
             "V3__default_role".to_owned(),
-            "V4__one_live_token".to_owned()
+            "V4__one_live_token".to_owned(),
+            "V5__access_views".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -45,7 +46,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V1__init".to_owned(),
             "V2__ip_limits".to_owned(),
             "V3__default_role".to_owned(),
-            "V4__one_live_token".to_owned()
+            "V4__one_live_token".to_owned(),
+            "V5__access_views".to_owned()
         ]
     );
 }

@@ -5,9 +5,9 @@ use serde::Deserialize;
 
 use crate::auth::tokens::Opaque;
 use crate::error::{AppError, AppResult};
-use crate::models::{DisplayName, Email, FieldErrors, NewPassword, PageRequest};
+use crate::models::{DisplayName, Email, FieldErrors, InvitationStatus, NewPassword, PageRequest};
 use crate::services::access::Caller;
-use crate::services::invitations::{self, Accepting, Invite, STATUSES};
+use crate::services::invitations::{self, Accepting, Invite};
 
 /// Body of POST /orgs/{org}/invitations.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -46,6 +46,7 @@ impl CreateInvitation {
 #[into_params(parameter_in = Query)]
 pub struct InvitationQuery {
     /// Only this status.
+    #[param(value_type = Option<InvitationStatus>)]
     pub status: Option<String>,
     /// Page size.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
@@ -56,12 +57,14 @@ pub struct InvitationQuery {
 
 impl InvitationQuery {
     /// The status to filter by (None for all) and the page, or a 422.
-    pub fn parse(&self) -> AppResult<(Option<&str>, PageRequest)> {
+    pub fn parse(&self) -> AppResult<(Option<InvitationStatus>, PageRequest)> {
         let page = PageRequest::parse(self.limit.as_deref(), self.cursor.as_deref())?;
-        let status = self.status.as_deref().filter(|s| !s.is_empty());
-        if status.is_some_and(|s| !STATUSES.contains(&s)) {
-            return Err(AppError::invalid("status", "must be pending, accepted, declined, revoked or expired"));
-        }
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(InvitationStatus::parse(raw).ok_or_else(|| {
+                AppError::invalid("status", "must be pending, accepted, declined, revoked or expired")
+            })?),
+        };
         Ok((status, page))
     }
 }

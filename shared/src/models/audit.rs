@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One recorded change.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct AuditEntry {
     /// UUIDv7; entries sort by it.
     pub id: Uuid,

@@ -4,8 +4,26 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+text_enum! {
+    /// Where an invitation stands. A pending one past its expiry reads as expired.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum InvitationStatus {
+        /// Waiting for its invitee.
+        Pending = "pending",
+        /// Its invitee joined.
+        Accepted = "accepted",
+        /// Its invitee said no.
+        Declined = "declined",
+        /// The org withdrew it.
+        Revoked = "revoked",
+        /// Its time ran out.
+        Expired = "expired",
+    }
+}
+
 /// An invitation as its organization's admins see it. The token is never part of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct Invitation {
     /// UUIDv7.
     pub id: Uuid,
@@ -17,8 +35,8 @@ pub struct Invitation {
     pub roles: Vec<String>,
     /// Who invited.
     pub invited_by: Option<Uuid>,
-    /// pending, accepted, declined, revoked or expired (a pending one past its expiry).
-    pub status: String,
+    /// Where it stands.
+    pub status: InvitationStatus,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
     /// Who accepted it.
@@ -32,7 +50,7 @@ pub struct Invitation {
 }
 
 /// What the holder of an invitation token may see before accepting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct InvitationPreview {
     /// The invitation's id.
     pub id: Uuid,
@@ -48,8 +66,8 @@ pub struct InvitationPreview {
     pub roles: Vec<String>,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
-    /// Current status.
-    pub status: String,
+    /// Where it stands.
+    pub status: InvitationStatus,
     /// Whether an account with the invited email exists (then accept needs a sign-in).
     pub account_exists: bool,
 }
@@ -69,10 +87,11 @@ pub struct Accepted {
 }
 
 /// A pending invitation as its invitee sees it.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct MyInvitation {
     /// The invitation.
     #[serde(flatten)]
+    #[from_row(flatten)]
     pub invitation: Invitation,
     /// The inviting org's name.
     pub org_name: String,

@@ -1,4 +1,8 @@
-//! Plain data types, free of SQL and HTTP.
+//! Plain data types: what services take and give back. Rows map onto them by column name
+//! (`FromRow`), with no SQL here.
+
+#[macro_use]
+pub mod text_enum;
 
 pub mod audit;
 pub mod fields;
@@ -11,7 +15,7 @@ pub mod user;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use fields::{DisplayName, Email, FieldErrors, NewPassword, Password, RoleName, Slug};
-pub use invitation::{Accepted, Invitation, InvitationPreview, MyInvitation};
+pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, MyInvitation};
 pub use organization::{Member, MyOrganization, Organization, Role};
 pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::permission::PermissionSet;
 
 /// An organization (a tenant).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct Organization {
     /// UUIDv7.
     pub id: Uuid,
@@ -26,10 +26,11 @@ pub struct Organization {
 }
 
 /// An organization as one of its members sees it in a list, with their roles.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct MyOrganization {
     /// The organization.
     #[serde(flatten)]
+    #[from_row(flatten)]
     pub organization: Organization,
     /// The caller's role names there.
     pub roles: Vec<String>,
@@ -38,7 +39,7 @@ pub struct MyOrganization {
 }
 
 /// A role: a system role (shared by every org) or an org's custom role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct Role {
     /// UUIDv7 (system roles have fixed ids).
     pub id: Uuid,
@@ -51,6 +52,7 @@ pub struct Role {
     /// Its permissions.
     #[serde(serialize_with = "serialize_permissions")]
     #[schema(value_type = Vec<String>, example = json!(["org:read", "members:read"]))]
+    #[from_row(from = "Vec<String>")]
     pub permissions: PermissionSet,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -63,7 +65,7 @@ fn serialize_permissions<S: serde::Serializer>(set: &PermissionSet, s: S) -> Res
 }
 
 /// A member of an organization.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct Member {
     /// The user's id.
     pub user_id: Uuid,

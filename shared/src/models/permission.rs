@@ -127,6 +127,13 @@ impl PermissionSet {
     }
 }
 
+impl From<Vec<String>> for PermissionSet {
+    /// The known permissions among stored names; a name no longer known grants nothing.
+    fn from(names: Vec<String>) -> PermissionSet {
+        PermissionSet::from_names(names)
+    }
+}
+
 impl FromIterator<Permission> for PermissionSet {
     fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
         PermissionSet(iter.into_iter().collect())

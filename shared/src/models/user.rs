@@ -4,37 +4,24 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// Whether a user may sign in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum UserStatus {
-    /// May sign in.
-    Active,
-    /// Every session ended; may not sign in.
-    Disabled,
-}
-
-impl UserStatus {
-    /// The database spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Active => "active",
-            UserStatus::Disabled => "disabled",
-        }
-    }
-
-    /// Parses the database spelling; anything unknown is treated as disabled.
-    pub fn parse(raw: &str) -> UserStatus {
-        if raw == "active" { UserStatus::Active } else { UserStatus::Disabled }
+text_enum! {
+    /// Whether a user may sign in.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum UserStatus {
+        /// May sign in.
+        Active = "active",
+        /// Every session ended; may not sign in.
+        Disabled = "disabled",
     }
 }
 
 /// A user as the API shows it. The password hash lives elsewhere and is never serialized.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct User {
     /// UUIDv7.
     pub id: Uuid,
-    /// As the user typed it; unique case-insensitively.
+    /// In canonical form (NFKC, lower case, punycode domain): one spelling per mailbox.
     pub email: String,
     /// Display name.
     pub name: String,
@@ -53,9 +40,10 @@ pub struct User {
 }
 
 /// A user with the stored password hash, for sign-in only. Its Debug output hides the hash.
-#[derive(Clone)]
+#[derive(Clone, postgres_from_row::FromRow)]
 pub struct UserCredentials {
     /// The account, hash aside.
+    #[from_row(flatten)]
     pub user: User,
     /// argon2id PHC string, if the user has a password.
     pub password_hash: Option<String>,

@@ -34,25 +34,11 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>, DbError> {
-    let rows = cached::query(
+    cached::fetch(
         db,
         "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
              WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         &[&org_id, &before, &limit],
     )
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditEntry {
-            id: r.get("id"),
-            org_id: r.get("org_id"),
-            actor_id: r.get("actor_id"),
-            action: r.get("action"),
-            target_type: r.get("target_type"),
-            target_id: r.get("target_id"),
-            metadata: r.get("metadata"),
-            ip: r.get("ip"),
-            created_at: r.get("created_at"),
-        })
-        .collect())
+    .await
 }

@@ -4,13 +4,17 @@
 //! cache (kept per pooled connection by deadpool-postgres) prepares each text once per
 //! connection, so every later run is one round trip and PostgreSQL skips the parse.
 //!
+//! `fetch*` map rows onto a type deriving `FromRow`, by column name: a column missing or of
+//! the wrong type is an error naming it, not a panic.
+//!
 //! Each function names, in the errors it returns, the repository line that called it and the
 //! statement's start, so a 500's log line says which operation failed.
 
 use std::panic::Location;
 
+use postgres_from_row::FromRow;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{FromSql, ToSql};
 
 use super::GenericClient;
 use crate::db::DbError;
@@ -56,6 +60,68 @@ pub fn execute<'a>(
     params: Params<'a>,
 ) -> impl Future<Output = Result<u64, DbError>> + 'a {
     located(Location::caller(), sql, async move { db.execute(&db.prepare_cached(sql).await?, params).await })
+}
+
+/// Every row the statement returns, each mapped by column name onto a `T`.
+#[track_caller]
+pub fn fetch<'a, T: FromRow + 'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Vec<T>, DbError>> + 'a {
+    located(Location::caller(), sql, async move {
+        db.query(&db.prepare_cached(sql).await?, params).await?.iter().map(T::try_from_row).collect()
+    })
+}
+
+/// At most one row, mapped by column name onto a `T`.
+#[track_caller]
+pub fn fetch_opt<'a, T: FromRow + 'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Option<T>, DbError>> + 'a {
+    located(Location::caller(), sql, async move {
+        db.query_opt(&db.prepare_cached(sql).await?, params).await?.as_ref().map(T::try_from_row).transpose()
+    })
+}
+
+/// Exactly one row, mapped by column name onto a `T`.
+#[track_caller]
+pub fn fetch_one<'a, T: FromRow + 'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<T, DbError>> + 'a {
+    located(Location::caller(), sql, async move {
+        T::try_from_row(&db.query_one(&db.prepare_cached(sql).await?, params).await?)
+    })
+}
+
+/// The first column of the one row the statement returns (a count, an EXISTS).
+#[track_caller]
+pub fn value<'a, T: for<'r> FromSql<'r> + 'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<T, DbError>> + 'a {
+    located(
+        Location::caller(),
+        sql,
+        async move { db.query_one(&db.prepare_cached(sql).await?, params).await?.try_get(0) },
+    )
+}
+
+/// The first column of the row the statement returns, if it returns one.
+#[track_caller]
+pub fn value_opt<'a, T: for<'r> FromSql<'r> + 'a>(
+    db: &'a impl GenericClient,
+    sql: &'a str,
+    params: Params<'a>,
+) -> impl Future<Output = Result<Option<T>, DbError>> + 'a {
+    located(Location::caller(), sql, async move {
+        db.query_opt(&db.prepare_cached(sql).await?, params).await?.map(|row| row.try_get(0)).transpose()
+    })
 }
 
 /// Runs a statement, naming its call site and text in the error it may fail with.

@@ -7,6 +7,13 @@ use chrono::{DateTime, Utc};
 use super::{GenericClient, cached};
 use crate::db::DbError;
 
+/// A counter after a hit.
+#[derive(postgres_from_row::FromRow)]
+struct Hit {
+    hits: i32,
+    window_end: DateTime<Utc>,
+}
+
 /// Counts one request by `client` for `action` in one atomic upsert and returns the count in
 /// the current window with the window's end. A window older than `window` starts over at 1.
 pub async fn hit(
@@ -15,18 +22,18 @@ pub async fn hit(
     client: &str,
     window: Duration,
 ) -> Result<(i32, DateTime<Utc>), DbError> {
-    let row = cached::query_one(
+    let hit: Hit = cached::fetch_one(
         db,
         "INSERT INTO ip_limits AS l (action, client) VALUES ($1, $2)
              ON CONFLICT (action, client) DO UPDATE SET
                hits = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE l.hits + 1 END,
                window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $3)
                               THEN now() ELSE l.window_start END
-             RETURNING hits, window_start + make_interval(secs => $3)",
+             RETURNING hits, window_start + make_interval(secs => $3) AS window_end",
         &[&action, &client, &window.as_secs_f64()],
     )
     .await?;
-    Ok((row.get(0), row.get(1)))
+    Ok((hit.hits, hit.window_end))
 }
 
 /// Deletes counters whose window ended before `before`; returns how many.

@@ -20,7 +20,7 @@ pub async fn reserve_attempt(
     lockout: Duration,
 ) -> Result<Option<DateTime<Utc>>, DbError> {
     let lockout_secs = lockout.as_secs_f64();
-    let row = cached::query_one(
+    let locked_until: Option<DateTime<Utc>> = cached::value(
         db,
         "INSERT INTO login_lockouts AS l (email, failures) VALUES (lower($1), 1)
              ON CONFLICT (email) DO UPDATE SET
@@ -38,7 +38,6 @@ pub async fn reserve_attempt(
         &[&email, &max_failures, &lockout_secs],
     )
     .await?;
-    let locked_until: Option<DateTime<Utc>> = row.get(0);
     Ok(locked_until.filter(|until| *until > Utc::now()))
 }
 

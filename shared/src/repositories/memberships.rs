@@ -1,14 +1,13 @@
-//! Memberships and the roles members hold (memberships, member_roles).
-
-use std::sync::LazyLock;
+//! Memberships and the roles members hold (memberships, member_roles), read through the
+//! `member_access` view, which aggregates a membership's role names and permissions.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Row;
+use const_format::concatcp;
 use uuid::Uuid;
 
-use super::{GenericClient, cached};
+use super::{GenericClient, cached, users};
 use crate::db::DbError;
-use crate::models::{Member, PermissionSet, User};
+use crate::models::{Member, PermissionSet, User, UserStatus};
 
 /// A row of [`resolve_caller`]: the live session's user, and their membership in the org if any.
 #[derive(Clone, Debug)]
@@ -19,6 +18,52 @@ pub struct SessionMember {
     pub membership: Option<(Vec<String>, PermissionSet)>,
 }
 
+/// A row of [`RESOLVE_CALLER`], before the membership is made optional.
+#[derive(postgres_from_row::FromRow)]
+struct CallerRow {
+    #[from_row(flatten)]
+    user: User,
+    is_member: bool,
+    roles: Vec<String>,
+    #[from_row(from = "Vec<String>")]
+    permissions: PermissionSet,
+}
+
+/// A member's role names and permissions.
+#[derive(postgres_from_row::FromRow)]
+struct AccessRow {
+    roles: Vec<String>,
+    #[from_row(from = "Vec<String>")]
+    permissions: PermissionSet,
+}
+
+/// Every org request runs this one.
+const RESOLVE_CALLER: &str = concatcp!(
+    "SELECT ",
+    users::COLUMNS,
+    ", ma.user_id IS NOT NULL AS is_member, COALESCE(ma.roles, '{}') AS roles,
+       COALESCE(ma.permissions, '{}') AS permissions
+     FROM sessions s JOIN users u ON u.id = s.user_id
+     LEFT JOIN member_access ma ON ma.org_id = $3 AND ma.user_id = u.id
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = $4"
+);
+const INSERT: &str = "INSERT INTO memberships (org_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+const DELETE: &str = "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2";
+const CLEAR_ROLES: &str = "DELETE FROM member_roles WHERE org_id = $1 AND user_id = $2";
+const ADD_ROLES: &str = "INSERT INTO member_roles (org_id, user_id, role_id) SELECT $1, $2, unnest($3::uuid[])";
+const COUNT_HOLDERS: &str = "SELECT count(*) FROM member_roles WHERE org_id = $1 AND role_id = $2";
+const ACCESS: &str = "SELECT roles, permissions FROM member_access WHERE org_id = $1 AND user_id = $2";
+/// The columns [`Member`] maps from.
+const MEMBER_SELECT: &str = "SELECT ma.user_id, u.email, u.name, ma.joined_at, ma.roles FROM member_access ma JOIN users u ON u.id = ma.user_id";
+const FIND: &str = concatcp!(MEMBER_SELECT, " WHERE ma.org_id = $1 AND ma.user_id = $2");
+const LIST: &str = concatcp!(
+    MEMBER_SELECT,
+    " WHERE ma.org_id = $1 AND ($2::timestamptz IS NULL OR (ma.joined_at, ma.user_id) > ($2, $3))
+      ORDER BY ma.joined_at, ma.user_id LIMIT $4"
+);
+const HAS_MEMBER_WITH_EMAIL: &str = "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                                     WHERE m.org_id = $1 AND lower(u.email) = lower($2))";
+
 /// In one query: the session is live, the user active, and what they may do in the org.
 pub async fn resolve_caller(
     db: &impl GenericClient,
@@ -26,100 +71,41 @@ pub async fn resolve_caller(
     session_id: Uuid,
     org_id: Uuid,
 ) -> Result<Option<SessionMember>, DbError> {
-    // Built once: every org request runs it.
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-        "SELECT {}, m.user_id IS NOT NULL AS is_member,
-                COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM member_roles mr JOIN roles r ON r.id = mr.role_id
-                          WHERE mr.org_id = $3 AND mr.user_id = u.id), '{{}}') AS roles,
-                COALESCE((SELECT array_agg(DISTINCT rp.permission) FROM member_roles mr
-                          JOIN role_permissions rp ON rp.role_id = mr.role_id
-                          WHERE mr.org_id = $3 AND mr.user_id = u.id), '{{}}') AS permissions
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
-            *super::users::U_COLUMNS
-        )
-    });
-    let Some(row) = cached::query_opt(db, &SQL, &[&session_id, &user_id, &org_id]).await? else { return Ok(None) };
-    let membership = row.get::<_, bool>("is_member").then(|| {
-        let permissions: Vec<String> = row.get("permissions");
-        (row.get::<_, Vec<String>>("roles"), PermissionSet::from_names(permissions))
-    });
-    Ok(Some(SessionMember { user: super::users::user(&row), membership }))
+    let params = [&session_id as _, &user_id as _, &org_id as _, &UserStatus::Active as _];
+    let row: Option<CallerRow> = cached::fetch_opt(db, RESOLVE_CALLER, &params).await?;
+    Ok(row.map(|r| SessionMember { user: r.user, membership: r.is_member.then_some((r.roles, r.permissions)) }))
 }
 
 /// Adds a member (no roles yet); false if they already are one.
 pub async fn insert(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<bool, DbError> {
-    let n = cached::execute(
-        db,
-        "INSERT INTO memberships (org_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        &[&org_id, &user_id],
-    )
-    .await?;
-    Ok(n == 1)
+    Ok(cached::execute(db, INSERT, &[&org_id, &user_id]).await? == 1)
 }
 
 /// Removes a member and their roles; false if they were not one.
 pub async fn delete(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<bool, DbError> {
-    Ok(cached::execute(db, "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2", &[&org_id, &user_id]).await?
-        == 1)
+    Ok(cached::execute(db, DELETE, &[&org_id, &user_id]).await? == 1)
 }
 
 /// Replaces a member's roles.
 pub async fn set_roles(db: &impl GenericClient, org_id: Uuid, user_id: Uuid, role_ids: &[Uuid]) -> Result<(), DbError> {
-    cached::execute(db, "DELETE FROM member_roles WHERE org_id = $1 AND user_id = $2", &[&org_id, &user_id]).await?;
-    cached::execute(
-        db,
-        "INSERT INTO member_roles (org_id, user_id, role_id) SELECT $1, $2, unnest($3::uuid[])",
-        &[&org_id, &user_id, &role_ids],
-    )
-    .await?;
+    cached::execute(db, CLEAR_ROLES, &[&org_id, &user_id]).await?;
+    cached::execute(db, ADD_ROLES, &[&org_id, &user_id, &role_ids]).await?;
     Ok(())
 }
 
 /// How many members hold the role with this id.
 pub async fn count_holders(db: &impl GenericClient, org_id: Uuid, role_id: Uuid) -> Result<i64, DbError> {
-    let row = cached::query_one(
-        db,
-        "SELECT count(*) FROM member_roles WHERE org_id = $1 AND role_id = $2",
-        &[&org_id, &role_id],
-    )
-    .await?;
-    Ok(row.get(0))
+    cached::value(db, COUNT_HOLDERS, &[&org_id, &role_id]).await
 }
 
-/// The permissions a member holds through all their roles.
+/// The permissions a member holds through all their roles (none for a non-member).
 pub async fn permissions(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<PermissionSet, DbError> {
-    let row = cached::query_one(
-        db,
-        "SELECT COALESCE(array_agg(DISTINCT rp.permission), '{}') FROM member_roles mr
-             JOIN role_permissions rp ON rp.role_id = mr.role_id WHERE mr.org_id = $1 AND mr.user_id = $2",
-        &[&org_id, &user_id],
-    )
-    .await?;
-    Ok(PermissionSet::from_names(row.get::<_, Vec<String>>(0)))
-}
-
-const MEMBER_SELECT: &str = "SELECT m.user_id, u.email, u.name, m.joined_at,
-        COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM member_roles mr JOIN roles r ON r.id = mr.role_id
-                  WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id), '{}') AS roles
-     FROM memberships m JOIN users u ON u.id = m.user_id";
-
-fn member(row: &Row) -> Member {
-    Member {
-        user_id: row.get("user_id"),
-        email: row.get("email"),
-        name: row.get("name"),
-        roles: row.get("roles"),
-        joined_at: row.get("joined_at"),
-    }
+    Ok(roles_and_permissions(db, org_id, user_id).await?.map(|(_, p)| p).unwrap_or_default())
 }
 
 /// One member.
 pub async fn find(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<Option<Member>, DbError> {
-    let sql = format!("{MEMBER_SELECT} WHERE m.org_id = $1 AND m.user_id = $2");
-    Ok(cached::query_opt(db, &sql, &[&org_id, &user_id]).await?.as_ref().map(member))
+    cached::fetch_opt(db, FIND, &[&org_id, &user_id]).await
 }
 
 /// Members in join order, after the (joined_at, user_id) key if given.
@@ -130,12 +116,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Member>, DbError> {
     let (after_at, after_id) = after.unzip();
-    let sql = format!(
-        "{MEMBER_SELECT} WHERE m.org_id = $1 AND ($2::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($2, $3))
-         ORDER BY m.joined_at, m.user_id LIMIT $4"
-    );
-    let rows = cached::query(db, &sql, &[&org_id, &after_at, &after_id, &limit]).await?;
-    Ok(rows.iter().map(member).collect())
+    cached::fetch(db, LIST, &[&org_id, &after_at, &after_id, &limit]).await
 }
 
 /// A member's role names and permissions in the org; None if not a member.
@@ -144,28 +125,11 @@ pub async fn roles_and_permissions(
     org_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<(Vec<String>, PermissionSet)>, DbError> {
-    let row = cached::query_opt(
-        db,
-        "SELECT COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM member_roles mr JOIN roles r ON r.id = mr.role_id
-                          WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id), '{}'),
-                COALESCE((SELECT array_agg(DISTINCT rp.permission) FROM member_roles mr
-                          JOIN role_permissions rp ON rp.role_id = mr.role_id
-                          WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id), '{}')
-         FROM memberships m WHERE m.org_id = $1 AND m.user_id = $2",
-        &[&org_id, &user_id],
-    )
-    .await?;
-    Ok(row.map(|r| (r.get(0), PermissionSet::from_names(r.get::<_, Vec<String>>(1)))))
+    let row: Option<AccessRow> = cached::fetch_opt(db, ACCESS, &[&org_id, &user_id]).await?;
+    Ok(row.map(|r| (r.roles, r.permissions)))
 }
 
 /// Whether a member of the org has this email (any case).
 pub async fn has_member_with_email(db: &impl GenericClient, org_id: Uuid, email: &str) -> Result<bool, DbError> {
-    let row = cached::query_one(
-        db,
-        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                            WHERE m.org_id = $1 AND lower(u.email) = lower($2))",
-        &[&org_id, &email],
-    )
-    .await?;
-    Ok(row.get(0))
+    cached::value(db, HAS_MEMBER_WITH_EMAIL, &[&org_id, &email]).await
 }

@@ -7,21 +7,14 @@ use uuid::Uuid;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 
-/// What a one-time token is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    /// Proves an email address.
-    VerifyEmail,
-    /// Allows choosing a new password.
-    ResetPassword,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::VerifyEmail => "verify_email",
-            Purpose::ResetPassword => "reset_password",
-        }
+crate::models::text_enum::text_enum! {
+    /// What a one-time token is for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Purpose {
+        /// Proves an email address.
+        VerifyEmail = "verify_email",
+        /// Allows choosing a new password.
+        ResetPassword = "reset_password",
     }
 }
 
@@ -42,7 +35,7 @@ pub async fn replace(
          ON CONFLICT (user_id, purpose) WHERE used_at IS NULL DO UPDATE
              SET id = EXCLUDED.id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
                  created_at = now()",
-        &[&Uuid::now_v7(), &user_id, &purpose.as_str(), &token_hash, &ttl.as_secs_f64()],
+        &[&Uuid::now_v7(), &user_id, &purpose, &token_hash, &ttl.as_secs_f64()],
     )
     .await?;
     Ok(())
@@ -50,15 +43,14 @@ pub async fn replace(
 
 /// Spends a live token in one atomic statement and returns its user.
 pub async fn consume(db: &impl GenericClient, token_hash: &[u8], purpose: Purpose) -> Result<Option<Uuid>, DbError> {
-    let row = cached::query_opt(
+    cached::value_opt(
         db,
         "UPDATE one_time_tokens SET used_at = now()
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
              RETURNING user_id",
-        &[&token_hash, &purpose.as_str()],
+        &[&token_hash, &purpose],
     )
-    .await?;
-    Ok(row.map(|r| r.get(0)))
+    .await
 }
 
 /// True while a token could still be spent: the cheap check that comes before a password hash.
@@ -67,7 +59,7 @@ pub async fn is_live(db: &impl GenericClient, token_hash: &[u8], purpose: Purpos
         db,
         "SELECT 1 FROM one_time_tokens
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()",
-        &[&token_hash, &purpose.as_str()],
+        &[&token_hash, &purpose],
     )
     .await?;
     Ok(row.is_some())

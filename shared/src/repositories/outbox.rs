@@ -9,8 +9,21 @@ use uuid::Uuid;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 
+crate::models::text_enum::text_enum! {
+    /// Where a queued mail stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum OutboxStatus {
+        /// Waiting for its next attempt.
+        Pending = "pending",
+        /// Accepted by SES.
+        Sent = "sent",
+        /// Out of attempts.
+        Dead = "dead",
+    }
+}
+
 /// A claimed row, ready to send.
-#[derive(Clone)]
+#[derive(Clone, postgres_from_row::FromRow)]
 pub struct OutboxRow {
     /// Row id.
     pub id: Uuid,
@@ -57,37 +70,27 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    let rows = cached::query(
+    cached::fetch(
         db,
         "UPDATE email_outbox o
              SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
              WHERE o.id IN (
                SELECT id FROM email_outbox
-               WHERE status = 'pending' AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
+               WHERE status = $5 AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
              RETURNING o.id, o.recipient, o.template, o.payload, o.attempts",
-        &[&only, &limit, &lease.as_secs_f64(), &due_by],
+        &[&only, &limit, &lease.as_secs_f64(), &due_by, &OutboxStatus::Pending],
     )
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutboxRow {
-            id: r.get(0),
-            recipient: r.get(1),
-            template: r.get(2),
-            payload: r.get(3),
-            attempts: r.get(4),
-        })
-        .collect())
+    .await
 }
 
 /// Records a sent message and wipes the link (and so the token) from its payload.
 pub async fn mark_sent(db: &impl GenericClient, id: Uuid, message_id: &str) -> Result<(), DbError> {
     cached::execute(
         db,
-        "UPDATE email_outbox SET status = 'sent', provider_message_id = $2, last_error = NULL,
+        "UPDATE email_outbox SET status = $3, provider_message_id = $2, last_error = NULL,
                 payload = payload - 'link', updated_at = now() WHERE id = $1",
-        &[&id, &message_id],
+        &[&id, &message_id, &OutboxStatus::Sent],
     )
     .await?;
     Ok(())
@@ -113,9 +116,9 @@ pub async fn mark_failed(
         None => {
             cached::execute(
                 db,
-                "UPDATE email_outbox SET status = 'dead', last_error = $2, payload = payload - 'link',
+                "UPDATE email_outbox SET status = $3, last_error = $2, payload = payload - 'link',
                         updated_at = now() WHERE id = $1",
-                &[&id, &error],
+                &[&id, &error, &OutboxStatus::Dead],
             )
             .await?
         }

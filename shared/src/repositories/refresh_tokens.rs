@@ -27,7 +27,7 @@ pub async fn insert(
 }
 
 /// A refresh token that was just consumed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, postgres_from_row::FromRow)]
 pub struct Consumed {
     /// The token's id, parent of its successor.
     pub id: Uuid,
@@ -38,24 +38,22 @@ pub struct Consumed {
 /// Marks an unused, unexpired token as used, atomically: of concurrent calls with one token,
 /// exactly one gets it back.
 pub async fn consume(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Consumed>, DbError> {
-    let row = cached::query_opt(
+    cached::fetch_opt(
         db,
         "UPDATE refresh_tokens SET used_at = now()
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
              RETURNING id, session_id",
         &[&token_hash],
     )
-    .await?;
-    Ok(row.map(|r| Consumed { id: r.get(0), session_id: r.get(1) }))
+    .await
 }
 
 /// The session of a token that was already used: a sign of replay.
 pub async fn find_spent_session(db: &impl GenericClient, token_hash: &[u8]) -> Result<Option<Uuid>, DbError> {
-    let row = cached::query_opt(
+    cached::value_opt(
         db,
         "SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
         &[&token_hash],
     )
-    .await?;
-    Ok(row.map(|r| r.get(0)))
+    .await
 }

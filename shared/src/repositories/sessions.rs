@@ -1,13 +1,32 @@
 //! The sessions table.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
+use const_format::concatcp;
 use uuid::Uuid;
 
 use super::{GenericClient, cached, users};
 use crate::db::DbError;
-use crate::models::{ClientInfo, User};
+use crate::models::{ClientInfo, User, UserStatus};
+
+/// A session and its first refresh token, in one statement.
+const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id) VALUES ($1, $2, $3, $4, $5)
+                              RETURNING id)
+                    INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+                    SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s";
+const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
+/// Every refresh runs this one.
+const TOUCH: &str = concatcp!(
+    "UPDATE sessions s SET last_used_at = now() FROM users u
+     WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = $2
+     RETURNING ",
+    users::COLUMNS,
+    ", s.org_id AS session_org_id"
+);
+const REVOKE_ALL_FOR_USER: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
+const SET_ORG: &str = "UPDATE sessions SET org_id = $2 WHERE id = $1";
+const REVOKE_OTHERS: &str =
+    "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL";
 
 /// A session to open, with its first refresh token.
 pub struct NewSession<'a> {
@@ -32,9 +51,7 @@ pub struct NewSession<'a> {
 pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), DbError> {
     cached::execute(
         db,
-        "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id) VALUES ($1, $2, $3, $4, $5) RETURNING id)
-         INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
-         SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s",
+        OPEN,
         &[
             &new.id,
             &new.user_id,
@@ -52,16 +69,17 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), D
 
 /// Ends a session; true if it was live.
 pub async fn revoke(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    let n = cached::execute(db, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", &[&id])
-        .await?;
-    Ok(n == 1)
+    Ok(cached::execute(db, REVOKE, &[&id]).await? == 1)
 }
 
 /// A live session just marked as used: its active user and its active organization.
+#[derive(postgres_from_row::FromRow)]
 pub struct Touched {
     /// The session's user, active.
+    #[from_row(flatten)]
     pub user: User,
     /// The organization the session is scoped to, if any.
+    #[from_row(rename = "session_org_id")]
     pub org_id: Option<Uuid>,
 }
 
@@ -69,38 +87,21 @@ pub struct Touched {
 /// organization in the same statement; `None` if the session has ended or the user is
 /// disabled.
 pub async fn touch(db: &impl GenericClient, id: Uuid) -> Result<Option<Touched>, DbError> {
-    // Built once: every refresh runs it.
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "UPDATE sessions s SET last_used_at = now()
-             FROM users u
-             WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = 'active'
-             RETURNING {}, s.org_id AS session_org_id",
-            *users::U_COLUMNS
-        )
-    });
-    let row = cached::query_opt(db, &SQL, &[&id]).await?;
-    Ok(row.map(|r| Touched { user: users::user(&r), org_id: r.get("session_org_id") }))
+    cached::fetch_opt(db, TOUCH, &[&id, &UserStatus::Active]).await
 }
 
 /// Ends every live session of a user; returns how many.
 pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
-    cached::execute(db, "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", &[&user_id])
-        .await
+    cached::execute(db, REVOKE_ALL_FOR_USER, &[&user_id]).await
 }
 
 /// Sets or clears the session's active organization.
 pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) -> Result<(), DbError> {
-    cached::execute(db, "UPDATE sessions SET org_id = $2 WHERE id = $1", &[&id, &org_id]).await?;
+    cached::execute(db, SET_ORG, &[&id, &org_id]).await?;
     Ok(())
 }
 
 /// Ends every live session of a user but one.
 pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Uuid) -> Result<u64, DbError> {
-    cached::execute(
-        db,
-        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
-        &[&user_id, &keep],
-    )
-    .await
+    cached::execute(db, REVOKE_OTHERS, &[&user_id, &keep]).await
 }

@@ -1,9 +1,6 @@
 //! The users table.
 
-use std::sync::LazyLock;
-
-use chrono::{DateTime, Utc};
-use tokio_postgres::Row;
+use const_format::concatcp;
 use uuid::Uuid;
 
 use super::{GenericClient, cached};
@@ -13,35 +10,55 @@ use crate::models::{User, UserCredentials, UserStatus};
 /// Name of the case-insensitive unique index on email.
 pub const EMAIL_UNIQUE: &str = "users_email_lower_key";
 
+/// The columns [`User`] maps from, on the alias `u`.
+pub(crate) const COLUMNS: &str = "u.id, u.email, u.name, u.email_verified_at IS NOT NULL AS email_verified, \
+     u.email_verified_at, u.status, u.is_platform_admin, u.created_at, u.updated_at";
+
 /// A new user's row from [`NewUser`]'s fields, in order.
-const INSERT: &str = "INSERT INTO users (id, email, name, password_hash, email_verified_at)
+const INSERT: &str = "INSERT INTO users AS u (id, email, name, password_hash, email_verified_at)
                       VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END)";
 
-/// The columns [`user`] maps, unqualified.
-pub(crate) const COLUMNS: &str =
-    "id, email, name, email_verified_at, status, is_platform_admin, created_at, updated_at";
-
-/// Maps a row holding the user columns.
-pub(crate) fn user(row: &Row) -> User {
-    let verified: Option<DateTime<Utc>> = row.get("email_verified_at");
-    User {
-        id: row.get("id"),
-        email: row.get("email"),
-        name: row.get("name"),
-        email_verified: verified.is_some(),
-        email_verified_at: verified,
-        status: UserStatus::parse(row.get("status")),
-        is_platform_admin: row.get("is_platform_admin"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    }
-}
+const INSERT_RETURNING: &str = concatcp!(INSERT, " RETURNING ", COLUMNS);
+const INSERT_IF_NEW: &str = concatcp!(INSERT, " ON CONFLICT (lower(email)) DO NOTHING RETURNING ", COLUMNS);
+const FIND_CREDENTIALS: &str =
+    concatcp!("SELECT ", COLUMNS, ", u.password_hash FROM users u WHERE lower(u.email) = lower($1)");
+const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM users u WHERE u.id = $1");
+/// Every authenticated request runs this one.
+const FIND_BY_LIVE_SESSION: &str = concatcp!(
+    "SELECT ",
+    COLUMNS,
+    " FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = $3"
+);
+const LIST: &str = concatcp!(
+    "SELECT ",
+    COLUMNS,
+    " FROM users u WHERE ($1::text IS NULL OR lower(u.email) LIKE $1) AND ($2::uuid IS NULL OR u.id > $2)
+      ORDER BY u.id LIMIT $3"
+);
+const UPDATE: &str = concatcp!(
+    "UPDATE users u SET name = COALESCE($2, u.name), status = COALESCE($3, u.status),
+            is_platform_admin = COALESCE($4, u.is_platform_admin), updated_at = now()
+     WHERE u.id = $1 RETURNING ",
+    COLUMNS
+);
+const GRANT_PLATFORM_ADMIN: &str = concatcp!(
+    "UPDATE users u SET is_platform_admin = true, updated_at = now() WHERE lower(u.email) = lower($1) RETURNING ",
+    COLUMNS
+);
+const MARK_EMAIL_VERIFIED: &str = concatcp!(
+    "UPDATE users u SET email_verified_at = COALESCE(u.email_verified_at, now()), updated_at = now()
+     WHERE u.id = $1 RETURNING ",
+    COLUMNS
+);
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1";
+const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 
 /// A user to create.
 pub struct NewUser<'a> {
     /// UUIDv7.
     pub id: Uuid,
-    /// The canonical email (`validate::email`: NFKC, lower case, punycode domain).
+    /// The canonical email ([`Email`](crate::models::Email): NFKC, lower case, punycode domain).
     pub email: &'a str,
     /// Display name.
     pub name: &'a str,
@@ -53,31 +70,24 @@ pub struct NewUser<'a> {
 
 /// Inserts a user; a taken email fails with a unique violation on [`EMAIL_UNIQUE`].
 pub async fn insert(db: &impl GenericClient, new: &NewUser<'_>) -> Result<User, DbError> {
-    let sql = format!("{INSERT} RETURNING {COLUMNS}");
-    let row =
-        cached::query_one(db, &sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
-    Ok(user(&row))
+    let params = [&new.id as _, &new.email as _, &new.name as _, &new.password_hash as _, &new.email_verified as _];
+    cached::fetch_one(db, INSERT_RETURNING, &params).await
 }
 
 /// Inserts a user unless the email is taken (any case); None when it is.
 pub async fn insert_if_new(db: &impl GenericClient, new: &NewUser<'_>) -> Result<Option<User>, DbError> {
-    let sql = format!("{INSERT} ON CONFLICT (lower(email)) DO NOTHING RETURNING {COLUMNS}");
-    let row =
-        cached::query_opt(db, &sql, &[&new.id, &new.email, &new.name, &new.password_hash, &new.email_verified]).await?;
-    Ok(row.as_ref().map(user))
+    let params = [&new.id as _, &new.email as _, &new.name as _, &new.password_hash as _, &new.email_verified as _];
+    cached::fetch_opt(db, INSERT_IF_NEW, &params).await
 }
 
 /// The user with this email (any case) and their password hash.
 pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Option<UserCredentials>, DbError> {
-    let sql = format!("SELECT {COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)");
-    let row = cached::query_opt(db, &sql, &[&email]).await?;
-    Ok(row.map(|r| UserCredentials { user: user(&r), password_hash: r.get("password_hash") }))
+    cached::fetch_opt(db, FIND_CREDENTIALS, &[&email]).await
 }
 
 /// The user with this id.
 pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    Ok(cached::query_opt(db, &sql, &[&id]).await?.as_ref().map(user))
+    cached::fetch_opt(db, FIND, &[&id]).await
 }
 
 /// The active user behind a live session: the one check every authenticated request makes.
@@ -86,20 +96,8 @@ pub async fn find_by_live_session(
     user_id: Uuid,
     session_id: Uuid,
 ) -> Result<Option<User>, DbError> {
-    // Built once: every authenticated request runs it.
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = 'active'",
-            *U_COLUMNS
-        )
-    });
-    Ok(cached::query_opt(db, &SQL, &[&session_id, &user_id]).await?.as_ref().map(user))
+    cached::fetch_opt(db, FIND_BY_LIVE_SESSION, &[&session_id, &user_id, &UserStatus::Active]).await
 }
-
-/// The user columns qualified by the alias `u`, built once.
-pub(crate) static U_COLUMNS: LazyLock<String> =
-    LazyLock::new(|| COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", "));
 
 /// Users whose email starts with `prefix` (case-insensitively), by id after `after`.
 pub async fn list(
@@ -111,11 +109,7 @@ pub async fn list(
     // LIKE wildcards in the prefix are taken literally.
     let pattern =
         prefix.map(|p| format!("{}%", p.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR lower(email) LIKE $1) AND ($2::uuid IS NULL OR id > $2)
-         ORDER BY id LIMIT $3"
-    );
-    Ok(cached::query(db, &sql, &[&pattern, &after, &limit]).await?.iter().map(user).collect())
+    cached::fetch(db, LIST, &[&pattern, &after, &limit]).await
 }
 
 /// Changes what an administrator may change; fields left None stay.
@@ -123,46 +117,29 @@ pub async fn update(
     db: &impl GenericClient,
     id: Uuid,
     name: Option<&str>,
-    status: Option<&str>,
+    status: Option<UserStatus>,
     is_platform_admin: Option<bool>,
 ) -> Result<Option<User>, DbError> {
-    let sql = format!(
-        "UPDATE users SET name = COALESCE($2, name), status = COALESCE($3, status),
-                is_platform_admin = COALESCE($4, is_platform_admin), updated_at = now()
-         WHERE id = $1 RETURNING {COLUMNS}"
-    );
-    Ok(cached::query_opt(db, &sql, &[&id, &name, &status, &is_platform_admin]).await?.as_ref().map(user))
+    cached::fetch_opt(db, UPDATE, &[&id, &name, &status, &is_platform_admin]).await
 }
 
 /// Makes the user with this email a platform admin; None if there is no such user.
 pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Result<Option<User>, DbError> {
-    let sql = format!(
-        "UPDATE users SET is_platform_admin = true, updated_at = now() WHERE lower(email) = lower($1) RETURNING {COLUMNS}"
-    );
-    Ok(cached::query_opt(db, &sql, &[&email]).await?.as_ref().map(user))
+    cached::fetch_opt(db, GRANT_PLATFORM_ADMIN, &[&email]).await
 }
 
 /// Marks the user's email as verified (keeping the first verification time).
 pub async fn mark_email_verified(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
-    let sql = format!(
-        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now()
-         WHERE id = $1 RETURNING {COLUMNS}"
-    );
-    Ok(cached::query_opt(db, &sql, &[&id]).await?.as_ref().map(user))
+    cached::fetch_opt(db, MARK_EMAIL_VERIFIED, &[&id]).await
 }
 
 /// Replaces the user's password hash.
 pub async fn set_password(db: &impl GenericClient, id: Uuid, password_hash: &str) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
-        &[&id, &password_hash],
-    )
-    .await?;
+    cached::execute(db, SET_PASSWORD, &[&id, &password_hash]).await?;
     Ok(())
 }
 
-/// The stored password hash of a user.
+/// The stored password hash of a user (None for none, or no such user).
 pub async fn password_hash(db: &impl GenericClient, id: Uuid) -> Result<Option<String>, DbError> {
-    Ok(cached::query_opt(db, "SELECT password_hash FROM users WHERE id = $1", &[&id]).await?.and_then(|r| r.get(0)))
+    Ok(cached::value_opt::<Option<String>>(db, PASSWORD_HASH, &[&id]).await?.flatten())
 }

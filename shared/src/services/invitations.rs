@@ -8,7 +8,8 @@ use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
-use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, MyInvitation};
+use crate::models::MyInvitation;
+use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
 use crate::models::{Member, NewPassword, Page, PageRequest, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
@@ -45,9 +46,6 @@ pub enum Accepting {
     },
 }
 
-/// Every status an invitation can have, as stored and as `?status=` filters them.
-pub const STATUSES: [&str; 5] = ["pending", "accepted", "declined", "revoked", "expired"];
-
 fn no_invitation() -> AppError {
     AppError::NotFound("No such invitation.".into())
 }
@@ -58,14 +56,14 @@ pub fn malformed_token() -> AppError {
 }
 
 /// Why an invitation could not be taken, from its current status.
-fn refusal(status: Option<String>) -> AppError {
-    match status.as_deref() {
+fn refusal(status: Option<InvitationStatus>) -> AppError {
+    match status {
         None => AppError::NotFound("No invitation has this token; it may have been resent with a new link.".into()),
-        Some("expired") => AppError::Gone("This invitation has expired; ask for a new one.".into()),
-        Some("revoked") => AppError::Gone("This invitation was revoked.".into()),
-        Some("accepted") => AppError::Conflict("This invitation was already accepted.".into()),
-        Some("declined") => AppError::Conflict("This invitation was declined.".into()),
-        Some(_) => AppError::Conflict("This invitation cannot be used now.".into()),
+        Some(InvitationStatus::Expired) => AppError::Gone("This invitation has expired; ask for a new one.".into()),
+        Some(InvitationStatus::Revoked) => AppError::Gone("This invitation was revoked.".into()),
+        Some(InvitationStatus::Accepted) => AppError::Conflict("This invitation was already accepted.".into()),
+        Some(InvitationStatus::Declined) => AppError::Conflict("This invitation was declined.".into()),
+        Some(InvitationStatus::Pending) => AppError::Conflict("This invitation cannot be used now.".into()),
     }
 }
 
@@ -131,7 +129,7 @@ async fn queue_mail(
 pub async fn list(
     state: &AppState,
     org_id: Uuid,
-    status: Option<&str>,
+    status: Option<InvitationStatus>,
     page: &PageRequest,
 ) -> AppResult<Page<Invitation>> {
     let client = db::client(state.pool()).await?;
@@ -159,7 +157,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
             invitations::ONE_PENDING,
             "A newer invitation to this email is pending; resend that one.",
         ))?
-        .ok_or_else(|| refusal(Some(before.status.clone())))?;
+        .ok_or_else(|| refusal(Some(before.status)))?;
     let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
     audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?;
@@ -212,7 +210,7 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let preview = invitations::preview(&tx, &hash).await?.ok_or_else(|| refusal(None))?;
-    if preview.status != "pending" {
+    if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
     let user = match (&caller, signup) {
@@ -238,7 +236,7 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
         }
         _ => return Err(AppError::bug("accept without caller or sign-up")),
     };
-    let taken = take(&tx, Pick::Token(&hash), "accepted", Some(user.id)).await?;
+    let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Accepted, Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let tokens = match caller {
         Some(_) => None,
@@ -252,8 +250,8 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
 
 /// Refuses a sign-up on an invitation that is not pending or whose email has an account.
 fn acceptable_by_sign_up(preview: &InvitationPreview) -> AppResult<()> {
-    if preview.status != "pending" {
-        return Err(refusal(Some(preview.status.clone())));
+    if preview.status != InvitationStatus::Pending {
+        return Err(refusal(Some(preview.status)));
     }
     if preview.account_exists {
         return Err(AppError::Conflict(
@@ -264,7 +262,12 @@ fn acceptable_by_sign_up(preview: &InvitationPreview) -> AppResult<()> {
 }
 
 /// Takes a live pending invitation for `outcome`, or says why it cannot be taken.
-async fn take(tx: &impl GenericClient, pick: Pick<'_>, outcome: &str, by: Option<Uuid>) -> AppResult<Taken> {
+async fn take(
+    tx: &impl GenericClient,
+    pick: Pick<'_>,
+    outcome: InvitationStatus,
+    by: Option<Uuid>,
+) -> AppResult<Taken> {
     if let Some(taken) = invitations::take(tx, pick, outcome, by).await? {
         return Ok(taken);
     }
@@ -306,7 +309,7 @@ pub async fn decline(state: &AppState, token: &Opaque, ip: Option<std::net::IpAd
     ip_limits::check(state, Guarded::Invitation, ip).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let taken = take(&tx, Pick::Token(&hash), "declined", None).await?;
+    let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Declined, None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
@@ -330,7 +333,7 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> AppResult<Page<MyIn
     require_verified(caller)?;
     let client = db::client(state.pool()).await?;
     let rows = invitations::pending_for_email(&client, &caller.user.email).await?;
-    Ok(Page::all(rows.into_iter().map(|(invitation, org_name)| MyInvitation { invitation, org_name }).collect()))
+    Ok(Page::all(rows))
 }
 
 /// Accepts one of the caller's invitations by id.
@@ -345,7 +348,7 @@ pub async fn accept_mine(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
-    let taken = take(&tx, pick, "accepted", Some(caller.user.id)).await?;
+    let taken = take(&tx, pick, InvitationStatus::Accepted, Some(caller.user.id)).await?;
     let (member, user) = join(&tx, &taken, &caller.user, ip).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;
@@ -364,7 +367,7 @@ pub async fn decline_mine(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
-    let taken = take(&tx, pick, "declined", None).await?;
+    let taken = take(&tx, pick, InvitationStatus::Declined, None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
     audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;

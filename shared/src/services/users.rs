@@ -49,8 +49,7 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UserChanges) 
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let name = name.as_ref().map(DisplayName::as_str);
-    let user =
-        users::update(&tx, id, name, status.map(UserStatus::as_str), is_platform_admin).await?.ok_or_else(no_user)?;
+    let user = users::update(&tx, id, name, status, is_platform_admin).await?.ok_or_else(no_user)?;
     if status == Some(UserStatus::Disabled) {
         let ended = sessions::revoke_all_for_user(&tx, id).await?;
         tracing::info!(user_id = %id, sessions = ended, admin_id = %admin.id, "user disabled");

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 
 fn identity(db_url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_identity"))
@@ -54,7 +54,7 @@ async fn create_admin_promotes_an_existing_user_and_refuses_unknown_emails() {
 
 #[tokio::test]
 async fn migrate_is_idempotent_from_the_command_line() {
-    let db = identity_shared::testkit::TestDatabase::create_empty().await;
+    let db = identity_testkit::TestDatabase::create_empty().await;
     let first = identity(&db.url, &["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(
@@ -79,7 +79,7 @@ async fn app_refusing_mail() -> TestApp {
 
 #[tokio::test]
 async fn mail_drain_sends_what_the_outbox_holds() {
-    let emulator = identity_shared::testkit::ses::url();
+    let emulator = identity_testkit::ses::url();
     // Queued while SES refused (nothing listens on port 9)...
     let app = app_refusing_mail().await;
     let email = format!("drain.{}@example.com", uuid::Uuid::now_v7().simple());
@@ -97,12 +97,12 @@ async fn mail_drain_sends_what_the_outbox_holds() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "sent 1, retrying 0, dead 0");
-    assert_eq!(identity_shared::testkit::ses::mails_to(&email).await.len(), 1);
+    assert_eq!(identity_testkit::ses::mails_to(&email).await.len(), 1);
 }
 
 #[tokio::test]
 async fn mail_drain_finds_credentials_through_aws_configs_chain_in_a_profile() {
-    let emulator = identity_shared::testkit::ses::url();
+    let emulator = identity_testkit::ses::url();
     let app = app_refusing_mail().await;
     let email = format!("profile.{}@example.com", uuid::Uuid::now_v7().simple());
     app.user(&email, "long enough").await;
@@ -132,6 +132,6 @@ async fn mail_drain_finds_credentials_through_aws_configs_chain_in_a_profile() {
     };
     assert_eq!(drain("nobody"), "sent 0, retrying 1, dead 0", "no profile, no credentials: the send fails");
     assert_eq!(drain("dev"), "sent 1, retrying 0, dead 0");
-    assert_eq!(identity_shared::testkit::ses::mails_to(&email).await.len(), 1);
+    assert_eq!(identity_testkit::ses::mails_to(&email).await.len(), 1);
     std::fs::remove_dir_all(home).unwrap();
 }

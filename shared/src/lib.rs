@@ -14,8 +14,6 @@ pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use config::Config;
 pub use error::{AppError, AppResult};

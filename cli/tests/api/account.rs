@@ -1,7 +1,7 @@
 //! Account emails: verification, forgotten and reset passwords, changing a password.
 
 use axum::http::Method;
-use identity_shared::testkit::ses;
+use identity_testkit::ses;
 use serde_json::json;
 
 use crate::{PASSWORD, app_with_ses, unique};

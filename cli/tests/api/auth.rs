@@ -47,7 +47,7 @@ async fn registering_a_taken_email_answers_as_a_new_one_and_changes_nothing() {
     assert_eq!(app.sql("SELECT 1 FROM users").await.len(), 1);
     let kept = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!(kept.status, 200, "the first password still works");
-    let mails = identity_shared::testkit::ses::mails_to(&email).await;
+    let mails = identity_testkit::ses::mails_to(&email).await;
     let subjects: Vec<&str> = mails.iter().filter_map(|m| m["subject"].as_str()).collect();
     assert_eq!(subjects, ["Confirm your email address", "You already have an account"]);
     let notice = mails[1]["body"]["text"].as_str().unwrap();

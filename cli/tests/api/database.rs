@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use identity_shared::testkit::TestApp;
-use identity_shared::testkit::database::with_database;
-use identity_shared::testkit::proxy::{Mode, Proxy};
+use identity_testkit::TestApp;
+use identity_testkit::database::with_database;
+use identity_testkit::proxy::{Mode, Proxy};
 use serde_json::json;
 
 use crate::PASSWORD;
@@ -49,7 +49,7 @@ async fn outage_answers_503_and_recovery_is_immediate() {
     let res =
         app.post("/auth/register", json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"})).await;
     assert_eq!(res.status, 202);
-    identity_shared::testkit::figure(
+    identity_testkit::figure(
         "database refusing connections: 4 requests answered 503 with Retry-After, the first after recovery 200".into(),
     );
 }
@@ -64,7 +64,7 @@ async fn a_silent_database_does_not_hold_requests_past_the_timeout() {
     // A generous bound: the point is that the wait ends, not how fast.
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(5), "{waited:?}");
-    identity_shared::testkit::figure(format!(
+    identity_testkit::figure(format!(
         "database silent (packets dropped): the request ended with 503 after {} ms (timeout 300 ms)",
         waited.as_millis()
     ));
@@ -76,13 +76,12 @@ async fn a_silent_database_does_not_hold_requests_past_the_timeout() {
 async fn a_database_with_every_connection_taken_answers_503_in_time_not_a_hang() {
     use std::time::{Duration, Instant};
     // Four connections in all, none kept back for superusers: the test takes every one.
-    let cluster = identity_shared::testkit::cluster::Cluster::start_with(
-        "-c max_connections=4 -c superuser_reserved_connections=0",
-    )
-    .await;
+    let cluster =
+        identity_testkit::cluster::Cluster::start_with("-c max_connections=4 -c superuser_reserved_connections=0")
+            .await;
     let app = std::sync::Arc::new(TestApp::on(
         identity_cli::routes(),
-        identity_shared::testkit::TestDatabase::create().await,
+        identity_testkit::TestDatabase::create().await,
         &[("DATABASE_URL", &cluster.url()), ("DATABASE_TIMEOUT_MS", "500")],
     ));
     assert_eq!(app.get("/health", None).await.status, 200);

@@ -2,18 +2,18 @@
 //! and that it cannot vanish from under the org.
 
 use axum::http::Method;
-use identity_shared::testkit::{TestApp, ses};
+use identity_testkit::{TestApp, ses};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{PASSWORD, app, app_with_ses, create_org, unique, user_id};
 
-async fn invite(app: &TestApp, org: Uuid, token: &str, body: Value) -> identity_shared::testkit::TestResponse {
+async fn invite(app: &TestApp, org: Uuid, token: &str, body: Value) -> identity_testkit::TestResponse {
     app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(body), Some(token)).await
 }
 
 /// Accepts the newest invitation to `email` by signing up; the answer and its access token.
-async fn join_by_sign_up(app: &TestApp, email: &str) -> (identity_shared::testkit::TestResponse, String) {
+async fn join_by_sign_up(app: &TestApp, email: &str) -> (identity_testkit::TestResponse, String) {
     let mails = ses::mails_to(email).await;
     let token = ses::token_in(mails.last().expect("the invitation mail arrived"));
     let res = app.post("/invitations/accept", json!({"token": token, "name": "New", "password": PASSWORD})).await;

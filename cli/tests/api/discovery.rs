@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use identity_shared::auth::jwk::{self, SigningAlg};
-use identity_shared::testkit::TestApp;
-use identity_shared::testkit::client;
+use identity_testkit::TestApp;
+use identity_testkit::client;
 use serde_json::{Value, json};
 
 use crate::events::events_dir;

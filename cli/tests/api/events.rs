@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use identity_shared::testkit::TestApp;
-use identity_shared::testkit::client::{self, TestResponse};
+use identity_testkit::TestApp;
+use identity_testkit::client::{self, TestResponse};
 use serde_json::json;
 
 use crate::{PASSWORD, app};

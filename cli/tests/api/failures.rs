@@ -154,7 +154,7 @@ async fn forged_tokens_buy_no_password_hash() {
     let invited =
         app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": kim})), Some(&owner)).await;
     assert_eq!(invited.status, 201);
-    let token = identity_shared::testkit::ses::token_in(&identity_shared::testkit::ses::mails_to(&kim).await[0]);
+    let token = identity_testkit::ses::token_in(&identity_testkit::ses::mails_to(&kim).await[0]);
     let signup = json!({"token": token, "name": "Kim", "password": PASSWORD});
     assert_eq!(app.post("/invitations/accept", signup.clone()).await.status, 201);
     let before = hashes();
@@ -165,13 +165,13 @@ async fn forged_tokens_buy_no_password_hash() {
     app.post("/auth/password/forgot", json!({"email": kim})).await;
     let mut mails = vec![];
     for _ in 0..100 {
-        mails = identity_shared::testkit::ses::mails_to(&kim).await;
+        mails = identity_testkit::ses::mails_to(&kim).await;
         if mails.len() > 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let reset_token = identity_shared::testkit::ses::token_in(mails.last().unwrap());
+    let reset_token = identity_testkit::ses::token_in(mails.last().unwrap());
     let before = hashes();
     let reset =
         app.post("/auth/password/reset", json!({"token": reset_token, "new_password": "another password"})).await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use identity_shared::testkit::{TestApp, ses};
+use identity_testkit::{TestApp, ses};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ async fn org_with(app: TestApp) -> Org {
 }
 
 impl Org {
-    async fn invite(&self, body: Value) -> identity_shared::testkit::TestResponse {
+    async fn invite(&self, body: Value) -> identity_testkit::TestResponse {
         self.app.call(Method::POST, format!("/orgs/{}/invitations", self.org), Some(body), Some(&self.owner)).await
     }
 

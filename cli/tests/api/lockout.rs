@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::{PASSWORD, app, app_with};
 
-async fn fail(app: &identity_shared::testkit::TestApp, email: &str) -> u16 {
+async fn fail(app: &identity_testkit::TestApp, email: &str) -> u16 {
     app.post("/auth/login", json!({"email": email, "password": "wrong password"})).await.status.as_u16()
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::http::Method;
 use identity_shared::services::outbox::Sender;
-use identity_shared::testkit::proxy::{Mode, Proxy};
-use identity_shared::testkit::{TestApp, ses};
+use identity_testkit::proxy::{Mode, Proxy};
+use identity_testkit::{TestApp, ses};
 use serde_json::json;
 
 use crate::{PASSWORD, app_with_ses_at, create_org, unique};
@@ -54,7 +54,7 @@ async fn an_ses_outage_loses_no_invitation_and_sends_none_twice() {
         .post("/invitations/accept", json!({"token": ses::token_in(&mails[0]), "name": "Kim", "password": PASSWORD}))
         .await;
     assert_eq!(accepted.status, 201, "its token works: {}", accepted.json);
-    identity_shared::testkit::figure(
+    identity_testkit::figure(
         "SES down during an invite: invite 201, mail kept in the outbox, sent once after recovery, its link works"
             .into(),
     );

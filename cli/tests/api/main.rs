@@ -25,7 +25,7 @@ mod sessions;
 mod statements;
 mod tls;
 
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 
 /// A fresh app with every route group.
 pub async fn app() -> TestApp {
@@ -58,7 +58,7 @@ pub fn user_id(app: &TestApp, token: &str) -> uuid::Uuid {
 
 /// A fresh app that mails through the real SES client to the emulator at `endpoint`.
 pub async fn app_with_ses_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp {
-    let settings = identity_shared::testkit::ses::settings(endpoint);
+    let settings = identity_testkit::ses::settings(endpoint);
     let mut overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     overrides.extend_from_slice(extra);
     TestApp::new(identity_cli::routes(), &overrides).await
@@ -66,7 +66,7 @@ pub async fn app_with_ses_at(endpoint: &str, extra: &[(&str, &str)]) -> TestApp 
 
 /// A fresh app that mails through the real SES client to the emulator scripts/test started.
 pub async fn app_with_ses() -> TestApp {
-    app_with_ses_at(&identity_shared::testkit::ses::url(), &[]).await
+    app_with_ses_at(&identity_testkit::ses::url(), &[]).await
 }
 
 /// An email address no other test uses, so tests can share the emulator's mailbox.

@@ -3,7 +3,7 @@
 //! own, so a cell that succeeds cannot change what the next one sees.
 
 use axum::http::Method;
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -149,7 +149,7 @@ async fn every_org_route_answers_each_caller_correctly() {
         cells += CALLERS.len();
     }
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
-    identity_shared::testkit::figure(format!(
+    identity_testkit::figure(format!(
         "{cells} cross-tenant cells (each org route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
     ));
 }

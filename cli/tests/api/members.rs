@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{PASSWORD, app, create_org, user_id};
 
 async fn all_pages(
-    app: &identity_shared::testkit::TestApp,
+    app: &identity_testkit::TestApp,
     path: &str,
     token: &str,
     limit: u32,

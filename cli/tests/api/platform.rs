@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::{PASSWORD, app, email, user_id};
 
-async fn admin(app: &identity_shared::testkit::TestApp) -> String {
+async fn admin(app: &identity_testkit::TestApp) -> String {
     let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
     let granted = identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("ROOT@example.com"))
         .await

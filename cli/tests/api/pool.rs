@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::{PASSWORD, app_with, create_org, unique};

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use identity_shared::testkit::rie::{self, RieFunction};
-use identity_shared::testkit::{TestApp, ses};
+use identity_testkit::rie::{self, RieFunction};
+use identity_testkit::{TestApp, ses};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 

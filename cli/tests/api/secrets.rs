@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::to_bytes;
 use identity_shared::Config;
 use identity_shared::http::lambda::{LazyApp, TokenKeys};
-use identity_shared::testkit::{TestDatabase, secrets};
+use identity_testkit::{TestDatabase, secrets};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

@@ -30,7 +30,7 @@ async fn a_repeated_read_reuses_its_prepared_statements() {
 }
 
 /// Statements run on the app's one connection so far, from its prepared statements' counters.
-async fn executions(app: &identity_shared::testkit::TestApp) -> i64 {
+async fn executions(app: &identity_testkit::TestApp) -> i64 {
     let client = app.state.pool().get().await.unwrap();
     let row = client
         .query_one("SELECT coalesce(sum(generic_plans + custom_plans), 0)::bigint FROM pg_prepared_statements", &[])

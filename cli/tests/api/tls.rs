@@ -3,8 +3,8 @@
 //! log line says why.
 
 use identity_shared::db::{self, DbError};
-use identity_shared::testkit::tls::TlsServer;
-use identity_shared::testkit::{TestApp, TestDatabase};
+use identity_testkit::tls::TlsServer;
+use identity_testkit::{TestApp, TestDatabase};
 use serde_json::json;
 
 use crate::PASSWORD;

@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::{PASSWORD, app_with, figure};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use identity_shared::testkit::{TestApp, TestResponse};
+use identity_testkit::{TestApp, TestResponse};
 use serde_json::json;
 
 use crate::{PASSWORD, app_with, figure};
@@ -122,17 +122,17 @@ async fn an_unknown_email_takes_as_long_as_a_wrong_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgot_password_mails_before_answering_and_takes_as_long_for_an_unknown_email() {
     const TRIES: usize = 25;
-    let settings = identity_shared::testkit::ses::settings(&identity_shared::testkit::ses::url());
+    let settings = identity_testkit::ses::settings(&identity_testkit::ses::url());
     let mut overrides: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     overrides.push(("IP_LIMIT_FORGOT", "0"));
     let app = app_with(&overrides).await;
     let ada = format!("ada-{}@example.com", uuid::Uuid::now_v7().simple());
     app.user(&ada, PASSWORD).await;
-    let before = identity_shared::testkit::ses::mails_to(&ada).await.len();
+    let before = identity_testkit::ses::mails_to(&ada).await.len();
     let (mut known, mut unknown) = (vec![], vec![]);
     for i in 0..TRIES + 2 {
         let (k, kr) = timed(&app, "/auth/password/forgot", json!({"email": ada})).await;
-        let mails = identity_shared::testkit::ses::mails_to(&ada).await.len();
+        let mails = identity_testkit::ses::mails_to(&ada).await.len();
         assert_eq!(mails, before + i + 1, "the reset mail reached SES before the 202");
         let (u, ur) = timed(&app, "/auth/password/forgot", json!({"email": format!("nobody{i}@example.com")})).await;
         assert_eq!((kr.status.as_u16(), ur.status.as_u16()), (202, 202));

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use identity_shared::testkit::cluster::Cluster;
-use identity_shared::testkit::{TestApp, TestDatabase};
+use identity_testkit::cluster::Cluster;
+use identity_testkit::{TestApp, TestDatabase};
 use serde_json::json;
 use tokio::sync::Mutex;
 

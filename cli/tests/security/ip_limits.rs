@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
-use identity_shared::testkit::{TestApp, TestResponse};
+use identity_testkit::{TestApp, TestResponse};
 use serde_json::{Value, json};
 
 use crate::{PASSWORD, app_with, figure};

@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use identity_shared::auth::jwt::{AccessClaims, generate_key};
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 

@@ -8,8 +8,8 @@ mod fuzz;
 mod ip_limits;
 mod jwt_attacks;
 
-use identity_shared::testkit::TestApp;
-pub use identity_shared::testkit::figure;
+use identity_testkit::TestApp;
+pub use identity_testkit::figure;
 
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -1,6 +1,6 @@
 //! The auth Lambda's own router: its routes and nothing else.
 
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The migrate function applies the schema once; running it again, or twice at once, is harmless.
 
-use identity_shared::testkit::TestDatabase;
+use identity_testkit::TestDatabase;
 
 fn applied(answer: &serde_json::Value) -> Vec<String> {
     answer["applied"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()

@@ -1,6 +1,6 @@
 //! The users Lambda's own router: its routes and nothing else.
 
-use identity_shared::testkit::TestApp;
+use identity_testkit::TestApp;
 
 #[tokio::test]
 async fn serves_users_routes_only() {

@@ -12,9 +12,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 use std::sync::Arc;
 
 use super::database::TestDatabase;
-use crate::config::Config;
-use crate::http::lambda::{LazyApp, TokenKeys};
-use crate::state::AppState;
+use identity_shared::config::Config;
+use identity_shared::http::lambda::{LazyApp, TokenKeys};
+use identity_shared::state::AppState;
 
 /// A router with its own fresh database.
 pub struct TestApp {
@@ -81,7 +81,7 @@ impl TestApp {
     pub fn on(routes: Router<AppState>, db: TestDatabase, overrides: &[(&str, &str)]) -> TestApp {
         // Log lines (a 500's reason among them) show with a failing test's output.
         let _ = tracing_subscriber::registry()
-            .with(crate::telemetry::filter(Some("warn")))
+            .with(identity_shared::telemetry::filter(Some("warn")))
             .with(tracing_subscriber::fmt::layer().with_test_writer())
             .try_init();
         let db = Arc::new(db);
@@ -141,17 +141,18 @@ impl TestApp {
 
     /// Registers an account through the service layer; returns its id.
     pub async fn user(&self, email: &str, password: &str) -> uuid::Uuid {
-        let req = crate::api::auth::RegisterRequest {
+        let req = identity_shared::api::auth::RegisterRequest {
             email: email.into(),
             password: password.into(),
             name: email.split('@').next().unwrap_or("user").into(),
         };
         let req = req.parse().expect("a valid test sign-up");
-        crate::services::account::register(&self.state, req, Default::default())
+        identity_shared::services::account::register(&self.state, req, Default::default())
             .await
             .expect("registering a test user");
-        let client = crate::db::client(self.state.pool()).await.expect("test db client");
-        let found = crate::repositories::users::find_credentials(&client, email).await.expect("finding the new user");
+        let client = identity_shared::db::client(self.state.pool()).await.expect("test db client");
+        let found =
+            identity_shared::repositories::users::find_credentials(&client, email).await.expect("finding the new user");
         found.expect("the registered user").user.id
     }
 
@@ -163,16 +164,18 @@ impl TestApp {
 
     /// Signs an existing account in through the service layer.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
-        let req = crate::api::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
+        let req =
+            identity_shared::api::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
         let req = req.parse().expect("valid test credentials");
-        let pair = crate::services::sign_in::login(&self.state, req, Default::default()).await.expect("signing in");
+        let pair =
+            identity_shared::services::sign_in::login(&self.state, req, Default::default()).await.expect("signing in");
         (pair.access_token, pair.refresh_token)
     }
 
     /// Makes a user a member of an org with these roles, as an accepted invitation would.
     pub async fn add_member(&self, org_id: uuid::Uuid, user_id: uuid::Uuid, roles: &[&str]) {
-        use crate::repositories::{memberships, roles as role_repo};
-        let client = crate::db::client(self.state.pool()).await.expect("test db client");
+        use identity_shared::repositories::{memberships, roles as role_repo};
+        let client = identity_shared::db::client(self.state.pool()).await.expect("test db client");
         memberships::insert(&client, org_id, user_id).await.expect("adding member");
         let names: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
         let found = role_repo::find_by_names(&client, org_id, &names).await.expect("finding roles");
@@ -183,7 +186,7 @@ impl TestApp {
 
     /// Runs one SQL statement against the test database, for setup and checks.
     pub async fn sql(&self, query: &str) -> Vec<tokio_postgres::Row> {
-        let client = crate::db::client(self.state.pool()).await.expect("test db client");
+        let client = identity_shared::db::client(self.state.pool()).await.expect("test db client");
         client.query(query, &[]).await.unwrap_or_else(|e| panic!("{query}: {e}"))
     }
 }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use tokio_postgres::NoTls;
 
-use crate::config::Config;
+use identity_shared::config::Config;
 
 /// Advisory lock key that serialises template creation across test processes.
 const TEMPLATE_LOCK_KEY: i64 = 0x7465_6d70_6c61_7465; // "template"
@@ -55,7 +55,7 @@ fn template_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         let mut sum: u64 = 0xcbf2_9ce4_8422_2325;
-        for m in crate::db::migrations::runner().get_migrations() {
+        for m in identity_shared::db::migrations::runner().get_migrations() {
             sum = (sum ^ m.checksum()).wrapping_mul(0x100_0000_01b3);
         }
         format!("identity_tpl_{sum:016x}")
@@ -96,7 +96,7 @@ impl TestDatabase {
     /// Settings for a state on this database: cheap password hashing, a per-process key.
     pub fn config(&self, overrides: &[(&str, &str)]) -> Config {
         static KEY: OnceLock<String> = OnceLock::new();
-        let key = KEY.get_or_init(|| crate::auth::jwt::generate_key().0);
+        let key = KEY.get_or_init(|| identity_shared::auth::jwt::generate_key().0);
         let mut map: std::collections::HashMap<String, String> = [
             ("DATABASE_URL", self.url.as_str()),
             ("JWT_PRIVATE_KEY", key.as_str()),
@@ -130,7 +130,9 @@ async fn ensure_template(admin: &tokio_postgres::Client, server: &str) {
         admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("creating template");
         {
             let mut client = connect(&with_database(server, name)).await;
-            crate::db::migrate(&mut client, std::time::Duration::from_secs(10)).await.expect("migrating the template");
+            identity_shared::db::migrate(&mut client, std::time::Duration::from_secs(10))
+                .await
+                .expect("migrating the template");
         }
         admin.batch_execute(&format!("ALTER DATABASE {name} IS_TEMPLATE true")).await.expect("marking template");
     }

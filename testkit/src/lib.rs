@@ -1,4 +1,4 @@
-//! Integration-test support: a fresh database per test, cloned from a migrated template,
+//! Integration-test support, a dev-dependency only (no function's release build carries it): a fresh database per test, cloned from a migrated template,
 //! an app state wired to it, and a client that drives a router without sockets.
 
 pub mod client;

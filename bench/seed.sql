@@ -1,4 +1,4 @@
--- Data for scripts/bench (psql -v hash=...): 1,000 users in 100 orgs of 100 members each
+-- Data for scripts/bench (identity-bench run fills :'hash'; psql -v hash=... would too): 1,000 users in 100 orgs of 100 members each
 -- (10,000 memberships, every user in 10 orgs), plus for the growth test an org of 1,000 members
 -- ("mid") and one of 100,000 ("big"), drawn from 100,000 more users. User n's id ends in n's
 -- hex digits, org k's likewise; user 1 owns org 1, "mid" and "big". Every password is the same

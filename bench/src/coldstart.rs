@@ -13,14 +13,20 @@ use tokio::process::Command;
 use crate::stats::{ms, percentile};
 use crate::{fake_ses, runtime_api};
 
-/// Runs `runs` cold starts of `binary` with `event`; the report as JSON. With `ses_port`, a
-/// fake SES endpoint listens there and the report says how many mails it got.
-pub async fn run(binary: &Path, event: &Path, runs: usize, ses_port: Option<u16>) -> anyhow::Result<Value> {
+/// Runs `runs` cold starts of `binary` with `event`, its environment this process's plus `env`;
+/// the report as JSON. With `ses_port`, a fake SES endpoint listens there and the report says
+/// how many mails it got.
+pub async fn run(
+    binary: &Path,
+    event: Value,
+    runs: usize,
+    ses_port: Option<u16>,
+    env: &[(String, String)],
+) -> anyhow::Result<Value> {
     let mailbox = match ses_port {
         Some(port) => Some(fake_ses::serve(port).await?),
         None => None,
     };
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(event).context("reading the event")?)?;
     let name = binary.file_name().and_then(|n| n.to_str()).unwrap_or("function").to_owned();
     let (mut inits, mut firsts, mut rss, mut statuses) = (vec![], vec![], vec![], vec![]);
     for _ in 0..runs {
@@ -29,6 +35,7 @@ pub async fn run(binary: &Path, event: &Path, runs: usize, ses_port: Option<u16>
         let (invocation, server) = runtime_api::serve(listener, event.clone());
         let started = Instant::now();
         let mut child = Command::new(binary)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

@@ -5,14 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use axum::body::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use anyhow::Context;
 use serde_json::{Value, json};
 
+use crate::api::Api;
 use crate::fake_ses::{self, Mailbox};
 use crate::stats::{ms, percentile};
 
@@ -25,59 +21,6 @@ pub enum Kind {
     Invite,
 }
 
-type Http = Client<HttpConnector, Full<Bytes>>;
-
-struct Api {
-    http: Http,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, method: &str, path: &str, body: Value, bearer: Option<&str>) -> anyhow::Result<(u16, Value)> {
-        let mut req = axum::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json");
-        if let Some(token) = bearer {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let res = self.http.request(req.body(Full::new(Bytes::from(body.to_string())))?).await?;
-        let status = res.status().as_u16();
-        let bytes = res.into_body().collect().await?.to_bytes();
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
-    }
-
-    async fn expect(
-        &self,
-        method: &str,
-        path: &str,
-        body: Value,
-        bearer: Option<&str>,
-        want: u16,
-    ) -> anyhow::Result<Value> {
-        let (status, json) = self.call(method, path, body, bearer).await?;
-        if status != want {
-            bail!("{method} {path}: want {want}, got {status} {json}");
-        }
-        Ok(json)
-    }
-
-    /// Registers and signs in a fresh account; returns (access token, refresh token).
-    async fn account(&self, email: &str, password: &str) -> anyhow::Result<(String, String)> {
-        self.expect(
-            "POST",
-            "/auth/register",
-            json!({"email": email, "password": password, "name": "Bench"}),
-            None,
-            202,
-        )
-        .await?;
-        let pair = self.expect("POST", "/auth/login", json!({"email": email, "password": password}), None, 200).await?;
-        let text = |k: &str| pair[k].as_str().map(str::to_owned).context("token in the login answer");
-        Ok((text("access_token")?, text("refresh_token")?))
-    }
-}
-
 /// Runs `concurrency` workers for `seconds`; the report as JSON.
 pub async fn run(
     kind: Kind,
@@ -87,9 +30,7 @@ pub async fn run(
     ses_port: u16,
     password: &str,
 ) -> anyhow::Result<Value> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let api = Arc::new(Api { http: Client::builder(TokioExecutor::new()).build(connector), base: base.to_owned() });
+    let api = Arc::new(Api::new(base));
     let run_id = std::process::id();
     let mut mailbox = Arc::new(Mailbox::default());
     let mut owner = None;

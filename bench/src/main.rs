@@ -1,10 +1,13 @@
 //! The benchmark harness `scripts/bench` drives: measurements no off-the-shelf tool makes.
 
+mod api;
 mod coldstart;
 mod fake_ses;
 mod flows;
 mod hashing;
 mod load;
+mod report;
+mod run;
 mod runtime_api;
 mod stats;
 
@@ -21,6 +24,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole benchmark (scripts/bench builds, then runs this): a private cluster, seeding,
+    /// `identity serve`, every measurement, and the report into bench/results.md and README.md
+    /// (or .local/bench/smoke.md with --smoke).
+    Run {
+        /// Where the built binaries are.
+        #[arg(long)]
+        bin: PathBuf,
+        /// Every step briefly, to prove the benchmark works; the figures mean nothing.
+        #[arg(long)]
+        smoke: bool,
+        /// Seconds each load step measures.
+        #[arg(long, env = "BENCH_SECONDS", default_value_t = 10)]
+        seconds: u64,
+        /// Cold starts per function.
+        #[arg(long, env = "BENCH_COLD_STARTS", default_value_t = 20)]
+        cold_starts: usize,
+        /// Measure only this commit's functions' cold starts, into bench/baseline.jsonl.
+        #[arg(long)]
+        baseline: Option<String>,
+    },
     /// Starts a function binary cold, again and again, under a fake Lambda Runtime API; prints
     /// init and first-invocation times and peak RSS as JSON. The environment is passed on.
     Coldstart {
@@ -112,7 +135,14 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
-        Command::Coldstart { binary, event, runs, ses_port } => coldstart::run(&binary, &event, runs, ses_port).await?,
+        Command::Run { bin, smoke, seconds, cold_starts, baseline } => {
+            let plan = if smoke { run::Plan::smoke(bin) } else { run::Plan::full(bin, seconds, cold_starts, baseline) };
+            return run::run(&std::env::current_dir()?, plan).await;
+        }
+        Command::Coldstart { binary, event, runs, ses_port } => {
+            let event = serde_json::from_str(&std::fs::read_to_string(&event)?)?;
+            coldstart::run(&binary, event, runs, ses_port, &[]).await?
+        }
         Command::Argon2Rate { seconds, threads } => hashing::verify_rate(seconds, threads).await?,
         Command::Load { url, method, headers, body, vary, rate, seconds, warmup, concurrency, expect } => {
             let target = load::Target { method, url, headers, body, vary, expect };

@@ -11,6 +11,8 @@ pub struct Cluster {
     port: u16,
     /// More server settings (`-c name=value ...`), as PG_EXTRA_OPTS takes them.
     options: String,
+    /// fsync on, for measurements that should pay what a real server pays to commit.
+    durable: bool,
 }
 
 /// Runs `call` with scripts/lib/pg.sh sourced; panics unless it succeeds.
@@ -31,7 +33,15 @@ impl Cluster {
     /// Creates and starts a cluster with more server settings (`-c name=value ...`).
     pub async fn start_with(options: &str) -> Cluster {
         let (dir, port) = Cluster::new_place();
-        let cluster = Cluster { dir, port, options: options.to_owned() };
+        let cluster = Cluster { dir, port, options: options.to_owned(), durable: false };
+        cluster.resume().await;
+        cluster
+    }
+
+    /// A cluster that syncs its commits to disk as a production server does (the benchmark's).
+    pub async fn start_durable_with(options: &str) -> Cluster {
+        let (dir, port) = Cluster::new_place();
+        let cluster = Cluster { dir, port, options: options.to_owned(), durable: true };
         cluster.resume().await;
         cluster
     }
@@ -44,12 +54,17 @@ impl Cluster {
 
     /// A cluster that something else started there.
     pub(crate) fn running(dir: PathBuf, port: u16) -> Cluster {
-        Cluster { dir, port, options: String::new() }
+        Cluster { dir, port, options: String::new(), durable: false }
     }
 
     /// The server's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The server's log (where `log_min_duration_statement` writes each statement).
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join("server.log")
     }
 
     /// The server's URL (its maintenance database).
@@ -66,8 +81,9 @@ impl Cluster {
     /// Starts the stopped server again on the same port and data; returns once it accepts connections.
     pub async fn resume(&self) {
         let (dir, port, options) = (self.dir.display().to_string(), self.port.to_string(), self.options.clone());
-        let start = "PG_EXTRA_OPTS=\"$3\" PG_FSYNC=off pg_start \"$1\" \"$2\"";
-        tokio::task::spawn_blocking(move || pg_sh(start, &[&dir, &port, &options])).await.unwrap();
+        let fsync = if self.durable { "on" } else { "off" };
+        let start = "PG_EXTRA_OPTS=\"$3\" PG_FSYNC=\"$4\" pg_start \"$1\" \"$2\"";
+        tokio::task::spawn_blocking(move || pg_sh(start, &[&dir, &port, &options, fsync])).await.unwrap();
     }
 }
 

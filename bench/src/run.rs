@@ -1,0 +1,486 @@
+//! The whole benchmark as `scripts/bench` runs it: a private PostgreSQL cluster (its statement
+//! log counts round trips) and a seeded database, `identity serve` at the production argon2
+//! cost, every measurement in turn into JSON lines, and the report. Goals are goals to measure
+//! against, not tests: nothing here fails on them.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use identity_shared::auth::jwk::{self, SigningAlg};
+use identity_testkit::cluster::Cluster;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::api::Api;
+use crate::load::{self, Target};
+use crate::{coldstart, flows, hashing, report};
+
+/// Every seeded account's password.
+const PASSWORD: &str = "bench password 1";
+
+/// How long and how often each step measures.
+pub struct Plan {
+    /// Where the built binaries are (identity, identity-bench, identity-<function>).
+    pub bin: PathBuf,
+    /// Every step briefly, on the debug build, to prove the benchmark still works.
+    pub smoke: bool,
+    /// Seconds each load step measures.
+    pub seconds: u64,
+    /// Seconds of unrecorded load before each.
+    pub warmup: u64,
+    /// Cold starts per function.
+    pub cold_starts: usize,
+    /// Member pages walked before the deep-page measurement.
+    pub pages: usize,
+    /// Seconds of each growth measurement.
+    pub short: u64,
+    /// Requests whose round trips are counted, per kind.
+    pub trips: usize,
+    /// Measure only this commit's cold starts, into bench/baseline.jsonl.
+    pub baseline: Option<String>,
+}
+
+impl Plan {
+    /// The smoke run scripts/test makes after the tests.
+    pub fn smoke(bin: PathBuf) -> Plan {
+        Plan { bin, smoke: true, seconds: 1, warmup: 0, cold_starts: 2, pages: 5, short: 1, trips: 3, baseline: None }
+    }
+
+    /// The full run whose table goes into bench/results.md and the README.
+    pub fn full(bin: PathBuf, seconds: u64, cold_starts: usize, baseline: Option<String>) -> Plan {
+        Plan { bin, smoke: false, seconds, warmup: 2, cold_starts, pages: 500, short: 5, trips: 20, baseline }
+    }
+}
+
+/// The JSON lines measured so far, each also appended to `.local/bench/results.jsonl`.
+struct Results {
+    file: PathBuf,
+    rows: Vec<Value>,
+}
+
+impl Results {
+    fn record(&mut self, row: Value) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.file)?;
+        writeln!(file, "{row}")?;
+        self.rows.push(row);
+        Ok(())
+    }
+}
+
+/// Adds `fields` to a JSON object.
+fn with(mut row: Value, fields: Value) -> Value {
+    if let (Some(row), Value::Object(fields)) = (row.as_object_mut(), fields) {
+        row.extend(fields);
+    }
+    row
+}
+
+/// A port nothing listens on now.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Org number `n` of the seed data.
+fn org(n: u32) -> String {
+    format!("00000000-0000-4000-9000-{n:012x}")
+}
+
+/// Runs the benchmark in the repository at `root`.
+pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
+    let out = root.join(".local/bench");
+    std::fs::create_dir_all(&out)?;
+    let mut results = Results { file: out.join("results.jsonl"), rows: vec![] };
+    std::fs::write(&results.file, "")?;
+
+    println!("== PostgreSQL");
+    let cluster = Cluster::start_durable_with("-c max_connections=200").await;
+    let (admin, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    admin.batch_execute("CREATE DATABASE identity_bench").await?;
+    let database_url = format!("postgres://postgres@127.0.0.1:{}/identity_bench", cluster.port());
+    let status = Command::new(plan.bin.join("identity")).arg("migrate").env("DATABASE_URL", &database_url).status();
+    if !status.await?.success() {
+        bail!("identity migrate failed");
+    }
+    let (db, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+
+    println!("== seeding 101,000 users, 102 orgs, 111,000 memberships");
+    let hash = hashing::hash(PASSWORD).await?;
+    let seed = std::fs::read_to_string(root.join("bench/seed.sql"))?;
+    // The seed is also psql's (-v hash=...); the hash holds no quote. What follows its
+    // transaction (VACUUM, CHECKPOINT) cannot run in one, so each goes alone.
+    let seed = seed.replace(":'hash'", &format!("'{hash}'"));
+    let (data, settle) = seed.split_once("COMMIT;").context("the seed commits")?;
+    db.batch_execute(&format!("{data}COMMIT;")).await.map_err(|e| anyhow::anyhow!("seeding: {e:?}"))?;
+    let settle: String = settle.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+    for statement in settle.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        db.batch_execute(statement).await.map_err(|e| anyhow::anyhow!("{statement}: {e:?}"))?;
+    }
+
+    let (private_key, _) = jwk::generate(SigningAlg::EdDSA);
+    let api_url = format!("http://127.0.0.1:{}", free_port()?);
+    // The issuer every process here signs and checks: the server's and the functions' alike.
+    let common = vec![
+        ("DATABASE_URL".to_owned(), database_url.clone()),
+        ("JWT_PRIVATE_KEY".to_owned(), private_key),
+        ("JWT_ISSUER".to_owned(), api_url.clone()),
+    ];
+    let ses_port = free_port()?;
+    let server = serve(&plan.bin, &out, &api_url, ses_port, &common).await?;
+    let api = Api::new(&api_url);
+    let login = |email: String| {
+        let api = &api;
+        async move { api.expect("POST", "/auth/login", json!({"email": email, "password": PASSWORD}), None, 200).await }
+    };
+    let signed_in = login("user1@bench.example".into()).await?;
+    let token = signed_in["access_token"].as_str().context("an access token")?.to_owned();
+    let cold = ColdStarts { root, plan: &plan, token: &token, common: &common };
+
+    if let Some(commit) = &plan.baseline {
+        println!("== {commit}'s functions (release), for the before figures");
+        let target = build_baseline(root, &out, commit).await?;
+        for row in cold.all(&target, "before", commit).await? {
+            results.record(row)?;
+        }
+        let lines: Vec<String> = results.rows.iter().map(Value::to_string).collect();
+        std::fs::write(root.join("bench/baseline.jsonl"), lines.join("\n") + "\n")?;
+        println!("wrote bench/baseline.jsonl ({commit})");
+        drop(server);
+        return Ok(());
+    }
+
+    let auth = format!("authorization: Bearer {token}");
+    let get = |url: String| Target {
+        method: "GET".into(),
+        url,
+        headers: vec![auth.clone()],
+        body: None,
+        vary: 1,
+        expect: None,
+    };
+    let logins = || Target {
+        method: "POST".into(),
+        url: format!("{api_url}/auth/login"),
+        headers: vec![],
+        body: Some(format!(r#"{{"email": "user{{n}}@bench.example", "password": "{PASSWORD}"}}"#)),
+        vary: 1000,
+        expect: None,
+    };
+    let (org1, mid, big) = (org(1), org(101), org(102));
+
+    println!("== warm reads: open loop at 500 requests/s (latency from when each was due), then closed loop");
+    for (name, path, rate) in [
+        ("org-open", format!("/orgs/{org1}"), 500),
+        ("members-open", format!("/orgs/{org1}/members?limit=20"), 500),
+        ("org-closed", format!("/orgs/{org1}"), 0),
+        ("members-closed", format!("/orgs/{org1}/members?limit=20"), 0),
+    ] {
+        let row = load::run(get(format!("{api_url}{path}")), rate, plan.seconds, plan.warmup, 32).await?;
+        results.record(with(row, json!({"kind": "http", "name": name})))?;
+    }
+
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+    println!("== logins against the argon2 limit ({cores} cores)");
+    // Enough clients that a login is always waiting for each core the hashing may use, as 1,000
+    // different users: in-flight attempts at one email count toward its lockout until they
+    // succeed. Logins and raw verifies alternate in short rounds, so drift in what the machine
+    // gives us (a shared VM's CPU varies by 10-20% from minute to minute) falls on both alike.
+    let round = plan.seconds / 2 + 1;
+    for n in 1..=3 {
+        let row = load::run(logins(), 0, round, plan.warmup, cores * 8).await?;
+        results.record(with(row, json!({"kind": "http", "name": format!("login-{n}")})))?;
+        let rate = hashing::verify_rate(round, cores).await?;
+        results.record(with(rate, json!({"round": n})))?;
+    }
+
+    println!("== logins while a flood of forged password-reset tokens comes in");
+    // The same login load beside as many clients sending well-formed reset tokens that match
+    // nothing: each must cost a database lookup, not a password hash.
+    let forged = Target {
+        method: "POST".into(),
+        url: format!("{api_url}/auth/password/reset"),
+        headers: vec![],
+        body: Some(format!(r#"{{"token": "{}", "new_password": "flood password 1"}}"#, "A".repeat(43))),
+        vary: 1,
+        expect: Some(422),
+    };
+    let flood = tokio::spawn(load::run(forged, 0, round + 2, 0, cores * 8));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let busy = load::run(logins(), 0, round, plan.warmup, cores * 8).await?;
+    let flood = flood.await??;
+    results.record(with(flood, json!({"kind": "http", "name": "flood-resets"})))?;
+    results.record(with(busy, json!({"kind": "http", "name": "flood-logins"})))?;
+
+    println!("== refresh rotation and invite + accept (closed loop)");
+    results.record(flows::run(flows::Kind::Refresh, &api_url, 16, plan.seconds, 0, PASSWORD).await?)?;
+    results.record(flows::run(flows::Kind::Invite, &api_url, 8, plan.seconds, ses_port, PASSWORD).await?)?;
+
+    println!("== growth: members list with 1,000 and 100,000 members");
+    for (name, org) in [("members-1k", &mid), ("members-100k", &big)] {
+        let row =
+            load::run(get(format!("{api_url}/orgs/{org}/members?limit=20")), 0, plan.short, plan.warmup, 8).await?;
+        results.record(with(row, json!({"kind": "http", "name": name})))?;
+    }
+    let mut cursor = String::new();
+    for _ in 0..plan.pages {
+        let after = if cursor.is_empty() { String::new() } else { format!("&cursor={cursor}") };
+        let path = format!("/orgs/{big}/members?limit=100{after}");
+        let page = api.expect("GET", &path, Value::Null, Some(&token), 200).await?;
+        cursor = page["next_cursor"].as_str().context("another page")?.to_owned();
+    }
+    let deep = get(format!("{api_url}/orgs/{big}/members?limit=20&cursor={cursor}"));
+    let row = load::run(deep, 0, plan.short, plan.warmup, 8).await?;
+    results.record(with(row, json!({"kind": "http", "name": format!("members-100k-page-{}", plan.pages + 1)})))?;
+
+    println!("== database round trips per request (PostgreSQL's statement log)");
+    // Every parse, every execute (its bind travels with it) and every simple statement (BEGIN,
+    // COMMIT) is one round trip; PostgreSQL logs each with its duration. Only the server's own
+    // connections are counted (application name identity-api).
+    for setting in ["log_min_duration_statement = 0", "log_line_prefix = '%a: '"] {
+        db.batch_execute(&format!("ALTER SYSTEM SET {setting}")).await?;
+    }
+    db.batch_execute("SELECT pg_reload_conf()").await?;
+    let n = plan.trips;
+    let mut refresh_tokens = vec![];
+    for i in 1..=n {
+        let pair = login(format!("user{}@bench.example", i + 10)).await?;
+        refresh_tokens.push(pair["refresh_token"].as_str().context("a refresh token")?.to_owned());
+    }
+    let log = cluster.log_file();
+    let trips = RoundTrips { log: &log, requests: n };
+    let count = trips.count(|i| login(format!("user{}@bench.example", i + 40))).await?;
+    results.record(trips.row("login", count))?;
+    let count = trips
+        .count(|i| api.expect("POST", "/auth/refresh", json!({"refresh_token": refresh_tokens[i - 1]}), None, 200))
+        .await?;
+    results.record(trips.row("refresh", count))?;
+    let one_org = format!("/orgs/{org1}");
+    let count = trips.count(|_| api.expect("GET", &one_org, Value::Null, Some(&token), 200)).await?;
+    results.record(trips.row("GET /orgs/{org}", count))?;
+    let members = format!("/orgs/{org1}/members?limit=20");
+    let count = trips.count(|_| api.expect("GET", &members, Value::Null, Some(&token), 200)).await?;
+    results.record(trips.row("GET /orgs/{org}/members", count))?;
+
+    for row in cold.all(&plan.bin, "after", "").await? {
+        results.record(row)?;
+    }
+    drop(server);
+
+    println!();
+    let baseline = std::fs::read_to_string(root.join("bench/baseline.jsonl")).unwrap_or_default();
+    let baseline: Vec<Value> =
+        baseline.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let table = report::render(&results.rows, &baseline, plan.smoke)?;
+    println!("{table}");
+    if plan.smoke {
+        std::fs::write(out.join("smoke.md"), &table)?;
+    } else {
+        std::fs::write(root.join("bench/results.md"), &table)?;
+        report::into_readme(&root.join("README.md"), &table)?;
+    }
+    Ok(())
+}
+
+/// `identity serve` on `api_url`'s port with per-IP limits off (every client here is
+/// 127.0.0.1; a flood from many addresses is what the forged-reset run stands for), mail sent
+/// through the real SES client to a fake endpoint on `ses_port`. Killed when dropped.
+async fn serve(
+    bin: &Path,
+    out: &Path,
+    api_url: &str,
+    ses_port: u16,
+    common: &[(String, String)],
+) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(out.join("serve.log"))?;
+    let port = api_url.rsplit(':').next().context("a port")?;
+    let limits =
+        ["LOGIN", "REGISTER", "FORGOT", "RESET", "VERIFY", "INVITATION"].map(|l| (format!("IP_LIMIT_{l}"), "0"));
+    let child = Command::new(bin.join("identity"))
+        .arg("serve")
+        .envs(common.iter().map(|(k, v)| (k, v)))
+        .envs(limits)
+        .env("PORT", port)
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_POOL_SIZE", "16")
+        .envs(fake_ses_env(ses_port))
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting identity serve")?;
+    let api = Api::new(api_url);
+    for _ in 0..150 {
+        if let Ok((200, _)) = api.call("GET", "/health", Value::Null, None).await {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("identity serve did not answer /health within 30 s (see {}/serve.log)", out.display())
+}
+
+/// The settings that make a process send mail through the real SES client to a fake endpoint.
+fn fake_ses_env(port: u16) -> Vec<(String, String)> {
+    [
+        ("MAIL_TRANSPORT", "ses".to_owned()),
+        ("AWS_ENDPOINT_URL_SES", format!("http://127.0.0.1:{port}")),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "bench".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "bench".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec()
+}
+
+/// Cold starts of each function, under the fake Lambda Runtime API.
+struct ColdStarts<'a> {
+    root: &'a Path,
+    plan: &'a Plan,
+    token: &'a str,
+    common: &'a [(String, String)],
+}
+
+impl ColdStarts<'_> {
+    /// An events/ sample with its placeholders filled.
+    fn event(&self, name: &str) -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(self.root.join("events").join(format!("{name}.json")))?;
+        Ok(text.replace("REPLACE_WITH_ACCESS_TOKEN", self.token).replace("REPLACE_WITH_ORG_ID", &org(1)))
+    }
+
+    /// Every function's cold starts from the binaries in `dir`, as `variant` (after: this
+    /// build; before: the baseline `commit`).
+    async fn all(&self, dir: &Path, variant: &str, commit: &str) -> anyhow::Result<Vec<Value>> {
+        let runs = self.plan.cold_starts;
+        println!("== cold starts ({variant}): {runs} per function under a fake Lambda Runtime API");
+        let schedule = r#"{"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}"#;
+        let forgot = self.event("auth-password-forgot")?;
+        let cases = [
+            ("auth", "", forgot.clone()),
+            ("orgs", "", self.event("orgs-get")?),
+            ("invitations", "", self.event("invitations-list")?),
+            ("users", "", self.event("users-me")?),
+            ("mailer", "", schedule.to_owned()),
+            ("migrate", "", "{}".to_owned()),
+            // The first mail: forgot-password for an account, so the first invocation also
+            // builds the SES client and sends through it (to a fake SES that counts what it gets).
+            ("auth", "first mail", forgot.replace("ada@example.com", "user7@bench.example")),
+        ];
+        let mut rows = vec![];
+        for (function, what, event) in cases {
+            let binary = dir.join(format!("identity-{function}"));
+            // Forgot-password waits out FORGOT_PASSWORD_MIN_MS when it sends no mail (so that
+            // unknown emails look like known ones); off here, where the point is what starting costs.
+            let mut env = self.common.to_vec();
+            env.extend(
+                [("IP_LIMIT_FORGOT", "0"), ("FORGOT_PASSWORD_MIN_MS", "0"), ("RUST_LOG", "warn")]
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            );
+            let ses_port = if what.is_empty() {
+                env.push(("MAIL_TRANSPORT".into(), "log".into()));
+                None
+            } else {
+                let port = free_port()?;
+                env.extend(fake_ses_env(port));
+                Some(port)
+            };
+            let row = coldstart::run(&binary, serde_json::from_str(&event)?, runs, ses_port, &env).await?;
+            let bytes = std::fs::metadata(&binary)?.len();
+            let fields = json!({"kind": "cold", "binary_bytes": bytes, "zip_bytes": zip_size(&binary)?,
+                                "variant": variant, "what": what, "commit": commit});
+            rows.push(with(row, fields));
+        }
+        Ok(rows)
+    }
+}
+
+/// The size of `binary` zipped as a Lambda package's `bootstrap` (deflated, as `zip` does).
+fn zip_size(binary: &Path) -> anyhow::Result<u64> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("bootstrap", options)?;
+    zip.write_all(&std::fs::read(binary)?)?;
+    Ok(zip.finish()?.into_inner().len() as u64)
+}
+
+/// Builds the functions of `commit` (release) in a folder of their own; their target folder.
+async fn build_baseline(root: &Path, out: &Path, commit: &str) -> anyhow::Result<PathBuf> {
+    let src = out.join("baseline-src");
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(&src)?;
+    let archive = format!("git -C '{}' archive '{commit}' | tar -x -C '{}'", root.display(), src.display());
+    if !Command::new("sh").arg("-c").arg(archive).status().await?.success() {
+        bail!("could not unpack {commit}");
+    }
+    let target = out.join("baseline-target");
+    let functions = ["auth", "orgs", "invitations", "users", "mailer", "migrate"];
+    let packages = functions.iter().flat_map(|f| ["-p".to_owned(), format!("{f}-function")]);
+    let built = Command::new("cargo")
+        .args(["build", "--release", "-q"])
+        .args(packages)
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", &target)
+        .stdout(Stdio::inherit())
+        .status()
+        .await?;
+    if !built.success() {
+        bail!("building {commit}'s functions failed");
+    }
+    Ok(target.join("release"))
+}
+
+/// Counts the server's round trips to PostgreSQL in the cluster's statement log.
+struct RoundTrips<'a> {
+    log: &'a Path,
+    requests: usize,
+}
+
+impl RoundTrips<'_> {
+    /// Makes request 1 to `requests` with `send` and counts the round trips they caused.
+    async fn count<F, Fut>(&self, send: F) -> anyhow::Result<usize>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = anyhow::Result<Value>>,
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let from = std::fs::metadata(self.log)?.len() as usize;
+        for i in 1..=self.requests {
+            send(i).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let log = std::fs::read(self.log)?;
+        Ok(String::from_utf8_lossy(&log[from.min(log.len())..]).lines().filter(|l| is_round_trip(l)).count())
+    }
+
+    fn row(&self, name: &str, round_trips: usize) -> Value {
+        json!({"kind": "trips", "name": name, "requests": self.requests, "round_trips": round_trips})
+    }
+}
+
+/// A statement-log line of the server's (`identity-api: LOG:  duration: 0.1 ms  execute s1: ...`)
+/// for a parse, an execute or a simple statement.
+fn is_round_trip(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("identity-api: LOG:") else { return false };
+    let Some(rest) = rest.trim_start().strip_prefix("duration:") else { return false };
+    let mut words = rest.split_whitespace();
+    let (Some(number), Some("ms"), Some(kind)) = (words.next(), words.next(), words.next()) else { return false };
+    number.parse::<f64>().is_ok() && ["parse", "execute", "statement"].iter().any(|k| kind.starts_with(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_are_the_servers_parses_executes_and_statements() {
+        assert!(is_round_trip("identity-api: LOG:  duration: 0.052 ms  parse s3: SELECT 1"));
+        assert!(is_round_trip("identity-api: LOG:  duration: 0.1 ms  execute s3: SELECT 1"));
+        assert!(is_round_trip("identity-api: LOG:  duration: 0.2 ms  statement: BEGIN"));
+        assert!(!is_round_trip("identity-api: LOG:  duration: 0.2 ms  bind s3: SELECT 1"));
+        assert!(!is_round_trip("psql: LOG:  duration: 0.2 ms  statement: SELECT 1"));
+        assert!(!is_round_trip("identity-api: LOG:  connection authorized"));
+    }
+}

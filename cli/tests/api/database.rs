@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::PASSWORD;
 
 /// An app whose database connection runs through a proxy the test controls.
-async fn app_behind_proxy(timeout_ms: &str) -> (TestApp, Proxy) {
+pub(crate) async fn app_behind_proxy(timeout_ms: &str) -> (TestApp, Proxy) {
     let direct = TestApp::new(identity_cli::routes(), &[]).await;
     let url: tokio_postgres::Config = direct.db.url.parse().unwrap();
     let host = match &url.get_hosts()[0] {

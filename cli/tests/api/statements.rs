@@ -92,3 +92,63 @@ async fn the_most_recently_used_connection_serves_next() {
         assert_eq!(backend(&next).await, last_back);
     }
 }
+
+// One thread: a connection's task writes only when the request's task yields, as it does when
+// both run on one worker (identity serve's requests are tasks of their own). From the test's
+// own thread a worker could write the first statement before the second is queued.
+#[tokio::test]
+async fn every_org_read_is_one_round_trip_like_me() {
+    // Counted on the wire by the proxy: the caller's resolution travels with the read.
+    let (app, proxy) = crate::database::app_behind_proxy("5000").await;
+    let (token, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let org = create_org(&app, &token, "Acme").await;
+    let me = crate::user_id(&app, &token);
+    let invited = app
+        .call(
+            axum::http::Method::POST,
+            format!("/orgs/{org}/invitations"),
+            Some(serde_json::json!({"email": "bob@example.com"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.json);
+    let invitation = invited.json["id"].as_str().unwrap().to_owned();
+    let reads = [
+        "/me".to_owned(),
+        format!("/orgs/{org}"),
+        format!("/orgs/{org}/members?limit=20"),
+        format!("/orgs/{org}/members/{me}"),
+        format!("/orgs/{org}/roles"),
+        format!("/orgs/{org}/invitations"),
+        format!("/orgs/{org}/invitations/{invitation}"),
+        format!("/orgs/{org}/audit-log"),
+    ];
+    let requests = 10;
+    for path in &reads {
+        // Warm: every statement the read uses is prepared on the connections first.
+        for _ in 0..3 {
+            assert_eq!(app.get(path, Some(&token)).await.status, 200, "{path}");
+        }
+        let before = proxy.round_trips();
+        for _ in 0..requests {
+            assert_eq!(app.get(path, Some(&token)).await.status, 200, "{path}");
+        }
+        let trips = proxy.round_trips() - before;
+        assert_eq!(trips, requests, "{path}: {trips} round trips for {requests} requests");
+    }
+}
+
+#[tokio::test]
+async fn a_read_refuses_a_stranger_before_it_judges_their_query() {
+    let app = crate::app().await;
+    let (owner, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let (stranger, _) = app.signed_in("eve@example.com", PASSWORD).await;
+    for query in ["members?limit=abc", "members?cursor=garbage", "audit-log?limit=0", "invitations?status=nope"] {
+        let path = format!("/orgs/{org}/{query}");
+        app.get(&path, Some(&stranger)).await.assert_problem(404);
+        app.get(&path, Some("not a token")).await.assert_problem(401);
+        let member = app.get(&path, Some(&owner)).await;
+        assert!([400, 422].contains(&member.status.as_u16()), "{path}: {}", member.status);
+    }
+}

@@ -5,16 +5,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
-use identity_shared::AppResult;
 use identity_shared::api::auth::TokenRequest;
 use identity_shared::api::invitations::{AcceptRequest, CreateInvitation, InvitationQuery};
 use identity_shared::api::problems::{
     AddressLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, NotFound, OrgRoute, Unauthorized,
     Unavailable,
 };
-use identity_shared::http::{self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess};
+use identity_shared::http::{
+    self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess, OrgToken,
+};
 use identity_shared::models::{Accepted, Invitation, InvitationPreview, Page, Permission};
 use identity_shared::services::invitations;
+use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -64,12 +66,12 @@ async fn create(
 )]
 async fn list(
     State(state): State<AppState>,
-    OrgAccess(actor): OrgAccess,
-    ApiQuery(query): ApiQuery<InvitationQuery>,
+    OrgToken(request): OrgToken,
+    query: Result<ApiQuery<InvitationQuery>, AppError>,
 ) -> AppResult<Json<Page<Invitation>>> {
-    actor.require(Permission::InvitationsRead)?;
-    let (status, page) = query.parse()?;
-    Ok(Json(invitations::list(&state, actor.org_id, status, &page).await?))
+    let access = request.to_read(Permission::InvitationsRead);
+    let (status, page) = access.checked(&state, query.and_then(|ApiQuery(q)| q.parse())).await?;
+    Ok(Json(invitations::list(&state, &access, status, &page).await?))
 }
 
 #[utoipa::path(
@@ -83,11 +85,10 @@ async fn list(
 )]
 async fn get_one(
     State(state): State<AppState>,
-    OrgAccess(actor): OrgAccess,
+    OrgToken(request): OrgToken,
     InvitationPath(id): InvitationPath,
 ) -> AppResult<Json<Invitation>> {
-    actor.require(Permission::InvitationsRead)?;
-    Ok(Json(invitations::get(&state, actor.org_id, id).await?))
+    Ok(Json(invitations::get(&state, &request.to_read(Permission::InvitationsRead), id).await?))
 }
 
 #[utoipa::path(

@@ -4,15 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
-use identity_shared::AppResult;
 use identity_shared::api::orgs::{CreateOrg, CreateRole, SetRoles, UpdateOrg, UpdateRole};
 use identity_shared::api::problems::{Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, SignedIn};
 use identity_shared::api::users::PageParams;
 use identity_shared::http::{
-    self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, RolePath,
+    self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, OrgToken, RolePath,
 };
 use identity_shared::models::{AuditEntry, Member, MyOrganization, Organization, Page, Permission, Role};
 use identity_shared::services::{audit, members, orgs, roles};
+use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -79,9 +79,8 @@ async fn list_orgs(
         OrgRoute,
     ),
 )]
-async fn get_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> AppResult<Json<Organization>> {
-    actor.require(Permission::OrgRead)?;
-    Ok(Json(orgs::get(&state, actor.org_id).await?))
+async fn get_org(State(state): State<AppState>, OrgToken(request): OrgToken) -> AppResult<Json<Organization>> {
+    Ok(Json(orgs::get(&state, &request.to_read(Permission::OrgRead)).await?))
 }
 
 #[utoipa::path(
@@ -134,11 +133,12 @@ async fn delete_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) 
 )]
 async fn list_members(
     State(state): State<AppState>,
-    OrgAccess(actor): OrgAccess,
-    ApiQuery(params): ApiQuery<PageParams>,
+    OrgToken(request): OrgToken,
+    params: Result<ApiQuery<PageParams>, AppError>,
 ) -> AppResult<Json<Page<Member>>> {
-    actor.require(Permission::MembersRead)?;
-    Ok(Json(members::list(&state, actor.org_id, &params.check()?).await?))
+    let access = request.to_read(Permission::MembersRead);
+    let page = access.checked(&state, params.and_then(|ApiQuery(p)| p.check())).await?;
+    Ok(Json(members::list(&state, &access, &page).await?))
 }
 
 #[utoipa::path(
@@ -152,11 +152,10 @@ async fn list_members(
 )]
 async fn get_member(
     State(state): State<AppState>,
-    OrgAccess(actor): OrgAccess,
+    OrgToken(request): OrgToken,
     MemberPath(user): MemberPath,
 ) -> AppResult<Json<Member>> {
-    actor.require(Permission::MembersRead)?;
-    Ok(Json(members::get(&state, actor.org_id, user).await?))
+    Ok(Json(members::get(&state, &request.to_read(Permission::MembersRead), user).await?))
 }
 
 #[utoipa::path(
@@ -206,9 +205,8 @@ async fn set_member_roles(
         OrgRoute,
     ),
 )]
-async fn list_roles(State(state): State<AppState>, OrgAccess(actor): OrgAccess) -> AppResult<Json<Page<Role>>> {
-    actor.require(Permission::RolesRead)?;
-    Ok(Json(Page::all(roles::list(&state, actor.org_id).await?)))
+async fn list_roles(State(state): State<AppState>, OrgToken(request): OrgToken) -> AppResult<Json<Page<Role>>> {
+    Ok(Json(Page::all(roles::list(&state, &request.to_read(Permission::RolesRead)).await?)))
 }
 
 #[utoipa::path(
@@ -278,11 +276,12 @@ async fn delete_role(
 )]
 async fn audit_log(
     State(state): State<AppState>,
-    OrgAccess(actor): OrgAccess,
-    ApiQuery(params): ApiQuery<PageParams>,
+    OrgToken(request): OrgToken,
+    params: Result<ApiQuery<PageParams>, AppError>,
 ) -> AppResult<Json<Page<identity_shared::models::AuditEntry>>> {
-    actor.require(Permission::AuditRead)?;
-    Ok(Json(audit::list(&state, actor.org_id, &params.check()?).await?))
+    let access = request.to_read(Permission::AuditRead);
+    let page = access.checked(&state, params.and_then(|ApiQuery(p)| p.check())).await?;
+    Ok(Json(audit::list(&state, &access, &page).await?))
 }
 
 #[utoipa::path(

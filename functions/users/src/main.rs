@@ -1,6 +1,8 @@
 //! Lambda entry point of the users function (it only verifies tokens: no signing key).
 
-#[tokio::main]
+// One thread: a sandbox serves one invocation at a time, and a read's two pipelined statements
+// then always leave in one write (a worker thread could flush the first alone).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     identity_shared::telemetry::init();
     identity_shared::http::lambda::run(users_function::router(), identity_shared::http::lambda::TokenKeys::Verify).await

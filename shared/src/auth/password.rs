@@ -1,10 +1,9 @@
 //! argon2id password hashing, off the async threads.
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::Arc;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -26,6 +25,8 @@ pub struct Passwords {
     admission: Arc<Semaphore>,
     /// Computations started since the hasher was made.
     started: Arc<AtomicU64>,
+    /// Working memory to reuse.
+    memory: Arc<Memory>,
     #[cfg(test)]
     probe: Arc<probe::Probe>,
 }
@@ -48,6 +49,7 @@ impl Passwords {
             gate: Arc::new(Semaphore::new(concurrency)),
             admission: Arc::new(Semaphore::new(concurrency.saturating_add(queue))),
             started: Arc::default(),
+            memory: Arc::default(),
             #[cfg(test)]
             probe: Arc::default(),
         })
@@ -62,7 +64,7 @@ impl Passwords {
     pub fn hash(&self, password: &SecretString) -> impl Future<Output = Result<String, AppError>> + use<> {
         let cost = self.cost;
         let password = password.clone();
-        let run = self.run(move || hash_blocking(cost, password.expose_secret()));
+        let run = self.run(move |memory| hash_blocking(cost, password.expose_secret(), memory));
         async move { run.await? }
     }
 
@@ -70,19 +72,24 @@ impl Passwords {
     /// hash counts as a mismatch, after the same amount of work as a real check.
     pub fn verify(&self, password: &SecretString, phc: String) -> impl Future<Output = Result<bool, AppError>> + use<> {
         let password = password.clone();
-        self.run(move || verify_blocking(password.expose_secret(), &phc))
+        self.run(move |memory| verify_blocking(password.expose_secret(), &phc, memory))
     }
 
-    /// Runs `work` on a blocking thread once a core is free; 503 at once when the queue for
-    /// cores is full.
+    /// How many working-memory buffers are kept for reuse (at most one per core).
+    pub fn buffers(&self) -> usize {
+        self.memory.0.lock().map_or(0, |kept| kept.len())
+    }
+
+    /// Runs `work` with a working-memory buffer on a blocking thread once a core is free; 503
+    /// at once when the queue for cores is full.
     fn run<T, F>(&self, work: F) -> impl Future<Output = Result<T, AppError>> + use<T, F>
     where
         T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     {
         // Admission is decided when the call is made, not when its future is first polled.
         let admitted = self.admission.clone().try_acquire_owned();
-        let (gate, started) = (self.gate.clone(), self.started.clone());
+        let (gate, started, memory) = (self.gate.clone(), self.started.clone(), self.memory.clone());
         #[cfg(test)]
         let probe = self.probe.clone();
         async move {
@@ -96,7 +103,10 @@ impl Passwords {
                 started.fetch_add(1, Ordering::Relaxed);
                 #[cfg(test)]
                 let _inside = probe.enter();
-                work()
+                let mut buffer = memory.take();
+                let result = work(&mut buffer);
+                memory.put(buffer);
+                result
             })
             .await
             .map_err(AppError::internal("running the hashing task"))
@@ -108,22 +118,67 @@ fn params(cost: Argon2Cost) -> Result<Params, argon2::Error> {
     Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
 }
 
-fn hash_blocking(cost: Argon2Cost, password: &str) -> Result<String, AppError> {
-    let params = params(cost).map_err(|e| AppError::bug(format!("argon2 parameters: {e}")))?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    argon
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::bug(format!("hashing a password: {e}")))
+/// argon2's working memory, kept between computations. Allocating it afresh for each (19 MiB
+/// at the default cost) leaves glibc holding the freed buffers in one malloc arena per blocking
+/// thread: hundreds of MiB after a burst of logins. A computation takes a buffer while it
+/// holds a core's permit, so no more buffers exist than computations may run at once.
+#[derive(Debug, Default)]
+struct Memory(Mutex<Vec<Vec<Block>>>);
+
+impl Memory {
+    fn take(&self) -> Vec<Block> {
+        self.0.lock().ok().and_then(|mut kept| kept.pop()).unwrap_or_default()
+    }
+
+    fn put(&self, buffer: Vec<Block>) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.push(buffer);
+        }
+    }
 }
 
-fn verify_blocking(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        // The parameters come from the stored string, so old hashes keep verifying after
-        // the configured cost changes.
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+/// `memory` with at least `params`' blocks. argon2 writes every block before it reads it, so
+/// what a buffer held before does not matter.
+fn blocks<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
     }
+    &mut memory[..params.block_count()]
+}
+
+fn hash_blocking(cost: Argon2Cost, password: &str, memory: &mut Vec<Block>) -> Result<String, AppError> {
+    let bug = |what: &str, e: &dyn std::fmt::Display| AppError::bug(format!("{what}: {e}"));
+    let params = params(cost).map_err(|e| bug("argon2 parameters", &e))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = argon2::password_hash::generate_salt();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks(memory, &params))
+        .map_err(|e| bug("hashing a password", &e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| bug("argon2 parameters", &e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| bug("a salt", &e))?),
+        hash: Some(Output::new(&out).map_err(|e| bug("a hash", &e))?),
+    };
+    Ok(phc.to_string())
+}
+
+fn verify_blocking(password: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    // The algorithm, version and cost come from the stored string, so old hashes keep
+    // verifying after the configured cost changes.
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed =
+        argon.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, blocks(memory, &params));
+    // Output's equality is constant-time.
+    computed.is_ok() && Output::new(&out).is_ok_and(|out| &out == expected)
 }
 
 #[cfg(test)]
@@ -175,6 +230,26 @@ mod tests {
         }
         let peak = hasher.probe.peak.load(std::sync::atomic::Ordering::SeqCst);
         assert!((1..=2).contains(&peak), "{peak} computations ran at once");
+        assert!((1..=2).contains(&hasher.buffers()), "{} buffers kept for 2 at once", hasher.buffers());
+    }
+
+    #[tokio::test]
+    async fn reused_memory_agrees_with_argon2s_own_hashing_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let hasher =
+            Passwords::with_limits(Argon2Cost { memory_kib: 256, iterations: 2, parallelism: 1 }, 1, 8).unwrap();
+        // Ours, made in a buffer an earlier computation left dirty, verifies with argon2's own.
+        hasher.hash(&"warm the buffer".into()).await.unwrap();
+        let ours = hasher.hash(&"a password".into()).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"a password", &parsed).is_ok());
+        // argon2's own, at another cost and with another output length, verifies with ours.
+        let params = Params::new(512, 3, 1, Some(24)).unwrap();
+        let theirs =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hash_password(b"older").unwrap().to_string();
+        assert!(hasher.verify(&"older".into(), theirs.clone()).await.unwrap());
+        assert!(!hasher.verify(&"olden".into(), theirs).await.unwrap());
+        assert_eq!(hasher.buffers(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

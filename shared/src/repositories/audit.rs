@@ -37,7 +37,7 @@ pub async fn list(
     cached::fetch(
         db,
         "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
-             WHERE org_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE org_id = $1 AND id < COALESCE($2::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY id DESC LIMIT $3",
         &[&org_id, &before, &limit],
     )
     .await

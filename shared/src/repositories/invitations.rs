@@ -24,7 +24,7 @@ const LIST: &str = concatcp!(
     "SELECT ",
     COLUMNS,
     " FROM invitation_details i
-      WHERE i.org_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::uuid IS NULL OR i.id < $3)
+      WHERE i.org_id = $1 AND ($2::text IS NULL OR i.status = $2) AND i.id < COALESCE($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
       ORDER BY i.id DESC LIMIT $4"
 );
 /// A rotated invitation is pending again with a fresh expiry, whether it was pending or expired.

@@ -56,11 +56,20 @@ const ACCESS: &str = "SELECT roles, permissions FROM member_access WHERE org_id 
 /// The columns [`Member`] maps from.
 const MEMBER_SELECT: &str = "SELECT ma.user_id, u.email, u.name, ma.joined_at, ma.roles FROM member_access ma JOIN users u ON u.id = ma.user_id";
 const FIND: &str = concatcp!(MEMBER_SELECT, " WHERE ma.org_id = $1 AND ma.user_id = $2");
-const LIST: &str = concatcp!(
-    MEMBER_SELECT,
-    " WHERE ma.org_id = $1 AND ($2::timestamptz IS NULL OR (ma.joined_at, ma.user_id) > ($2, $3))
-      ORDER BY ma.joined_at, ma.user_id LIMIT $4"
-);
+/// A page of memberships by the (joined_at, user_id) index, then one join for the page's role
+/// names: no subquery per member. The cursor's key is never NULL in the comparison (a first page
+/// starts at -infinity), so even a generic plan reads the index from the key on.
+const LIST: &str = "SELECT p.user_id, u.email, u.name, p.joined_at,
+       COALESCE(array_agg(r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS roles
+     FROM (SELECT org_id, user_id, joined_at FROM memberships
+           WHERE org_id = $1
+             AND (joined_at, user_id) > (COALESCE($2::timestamptz, '-infinity'), COALESCE($3::uuid, '00000000-0000-0000-0000-000000000000'))
+           ORDER BY joined_at, user_id LIMIT $4) p
+     JOIN users u ON u.id = p.user_id
+     LEFT JOIN member_roles mr ON mr.org_id = p.org_id AND mr.user_id = p.user_id
+     LEFT JOIN roles r ON r.id = mr.role_id
+     GROUP BY p.user_id, p.joined_at, u.email, u.name
+     ORDER BY p.joined_at, p.user_id";
 const HAS_MEMBER_WITH_EMAIL: &str = "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                                      WHERE m.org_id = $1 AND lower(u.email) = lower($2))";
 

@@ -32,7 +32,7 @@ const LIST_FOR_USER: &str = concatcp!(
     "SELECT ",
     COLUMNS,
     ", ma.joined_at, ma.roles FROM member_access ma JOIN organizations o ON o.id = ma.org_id
-     WHERE ma.user_id = $1 AND ($2::uuid IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
+     WHERE ma.user_id = $1 AND o.id > COALESCE($2::uuid, '00000000-0000-0000-0000-000000000000') ORDER BY o.id LIMIT $3"
 );
 
 /// Creates an organization; None when the slug is taken.

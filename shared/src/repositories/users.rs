@@ -33,7 +33,7 @@ const FIND_BY_LIVE_SESSION: &str = concatcp!(
 const LIST: &str = concatcp!(
     "SELECT ",
     COLUMNS,
-    " FROM users u WHERE ($1::text IS NULL OR lower(u.email) LIKE $1) AND ($2::uuid IS NULL OR u.id > $2)
+    " FROM users u WHERE ($1::text IS NULL OR lower(u.email) LIKE $1) AND u.id > COALESCE($2::uuid, '00000000-0000-0000-0000-000000000000')
       ORDER BY u.id LIMIT $3"
 );
 const UPDATE: &str = concatcp!(

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::auth::jwt::AccessClaims;
-use crate::db;
+use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{Permission, PermissionSet, User};
-use crate::repositories::{memberships, users};
+use crate::repositories::{GenericClient, memberships, users};
 use crate::state::AppState;
 
 /// A member acting in one of their organizations, as resolved for this request.
@@ -80,13 +80,90 @@ pub async fn authorize_org(
     org_id: Option<Uuid>,
     ip: Option<std::net::IpAddr>,
 ) -> AppResult<OrgActor> {
-    let claims = verify(state, bearer)?;
-    let org_id = org_id.ok_or_else(no_org)?;
+    let request = OrgRequest::verify(state, bearer, org_id, ip)?;
     let client = db::client(state.pool()).await?;
-    let caller =
-        memberships::resolve_caller(&client, claims.sub, claims.sid, org_id).await?.ok_or_else(session_ended)?;
-    let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
-    Ok(OrgActor { org_id, user: caller.user, roles, permissions, ip })
+    request.actor(memberships::resolve_caller(&client, request.claims.sub, request.claims.sid, request.org_id).await?)
+}
+
+/// An org route's verified token, its caller not yet looked up: a read sends the lookup with
+/// its own statement, so both take one round trip on one connection.
+#[derive(Clone, Debug)]
+pub struct OrgRequest {
+    claims: AccessClaims,
+    org_id: Uuid,
+    ip: Option<IpAddr>,
+}
+
+impl OrgRequest {
+    /// Verifies the token (401) and that the path names an org id (404); no database yet.
+    pub fn verify(state: &AppState, bearer: &str, org_id: Option<Uuid>, ip: Option<IpAddr>) -> AppResult<OrgRequest> {
+        let claims = verify(state, bearer)?;
+        Ok(OrgRequest { claims, org_id: org_id.ok_or_else(no_org)?, ip })
+    }
+
+    /// A read that needs `permission`.
+    pub fn to_read(self, permission: Permission) -> OrgRead {
+        OrgRead { request: self, permission }
+    }
+
+    /// The org.
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+
+    /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member.
+    fn actor(&self, caller: Option<memberships::SessionMember>) -> AppResult<OrgActor> {
+        let caller = caller.ok_or_else(session_ended)?;
+        let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
+        Ok(OrgActor { org_id: self.org_id, user: caller.user, roles, permissions, ip: self.ip })
+    }
+}
+
+/// An org read and the permission it needs: the caller is resolved in the same exchange as the
+/// read, and the read's result is used only once the caller is allowed it.
+#[derive(Clone, Debug)]
+pub struct OrgRead {
+    request: OrgRequest,
+    permission: Permission,
+}
+
+impl OrgRead {
+    /// The org.
+    pub fn org_id(&self) -> Uuid {
+        self.request.org_id
+    }
+
+    /// Runs `read` pipelined with the caller's resolution on `db` (tokio-postgres sends both
+    /// before awaiting either): 401, 404 or 403 as [`authorize_org`] and `require` give them,
+    /// else the actor and what was read.
+    pub async fn with<T>(
+        &self,
+        db: &impl GenericClient,
+        read: impl Future<Output = Result<T, DbError>>,
+    ) -> AppResult<(OrgActor, T)> {
+        let claims = &self.request.claims;
+        let resolve = memberships::resolve_caller(db, claims.sub, claims.sid, self.request.org_id);
+        let (caller, value) = tokio::try_join!(resolve, read)?;
+        let actor = self.request.actor(caller)?;
+        actor.require(self.permission)?;
+        Ok((actor, value))
+    }
+
+    /// Refuses bad input only once the caller is resolved and allowed: a stranger to the org
+    /// gets its 404, not a verdict on their query.
+    async fn refuse<T>(&self, state: &AppState, error: AppError) -> AppResult<T> {
+        let client = db::client(state.pool()).await?;
+        self.with(&client, std::future::ready(Ok(()))).await?;
+        Err(error)
+    }
+
+    /// The input, or its refusal once the caller is resolved and allowed.
+    pub async fn checked<T>(&self, state: &AppState, input: AppResult<T>) -> AppResult<T> {
+        match input {
+            Ok(value) => Ok(value),
+            Err(error) => self.refuse(state, error).await,
+        }
+    }
 }
 
 fn verify(state: &AppState, bearer: &str) -> AppResult<AccessClaims> {

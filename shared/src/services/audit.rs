@@ -8,7 +8,7 @@ use crate::error::AppResult;
 use crate::models::{AuditEntry, NewAuditEntry};
 use crate::models::{Page, PageRequest};
 use crate::repositories::{GenericClient, audit};
-use crate::services::access::OrgActor;
+use crate::services::access::{OrgActor, OrgRead};
 use crate::state::AppState;
 
 /// What an audit row is attributed to: the org it belongs to, who acted and from where.
@@ -51,9 +51,9 @@ pub async fn record(
 }
 
 /// The org's log, newest first.
-pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResult<Page<AuditEntry>> {
+pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<AuditEntry>> {
+    let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let before = page.key::<Uuid>(0)?;
-    let rows = audit::list(&client, org_id, before, page.fetch()).await?;
+    let (_, rows) = access.with(&client, audit::list(&client, access.org_id(), before, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |e| vec![e.id.to_string()]))
 }

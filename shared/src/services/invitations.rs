@@ -13,7 +13,7 @@ use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, Invita
 use crate::models::{Member, NewPassword, Page, PageRequest, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
-use crate::services::access::{Caller, OrgActor};
+use crate::services::access::{Caller, OrgActor, OrgRead};
 use crate::services::account;
 use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
@@ -128,20 +128,23 @@ async fn queue_mail(
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(
     state: &AppState,
-    org_id: Uuid,
+    access: &OrgRead,
     status: Option<InvitationStatus>,
     page: &PageRequest,
 ) -> AppResult<Page<Invitation>> {
+    let after = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = invitations::list(&client, org_id, status, page.key::<Uuid>(0)?, page.fetch()).await?;
+    let read = invitations::list(&client, access.org_id(), status, after, page.fetch());
+    let (_, rows) = access.with(&client, read).await?;
     Ok(Page::from_rows(rows, page, |i| vec![i.id.to_string()]))
 }
 
 /// One of the org's invitations.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn get(state: &AppState, org_id: Uuid, id: Uuid) -> AppResult<Invitation> {
+pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<Invitation> {
     let client = db::client(state.pool()).await?;
-    invitations::find(&client, org_id, id).await?.ok_or_else(no_invitation)
+    let (_, invitation) = access.with(&client, invitations::find(&client, access.org_id(), id)).await?;
+    invitation.ok_or_else(no_invitation)
 }
 
 /// Sends the invitation again with a new token (older links stop working) and a fresh expiry.

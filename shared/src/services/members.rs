@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{Member, Page, PageRequest, Permission};
 use crate::repositories::{GenericClient, memberships, organizations};
-use crate::services::access::OrgActor;
+use crate::services::access::{OrgActor, OrgRead};
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -18,18 +18,10 @@ fn no_member() -> AppError {
 
 /// Members in the order they joined.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResult<Page<Member>> {
+pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<Member>> {
+    let after = access.checked(state, after_key(page)).await?;
     let client = db::client(state.pool()).await?;
-    let after = match (page.key::<String>(0)?, page.key::<Uuid>(1)?) {
-        (Some(at), Some(id)) => Some((
-            chrono::DateTime::parse_from_rfc3339(&at)
-                .map_err(|_| AppError::invalid("cursor", "is not a cursor for this list"))?
-                .to_utc(),
-            id,
-        )),
-        _ => None,
-    };
-    let rows = memberships::list(&client, org_id, after, page.fetch()).await?;
+    let (_, rows) = access.with(&client, memberships::list(&client, access.org_id(), after, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |m| {
         vec![m.joined_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), m.user_id.to_string()]
     }))
@@ -37,9 +29,23 @@ pub async fn list(state: &AppState, org_id: Uuid, page: &PageRequest) -> AppResu
 
 /// One member.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn get(state: &AppState, org_id: Uuid, user_id: Uuid) -> AppResult<Member> {
+pub async fn get(state: &AppState, access: &OrgRead, user_id: Uuid) -> AppResult<Member> {
     let client = db::client(state.pool()).await?;
-    memberships::find(&client, org_id, user_id).await?.ok_or_else(no_member)
+    let (_, member) = access.with(&client, memberships::find(&client, access.org_id(), user_id)).await?;
+    member.ok_or_else(no_member)
+}
+
+/// The (joined_at, user_id) key a members cursor holds.
+fn after_key(page: &PageRequest) -> AppResult<Option<(chrono::DateTime<chrono::Utc>, Uuid)>> {
+    Ok(match (page.key::<String>(0)?, page.key::<Uuid>(1)?) {
+        (Some(at), Some(id)) => Some((
+            chrono::DateTime::parse_from_rfc3339(&at)
+                .map_err(|_| AppError::invalid("cursor", "is not a cursor for this list"))?
+                .to_utc(),
+            id,
+        )),
+        _ => None,
+    })
 }
 
 /// 409 if this change would leave the org without an owner.

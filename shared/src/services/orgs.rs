@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Slug};
 use crate::repositories::{memberships, organizations};
-use crate::services::access::{OrgActor, no_org};
+use crate::services::access::{OrgActor, OrgRead, no_org};
 use crate::services::audit::{self, Attribution};
 use crate::state::AppState;
 
@@ -81,9 +81,10 @@ async fn insert_with_derived_slug(
 
 /// The organization.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn get(state: &AppState, org_id: Uuid) -> AppResult<Organization> {
+pub async fn get(state: &AppState, access: &OrgRead) -> AppResult<Organization> {
     let client = db::client(state.pool()).await?;
-    organizations::find(&client, org_id).await?.ok_or_else(no_org)
+    let (_, org) = access.with(&client, organizations::find(&client, access.org_id())).await?;
+    org.ok_or_else(no_org)
 }
 
 /// Renames it, changes its slug, or chooses the role invitations grant by default.

@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::models::organization::SYSTEM_ROLE_NAMES;
 use crate::models::{PermissionSet, Role, RoleName};
 use crate::repositories::{memberships, roles};
-use crate::services::access::OrgActor;
+use crate::services::access::{OrgActor, OrgRead};
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -105,9 +105,9 @@ pub async fn default_grantable(db: &impl crate::repositories::GenericClient, act
 
 /// System roles, then the org's custom roles.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn list(state: &AppState, org_id: Uuid) -> AppResult<Vec<Role>> {
+pub async fn list(state: &AppState, access: &OrgRead) -> AppResult<Vec<Role>> {
     let client = db::client(state.pool()).await?;
-    Ok(roles::list(&client, org_id).await?)
+    Ok(access.with(&client, roles::list(&client, access.org_id())).await?.1)
 }
 
 /// Creates a custom role with permissions the actor holds.

@@ -9,7 +9,9 @@ mod load;
 mod report;
 mod run;
 mod runtime_api;
+mod server;
 mod stats;
+mod wire;
 
 use std::path::PathBuf;
 

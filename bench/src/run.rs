@@ -10,12 +10,15 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use identity_shared::auth::jwk::{self, SigningAlg};
 use identity_testkit::cluster::Cluster;
+use identity_testkit::proxy::Proxy;
+use identity_testkit::tls::TlsServer;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::api::Api;
 use crate::load::{self, Target};
-use crate::{coldstart, flows, hashing, report};
+use crate::server::{self, HIGH_IP_LIMITS, NO_IP_LIMITS, Server};
+use crate::{coldstart, fake_ses, flows, hashing, report, wire};
 
 /// Every seeded account's password.
 const PASSWORD: &str = "bench password 1";
@@ -79,7 +82,7 @@ fn with(mut row: Value, fields: Value) -> Value {
 }
 
 /// A port nothing listens on now.
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -130,7 +133,10 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         ("JWT_ISSUER".to_owned(), api_url.clone()),
     ];
     let ses_port = free_port()?;
-    let server = serve(&plan.bin, &out, &api_url, ses_port, &common).await?;
+    let mut main_env = common.clone();
+    main_env.extend(server::env(&NO_IP_LIMITS));
+    main_env.extend(fake_ses_env(ses_port));
+    let server = Server::start_on(&plan.bin, &out, "main", &api_url, &main_env).await?;
     let api = Api::new(&api_url);
     let login = |email: String| {
         let api = &api;
@@ -183,6 +189,29 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         results.record(with(row, json!({"kind": "http", "name": name})))?;
     }
 
+    println!("== every org read against GET /me (closed loop, 8 connections, one run)");
+    // GET /me is one statement on one connection, the least an authenticated read can cost.
+    let me = api.expect("GET", "/me", Value::Null, Some(&token), 200).await?;
+    let me = me["id"].as_str().context("my id")?.to_owned();
+    let invite = json!({"email": format!("ratio.{}@bench.example", std::process::id())});
+    let invited = api.expect("POST", &format!("/orgs/{org1}/invitations"), invite, Some(&token), 201).await?;
+    let invitation = invited["id"].as_str().context("an invitation id")?.to_owned();
+    let reads = [
+        ("me-first", "/me".to_owned()),
+        ("GET /orgs/{org}", format!("/orgs/{org1}")),
+        ("GET /orgs/{org}/members", format!("/orgs/{org1}/members?limit=20")),
+        ("GET /orgs/{org}/members/{user}", format!("/orgs/{org1}/members/{me}")),
+        ("GET /orgs/{org}/roles", format!("/orgs/{org1}/roles")),
+        ("GET /orgs/{org}/invitations", format!("/orgs/{org1}/invitations")),
+        ("GET /orgs/{org}/invitations/{id}", format!("/orgs/{org1}/invitations/{invitation}")),
+        ("GET /orgs/{org}/audit-log", format!("/orgs/{org1}/audit-log")),
+        ("me-last", "/me".to_owned()),
+    ];
+    for (name, path) in reads {
+        let row = load::run(get(format!("{api_url}{path}")), 0, plan.short, plan.warmup.min(1), 8).await?;
+        results.record(with(row, json!({"kind": "ratio", "name": name})))?;
+    }
+
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     println!("== logins against the argon2 limit ({cores} cores)");
     // Enough clients that a login is always waiting for each core the hashing may use, as 1,000
@@ -208,12 +237,28 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         vary: 1,
         expect: Some(422),
     };
-    let flood = tokio::spawn(load::run(forged, 0, round + 2, 0, cores * 8));
+    let flood = tokio::spawn(load::run(forged.clone(), 0, round + 2, 0, cores * 8));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let busy = load::run(logins(), 0, round, plan.warmup, cores * 8).await?;
     let flood = flood.await??;
     results.record(with(flood, json!({"kind": "http", "name": "flood-resets"})))?;
     results.record(with(busy, json!({"kind": "http", "name": "flood-logins"})))?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (after_kib, peak_kib) = server.memory()?;
+    results.record(json!({"kind": "memory", "after_kib": after_kib, "peak_kib": peak_kib}))?;
+
+    println!("== the per-IP check: forged resets with limits off and on (never reached), alternating");
+    let mut guarded_env = common.clone();
+    guarded_env.extend(server::env(&HIGH_IP_LIMITS));
+    let guarded = Server::start(&plan.bin, &out, "ip-limits", &guarded_env).await?;
+    for n in 1..=2 {
+        for (variant, base) in [("off", &api_url), ("on", &guarded.url)] {
+            let target = Target { url: format!("{base}/auth/password/reset"), ..forged.clone() };
+            let row = load::run(target, 0, plan.short, plan.warmup.min(1), 8).await?;
+            results.record(with(row, json!({"kind": "ip-check", "variant": variant, "round": n})))?;
+        }
+    }
+    drop(guarded);
 
     println!("== refresh rotation and invite + accept (closed loop)");
     results.record(flows::run(flows::Kind::Refresh, &api_url, 16, plan.seconds, 0, PASSWORD).await?)?;
@@ -236,38 +281,84 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     let row = load::run(deep, 0, plan.short, plan.warmup, 8).await?;
     results.record(with(row, json!({"kind": "http", "name": format!("members-100k-page-{}", plan.pages + 1)})))?;
 
-    println!("== database round trips per request (PostgreSQL's statement log)");
-    // Every parse, every execute (its bind travels with it) and every simple statement (BEGIN,
-    // COMMIT) is one round trip; PostgreSQL logs each with its duration. Only the server's own
-    // connections are counted (application name identity-api).
+    println!("== the per-request log line: GET /orgs/{{org}} at warn and at info (JSON lines), alternating");
+    let mut info_env = common.clone();
+    info_env.extend(server::env(&[("RUST_LOG", "info"), ("LOG_FORMAT", "json")]));
+    let info = Server::start(&plan.bin, &out, "info", &info_env).await?;
+    for n in 1..=2 {
+        for (level, base) in [("warn", &api_url), ("info", &info.url)] {
+            let row = load::run(get(format!("{base}/orgs/{org1}")), 0, plan.short, plan.warmup.min(1), 8).await?;
+            results.record(with(row, json!({"kind": "logging", "level": level, "round": n})))?;
+        }
+    }
+    drop(info);
+
+    println!("== TLS to PostgreSQL: a server and a cold function over verify-full");
+    let tls = TlsServer::start().await;
+    let tls_url = tls.url("localhost", &format!("sslmode=verify-full&sslrootcert={}", tls.ca.display()));
+    let status = Command::new(plan.bin.join("identity")).arg("migrate").env("DATABASE_URL", &tls_url).status();
+    if !status.await?.success() {
+        bail!("identity migrate over TLS failed");
+    }
+    let mut tls_env = common.clone();
+    tls_env.extend(server::env(&NO_IP_LIMITS));
+    tls_env.push(("DATABASE_URL".into(), tls_url.clone()));
+    let over_tls = Server::start(&plan.bin, &out, "tls", &tls_env).await?;
+    let tls_api = Api::new(&over_tls.url);
+    let (tls_token, _) = tls_api.account("tls@bench.example", PASSWORD).await?;
+    let tls_org = tls_api.expect("POST", "/orgs", json!({"name": "TLS"}), Some(&tls_token), 201).await?;
+    let tls_org = tls_org["id"].as_str().context("an org id")?.to_owned();
+    let tls_get = Target {
+        headers: vec![format!("authorization: Bearer {tls_token}")],
+        ..get(format!("{}/orgs/{tls_org}", over_tls.url))
+    };
+    for (name, rate, connections) in [("tls-open", 500, 32), ("tls-closed", 0, 32)] {
+        let row = load::run(tls_get.clone(), rate, plan.seconds, plan.warmup, connections).await?;
+        results.record(with(row, json!({"kind": "http", "name": name})))?;
+    }
+    drop(over_tls);
+
+    println!("== database round trips per route, on the wire (a proxy) and in PostgreSQL's statement log");
     for setting in ["log_min_duration_statement = 0", "log_line_prefix = '%a: '"] {
         db.batch_execute(&format!("ALTER SYSTEM SET {setting}")).await?;
     }
     db.batch_execute("SELECT pg_reload_conf()").await?;
-    let n = plan.trips;
-    let mut refresh_tokens = vec![];
-    for i in 1..=n {
-        let pair = login(format!("user{}@bench.example", i + 10)).await?;
-        refresh_tokens.push(pair["refresh_token"].as_str().context("a refresh token")?.to_owned());
-    }
+    let proxy = Proxy::start(format!("127.0.0.1:{}", cluster.port()).parse()?).await;
+    let wire_ses = free_port()?;
+    let mailbox = fake_ses::serve(wire_ses).await?;
+    let mut wire_env = common.clone();
+    wire_env.extend(server::env(&HIGH_IP_LIMITS));
+    wire_env.extend(fake_ses_env(wire_ses));
+    wire_env.push(("DATABASE_URL".into(), format!("postgres://postgres@{}/identity_bench", proxy.addr)));
+    let wired = Server::start(&plan.bin, &out, "wire", &wire_env).await?;
     let log = cluster.log_file();
-    let trips = RoundTrips { log: &log, requests: n };
-    let count = trips.count(|i| login(format!("user{}@bench.example", i + 40))).await?;
-    results.record(trips.row("login", count))?;
-    let count = trips
-        .count(|i| api.expect("POST", "/auth/refresh", json!({"refresh_token": refresh_tokens[i - 1]}), None, 200))
-        .await?;
-    results.record(trips.row("refresh", count))?;
-    let one_org = format!("/orgs/{org1}");
-    let count = trips.count(|_| api.expect("GET", &one_org, Value::Null, Some(&token), 200)).await?;
-    results.record(trips.row("GET /orgs/{org}", count))?;
-    let members = format!("/orgs/{org1}/members?limit=20");
-    let count = trips.count(|_| api.expect("GET", &members, Value::Null, Some(&token), 200)).await?;
-    results.record(trips.row("GET /orgs/{org}/members", count))?;
+    let mut counter = wire::Counter::new(&proxy, &log);
+    // The first round prepares each statement on the connections it meets; the rounds counted
+    // after it show a warm server.
+    wire::life(&mut wire::Counter::new(&proxy, &log), &Api::new(&wired.url), &mailbox, "warm", 1).await?;
+    wire::life(&mut counter, &Api::new(&wired.url), &mailbox, "counted", plan.trips.div_ceil(4)).await?;
+    for row in counter.rows() {
+        results.record(row)?;
+    }
+    // ALTER SYSTEM cannot share a batch (an implicit transaction) with another statement.
+    db.batch_execute("ALTER SYSTEM RESET log_min_duration_statement").await?;
+    db.batch_execute("SELECT pg_reload_conf()").await?;
+    drop(wired);
 
     for row in cold.all(&plan.bin, "after", "").await? {
         results.record(row)?;
     }
+    // The orgs function's first invocation over TLS: the handshake and verify-full included.
+    let tls_event = cold.event("orgs-get")?.replace(&token, &tls_token).replace(&org(1), &tls_org);
+    let mut env = common.clone();
+    env.extend(server::env(&[("RUST_LOG", "warn"), ("MAIL_TRANSPORT", "log")]));
+    env.push(("DATABASE_URL".into(), tls_url));
+    let binary = plan.bin.join("identity-orgs");
+    let row = coldstart::run(&binary, serde_json::from_str(&tls_event)?, plan.cold_starts, None, &env).await?;
+    let fields = json!({"kind": "cold", "binary_bytes": std::fs::metadata(&binary)?.len(), "zip_bytes": zip_size(&binary)?,
+                        "variant": "after", "what": "over TLS", "commit": ""});
+    results.record(with(row, fields))?;
+    drop(tls);
     drop(server);
 
     println!();
@@ -283,43 +374,6 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         report::into_readme(&root.join("README.md"), &table)?;
     }
     Ok(())
-}
-
-/// `identity serve` on `api_url`'s port with per-IP limits off (every client here is
-/// 127.0.0.1; a flood from many addresses is what the forged-reset run stands for), mail sent
-/// through the real SES client to a fake endpoint on `ses_port`. Killed when dropped.
-async fn serve(
-    bin: &Path,
-    out: &Path,
-    api_url: &str,
-    ses_port: u16,
-    common: &[(String, String)],
-) -> anyhow::Result<Child> {
-    let log = std::fs::File::create(out.join("serve.log"))?;
-    let port = api_url.rsplit(':').next().context("a port")?;
-    let limits =
-        ["LOGIN", "REGISTER", "FORGOT", "RESET", "VERIFY", "INVITATION"].map(|l| (format!("IP_LIMIT_{l}"), "0"));
-    let child = Command::new(bin.join("identity"))
-        .arg("serve")
-        .envs(common.iter().map(|(k, v)| (k, v)))
-        .envs(limits)
-        .env("PORT", port)
-        .env("RUST_LOG", "warn")
-        .env("DATABASE_POOL_SIZE", "16")
-        .envs(fake_ses_env(ses_port))
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting identity serve")?;
-    let api = Api::new(api_url);
-    for _ in 0..150 {
-        if let Ok((200, _)) = api.call("GET", "/health", Value::Null, None).await {
-            return Ok(child);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!("identity serve did not answer /health within 30 s (see {}/serve.log)", out.display())
 }
 
 /// The settings that make a process send mail through the real SES client to a fake endpoint.
@@ -430,57 +484,4 @@ async fn build_baseline(root: &Path, out: &Path, commit: &str) -> anyhow::Result
         bail!("building {commit}'s functions failed");
     }
     Ok(target.join("release"))
-}
-
-/// Counts the server's round trips to PostgreSQL in the cluster's statement log.
-struct RoundTrips<'a> {
-    log: &'a Path,
-    requests: usize,
-}
-
-impl RoundTrips<'_> {
-    /// Makes request 1 to `requests` with `send` and counts the round trips they caused.
-    async fn count<F, Fut>(&self, send: F) -> anyhow::Result<usize>
-    where
-        F: Fn(usize) -> Fut,
-        Fut: Future<Output = anyhow::Result<Value>>,
-    {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let from = std::fs::metadata(self.log)?.len() as usize;
-        for i in 1..=self.requests {
-            send(i).await?;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let log = std::fs::read(self.log)?;
-        Ok(String::from_utf8_lossy(&log[from.min(log.len())..]).lines().filter(|l| is_round_trip(l)).count())
-    }
-
-    fn row(&self, name: &str, round_trips: usize) -> Value {
-        json!({"kind": "trips", "name": name, "requests": self.requests, "round_trips": round_trips})
-    }
-}
-
-/// A statement-log line of the server's (`identity-api: LOG:  duration: 0.1 ms  execute s1: ...`)
-/// for a parse, an execute or a simple statement.
-fn is_round_trip(line: &str) -> bool {
-    let Some(rest) = line.strip_prefix("identity-api: LOG:") else { return false };
-    let Some(rest) = rest.trim_start().strip_prefix("duration:") else { return false };
-    let mut words = rest.split_whitespace();
-    let (Some(number), Some("ms"), Some(kind)) = (words.next(), words.next(), words.next()) else { return false };
-    number.parse::<f64>().is_ok() && ["parse", "execute", "statement"].iter().any(|k| kind.starts_with(k))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_are_the_servers_parses_executes_and_statements() {
-        assert!(is_round_trip("identity-api: LOG:  duration: 0.052 ms  parse s3: SELECT 1"));
-        assert!(is_round_trip("identity-api: LOG:  duration: 0.1 ms  execute s3: SELECT 1"));
-        assert!(is_round_trip("identity-api: LOG:  duration: 0.2 ms  statement: BEGIN"));
-        assert!(!is_round_trip("identity-api: LOG:  duration: 0.2 ms  bind s3: SELECT 1"));
-        assert!(!is_round_trip("psql: LOG:  duration: 0.2 ms  statement: SELECT 1"));
-        assert!(!is_round_trip("identity-api: LOG:  connection authorized"));
-    }
 }

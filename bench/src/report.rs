@@ -286,7 +286,15 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     let loads =
         rows.iter().filter(|r| ["http", "ratio", "ip-check", "logging"].contains(&r["kind"].as_str().unwrap_or("")));
     let loads: BTreeMap<String, &Value> = loads
-        .map(|r| (format!("{} {}{}{}", r["kind"], r["name"], r["variant"], r["round"]).replace("null", ""), r))
+        .map(|r| {
+            let part = |k: &str| r[k].as_str().map(str::to_owned).or_else(|| r[k].as_u64().map(|n| n.to_string()));
+            let name = part("name").unwrap_or_else(|| {
+                let kind = part("kind").unwrap_or_default();
+                let variant = part("variant").or_else(|| part("level")).unwrap_or_default();
+                format!("{kind} {variant} round {}", part("round").unwrap_or_default())
+            });
+            (name, r)
+        })
         .collect();
     let mut problems: Vec<String> = loads
         .iter()

@@ -17,7 +17,7 @@ use tokio::process::Command;
 
 use crate::api::Api;
 use crate::load::{self, Target};
-use crate::server::{self, HIGH_IP_LIMITS, NO_IP_LIMITS, Server};
+use crate::server::{self, Server, UNREACHED, ip_limits};
 use crate::{coldstart, fake_ses, flows, hashing, report, wire};
 
 /// Every seeded account's password.
@@ -134,7 +134,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     ];
     let ses_port = free_port()?;
     let mut main_env = common.clone();
-    main_env.extend(server::env(&NO_IP_LIMITS));
+    main_env.extend(ip_limits("0"));
     main_env.extend(fake_ses_env(ses_port));
     let server = Server::start_on(&plan.bin, &out, "main", &api_url, &main_env).await?;
     let api = Api::new(&api_url);
@@ -249,7 +249,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
 
     println!("== the per-IP check: forged resets with limits off and on (never reached), alternating");
     let mut guarded_env = common.clone();
-    guarded_env.extend(server::env(&HIGH_IP_LIMITS));
+    guarded_env.extend(ip_limits(UNREACHED));
     let guarded = Server::start(&plan.bin, &out, "ip-limits", &guarded_env).await?;
     for n in 1..=2 {
         for (variant, base) in [("off", &api_url), ("on", &guarded.url)] {
@@ -301,7 +301,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         bail!("identity migrate over TLS failed");
     }
     let mut tls_env = common.clone();
-    tls_env.extend(server::env(&NO_IP_LIMITS));
+    tls_env.extend(ip_limits("0"));
     tls_env.push(("DATABASE_URL".into(), tls_url.clone()));
     let over_tls = Server::start(&plan.bin, &out, "tls", &tls_env).await?;
     let tls_api = Api::new(&over_tls.url);
@@ -327,7 +327,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     let wire_ses = free_port()?;
     let mailbox = fake_ses::serve(wire_ses).await?;
     let mut wire_env = common.clone();
-    wire_env.extend(server::env(&HIGH_IP_LIMITS));
+    wire_env.extend(ip_limits(UNREACHED));
     wire_env.extend(fake_ses_env(wire_ses));
     wire_env.push(("DATABASE_URL".into(), format!("postgres://postgres@{}/identity_bench", proxy.addr)));
     let wired = Server::start(&plan.bin, &out, "wire", &wire_env).await?;

@@ -106,11 +106,6 @@ impl OrgRequest {
         OrgRead { request: self, permission }
     }
 
-    /// The org.
-    pub fn org_id(&self) -> Uuid {
-        self.org_id
-    }
-
     /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member.
     fn actor(&self, caller: Option<memberships::SessionMember>) -> AppResult<OrgActor> {
         let caller = caller.ok_or_else(session_ended)?;
@@ -135,18 +130,17 @@ impl OrgRead {
 
     /// Runs `read` pipelined with the caller's resolution on `db` (tokio-postgres sends both
     /// before awaiting either): 401, 404 or 403 as [`authorize_org`] and `require` give them,
-    /// else the actor and what was read.
+    /// else what was read.
     pub async fn with<T>(
         &self,
         db: &impl GenericClient,
         read: impl Future<Output = Result<T, DbError>>,
-    ) -> AppResult<(OrgActor, T)> {
+    ) -> AppResult<T> {
         let claims = &self.request.claims;
         let resolve = memberships::resolve_caller(db, claims.sub, claims.sid, self.request.org_id);
         let (caller, value) = tokio::try_join!(resolve, read)?;
-        let actor = self.request.actor(caller)?;
-        actor.require(self.permission)?;
-        Ok((actor, value))
+        self.request.actor(caller)?.require(self.permission)?;
+        Ok(value)
     }
 
     /// Refuses bad input only once the caller is resolved and allowed: a stranger to the org

@@ -54,6 +54,6 @@ pub async fn record(
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<AuditEntry>> {
     let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let (_, rows) = access.with(&client, audit::list(&client, access.org_id(), before, page.fetch())).await?;
+    let rows = access.with(&client, audit::list(&client, access.org_id(), before, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |e| vec![e.id.to_string()]))
 }

@@ -78,7 +78,14 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY", template_name()))
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e}"));
-        TestDatabase { url: with_database(server_url, &name), name, server }
+        let url = with_database(server_url, &name);
+        // A role's settings in a database stay with that database, not its copies: set them
+        // as migrate does, so each test's sessions behave as production's.
+        let clone = connect(&url).await;
+        identity_shared::db::set_session_defaults(&clone, std::time::Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("session defaults in {name}: {e}"));
+        TestDatabase { url, name, server }
     }
 
     /// Creates an empty database, with no schema at all.

@@ -53,7 +53,7 @@ async fn concurrent_runs_apply_each_migration_once() {
 }
 
 #[tokio::test]
-async fn migrating_sets_the_statement_timeout_for_later_sessions_without_startup_options() {
+async fn migrating_sets_the_session_defaults_for_later_sessions_without_startup_options() {
     let db = TestDatabase::create_empty().await;
     let config = db.config(&[("DATABASE_STATEMENT_TIMEOUT_MS", "300")]);
     migrate_function::handle(&config).await.unwrap();
@@ -63,6 +63,8 @@ async fn migrating_sets_the_statement_timeout_for_later_sessions_without_startup
     let client = identity_shared::db::client(&pool).await.unwrap();
     let shown: String = client.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
     assert_eq!(shown, "300ms");
+    let plans: String = client.query_one("SHOW plan_cache_mode", &[]).await.unwrap().get(0);
+    assert_eq!(plans, "force_generic_plan");
     let slow = identity_shared::repositories::cached::query(&client, "SELECT pg_sleep(2)", &[]).await.unwrap_err();
     assert!(
         matches!(slow, identity_shared::db::DbError::Unavailable(_)),

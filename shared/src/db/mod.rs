@@ -172,14 +172,14 @@ pub fn create_pool(config: &Config) -> Result<Pool, DbError> {
 }
 
 /// Applies pending migrations while holding an advisory lock, so concurrent runs wait for
-/// each other instead of racing, then sets the statement timeout (see
-/// [`set_statement_timeout`]). Returns the names of the migrations it applied.
+/// each other instead of racing, then sets the session defaults (see
+/// [`set_session_defaults`]). Returns the names of the migrations it applied.
 pub async fn migrate(client: &mut tokio_postgres::Client, statement_timeout: Duration) -> Result<Vec<String>, DbError> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY]).await?;
     let outcome = migrations::runner().set_grouped(true).run_async(client).await;
     // Under the lock too: two ALTER ROLEs at once can fail with "tuple concurrently updated".
     let timeout = match outcome {
-        Ok(_) => set_statement_timeout(client, statement_timeout).await,
+        Ok(_) => set_session_defaults(client, statement_timeout).await,
         Err(_) => Ok(()),
     };
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]).await?;
@@ -188,17 +188,25 @@ pub async fn migrate(client: &mut tokio_postgres::Client, statement_timeout: Dur
     Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
 }
 
-/// Makes `statement_timeout` the connecting role's default in this database, for every session
-/// it opens later. A startup option would do it per connection, but RDS Proxy refuses startup
-/// options, and a `SET` after connecting would pin each proxied session to one backend.
-pub async fn set_statement_timeout(client: &tokio_postgres::Client, timeout: Duration) -> Result<(), DbError> {
+/// Makes the statement timeout and generic plans the connecting role's defaults in this
+/// database, for every session it opens later. A startup option would do it per connection,
+/// but RDS Proxy refuses startup options, and a `SET` after connecting would pin each proxied
+/// session to one backend.
+///
+/// Generic plans: every statement here is prepared once per connection and is a keyed OLTP
+/// lookup whose plan does not depend on its parameters. Left to choose, PostgreSQL plans a
+/// members page afresh on every run (its generic plan's estimate assumes a larger LIMIT), and
+/// planning was 30% of the database's time on that read (`scripts/bench`).
+pub async fn set_session_defaults(client: &tokio_postgres::Client, timeout: Duration) -> Result<(), DbError> {
     // ALTER ROLE takes no parameters; the value is a number this code formats.
     let sql = format!(
-        "DO $$ BEGIN EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = %L', \
-         current_database(), '{}ms'); END $$",
+        "DO $$ BEGIN \
+           EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET statement_timeout = %L', current_database(), '{}ms'); \
+           EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET plan_cache_mode = force_generic_plan', current_database()); \
+         END $$",
         timeout.as_millis()
     );
-    client.batch_execute(&sql).await.map_err(|e| DbError::from_pg(e, || "setting the statement timeout".to_owned()))
+    client.batch_execute(&sql).await.map_err(|e| DbError::from_pg(e, || "setting the session defaults".to_owned()))
 }
 
 /// Connects one client outside the pool (migrations need `&mut Client`).

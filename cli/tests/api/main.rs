@@ -12,6 +12,7 @@ mod invitations;
 mod lockout;
 mod mail;
 mod matrix;
+mod member_access;
 mod members;
 mod openapi;
 mod orgs;

@@ -18,7 +18,8 @@ async fn running_twice_is_harmless() {
             "V2__ip_limits".to_owned(),
             "V3__default_role".to_owned(),
             "V4__one_live_token".to_owned(),
-            "V5__access_views".to_owned()
+            "V5__access_views".to_owned(),
+            "V6__member_access_columns".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -47,7 +48,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V2__ip_limits".to_owned(),
             "V3__default_role".to_owned(),
             "V4__one_live_token".to_owned(),
-            "V5__access_views".to_owned()
+            "V5__access_views".to_owned(),
+            "V6__member_access_columns".to_owned()
         ]
     );
 }

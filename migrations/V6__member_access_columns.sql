@@ -8,7 +8,8 @@ ALTER TABLE memberships
     ADD COLUMN roles        text[] NOT NULL DEFAULT '{}',
     ADD COLUMN permissions  text[] NOT NULL DEFAULT '{}';
 
--- Recounts the roles (sorted names) and permissions (sorted, distinct) of the memberships
+-- Recounts the roles (names in byte order, whatever the database's locale, as the API sorts
+-- them) and permissions (sorted, distinct) of the memberships
 -- (orgs[i], users[i]). The rows are locked first, in key order, in a statement of their own:
 -- a concurrent change to one of them has then committed before the recount's snapshot is
 -- taken, so the recount sees it (an UPDATE alone would wait for the row but count from the
@@ -22,7 +23,7 @@ BEGIN
      ORDER BY m.org_id, m.user_id
        FOR NO KEY UPDATE;
     UPDATE memberships m
-       SET roles = COALESCE((SELECT array_agg(r.name ORDER BY r.name)
+       SET roles = COALESCE((SELECT array_agg(r.name ORDER BY r.name COLLATE "C")
                                FROM member_roles mr JOIN roles r ON r.id = mr.role_id
                               WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id), '{}'),
            permissions = COALESCE((SELECT array_agg(DISTINCT rp.permission ORDER BY rp.permission)

@@ -14,7 +14,7 @@ async fn drifted(app: &TestApp) -> Vec<String> {
             "SELECT m.org_id::text || '/' || m.user_id::text || ' ' || m.roles::text || ' ' || m.permissions::text
                FROM memberships m
               WHERE (m.roles, m.permissions) IS DISTINCT FROM (
-                    COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM member_roles mr JOIN roles r ON r.id = mr.role_id
+                    COALESCE((SELECT array_agg(r.name ORDER BY r.name COLLATE \"C\") FROM member_roles mr JOIN roles r ON r.id = mr.role_id
                                WHERE mr.org_id = m.org_id AND mr.user_id = m.user_id), '{}'),
                     COALESCE((SELECT array_agg(DISTINCT rp.permission ORDER BY rp.permission)
                                 FROM member_roles mr JOIN role_permissions rp ON rp.role_id = mr.role_id

@@ -158,6 +158,48 @@ async fn every_org_read_is_one_round_trip_like_me() {
     }
 }
 
+/// Round trips per request for five calls of `method path` (after three that warm the
+/// connection's prepared statements), the body of call n from `body(n)`.
+async fn trips_per_call(
+    app: &identity_testkit::TestApp,
+    proxy: &identity_testkit::proxy::Proxy,
+    token: &str,
+    (method, path): (axum::http::Method, String),
+    body: impl Fn(usize) -> serde_json::Value,
+    status: u16,
+) -> f64 {
+    let mut before = 0;
+    for n in 0..8 {
+        if n == 3 {
+            before = proxy.round_trips();
+        }
+        let res = app.call(method.clone(), path.clone(), Some(body(n)), Some(token)).await;
+        assert_eq!(res.status, status, "{method} {path}: {}", res.json);
+    }
+    (proxy.round_trips() - before) as f64 / 5.0
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_sends_its_independent_statements_together() {
+    let (app, proxy) = crate::database::app_behind_proxy("5000").await;
+    let (token, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let org = create_org(&app, &token, "Acme").await;
+    let bob = app.user("bob@example.com", PASSWORD).await;
+    app.add_member(org, bob, &["member"]).await;
+    // The caller; BEGIN; the org's lock; the member, the roles asked for and the member's
+    // permissions together; the new roles and the audit row together; COMMIT. (Eleven when
+    // each statement waited for the one before.)
+    let put = (axum::http::Method::PUT, format!("/orgs/{org}/members/{bob}/roles"));
+    let role = |n: usize| serde_json::json!({"roles": [if n % 2 == 0 { "admin" } else { "member" }]});
+    assert_eq!(trips_per_call(&app, &proxy, &token, put, role, 200).await, 6.0, "round trips per role change");
+    // The caller; BEGIN; the roles, the member check, the org and retiring stale invitations
+    // together; the insert; the mail and the audit row together; COMMIT; then the mail's
+    // claim and its record as sent. (Thirteen before.)
+    let post = (axum::http::Method::POST, format!("/orgs/{org}/invitations"));
+    let guest = |n: usize| serde_json::json!({"email": format!("guest{n}@example.com")});
+    assert_eq!(trips_per_call(&app, &proxy, &token, post, guest, 201).await, 8.0, "round trips per invitation");
+}
+
 #[tokio::test]
 async fn a_read_refuses_a_stranger_before_it_judges_their_query() {
     let app = crate::app().await;

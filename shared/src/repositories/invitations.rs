@@ -1,6 +1,7 @@
 //! The invitations table, read through the `invitation_details` view.
 
 use const_format::concatcp;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{GenericClient, cached};
@@ -81,24 +82,13 @@ pub struct NewInvitation<'a> {
 
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
-    cached::execute(
-        db,
-        INSERT,
-        &[
-            &new.id,
-            &new.org_id,
-            &new.email,
-            &new.role_ids,
-            &new.invited_by,
-            &new.token_hash,
-            &new.ttl_days,
-            &i32::from(new.ttl_days),
-        ],
-    )
-    .await?;
-    find(db, new.org_id, new.id)
-        .await?
-        .ok_or_else(|| DbError::other("reading back an inserted invitation", "the row vanished"))
+    let ttl_days = i32::from(new.ttl_days);
+    let params: [&(dyn ToSql + Sync); 8] =
+        [&new.id, &new.org_id, &new.email, &new.role_ids, &new.invited_by, &new.token_hash, &new.ttl_days, &ttl_days];
+    // The insert and its read back through the view leave together, in this order (biased:
+    // polled, so sent, first), and PostgreSQL runs them in the order they arrive.
+    let (_, found) = tokio::try_join!(biased; cached::execute(db, INSERT, &params), find(db, new.org_id, new.id))?;
+    found.ok_or_else(|| DbError::other("reading back an inserted invitation", "the row vanished"))
 }
 
 /// One of the org's invitations.

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use const_format::concatcp;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{GenericClient, cached, users};
@@ -92,8 +93,11 @@ pub async fn delete(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Res
 
 /// Replaces a member's roles.
 pub async fn set_roles(db: &impl GenericClient, org_id: Uuid, user_id: Uuid, role_ids: &[Uuid]) -> Result<(), DbError> {
-    cached::execute(db, CLEAR_ROLES, &[&org_id, &user_id]).await?;
-    cached::execute(db, ADD_ROLES, &[&org_id, &user_id, &role_ids]).await?;
+    // Sent together, in this order (biased: the first future is polled, so sent, first);
+    // PostgreSQL runs a connection's statements in the order they arrive.
+    let (clear, add): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 3]) =
+        ([&org_id, &user_id], [&org_id, &user_id, &role_ids]);
+    tokio::try_join!(biased; cached::execute(db, CLEAR_ROLES, &clear), cached::execute(db, ADD_ROLES, &add))?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
 use crate::models::MyInvitation;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
-use crate::models::{Member, NewPassword, Page, PageRequest, User};
+use crate::models::{Member, NewPassword, Organization, Page, PageRequest, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::{Caller, OrgActor, OrgRead};
@@ -74,14 +74,22 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     let ttl = req.expires_in_days.unwrap_or(i64::from(state.config().mail.invitation_ttl_days));
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let found = match &req.roles {
-        Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await?,
-        None => vec![crate::services::roles::default_grantable(&tx, actor).await?],
-    };
-    if memberships::has_member_with_email(&tx, actor.org_id, email).await? {
+    // The checks, the org's name for the mail and retiring stale invitations to this email
+    // leave together: one round trip. A refusal rolls the transaction back.
+    let (found, is_member, org, ()) = tokio::try_join!(
+        async {
+            match &req.roles {
+                Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await,
+                None => Ok(vec![crate::services::roles::default_grantable(&tx, actor).await?]),
+            }
+        },
+        async { Ok(memberships::has_member_with_email(&tx, actor.org_id, email).await?) },
+        async { organizations::find(&tx, actor.org_id).await?.ok_or_else(no_invitation) },
+        async { Ok(invitations::expire_stale(&tx, actor.org_id, email).await?) },
+    )?;
+    if is_member {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
     }
-    invitations::expire_stale(&tx, actor.org_id, email).await?;
     let token = tokens::generate();
     let role_ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
     let new = NewInvitation {
@@ -97,9 +105,10 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
         invitations::ONE_PENDING,
         "This email already has a pending invitation; resend or revoke it.",
     ))?;
-    let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
-    audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?;
+    let (mail, ()) = tokio::try_join!(queue_mail(state, &tx, &org, actor, &invitation, &token), async {
+        Ok(audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?)
+    },)?;
     tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)
@@ -108,11 +117,11 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
 async fn queue_mail(
     state: &AppState,
     db: &impl GenericClient,
+    org: &Organization,
     actor: &OrgActor,
     invitation: &Invitation,
     token: &str,
 ) -> AppResult<Uuid> {
-    let org = organizations::find(db, actor.org_id).await?.ok_or_else(no_invitation)?;
     let payload = json!({
         "org_name": org.name,
         "inviter_name": actor.user.name,
@@ -152,7 +161,10 @@ pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<Invi
 pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
+    let (before, org) =
+        tokio::try_join!(async { invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation) }, async {
+            organizations::find(&tx, actor.org_id).await?.ok_or_else(no_invitation)
+        },)?;
     let token = tokens::generate();
     let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token))
         .await
@@ -161,9 +173,10 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
             "A newer invitation to this email is pending; resend that one.",
         ))?
         .ok_or_else(|| refusal(Some(before.status)))?;
-    let mail = queue_mail(state, &tx, actor, &invitation, &token).await?;
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
-    audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?;
+    let (mail, ()) = tokio::try_join!(queue_mail(state, &tx, &org, actor, &invitation, &token), async {
+        Ok(audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?)
+    },)?;
     tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(invitation)

@@ -89,18 +89,23 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, roles:
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     organizations::lock(&tx, actor.org_id).await?;
-    let before = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
-    let found = crate::services::roles::grantable(&tx, actor, roles, "Granting these roles").await?;
-    let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
+    // Under the lock, the three reads leave together and come back in one round trip.
+    let (before, found, held) = tokio::try_join!(
+        async { memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member) },
+        crate::services::roles::grantable(&tx, actor, roles, "Granting these roles"),
+        async { Ok(memberships::permissions(&tx, actor.org_id, user_id).await?) },
+    )?;
     actor.require_all(&held, "Changing this member's roles")?;
     let stays_owner = found.iter().any(|r| r.id == OWNER_ROLE_ID);
     let was_owner = before.roles.iter().any(|r| r == OWNER_ROLE);
     keep_an_owner(&tx, actor.org_id, was_owner && !stays_owner).await?;
     let ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
-    memberships::set_roles(&tx, actor.org_id, user_id, &ids).await?;
     let metadata = json!({"before": before.roles, "after": names});
-    audit::record(&tx, actor, "member.roles_changed", "member", user_id, metadata).await?;
-    let after = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
+    tokio::try_join!(
+        memberships::set_roles(&tx, actor.org_id, user_id, &ids),
+        audit::record(&tx, actor, "member.roles_changed", "member", user_id, metadata),
+    )?;
     tx.commit().await?;
-    Ok(after)
+    // Every name was found (or the grant was refused), so the roles held now are these.
+    Ok(Member { roles: names, ..before })
 }

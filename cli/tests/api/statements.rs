@@ -200,6 +200,29 @@ async fn a_write_sends_its_independent_statements_together() {
     assert_eq!(trips_per_call(&app, &proxy, &token, post, guest, 201).await, 8.0, "round trips per invitation");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn statements_sent_together_in_order_run_in_order_on_a_fresh_connection() {
+    // One connection, on which reading an invitation is prepared and inserting one is not:
+    // sent together, the insert's parse would hold it back while its read-back, prepared
+    // already, ran ahead and found nothing.
+    let app = app_with(&[("DATABASE_POOL_SIZE", "1")]).await;
+    let (token, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let org = create_org(&app, &token, "Acme").await;
+    let ada = crate::user_id(&app, &token);
+    let id = uuid::Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at)
+         VALUES ('{id}', '{org}', 'old@example.com', '{{}}', '{ada}', '\\x00', 7, now() + interval '7 days')"
+    ))
+    .await;
+    assert_eq!(app.get(&format!("/orgs/{org}/invitations/{id}"), Some(&token)).await.status, 200);
+
+    let body = serde_json::json!({"email": "bob@example.com"});
+    let res = app.call(axum::http::Method::POST, format!("/orgs/{org}/invitations"), Some(body), Some(&token)).await;
+    assert_eq!(res.status, 201, "{}", res.json);
+    assert_eq!(res.json["email"], "bob@example.com");
+}
+
 #[tokio::test]
 async fn a_read_refuses_a_stranger_before_it_judges_their_query() {
     let app = crate::app().await;

@@ -124,6 +124,20 @@ pub fn value_opt<'a, T: for<'r> FromSql<'r> + 'a>(
     })
 }
 
+/// Prepares the statements the connection's cache lacks, for statements sent together that
+/// must run in order: one still to prepare would wait for its parse while those after it,
+/// prepared already, ran ahead. Once warm this sends nothing.
+#[track_caller]
+pub fn warm<'a>(db: &'a impl GenericClient, sqls: &'a [&'a str]) -> impl Future<Output = Result<(), DbError>> + 'a {
+    let at = Location::caller();
+    async move {
+        for sql in sqls {
+            located(at, sql, db.prepare_cached(sql)).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs a statement, naming its call site and text in the error it may fail with.
 async fn located<T>(
     at: &'static Location<'static>,

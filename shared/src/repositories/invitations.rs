@@ -85,8 +85,9 @@ pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<
     let ttl_days = i32::from(new.ttl_days);
     let params: [&(dyn ToSql + Sync); 8] =
         [&new.id, &new.org_id, &new.email, &new.role_ids, &new.invited_by, &new.token_hash, &new.ttl_days, &ttl_days];
-    // The insert and its read back through the view leave together, in this order (biased:
-    // polled, so sent, first), and PostgreSQL runs them in the order they arrive.
+    // The insert and its read back through the view leave together and run in this order:
+    // both prepared first, then sent in order (biased polling).
+    cached::warm(db, &[INSERT, FIND]).await?;
     let (_, found) = tokio::try_join!(biased; cached::execute(db, INSERT, &params), find(db, new.org_id, new.id))?;
     found.ok_or_else(|| DbError::other("reading back an inserted invitation", "the row vanished"))
 }

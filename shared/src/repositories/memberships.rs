@@ -93,12 +93,32 @@ pub async fn delete(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Res
 
 /// Replaces a member's roles.
 pub async fn set_roles(db: &impl GenericClient, org_id: Uuid, user_id: Uuid, role_ids: &[Uuid]) -> Result<(), DbError> {
-    // Sent together, in this order (biased: the first future is polled, so sent, first);
-    // PostgreSQL runs a connection's statements in the order they arrive.
     let (clear, add): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 3]) =
         ([&org_id, &user_id], [&org_id, &user_id, &role_ids]);
+    // Sent together and run in this order: both prepared first, then polled (so sent) in
+    // order (biased), and PostgreSQL runs a connection's statements as they arrive.
+    cached::warm(db, &[CLEAR_ROLES, ADD_ROLES]).await?;
     tokio::try_join!(biased; cached::execute(db, CLEAR_ROLES, &clear), cached::execute(db, ADD_ROLES, &add))?;
     Ok(())
+}
+
+/// As [`set_roles`], and the member as they are then, in the same round trip.
+pub async fn set_roles_and_find(
+    db: &impl GenericClient,
+    org_id: Uuid,
+    user_id: Uuid,
+    role_ids: &[Uuid],
+) -> Result<Option<Member>, DbError> {
+    let (clear, add, key): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 3], [&(dyn ToSql + Sync); 2]) =
+        ([&org_id, &user_id], [&org_id, &user_id, &role_ids], [&org_id, &user_id]);
+    cached::warm(db, &[CLEAR_ROLES, ADD_ROLES, FIND]).await?;
+    let (_, _, member) = tokio::try_join!(
+        biased;
+        cached::execute(db, CLEAR_ROLES, &clear),
+        cached::execute(db, ADD_ROLES, &add),
+        cached::fetch_opt(db, FIND, &key),
+    )?;
+    Ok(member)
 }
 
 /// How many members hold the role with this id.

@@ -254,11 +254,15 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
     };
     let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Accepted, Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
-    let tokens = match caller {
-        Some(_) => None,
-        None => Some(sessions::open_session(state, &tx, &user, None, &client_info).await?),
-    };
-    let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
+    let (tokens, invitation) = tokio::try_join!(
+        async {
+            match caller {
+                Some(_) => Ok(None),
+                None => Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info).await?)),
+            }
+        },
+        async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
+    )?;
     tx.commit().await?;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
@@ -302,19 +306,24 @@ async fn join(
     ip: Option<std::net::IpAddr>,
 ) -> AppResult<(Member, User)> {
     organizations::lock(tx, taken.org_id).await?;
-    if !memberships::insert(tx, taken.org_id, user.id).await? {
+    let (joined, roles) =
+        tokio::try_join!(memberships::insert(tx, taken.org_id, user.id), roles::find_by_ids(tx, &taken.role_ids),)?;
+    if !joined {
         return Err(AppError::Conflict("You are already a member of this organization.".into()));
     }
-    let roles = roles::find_by_ids(tx, &taken.role_ids).await?;
     let role_ids: Vec<Uuid> = roles.iter().map(|r| r.id).collect();
-    memberships::set_roles(tx, taken.org_id, user.id, &role_ids).await?;
-    let user = users::mark_email_verified(tx, user.id).await?.unwrap_or_else(|| user.clone());
     let actor = Attribution { org_id: taken.org_id, actor_id: Some(user.id), ip };
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-    audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})).await?;
-    audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id}))
-        .await?;
-    let member = memberships::find(tx, taken.org_id, user.id).await?.ok_or_else(no_invitation)?;
+    // The rest is independent of itself but for the member read after their roles, which
+    // set_roles_and_find keeps in order: one round trip.
+    let (member, verified, (), ()) = tokio::try_join!(
+        memberships::set_roles_and_find(tx, taken.org_id, user.id, &role_ids),
+        users::mark_email_verified(tx, user.id),
+        audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})),
+        audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id})),
+    )?;
+    let member = member.ok_or_else(no_invitation)?;
+    let user = verified.unwrap_or_else(|| user.clone());
     Ok((member, user))
 }
 

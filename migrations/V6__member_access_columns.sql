@@ -1,6 +1,7 @@
 -- What a membership grants, kept on the membership (issue 17). Every org request checks the
 -- caller's roles and permissions; aggregating member_roles, roles and role_permissions for it
--- cost PostgreSQL twice what the rest of the check did. The triggers below keep the two
+-- made the check 1.6 times as costly as reading one row (pgbench, prepared, 2 clients: 18,400
+-- against 29,600 a second; GET /me's statement 37,000). The triggers below keep the two
 -- columns equal to that aggregate on every change, in the changing transaction, so readers
 -- read one row. A role edit rewrites the rows of the members who hold the role.
 

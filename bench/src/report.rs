@@ -101,7 +101,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
             f(first, "p95_ms"),
             verdict(f(init, "median_ms") <= 10.0),
             verdict(f(first, "median_ms") <= first_goal),
-            if mails { "(mails: no goal)" } else { verdict(mb <= 6.0) },
+            if mails { "(mails: no goal)" } else { "arm64: scripts/package" },
             verdict(rss <= 25.0),
         )?;
     }
@@ -115,8 +115,10 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          row above it is the same function's first invocation without mail. \"over TLS\": orgs' first invocation \
          against a PostgreSQL that speaks only TLS, with sslmode=verify-full: the handshake and the certificate check \
          are in it. Every function links the Secrets Manager client, as any may read the database secret \
-         (DATABASE_SECRET_ARN); only the three that send mail link SES and aws-config. Sizes are x86_64; the arm64 \
-         builds that deploy are smaller (`scripts/package`).\n"
+         (DATABASE_SECRET_ARN); only the three that send mail link SES and aws-config. Sizes here are x86_64 and \
+         built without LTO, to keep the benchmark's build short; the size goal is for what deploys, the arm64 zips \
+         `scripts/package` builds with the release profile's fat LTO (its table is in the README under \
+         \"Deploying to AWS\").\n"
     )?;
     before_and_after(&mut out, &cold, baseline)?;
 

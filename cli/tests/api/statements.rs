@@ -190,7 +190,7 @@ async fn a_write_sends_its_independent_statements_together() {
     // permissions together; the new roles and the audit row together; COMMIT. (Eleven when
     // each statement waited for the one before.)
     let put = (axum::http::Method::PUT, format!("/orgs/{org}/members/{bob}/roles"));
-    let role = |n: usize| serde_json::json!({"roles": [if n % 2 == 0 { "admin" } else { "member" }]});
+    let role = |n: usize| serde_json::json!({"roles": [if n.is_multiple_of(2) { "admin" } else { "member" }]});
     assert_eq!(trips_per_call(&app, &proxy, &token, put, role, 200).await, 6.0, "round trips per role change");
     // The caller; BEGIN; the roles, the member check, the org and retiring stale invitations
     // together; the insert; the mail and the audit row together; COMMIT; then the mail's

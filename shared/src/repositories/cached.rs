@@ -21,6 +21,8 @@ use crate::db::DbError;
 
 /// Parameters as tokio-postgres takes them.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+/// One of them.
+pub type Param<'a> = &'a (dyn ToSql + Sync);
 
 /// Every row the statement returns.
 #[track_caller]

@@ -1,7 +1,6 @@
 //! The invitations table, read through the `invitation_details` view.
 
 use const_format::concatcp;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{GenericClient, cached};
@@ -83,7 +82,7 @@ pub struct NewInvitation<'a> {
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
     let ttl_days = i32::from(new.ttl_days);
-    let params: [&(dyn ToSql + Sync); 8] =
+    let params: [cached::Param; 8] =
         [&new.id, &new.org_id, &new.email, &new.role_ids, &new.invited_by, &new.token_hash, &new.ttl_days, &ttl_days];
     // The insert and its read back through the view leave together and run in this order:
     // both prepared first, then sent in order (biased polling).

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use const_format::concatcp;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::cached::Param;
 use super::{GenericClient, cached, users};
 use crate::db::DbError;
 use crate::models::{Member, PermissionSet, User, UserStatus};
@@ -93,8 +93,7 @@ pub async fn delete(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Res
 
 /// Replaces a member's roles.
 pub async fn set_roles(db: &impl GenericClient, org_id: Uuid, user_id: Uuid, role_ids: &[Uuid]) -> Result<(), DbError> {
-    let (clear, add): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 3]) =
-        ([&org_id, &user_id], [&org_id, &user_id, &role_ids]);
+    let (clear, add): ([Param; 2], [Param; 3]) = ([&org_id, &user_id], [&org_id, &user_id, &role_ids]);
     // Sent together and run in this order: both prepared first, then polled (so sent) in
     // order (biased), and PostgreSQL runs a connection's statements as they arrive.
     cached::warm(db, &[CLEAR_ROLES, ADD_ROLES]).await?;
@@ -109,7 +108,7 @@ pub async fn set_roles_and_find(
     user_id: Uuid,
     role_ids: &[Uuid],
 ) -> Result<Option<Member>, DbError> {
-    let (clear, add, key): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 3], [&(dyn ToSql + Sync); 2]) =
+    let (clear, add, key): ([Param; 2], [Param; 3], [Param; 2]) =
         ([&org_id, &user_id], [&org_id, &user_id, &role_ids], [&org_id, &user_id]);
     cached::warm(db, &[CLEAR_ROLES, ADD_ROLES, FIND]).await?;
     let (_, _, member) = tokio::try_join!(

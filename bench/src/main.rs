@@ -2,6 +2,7 @@
 
 mod api;
 mod coldstart;
+mod cpu;
 mod fake_ses;
 mod flows;
 mod hashing;

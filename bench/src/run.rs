@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 use crate::api::Api;
+use crate::cpu;
 use crate::load::{self, Target};
 use crate::server::{self, Server, UNREACHED, ip_limits};
 use crate::{coldstart, fake_ses, flows, hashing, report, wire};
@@ -207,9 +208,20 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         ("GET /orgs/{org}/audit-log", format!("/orgs/{org1}/audit-log")),
         ("me-last", "/me".to_owned()),
     ];
+    let postmaster = cluster.postmaster_pid().context("the benchmark's PostgreSQL is not running")?;
     for (name, path) in reads {
-        let row = load::run(get(format!("{api_url}{path}")), 0, plan.short, plan.warmup.min(1), 8).await?;
-        results.record(with(row, json!({"kind": "ratio", "name": name})))?;
+        let target = get(format!("{api_url}{path}"));
+        let warm = plan.warmup.min(1);
+        // The warm-up apart, so that the CPU counted is the measured requests'.
+        if warm > 0 {
+            load::run(target.clone(), 0, warm, 0, 8).await?;
+        }
+        let before = cpu::Usage::now(server.pid()?, postmaster)?;
+        let row = load::run(target, 0, plan.short, 0, 8).await?;
+        let requests = row["requests"].as_f64().unwrap_or(0.0);
+        let (server_us, database_us) = cpu::Usage::now(server.pid()?, postmaster)?.per_request_since(&before, requests);
+        let fields = json!({"kind": "ratio", "name": name, "server_us": server_us, "database_us": database_us});
+        results.record(with(row, fields))?;
     }
 
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);

@@ -71,9 +71,14 @@ impl Server {
         bail!("identity serve ({name}) did not answer /health within 30 s (see {})", log_path.display())
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("the server has exited")
+    }
+
     /// Its resident memory now and at its peak, in KiB (VmRSS, VmHWM).
     pub fn memory(&self) -> anyhow::Result<(u64, u64)> {
-        let pid = self.child.id().context("the server has exited")?;
+        let pid = self.pid()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
         let field = |name: &str| -> anyhow::Result<u64> {
             let line = status.lines().find_map(|l| l.strip_prefix(name)).with_context(|| format!("no {name}"))?;

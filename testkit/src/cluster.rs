@@ -62,6 +62,12 @@ impl Cluster {
         self.port
     }
 
+    /// The postmaster's process id, while the server runs (PostgreSQL's backends are its children).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     /// The server's log (where `log_min_duration_statement` writes each statement).
     pub fn log_file(&self) -> PathBuf {
         self.dir.join("server.log")

@@ -3,6 +3,9 @@
 -- ("mid") and one of 100,000 ("big"), drawn from 100,000 more users. User n's id ends in n's
 -- hex digits, org k's likewise; user 1 owns org 1, "mid" and "big". Every password is the same
 -- (:'hash', made at the production cost).
+-- A bulk load: migrate's statement timeout is for the API's statements, and granting 111,000
+-- roles makes V6's trigger recount 111,000 memberships in one statement.
+SET statement_timeout = 0;
 BEGIN;
 INSERT INTO users (id, email, email_verified_at, password_hash, name)
 SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, 'user' || n || '@bench.example', now(),

@@ -314,8 +314,8 @@ async fn join(
     let role_ids: Vec<Uuid> = roles.iter().map(|r| r.id).collect();
     let actor = Attribution { org_id: taken.org_id, actor_id: Some(user.id), ip };
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
-    // The rest is independent of itself but for the member read after their roles, which
-    // set_roles_and_find keeps in order: one round trip.
+    // None of these depends on another but the member read on their new roles, which
+    // set_roles_and_find keeps in order: one round trip for all.
     let (member, verified, (), ()) = tokio::try_join!(
         memberships::set_roles_and_find(tx, taken.org_id, user.id, &role_ids),
         users::mark_email_verified(tx, user.id),

@@ -42,24 +42,28 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- A role's permissions changed: every membership holding the role.
+-- Recounts every membership holding one of the roles.
+CREATE FUNCTION refresh_role_holders(role_ids uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_member_access(array_agg(org_id), array_agg(user_id))
+       FROM (SELECT DISTINCT mr.org_id, mr.user_id FROM member_roles mr WHERE mr.role_id = ANY (role_ids)) c;
+END $$;
+
+-- A role's permissions changed.
 CREATE FUNCTION role_permissions_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM refresh_member_access(array_agg(org_id), array_agg(user_id))
-       FROM (SELECT DISTINCT mr.org_id, mr.user_id FROM member_roles mr
-              WHERE mr.role_id IN (SELECT role_id FROM changed)) c;
+    PERFORM refresh_role_holders(ARRAY(SELECT DISTINCT role_id FROM changed));
     RETURN NULL;
 END $$;
 
--- A role renamed: every membership holding it (a description edit changes nothing here).
+-- A role renamed (a description edit changes nothing here).
 CREATE FUNCTION roles_renamed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM refresh_member_access(array_agg(org_id), array_agg(user_id))
-       FROM (SELECT DISTINCT mr.org_id, mr.user_id FROM member_roles mr
-              WHERE mr.role_id IN (SELECT n.id FROM changed n JOIN before b ON b.id = n.id
-                                    WHERE n.name IS DISTINCT FROM b.name)) c;
+    PERFORM refresh_role_holders(ARRAY(SELECT n.id FROM changed n JOIN before b ON b.id = n.id
+                                        WHERE n.name IS DISTINCT FROM b.name));
     RETURN NULL;
 END $$;
 

@@ -60,6 +60,17 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("invitations-preview", 200),
         ("invitations-accept", 201),
         ("invitations-decline", 200),
+        ("users-update-me", 200),
+        ("users-delete-me", 204),
+        ("users-change-email", 202),
+        ("auth-email-confirm", 200),
+        ("users-my-sessions", 200),
+        ("users-end-my-session", 204),
+        ("users-revoke-other-sessions", 200),
+        ("users-sessions", 200),
+        ("users-end-session", 204),
+        ("users-delete", 204),
+        ("orgs-limits", 200),
     ])
 }
 
@@ -102,8 +113,9 @@ async fn every_event_reaches_its_handler() {
 }
 
 /// The world the events act in: Ada (who auth-register creates) is a platform admin with a
-/// verified email (unless the event verifies it), owns Acme with Bob as a member, a custom role
-/// "support" and an invitation to dan@example.com, and has an invitation from Carol's Beta.
+/// verified email (unless the event verifies it), owns Acme with Bob (signed in) as a member
+/// (an owner too where Ada deletes her account), a custom role "support" and an invitation to
+/// dan@example.com, and has an invitation from Carol's Beta.
 /// Mail goes to an SES endpoint that refuses, so the outbox keeps each link for the tests.
 pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> String {
     let (access, refresh) = app.signed_in("ada@example.com", PASSWORD).await;
@@ -115,8 +127,9 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         app.sql(&format!("UPDATE users SET email_verified_at = now() WHERE id = '{ada}'")).await;
     }
     let org = crate::create_org(app, &access, "Acme Corp").await;
-    let bob = app.user("bob@example.com", PASSWORD).await;
-    app.add_member(org, bob, &["member"]).await;
+    let (bob_access, _) = app.signed_in("bob@example.com", PASSWORD).await;
+    let bob = crate::user_id(app, &bob_access);
+    app.add_member(org, bob, if name == "users-delete-me" { &["owner"] } else { &["member"] }).await;
     let post = |path: String, body: serde_json::Value, token: String| async move {
         let res = app.call(axum::http::Method::POST, path, Some(body), Some(&token)).await;
         assert!(res.status.is_success(), "{}", res.json);
@@ -132,12 +145,16 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         let email = identity_shared::models::Email::parse("ada@example.com").unwrap();
         identity_shared::services::account::forgot_password(&app.state, &email, Default::default()).await.unwrap();
     }
-    let template = match name {
-        "auth-verify-email" => "verify_email",
-        "auth-password-reset" => "reset_password",
-        _ => "invitation",
+    if name == "auth-email-confirm" {
+        post("/me/email".into(), json!({"new_email": "ada.new@example.com", "password": PASSWORD}), access.clone())
+            .await;
+    }
+    let (template, recipient) = match name {
+        "auth-verify-email" => ("verify_email", "ada@example.com"),
+        "auth-password-reset" => ("reset_password", "ada@example.com"),
+        "auth-email-confirm" => ("confirm_email_change", "ada.new@example.com"),
+        _ => ("invitation", "dan@example.com"),
     };
-    let recipient = if template == "invitation" { "dan@example.com" } else { "ada@example.com" };
     let link = app
         .sql(&format!(
             "SELECT payload->>'link' FROM email_outbox WHERE template = '{template}' AND recipient = '{recipient}' ORDER BY id DESC LIMIT 1"
@@ -146,6 +163,10 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     let link: String = link[0].get(0);
     let token = link.split("token=").nth(1).unwrap().to_owned();
     let invitation = if name.starts_with("users-") { &to_ada["id"] } else { &dan["id"] };
+    // Ada ends one of her own sessions; a platform admin's route ends one of Bob's.
+    let session_of = if name == "users-end-my-session" { ada } else { bob };
+    let session = app.sql(&format!("SELECT id::text FROM sessions WHERE user_id = '{session_of}' LIMIT 1")).await;
+    let session: String = session[0].get(0);
     raw.replace("REPLACE_WITH_ACCESS_TOKEN", &access)
         .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
         .replace("REPLACE_WITH_ORG_ID", &org.to_string())
@@ -153,6 +174,7 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_ROLE", "support")
         .replace("REPLACE_WITH_INVITATION_ID", invitation.as_str().unwrap())
         .replace("REPLACE_WITH_TOKEN", &token)
+        .replace("REPLACE_WITH_SESSION_ID", &session)
 }
 
 #[tokio::test]

@@ -93,7 +93,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         app.get(path, None).await.assert_problem(404);
     }
     app.get("/auth/login", None).await.assert_problem(405);
-    app.call(Method::DELETE, "/me", None, None).await.assert_problem(405);
+    app.call(Method::PUT, "/me", None, None).await.assert_problem(405);
     app.call(Method::POST, "/.well-known/jwks.json", Some(json!({})), None).await.assert_problem(405);
 }
 

@@ -1,5 +1,6 @@
-//! Cross-tenant matrix: every org route and method, called as owner, admin and member of org
-//! A, owner of org B, with no token and with a garbage token. Each cell runs on a world of its
+//! Cross-tenant matrix: every org route and method, and every user route that names another
+//! user's account or session, called as owner, admin and member of org A, owner of org B, with
+//! no token and with a garbage token. Each cell runs on a world of its
 //! own, so a cell that succeeds cannot change what the next one sees.
 
 use axum::http::Method;
@@ -27,6 +28,8 @@ struct World {
     org_a: Uuid,
     org_b: Uuid,
     victim: Uuid,
+    victim_session: Uuid,
+    victim_token: String,
     owner_b: Uuid,
     tokens: [String; 4],
 }
@@ -37,7 +40,9 @@ async fn world() -> World {
     let (admin_a, _) = app.signed_in("admin-a@example.com", PASSWORD).await;
     let (member_a, _) = app.signed_in("member-a@example.com", PASSWORD).await;
     let (owner_b, _) = app.signed_in("owner-b@example.com", PASSWORD).await;
-    let victim = app.user("victim-a@example.com", PASSWORD).await;
+    let (victim_token, _) = app.signed_in("victim-a@example.com", PASSWORD).await;
+    let victim_claims = app.state.jwt().verify(&victim_token).unwrap();
+    let victim = victim_claims.sub;
     let org_a = create_org(&app, &owner_a, "Org A").await;
     let org_b = create_org(&app, &owner_b, "Org B").await;
     app.add_member(org_a, user_id(&app, &admin_a), &["admin"]).await;
@@ -53,7 +58,16 @@ async fn world() -> World {
         .await;
     assert_eq!(role.status, 201, "{}", role.json);
     let owner_b_id = user_id(&app, &owner_b);
-    World { app, org_a, org_b, victim, owner_b: owner_b_id, tokens: [owner_a, admin_a, member_a, owner_b] }
+    World {
+        app,
+        org_a,
+        org_b,
+        victim,
+        victim_session: victim_claims.sid,
+        victim_token,
+        owner_b: owner_b_id,
+        tokens: [owner_a, admin_a, member_a, owner_b],
+    }
 }
 
 impl World {
@@ -72,6 +86,7 @@ impl World {
         template
             .replace("{A}", &self.org_a.to_string())
             .replace("{B}", &self.org_b.to_string())
+            .replace("{victimSession}", &self.victim_session.to_string())
             .replace("{victim}", &self.victim.to_string())
             .replace("{ownerB}", &self.owner_b.to_string())
             .replace("{random}", &Uuid::now_v7().to_string())
@@ -117,6 +132,17 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 6])> {
         (Method::PATCH, "/orgs/{B}", Some(json!({"name": "Hijacked"})), [404, 404, 404, 200, 401, 401]),
         (Method::DELETE, "/orgs/{B}", None, [404, 404, 404, 204, 401, 401]),
         (get.clone(), "/orgs/{B}/audit-log", None, [404, 404, 404, 200, 401, 401]),
+        // Member limits are the platform's to set: no org role reaches them, and the answer is
+        // the same for a member's org and another's, so it tells nothing.
+        (Method::PUT, "/orgs/{A}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401]),
+        (Method::PUT, "/orgs/{B}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401]),
+        // Another user's session is no session of the caller's: 404, whoever asks.
+        (Method::DELETE, "/me/sessions/{victimSession}", None, [404, 404, 404, 404, 401, 401]),
+        (Method::DELETE, "/me/sessions/{random}", None, [404, 404, 404, 404, 401, 401]),
+        // Other users' accounts and sessions: platform admins only.
+        (get.clone(), "/users/{victim}/sessions", None, [403, 403, 403, 403, 401, 401]),
+        (Method::DELETE, "/users/{victim}/sessions/{victimSession}", None, [403, 403, 403, 403, 401, 401]),
+        (Method::DELETE, "/users/{victim}", None, [403, 403, 403, 403, 401, 401]),
     ]
 }
 
@@ -138,6 +164,11 @@ async fn every_org_route_answers_each_caller_correctly() {
                 } else if want >= 400 {
                     res.assert_problem(want);
                 }
+                // No cell signs the victim out: their account and session outlive every refusal.
+                let victim = world.app.get("/me", Some(&world.victim_token)).await;
+                if victim.status != 200 {
+                    failures.push(format!("row {row}: {method} {template} as {who:?} ended the victim's session"));
+                }
             }
             failures
         }));
@@ -150,7 +181,7 @@ async fn every_org_route_answers_each_caller_correctly() {
     }
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
     identity_testkit::figure(format!(
-        "{cells} cross-tenant cells (each org route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
+        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
     ));
 }
 

@@ -18,6 +18,9 @@ struct World {
     org: String,
     invitation: String,
     member: String,
+    /// A session of the member (for /users/{id}/sessions/{sid}) that the owner's
+    /// /me/sessions/{id} cannot reach.
+    session: String,
 }
 
 async fn world(app: &TestApp, n: usize) -> World {
@@ -31,7 +34,9 @@ async fn world(app: &TestApp, n: usize) -> World {
         .as_str()
         .unwrap()
         .to_owned();
-    let member = app.user(&format!("bob{n}@example.com"), PASSWORD).await;
+    let (member_token, _) = app.signed_in(&format!("bob{n}@example.com"), PASSWORD).await;
+    let member_claims = app.state.jwt().verify(&member_token).unwrap();
+    let member = member_claims.sub;
     app.add_member(org.parse().unwrap(), member, &["member"]).await;
     let invited =
         call(Method::POST, format!("/orgs/{org}/invitations"), json!({"email": format!("inv{n}@example.com")})).await;
@@ -46,6 +51,7 @@ async fn world(app: &TestApp, n: usize) -> World {
         org,
         invitation: invited.json["id"].as_str().unwrap().to_owned(),
         member: member.to_string(),
+        session: member_claims.sid.to_string(),
     }
 }
 
@@ -66,6 +72,11 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "SetRoles" => json!({"roles": ["member"]}),
         "CreateRole" | "UpdateRole" => json!({"name": "auditor", "description": "d", "permissions": ["org:read"]}),
         "UpdateUser" => json!({"name": "Renamed"}),
+        "UpdateProfile" => json!({"name": "Renamed"}),
+        "ChangeEmailRequest" => json!({"new_email": "moved@example.com", "password": PASSWORD}),
+        // A wrong password, so the account outlives the route's run.
+        "DeleteAccountRequest" => json!({"password": "wrong password"}),
+        "SetLimits" => json!({"max_members": 10}),
         other => panic!("no valid body for {other}: add one"),
     }
 }
@@ -220,7 +231,17 @@ fn fill(path: &str, w: &World) -> String {
     path.replace("{org}", &w.org)
         .replace("{user}", &w.member)
         .replace("{role}", "support")
-        .replace("{id}", if path.starts_with("/users/") { &w.member } else { &w.invitation })
+        .replace(
+            "{id}",
+            if path.starts_with("/users/") {
+                &w.member
+            } else if path.starts_with("/me/sessions/") {
+                &w.session
+            } else {
+                &w.invitation
+            },
+        )
+        .replace("{sid}", &w.session)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,7 +295,7 @@ async fn hostile_input_on_every_route_gets_no_server_error() {
                 }
             }
             // Path parameters, one at a time.
-            for param in ["{org}", "{user}", "{role}", "{id}"].into_iter().filter(|p| path.contains(p)) {
+            for param in ["{org}", "{user}", "{role}", "{id}", "{sid}"].into_iter().filter(|p| path.contains(p)) {
                 for value in PATH_VALUES {
                     let uri = fill(&path.replace(param, value), &w);
                     let body = schema_body(op, &w);

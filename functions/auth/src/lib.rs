@@ -15,9 +15,9 @@ use identity_shared::api::problems::{
 use identity_shared::auth::discovery::Discovery;
 use identity_shared::auth::jwt::Jwks;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
-use identity_shared::models::TokenPair;
 use identity_shared::models::User;
-use identity_shared::services::{account, sessions, sign_in};
+use identity_shared::models::{Message, TokenPair};
+use identity_shared::services::{account, email_change, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(verify_email))
         .routes(routes!(resend_verification))
+        .routes(routes!(confirm_email_change))
         .routes(routes!(forgot_password))
         .routes(routes!(reset_password))
         .routes(routes!(jwks))
@@ -116,6 +117,24 @@ async fn verify_email(
 }
 
 #[utoipa::path(
+    post, path = "/auth/email/confirm", tag = "auth", request_body = TokenRequest,
+    responses(
+        (
+            status = 200, body = User,
+            description = "The account signs in with the new address; its other sessions have ended",
+        ),
+        JsonBody, Conflict, AddressLimited, Unavailable,
+    ),
+)]
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> AppResult<Json<User>> {
+    Ok(Json(email_change::confirm(&state, &req.parse(account::bad_token)?, client).await?))
+}
+
+#[utoipa::path(
     post, path = "/auth/verify-email/resend", tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -171,13 +190,6 @@ fn accepted(message: &'static str) -> impl IntoResponse {
 /// The one answer to a sign-up, whether or not the email already had an account.
 const REGISTERED: &str = "Check your inbox: a message is on its way to this address. A new account can sign in \
                           now and confirms its email with the link in that message.";
-
-/// An answer that only says what happens next.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Message {
-    /// What happens next.
-    pub message: &'static str,
-}
 
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "auth",

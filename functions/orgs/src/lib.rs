@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
-use identity_shared::api::orgs::{CreateOrg, CreateRole, SetRoles, UpdateOrg, UpdateRole};
+use identity_shared::api::orgs::{CreateOrg, CreateRole, SetLimits, SetRoles, UpdateOrg, UpdateRole};
 use identity_shared::api::problems::{Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, SignedIn};
 use identity_shared::api::users::PageParams;
 use identity_shared::http::{
-    self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, OrgToken, RolePath,
+    self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, OrgPath, OrgToken, PlatformAdmin,
+    RolePath,
 };
 use identity_shared::models::{AuditEntry, Member, MyOrganization, Organization, Page, Permission, Role};
 use identity_shared::services::{audit, members, orgs, roles};
@@ -26,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_orgs, create_org))
         .routes(routes!(get_org, update_org, delete_org))
+        .routes(routes!(set_limits))
         .routes(routes!(list_members))
         .routes(routes!(get_member, remove_member))
         .routes(routes!(set_member_roles))
@@ -120,6 +122,25 @@ async fn delete_org(State(state): State<AppState>, OrgAccess(actor): OrgAccess) 
     actor.require(Permission::OrgDelete)?;
     orgs::delete(&state, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put, path = "/orgs/{org}/limits", tag = "admin", request_body = SetLimits,
+    params(("org" = Uuid, Path, description = "Organization id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization with its new limit; members beyond a lowered one stay", body = Organization),
+        JsonBody, OrgRoute,
+    ),
+)]
+async fn set_limits(
+    State(state): State<AppState>,
+    PlatformAdmin(admin): PlatformAdmin,
+    Client(client): Client,
+    OrgPath(org_id): OrgPath,
+    ApiJson(req): ApiJson<SetLimits>,
+) -> AppResult<Json<Organization>> {
+    Ok(Json(orgs::set_limits(&state, admin.user.id, org_id, req.parse()?, client.ip).await?))
 }
 
 #[utoipa::path(

@@ -3,18 +3,25 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::api::auth::ChangePasswordRequest;
 use identity_shared::api::problems::{
-    AttemptsLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, OrgRoute, SignedIn, Unauthorized,
-    Unavailable,
+    AttemptsLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, LastOwner, NotFound, OrgRoute,
+    SignedIn, Unauthorized, Unavailable,
 };
-use identity_shared::api::users::{PageParams, UpdateUser, UserQuery};
+use identity_shared::api::users::{
+    ChangeEmailRequest, DeleteAccountRequest, PageParams, UpdateProfile, UpdateUser, UserQuery,
+};
 use identity_shared::http::{
-    self, ApiJson, ApiQuery, AppState, Authenticated, Client, InvitationPath, PlatformAdmin, UserPath,
+    self, ApiJson, ApiQuery, AppState, Authenticated, Client, InvitationPath, MySessionPath, PlatformAdmin,
+    SessionPath, UserPath,
 };
-use identity_shared::models::{Accepted, Invitation, MyInvitation, MyOrganization, Page, User};
-use identity_shared::services::{account, health, invitations, orgs, users};
+use identity_shared::models::{
+    Accepted, Invitation, Message, MyInvitation, MyOrganization, Page, Session, SessionsRevoked, User,
+};
+use identity_shared::services::session_admin::{self, Ender};
+use identity_shared::services::{account, account_deletion, email_change, health, invitations, orgs, users};
 use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,14 +34,20 @@ pub fn router() -> Router<AppState> {
 /// The users routes with their OpenAPI description, for merging with other groups.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(me))
+        .routes(routes!(me, update_me, delete_me))
         .routes(routes!(my_organizations))
         .routes(routes!(change_password))
+        .routes(routes!(change_email))
+        .routes(routes!(my_sessions))
+        .routes(routes!(end_my_session))
+        .routes(routes!(end_my_other_sessions))
         .routes(routes!(my_invitations))
         .routes(routes!(accept_invitation))
         .routes(routes!(decline_invitation))
         .routes(routes!(list_users))
-        .routes(routes!(get_user, update_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(user_sessions))
+        .routes(routes!(end_user_session))
         .routes(routes!(health))
         .routes(routes!(openapi))
 }
@@ -49,6 +62,120 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn me(Authenticated(caller): Authenticated) -> Json<User> {
     Json(caller.user)
+}
+
+#[utoipa::path(
+    patch, path = "/me", tag = "users", request_body = UpdateProfile,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        JsonBody, SignedIn,
+    ),
+)]
+async fn update_me(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(req): ApiJson<UpdateProfile>,
+) -> AppResult<Json<User>> {
+    Ok(Json(users::update_profile(&state, caller.user.id, &req.parse()?).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/me", tag = "users", request_body = DeleteAccountRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account, its sessions, memberships and links are gone; the email is free"),
+        JsonBody, LastOwner, SignedIn, AttemptsLimited, HashingBusy,
+    ),
+)]
+async fn delete_me(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    ApiJson(req): ApiJson<DeleteAccountRequest>,
+) -> AppResult<StatusCode> {
+    account_deletion::delete_own(&state, &caller, &req.parse()?, client.ip).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/me/email", tag = "users", request_body = ChangeEmailRequest,
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 202, body = Message,
+            description = "A confirmation link is mailed to the new address and a notice to the current one; \
+                           the answer is the same whether the new address is free or taken",
+        ),
+        JsonBody, SignedIn, AttemptsLimited, HashingBusy,
+    ),
+)]
+async fn change_email(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(req): ApiJson<ChangeEmailRequest>,
+) -> AppResult<impl IntoResponse> {
+    email_change::request(&state, &caller, req.parse()?).await?;
+    Ok((StatusCode::ACCEPTED, Json(Message { message: EMAIL_CHANGE_MAILED })))
+}
+
+/// The one answer to an email change, whether or not the new address has an account.
+const EMAIL_CHANGE_MAILED: &str = "Check the new address's inbox: the change takes effect when the link mailed \
+                                   there is opened, within an hour. Your current address has been told.";
+
+#[utoipa::path(
+    get, path = "/me/sessions", tag = "sessions",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions, newest first", body = Page<Session>),
+        SignedIn, InvalidQuery,
+    ),
+)]
+async fn my_sessions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> AppResult<Json<Page<Session>>> {
+    Ok(Json(session_admin::list(&state, caller.user.id, Some(caller.session_id), &params.check()?).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/me/sessions/{id}", tag = "sessions",
+    params(("id" = Uuid, Path, description = "Session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Ended: its access and refresh tokens stop working"),
+        SignedIn, NotFound,
+    ),
+)]
+async fn end_my_session(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+    MySessionPath(id): MySessionPath,
+) -> AppResult<StatusCode> {
+    let by = Ender { actor_id: caller.user.id, ip: client.ip };
+    session_admin::end(&state, by, caller.user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/me/sessions/revoke-others", tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every session but the asking one ended", body = SessionsRevoked),
+        SignedIn,
+    ),
+)]
+async fn end_my_other_sessions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+) -> AppResult<Json<SessionsRevoked>> {
+    let by = Ender { actor_id: caller.user.id, ip: client.ip };
+    let revoked = session_admin::end_others(&state, by, caller.user.id, caller.session_id).await?;
+    Ok(Json(SessionsRevoked { revoked }))
 }
 
 #[utoipa::path(
@@ -187,6 +314,64 @@ async fn update_user(
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> AppResult<Json<User>> {
     Ok(Json(users::update(&state, &admin.user, id, req.parse()?).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/users/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The account, its sessions, memberships and links are gone; the email is free"),
+        OrgRoute, LastOwner,
+    ),
+)]
+async fn delete_user(
+    State(state): State<AppState>,
+    PlatformAdmin(admin): PlatformAdmin,
+    Client(client): Client,
+    UserPath(id): UserPath,
+) -> AppResult<StatusCode> {
+    account_deletion::delete_user(&state, &admin, id, client.ip).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get, path = "/users/{id}/sessions", tag = "admin",
+    params(("id" = Uuid, Path, description = "User id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's live sessions, newest first", body = Page<Session>),
+        OrgRoute, InvalidQuery,
+    ),
+)]
+async fn user_sessions(
+    State(state): State<AppState>,
+    PlatformAdmin(_): PlatformAdmin,
+    UserPath(id): UserPath,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> AppResult<Json<Page<Session>>> {
+    Ok(Json(session_admin::list_for_admin(&state, id, &params.check()?).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/users/{id}/sessions/{sid}", tag = "admin",
+    params(("id" = Uuid, Path, description = "User id"), ("sid" = Uuid, Path, description = "Session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Ended: its access and refresh tokens stop working"),
+        OrgRoute,
+    ),
+)]
+async fn end_user_session(
+    State(state): State<AppState>,
+    PlatformAdmin(admin): PlatformAdmin,
+    Client(client): Client,
+    UserPath(id): UserPath,
+    SessionPath(sid): SessionPath,
+) -> AppResult<StatusCode> {
+    let by = Ender { actor_id: admin.user.id, ip: client.ip };
+    session_admin::end(&state, by, id, sid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

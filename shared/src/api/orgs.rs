@@ -41,6 +41,10 @@ pub struct UpdateOrg {
     /// every permission the role holds.
     #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
     pub default_role: Option<String>,
+    /// Not settable here: platform administrators set it with PUT /orgs/{org}/limits.
+    #[schema(value_type = Option<i32>, read_only)]
+    #[serde(default)]
+    pub max_members: Option<serde_json::Value>,
 }
 
 impl UpdateOrg {
@@ -49,7 +53,9 @@ impl UpdateOrg {
         let mut fields = FieldErrors::default();
         let name = fields.optional("name", self.name.as_deref(), DisplayName::parse);
         let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
-        if self.name.is_none() && self.slug.is_none() && self.default_role.is_none() {
+        if self.max_members.is_some() {
+            fields.push("max_members", "is set by a platform administrator with PUT /orgs/{org}/limits");
+        } else if self.name.is_none() && self.slug.is_none() && self.default_role.is_none() {
             fields.push("", "give name, slug or default_role to change");
         }
         let default_role = self.default_role;
@@ -138,4 +144,38 @@ fn permission_set(names: &[String], fields: &mut FieldErrors) -> Option<Permissi
 pub struct SetRoles {
     /// Role names, system or custom; replaces the member's roles.
     pub roles: Vec<String>,
+}
+
+/// Body of PUT /orgs/{org}/limits (platform admins).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetLimits {
+    /// Most members the org may have, 1 to 1,000,000; null for no limit. Required.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
+    pub max_members: Option<Option<i64>>,
+}
+
+/// Tells a field given as null (Some(None)) from one left out (None).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(deserializer).map(Some)
+}
+
+impl SetLimits {
+    /// The limit to set (None to clear it), or a 422.
+    pub fn parse(self) -> AppResult<Option<i32>> {
+        let mut fields = FieldErrors::default();
+        let limit = match self.max_members {
+            None => {
+                fields.push("max_members", "is required: a number of seats, or null for no limit");
+                None
+            }
+            Some(None) => Some(None),
+            Some(Some(n)) if (1..=1_000_000).contains(&n) => Some(Some(n as i32)),
+            Some(Some(_)) => {
+                fields.push("max_members", "must be from 1 to 1000000, or null for no limit");
+                None
+            }
+        };
+        fields.finish(|| limit)
+    }
 }

@@ -16,6 +16,7 @@ const FORBIDDEN: Answer = Answer(403, "Lacking a permission");
 const NOT_FOUND: Answer = Answer(404, "Not found (also for orgs the caller is not a member of)");
 const CONFLICT: Answer = Answer(409, "Conflicts with the current state");
 const DEFAULT_ROLE: Answer = Answer(409, "The role is the organization's default role for invitations");
+const LAST_OWNER: Answer = Answer(409, "The user is the last owner of the organizations the detail names");
 const GONE: Answer = Answer(410, "Expired or revoked");
 const TOO_LARGE: Answer = Answer(413, "Body over 64 KiB");
 const NOT_JSON: Answer = Answer(415, "Body is not JSON");
@@ -72,6 +73,8 @@ problem_set! {
     Conflict: CONFLICT;
     /// The role cannot go while invitations default to it (409).
     DefaultRoleConflict: DEFAULT_ROLE;
+    /// Deleting an account that is the last owner of an org (409).
+    LastOwner: LAST_OWNER;
     /// An invitation that expired or was revoked (410).
     Gone: GONE;
     /// The per-address limit (429).

@@ -1,10 +1,12 @@
 //! Queries and bodies of the user administration routes, and the page parameters every list
 //! takes.
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
-use crate::models::{DisplayName, FieldErrors, PageRequest, UserStatus, fields};
+use crate::models::{DisplayName, Email, FieldErrors, PageRequest, Password, UserStatus, fields};
+use crate::services::email_change::EmailChangeRequest;
 use crate::services::users::UserChanges;
 
 /// The query parameters of a list, as received.
@@ -80,5 +82,87 @@ impl UpdateUser {
         }
         let is_platform_admin = self.is_platform_admin;
         fields.finish(|| Some(UserChanges { name: name?, status: status?, is_platform_admin }))
+    }
+}
+
+/// Body of PATCH /me: what a user may change of their own account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UpdateProfile {
+    /// New display name.
+    #[schema(value_type = Option<DisplayName>)]
+    pub name: Option<String>,
+    /// Not settable here: POST /me/email changes the address. Refused if given.
+    #[schema(value_type = Option<String>, read_only)]
+    #[serde(default)]
+    pub email: Option<serde_json::Value>,
+    /// Not settable by the user. Refused if given.
+    #[schema(value_type = Option<bool>, read_only)]
+    #[serde(default)]
+    pub is_platform_admin: Option<serde_json::Value>,
+    /// Not settable by the user. Refused if given.
+    #[schema(value_type = Option<String>, read_only)]
+    #[serde(default)]
+    pub status: Option<serde_json::Value>,
+}
+
+impl UpdateProfile {
+    /// The new name, or a 422 naming each field that is missing or may not be set here.
+    pub fn parse(self) -> AppResult<DisplayName> {
+        let mut fields = FieldErrors::default();
+        if self.email.is_some() {
+            fields.push("email", "cannot be set here; POST /me/email changes it by a mailed link");
+        }
+        if self.is_platform_admin.is_some() {
+            fields.push("is_platform_admin", "is granted by a platform administrator, not by the user");
+        }
+        if self.status.is_some() {
+            fields.push("status", "is set by a platform administrator; DELETE /me deletes the account");
+        }
+        let name = match self.name.as_deref() {
+            Some(raw) => fields.check("name", DisplayName::parse(raw)),
+            None => {
+                fields.push("name", "give a name to change");
+                None
+            }
+        };
+        fields.finish(|| name)
+    }
+}
+
+/// Body of POST /me/email.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangeEmailRequest {
+    /// The address to sign in with from now on; a confirmation link is mailed there.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub new_email: String,
+    /// The account's current password.
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
+    pub password: SecretString,
+}
+
+impl ChangeEmailRequest {
+    /// The checked request, or a 422 naming each invalid field.
+    pub fn parse(self) -> AppResult<EmailChangeRequest> {
+        let mut fields = FieldErrors::default();
+        let new_email = fields.check("new_email", Email::parse(&self.new_email));
+        let password = fields.check("password", Password::parse(self.password));
+        fields.finish(|| Some(EmailChangeRequest { new_email: new_email?, password: password? }))
+    }
+}
+
+/// Body of DELETE /me.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DeleteAccountRequest {
+    /// The account's current password.
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
+    pub password: SecretString,
+}
+
+impl DeleteAccountRequest {
+    /// The checked password, or a 422.
+    pub fn parse(self) -> AppResult<Password> {
+        let mut fields = FieldErrors::default();
+        let password = fields.check("password", Password::parse(self.password));
+        fields.finish(|| password)
     }
 }

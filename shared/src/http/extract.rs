@@ -245,6 +245,18 @@ uuid_path!(
     /// The `{id}` of a platform-admin user route.
     UserPath, "id", "user"
 );
+uuid_path!(
+    /// The `{id}` of one of the caller's sessions.
+    MySessionPath, "id", "session"
+);
+uuid_path!(
+    /// The `{sid}` of a user's session, on the platform-admin routes.
+    SessionPath, "sid", "session"
+);
+uuid_path!(
+    /// The `{org}` of a platform-admin org route, which needs no membership.
+    OrgPath, "org", "organization"
+);
 
 /// The `{role}` of a role route: an id or a name; anything that can be neither is a 404
 /// before the body is read.

@@ -16,6 +16,14 @@ pub const RESET_PASSWORD: &str = "reset_password";
 /// cannot say so without telling everyone which addresses are registered.
 pub const ACCOUNT_EXISTS: &str = "account_exists";
 
+/// Link to move an account to the address it is sent to.
+pub const CONFIRM_EMAIL_CHANGE: &str = "confirm_email_change";
+/// Tells the current address that a move to another was asked.
+pub const EMAIL_CHANGE_NOTICE: &str = "email_change_notice";
+/// Tells an address that already has an account that another asked to move to it; the answer
+/// to the asker cannot say so without telling which addresses are registered.
+pub const EMAIL_IN_USE: &str = "email_in_use";
+
 fn text<'a>(payload: &'a Value, key: &str) -> Result<&'a str, String> {
     payload[key].as_str().ok_or_else(|| format!("payload lacks {key}"))
 }
@@ -42,8 +50,11 @@ fn page(title: &str, paragraphs: &[String], link: &str, button: &str) -> String 
 /// Renders a template with its payload.
 pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String> {
     let link = text(payload, "link")?;
-    if template == ACCOUNT_EXISTS {
-        return account_exists(to, payload, link);
+    match template {
+        ACCOUNT_EXISTS => return account_exists(to, payload, link),
+        EMAIL_CHANGE_NOTICE => return email_change_notice(to, payload, link),
+        EMAIL_IN_USE => return email_in_use(to, payload, link),
+        _ => {}
     }
     let expires = when(payload)?;
     let (subject, text_body, html) = match template {
@@ -111,6 +122,27 @@ pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String
             );
             (subject, text_body, html)
         }
+        CONFIRM_EMAIL_CHANGE => {
+            let name = text(payload, "name")?;
+            let subject = "Confirm your new email address".to_owned();
+            let text_body = format!(
+                "Hello {name},\n\nYou asked to sign in with this address ({to}) from now on. Confirm it: {link}\n\n\
+                 The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.\n"
+            );
+            let html = page(
+                &subject,
+                &[
+                    format!("Hello {},", h(name)),
+                    format!(
+                        "You asked to sign in with this address ({}) from now on. The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.",
+                        h(to)
+                    ),
+                ],
+                link,
+                "Confirm my new address",
+            );
+            (subject, text_body, html)
+        }
         other => return Err(format!("unknown template {other}")),
     };
     Ok(Email { to: to.to_owned(), subject, html, text: text_body })
@@ -133,6 +165,54 @@ fn account_exists(to: &str, payload: &Value, link: &str) -> Result<Email, String
                 h(to)
             ),
             "If this was not you, ignore this email.".to_owned(),
+        ],
+        link,
+        "Choose a new password",
+    );
+    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+}
+
+fn email_change_notice(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
+    let name = text(payload, "name")?;
+    let new_email = text(payload, "new_email")?;
+    let subject = "Your sign-in address is being changed".to_owned();
+    let text_body = format!(
+        "Hello {name},\n\nSomeone signed in to your account asked to change its address from {to} to \
+         {new_email}. It changes once the link mailed there is used. If this was not you, choose a new \
+         password now, which ends every session: {link}\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("Hello {},", h(name)),
+            format!(
+                "Someone signed in to your account asked to change its address from {} to <strong>{}</strong>. It changes once the link mailed there is used.",
+                h(to),
+                h(new_email)
+            ),
+            "If this was not you, choose a new password now, which ends every session.".to_owned(),
+        ],
+        link,
+        "Choose a new password",
+    );
+    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+}
+
+fn email_in_use(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
+    let name = text(payload, "name")?;
+    let subject = "Someone tried to use your address".to_owned();
+    let text_body = format!(
+        "Hello {name},\n\nSomeone asked to move another account to this address ({to}), but it already \
+         has an account, yours; nothing was changed. If you forgot your password, choose a new one: {link}\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("Hello {},", h(name)),
+            format!(
+                "Someone asked to move another account to this address ({}), but it already has an account, yours; nothing was changed.",
+                h(to)
+            ),
         ],
         link,
         "Choose a new password",
@@ -174,5 +254,23 @@ mod tests {
         assert!(mail.html.contains("Ada &lt;b&gt;"));
         assert!(render("unknown", "a@example.com", &payload).is_err());
         assert!(render(VERIFY_EMAIL, "a@example.com", &json!({"name": "Ada"})).is_err());
+    }
+
+    #[test]
+    fn email_change_mails_say_where_to_and_escape_it() {
+        let confirm = json!({"name": "Ada", "link": "https://x/confirm-email-change?token=t", "expires_at": "2026-12-03T09:00:00Z"});
+        let mail = render(CONFIRM_EMAIL_CHANGE, "new@example.com", &confirm).unwrap();
+        assert!(
+            mail.text.contains("new@example.com")
+                && mail.text.contains("token=t")
+                && mail.text.contains("2026-12-03 09:00")
+        );
+        let notice = json!({"name": "Ada", "new_email": "<new>@example.com", "link": "https://x/forgot-password"});
+        let mail = render(EMAIL_CHANGE_NOTICE, "old@example.com", &notice).unwrap();
+        assert!(mail.text.contains("from old@example.com to <new>@example.com"));
+        assert!(mail.html.contains("&lt;new&gt;@example.com") && !mail.html.contains("<new>"));
+        let in_use = json!({"name": "Bob", "link": "https://x/forgot-password"});
+        assert!(render(EMAIL_IN_USE, "bob@example.com", &in_use).unwrap().text.contains("already has an account"));
+        assert!(render(EMAIL_CHANGE_NOTICE, "old@example.com", &json!({"name": "Ada", "link": "l"})).is_err());
     }
 }

@@ -34,8 +34,8 @@ pub struct AuditEntry {
 /// A change to record, written in the same transaction as the change.
 #[derive(Clone, Debug)]
 pub struct NewAuditEntry<'a> {
-    /// The org it concerns.
-    pub org_id: Uuid,
+    /// The org it concerns; None for an account's own events (sessions, email, deletion).
+    pub org_id: Option<Uuid>,
     /// Who did it; None for an anonymous caller (declining an invitation by its token).
     pub actor_id: Option<Uuid>,
     /// The action name.

@@ -10,6 +10,7 @@ pub mod invitation;
 pub mod organization;
 pub mod page;
 pub mod permission;
+pub mod reply;
 pub mod session;
 pub mod user;
 
@@ -19,5 +20,6 @@ pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, 
 pub use organization::{Member, MyOrganization, Organization, Role};
 pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
-pub use session::{ClientInfo, Session, TokenPair};
+pub use reply::{Message, SessionsRevoked};
+pub use session::{ClientInfo, Session, SessionMethod, TokenPair};
 pub use user::{User, UserCredentials, UserStatus};

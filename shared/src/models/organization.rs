@@ -19,6 +19,8 @@ pub struct Organization {
     pub created_by: Option<Uuid>,
     /// The role an invitation without `roles` grants (`member` unless changed).
     pub default_role: String,
+    /// Most members the org may have; null for no limit. Set by platform admins.
+    pub max_members: Option<i32>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

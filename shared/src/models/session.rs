@@ -6,25 +6,40 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-/// A session as listed to its user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+crate::models::text_enum::text_enum! {
+    /// How a session began.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SessionMethod {
+        /// Email and password at POST /auth/login.
+        Password = "password",
+        /// An account made by accepting an invitation (its password chosen there).
+        Invitation = "invitation",
+    }
+}
+
+/// A live session as its user (or a platform admin) sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct Session {
     /// UUIDv7; the `sid` claim of its access tokens.
     pub id: Uuid,
-    /// Whose session.
-    pub user_id: Uuid,
-    /// Active organization, for org-scoped tokens.
+    /// How it began.
+    pub method: SessionMethod,
+    /// Authentication methods it proved (RFC 8176 values: `pwd`).
+    pub amr: Vec<String>,
+    /// The organization its org-scoped tokens speak for, if any.
     pub org_id: Option<Uuid>,
     /// Sign-in time.
     pub created_at: DateTime<Utc>,
-    /// Last refresh.
+    /// Last request or refresh, to the minute (written at most once a minute).
     pub last_used_at: DateTime<Utc>,
-    /// When it ended, if it did.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Client's User-Agent at sign-in.
+    /// The client's User-Agent at sign-in.
     pub user_agent: Option<String>,
-    /// Client's address at sign-in.
+    /// The client's address at sign-in.
+    #[schema(value_type = Option<String>, example = "203.0.113.7")]
     pub ip: Option<IpAddr>,
+    /// True for the session of the token that asked.
+    pub is_current: bool,
 }
 
 /// Where a request came from, recorded on sessions.

@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::cached::Param;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
@@ -25,6 +26,48 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Resul
     )
     .await?;
     Ok(())
+}
+
+/// Records one change per target, all alike but for the target, in one statement.
+pub async fn insert_each(
+    db: &impl GenericClient,
+    entry: &NewAuditEntry<'_>,
+    target_ids: &[Uuid],
+) -> Result<(), DbError> {
+    let ids: Vec<Uuid> = target_ids.iter().map(|_| Uuid::now_v7()).collect();
+    cached::execute(
+        db,
+        "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
+         SELECT unnest($1::uuid[]), $2, $3, $4, $5, unnest($6::uuid[]), $7, $8",
+        &[
+            &ids,
+            &entry.org_id,
+            &entry.actor_id,
+            &entry.action,
+            &entry.target_type,
+            &target_ids,
+            &entry.metadata,
+            &entry.ip,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes a deleted account's personal data out of the log: the addresses it acted from and
+/// its email in the metadata that names it (invitations). Ids stay, and name no one once the
+/// account is gone. Returns how many rows changed.
+pub async fn erase_personal_data(db: &impl GenericClient, user_id: Uuid, email: &str) -> Result<u64, DbError> {
+    let (by_actor, by_email): ([Param; 1], [Param; 1]) = ([&user_id], [&email]);
+    let (from_ip, named) = tokio::try_join!(
+        cached::execute(db, "UPDATE audit_log SET ip = NULL WHERE actor_id = $1 AND ip IS NOT NULL", &by_actor),
+        cached::execute(
+            db,
+            "UPDATE audit_log SET metadata = metadata - 'email' WHERE metadata ? 'email' AND metadata ->> 'email' = $1",
+            &by_email,
+        ),
+    )?;
+    Ok(from_ip + named)
 }
 
 /// The org's entries, newest first, older than `before` if given.

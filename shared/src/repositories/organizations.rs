@@ -5,13 +5,13 @@ use uuid::Uuid;
 
 use super::{GenericClient, cached};
 use crate::db::DbError;
-use crate::models::{MyOrganization, Organization};
+use crate::models::{InvitationStatus, MyOrganization, Organization};
 
 /// Name of the unique constraint on slug.
 pub const SLUG_UNIQUE: &str = "organizations_slug_key";
 
 /// The columns [`Organization`] maps from, on the alias `o`.
-const COLUMNS: &str = "o.id, o.name, o.slug, o.created_by, o.created_at, o.updated_at,
+const COLUMNS: &str = "o.id, o.name, o.slug, o.created_by, o.max_members, o.created_at, o.updated_at,
     (SELECT r.name FROM roles r WHERE r.id = o.default_role_id) AS default_role";
 
 const INSERT: &str = concatcp!(
@@ -26,6 +26,15 @@ const UPDATE: &str = concatcp!(
      WHERE o.id = $1 RETURNING ",
     COLUMNS
 );
+const LOCK_SEATS: &str = "SELECT max_members FROM organizations WHERE id = $1 FOR UPDATE";
+/// The limit, the members and the live pending invitations: the seats taken or promised.
+const SEATS: &str = "SELECT o.max_members,
+            (SELECT count(*) FROM memberships m WHERE m.org_id = o.id) AS members,
+            (SELECT count(*) FROM invitations i WHERE i.org_id = o.id AND i.status = $2 AND i.expires_at > now()) AS invited
+     FROM organizations o WHERE o.id = $1";
+const MEMBER_COUNT: &str = "SELECT count(*) FROM memberships WHERE org_id = $1";
+const SET_MAX_MEMBERS: &str =
+    concatcp!("UPDATE organizations o SET max_members = $2, updated_at = now() WHERE o.id = $1 RETURNING ", COLUMNS);
 const SET_DEFAULT_ROLE: &str = "UPDATE organizations SET default_role_id = $2, updated_at = now() WHERE id = $1";
 const DELETE: &str = "DELETE FROM organizations WHERE id = $1";
 const LIST_FOR_USER: &str = concatcp!(
@@ -55,6 +64,43 @@ pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<Organizati
 /// memberships (so two owners cannot remove each other at once).
 pub async fn lock(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
     Ok(cached::query_opt(db, LOCK, &[&id]).await?.is_some())
+}
+
+/// As [`lock`], and the org's member limit: None when there is no such org, Some(None) when
+/// it has no limit.
+pub async fn lock_seats(db: &impl GenericClient, id: Uuid) -> Result<Option<Option<i32>>, DbError> {
+    cached::value_opt(db, LOCK_SEATS, &[&id]).await
+}
+
+/// How many members the org has. Read after [`lock_seats`], in a statement of its own, it
+/// counts every member a committed join added (a statement's snapshot is taken when it starts).
+pub async fn member_count(db: &impl GenericClient, id: Uuid) -> Result<i64, DbError> {
+    cached::value(db, MEMBER_COUNT, &[&id]).await
+}
+
+/// The org's seats: its limit, its members and its live pending invitations.
+#[derive(Clone, Copy, Debug, postgres_from_row::FromRow)]
+pub struct Seats {
+    /// Most members; None for no limit.
+    pub max_members: Option<i32>,
+    /// Members now.
+    pub members: i64,
+    /// Pending invitations not yet expired.
+    pub invited: i64,
+}
+
+/// The org's seats; None when there is no such org.
+pub async fn seats(db: &impl GenericClient, id: Uuid) -> Result<Option<Seats>, DbError> {
+    cached::fetch_opt(db, SEATS, &[&id, &InvitationStatus::Pending]).await
+}
+
+/// Sets or clears (None) the org's member limit.
+pub async fn set_max_members(
+    db: &impl GenericClient,
+    id: Uuid,
+    max: Option<i32>,
+) -> Result<Option<Organization>, DbError> {
+    cached::fetch_opt(db, SET_MAX_MEMBERS, &[&id, &max]).await
 }
 
 /// Changes name and/or slug; fields left None stay.

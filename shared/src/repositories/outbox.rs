@@ -125,3 +125,14 @@ pub async fn mark_failed(
     };
     Ok(())
 }
+
+/// Deletes the record of mails already sent (or given up on) to an address, whose payloads
+/// name its owner; mails still to go stay. Returns how many.
+pub async fn forget_delivered_to(db: &impl GenericClient, recipient: &str) -> Result<u64, DbError> {
+    cached::execute(
+        db,
+        "DELETE FROM email_outbox WHERE lower(recipient) = lower($1) AND status <> $2",
+        &[&recipient, &OutboxStatus::Pending],
+    )
+    .await
+}

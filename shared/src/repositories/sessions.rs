@@ -7,11 +7,19 @@ use uuid::Uuid;
 
 use super::{GenericClient, cached, users};
 use crate::db::DbError;
-use crate::models::{ClientInfo, User, UserStatus};
+use crate::models::{ClientInfo, Session, SessionMethod, User, UserStatus};
+
+/// Leads the statements that check a session (`$1`) on every request: marks it used now if
+/// it was last marked over a minute ago, so a busy session writes once a minute and a read
+/// stays one round trip. A session another transaction holds is skipped, never waited for.
+pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
+         UPDATE sessions SET last_used_at = now()
+         WHERE id = (SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL
+                       AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)) ";
 
 /// A session and its first refresh token, in one statement.
-const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id) VALUES ($1, $2, $3, $4, $5)
-                              RETURNING id)
+const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method)
+                              VALUES ($1, $2, $3, $4, $5, $9) RETURNING id)
                     INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
                     SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s";
 const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
@@ -26,7 +34,17 @@ const TOUCH: &str = concatcp!(
 const REVOKE_ALL_FOR_USER: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
 const SET_ORG: &str = "UPDATE sessions SET org_id = $2 WHERE id = $1";
 const REVOKE_OTHERS: &str =
-    "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL";
+    "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id";
+const REVOKE_OWN: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
+/// A user's sessions that can still be used: not ended, and with a refresh token not yet
+/// expired. Newest first, before the cursor's id.
+const LIST_LIVE: &str = "SELECT s.id, s.method, s.amr, s.org_id, s.created_at, s.last_used_at, s.user_agent, s.ip,
+            s.id = $2 IS TRUE AS is_current
+     FROM sessions s
+     WHERE s.user_id = $1 AND s.revoked_at IS NULL
+       AND s.id < COALESCE($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+       AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > now())
+     ORDER BY s.id DESC LIMIT $4";
 
 /// A session to open, with its first refresh token.
 pub struct NewSession<'a> {
@@ -38,6 +56,8 @@ pub struct NewSession<'a> {
     pub org_id: Option<Uuid>,
     /// Who opened it.
     pub client: &'a ClientInfo,
+    /// How it began.
+    pub method: SessionMethod,
     /// The first refresh token's id.
     pub token_id: Uuid,
     /// The first refresh token's hash.
@@ -61,6 +81,7 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), D
             &new.token_id,
             &new.token_hash,
             &new.token_ttl.as_secs_f64(),
+            &new.method,
         ],
     )
     .await?;
@@ -101,7 +122,25 @@ pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) ->
     Ok(())
 }
 
-/// Ends every live session of a user but one.
-pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Uuid) -> Result<u64, DbError> {
-    cached::execute(db, REVOKE_OTHERS, &[&user_id, &keep]).await
+/// Ends every live session of a user but `keep` (None keeps none); the ids of those it ended.
+pub async fn revoke_others(db: &impl GenericClient, user_id: Uuid, keep: Option<Uuid>) -> Result<Vec<Uuid>, DbError> {
+    let keep = keep.unwrap_or(Uuid::nil());
+    let rows = cached::query(db, REVOKE_OTHERS, &[&user_id, &keep]).await?;
+    rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
+}
+
+/// Ends one live session of this user; false if it is not theirs, or already ended.
+pub async fn revoke_own(db: &impl GenericClient, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
+    Ok(cached::execute(db, REVOKE_OWN, &[&id, &user_id]).await? == 1)
+}
+
+/// A page of the user's live sessions, newest first; `current` is flagged.
+pub async fn list_live(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    current: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Session>, DbError> {
+    cached::fetch(db, LIST_LIVE, &[&user_id, &current, &before, &limit]).await
 }

@@ -3,7 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
-use super::{GenericClient, cached};
+use super::{GenericClient, cached, sessions};
 use crate::db::DbError;
 use crate::models::{User, UserCredentials, UserStatus};
 
@@ -25,6 +25,7 @@ const FIND_CREDENTIALS: &str =
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM users u WHERE u.id = $1");
 /// Every authenticated request runs this one.
 const FIND_BY_LIVE_SESSION: &str = concatcp!(
+    sessions::TOUCH_IF_IDLE,
     "SELECT ",
     COLUMNS,
     " FROM sessions s JOIN users u ON u.id = s.user_id
@@ -51,6 +52,11 @@ const MARK_EMAIL_VERIFIED: &str = concatcp!(
      WHERE u.id = $1 RETURNING ",
     COLUMNS
 );
+const SET_EMAIL: &str = concatcp!(
+    "UPDATE users u SET email = $2, email_verified_at = now(), updated_at = now() WHERE u.id = $1 AND u.status = $3 RETURNING ",
+    COLUMNS
+);
+const DELETE: &str = "DELETE FROM users WHERE id = $1 RETURNING email";
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1";
 const PASSWORD_HASH: &str = "SELECT password_hash FROM users WHERE id = $1";
 
@@ -131,6 +137,18 @@ pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Resul
 /// Marks the user's email as verified (keeping the first verification time).
 pub async fn mark_email_verified(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
     cached::fetch_opt(db, MARK_EMAIL_VERIFIED, &[&id]).await
+}
+
+/// Moves an active user to a new, proven address; a taken one fails with a unique violation
+/// on [`EMAIL_UNIQUE`]. None when no active user has this id.
+pub async fn set_email(db: &impl GenericClient, id: Uuid, email: &str) -> Result<Option<User>, DbError> {
+    cached::fetch_opt(db, SET_EMAIL, &[&id, &email, &UserStatus::Active]).await
+}
+
+/// Deletes the user; their sessions (with refresh tokens), memberships (with roles) and
+/// one-time tokens go with them (ON DELETE CASCADE). Their email, or None if there was none.
+pub async fn delete(db: &impl GenericClient, id: Uuid) -> Result<Option<String>, DbError> {
+    cached::value_opt(db, DELETE, &[&id]).await
 }
 
 /// Replaces the user's password hash.

@@ -90,7 +90,8 @@ pub fn email_taken(err: DbError) -> AppError {
     on_constraint(users::EMAIL_UNIQUE, "An account with this email already exists; sign in instead.")(err)
 }
 
-fn link(state: &AppState, path: &str, token: &str) -> String {
+/// The mailed link to `path` on APP_BASE_URL carrying `token`.
+pub(crate) fn link(state: &AppState, path: &str, token: &str) -> String {
     format!("{}{path}?token={token}", state.config().mail.app_base_url)
 }
 
@@ -220,10 +221,14 @@ pub async fn reset_password(state: &AppState, req: PasswordReset, client_info: C
     Ok(())
 }
 
-/// Changes the caller's password after checking the current one; other sessions end, the
-/// caller's stays. Wrong current passwords count toward the email's lockout like failed logins.
-#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn change_password(state: &AppState, caller: &Caller, req: PasswordChange) -> AppResult<()> {
+/// Checks that `password` is the caller's, counting a wrong one toward the email's lockout
+/// like a failed login (so these routes cannot be used to guess it); a 422 on `field` if wrong.
+pub(crate) async fn confirm_password(
+    state: &AppState,
+    caller: &Caller,
+    password: &Password,
+    field: &str,
+) -> AppResult<()> {
     let email = &caller.user.email;
     let stored = {
         let client = db::client(state.pool()).await?;
@@ -236,16 +241,25 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: PasswordCha
         Some(hash) => hash,
         None => state.dummy_hash().await?,
     };
-    if !state.passwords().verify(req.current.secret(), stored).await? {
+    if !state.passwords().verify(password.secret(), stored).await? {
         let client = db::client(state.pool()).await?;
         lockout::record_failure(state, &client, email).await?;
-        return Err(AppError::invalid("current_password", "is not your current password"));
+        return Err(AppError::invalid(field, "is not your current password"));
     }
+    Ok(())
+}
+
+/// Changes the caller's password after checking the current one; other sessions end, the
+/// caller's stays. Wrong current passwords count toward the email's lockout like failed logins.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn change_password(state: &AppState, caller: &Caller, req: PasswordChange) -> AppResult<()> {
+    confirm_password(state, caller, &req.current, "current_password").await?;
+    let email = &caller.user.email;
     let hash = state.passwords().hash(req.new.secret()).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     users::set_password(&tx, caller.user.id, &hash).await?;
-    let ended = sessions::revoke_others(&tx, caller.user.id, caller.session_id).await?;
+    let ended = sessions::revoke_others(&tx, caller.user.id, Some(caller.session_id)).await?.len();
     lockouts::clear(&tx, email).await?;
     tx.commit().await?;
     tracing::info!(user_id = %caller.user.id, sessions_ended = ended, "password changed");

@@ -39,7 +39,7 @@ pub async fn record(
 ) -> Result<(), DbError> {
     let actor = actor.into();
     let entry = NewAuditEntry {
-        org_id: actor.org_id,
+        org_id: Some(actor.org_id),
         actor_id: actor.actor_id,
         action,
         target_type,
@@ -48,6 +48,29 @@ pub async fn record(
         ip: actor.ip,
     };
     audit::insert(db, &entry).await
+}
+
+/// Records an account's own event (no org), one row per target: who acted, from where, on
+/// what.
+pub async fn record_account(
+    db: &impl GenericClient,
+    actor_id: Uuid,
+    ip: Option<std::net::IpAddr>,
+    action: &str,
+    targets: (&str, &[Uuid]),
+    metadata: Value,
+) -> Result<(), DbError> {
+    let (target_type, target_ids) = targets;
+    let entry = NewAuditEntry {
+        org_id: None,
+        actor_id: Some(actor_id),
+        action,
+        target_type,
+        target_id: Uuid::nil(),
+        metadata,
+        ip,
+    };
+    audit::insert_each(db, &entry, target_ids).await
 }
 
 /// The org's log, newest first.

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
 use crate::models::MyInvitation;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
-use crate::models::{Member, NewPassword, Organization, Page, PageRequest, User};
+use crate::models::{Member, NewPassword, Organization, Page, PageRequest, SessionMethod, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::{Caller, OrgActor, OrgRead};
@@ -46,6 +46,13 @@ pub enum Accepting {
     },
 }
 
+/// 409 for joining an org whose seats are all taken.
+fn org_full(max: i32) -> AppError {
+    AppError::Conflict(format!(
+        "The organization is full: all {max} of its seats are taken. Ask its administrators to free one."
+    ))
+}
+
 fn no_invitation() -> AppError {
     AppError::NotFound("No such invitation.".into())
 }
@@ -76,7 +83,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     let tx = client.transaction().await?;
     // The checks, the org's name for the mail and retiring stale invitations to this email
     // leave together: one round trip. A refusal rolls the transaction back.
-    let (found, is_member, org, ()) = tokio::try_join!(
+    let (found, is_member, org, (), seats) = tokio::try_join!(
         async {
             match &req.roles {
                 Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await,
@@ -86,9 +93,20 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
         async { Ok(memberships::has_member_with_email(&tx, actor.org_id, email).await?) },
         async { organizations::find(&tx, actor.org_id).await?.ok_or_else(no_invitation) },
         async { Ok(invitations::expire_stale(&tx, actor.org_id, email).await?) },
+        async { organizations::seats(&tx, actor.org_id).await?.ok_or_else(no_invitation) },
     )?;
     if is_member {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
+    }
+    if let Some(max) = seats.max_members {
+        // Seats promised count as taken; accepting checks again, atomically.
+        if seats.members + seats.invited >= i64::from(max) {
+            return Err(AppError::Conflict(format!(
+                "The organization has {} members and {} pending invitations of its {max} seats; \
+                 revoke an invitation or ask a platform administrator for more seats.",
+                seats.members, seats.invited
+            )));
+        }
     }
     let token = tokens::generate();
     let role_ids: Vec<Uuid> = found.iter().map(|r| r.id).collect();
@@ -258,7 +276,9 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
         async {
             match caller {
                 Some(_) => Ok(None),
-                None => Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info).await?)),
+                None => Ok(Some(
+                    sessions::open_session(state, &tx, &user, None, &client_info, SessionMethod::Invitation).await?,
+                )),
             }
         },
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
@@ -305,7 +325,13 @@ async fn join(
     user: &User,
     ip: Option<std::net::IpAddr>,
 ) -> AppResult<(Member, User)> {
-    organizations::lock(tx, taken.org_id).await?;
+    // The org's row is locked before its members are counted, so of many joining at once for
+    // the last seat each counts the one before it: exactly one joins.
+    if let Some(Some(max)) = organizations::lock_seats(tx, taken.org_id).await? {
+        if organizations::member_count(tx, taken.org_id).await? >= i64::from(max) {
+            return Err(org_full(max));
+        }
+    }
     let (joined, roles) =
         tokio::try_join!(memberships::insert(tx, taken.org_id, user.id), roles::find_by_ids(tx, &taken.role_ids),)?;
     if !joined {

@@ -2,7 +2,9 @@
 
 pub mod access;
 pub mod account;
+pub mod account_deletion;
 pub mod audit;
+pub mod email_change;
 pub mod equal_time;
 pub mod health;
 pub mod invitations;
@@ -12,6 +14,7 @@ pub mod members;
 pub mod orgs;
 pub mod outbox;
 pub mod roles;
+pub mod session_admin;
 pub mod sessions;
 pub mod sign_in;
 pub mod users;

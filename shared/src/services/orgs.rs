@@ -129,6 +129,27 @@ pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     Ok(())
 }
 
+/// A platform admin sets (or clears, with None) the org's member limit. Members beyond a
+/// lowered limit stay; only joins are refused.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn set_limits(
+    state: &AppState,
+    admin_id: Uuid,
+    org_id: Uuid,
+    max_members: Option<i32>,
+    ip: Option<IpAddr>,
+) -> AppResult<Organization> {
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await?;
+    let before = organizations::lock_seats(&tx, org_id).await?.ok_or_else(no_org)?;
+    let org = organizations::set_max_members(&tx, org_id, max_members).await?.ok_or_else(no_org)?;
+    let actor = Attribution { org_id, actor_id: Some(admin_id), ip };
+    let metadata = json!({"before": {"max_members": before}, "after": {"max_members": max_members}});
+    audit::record(&tx, actor, "org.limits_changed", "organization", org_id, metadata).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
 /// The user's organizations with their roles in each.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list_mine(state: &AppState, user_id: Uuid, page: &PageRequest) -> AppResult<Page<MyOrganization>> {

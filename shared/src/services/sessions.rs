@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, TokenPair, User};
+use crate::models::{ClientInfo, SessionMethod, TokenPair, User};
 use crate::repositories::{GenericClient, memberships, refresh_tokens, sessions};
 use crate::services::access::Caller;
 use crate::state::AppState;
@@ -53,7 +53,8 @@ impl OpenSession {
     }
 }
 
-/// Opens a session, scoped to `org_id` if given, with its first refresh token.
+/// Opens a session begun by `method`, scoped to `org_id` if given, with its first refresh
+/// token.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn open_session(
     state: &AppState,
@@ -61,6 +62,7 @@ pub async fn open_session(
     user: &User,
     org_id: Option<Uuid>,
     client_info: &ClientInfo,
+    method: SessionMethod,
 ) -> Result<OpenSession, DbError> {
     let session_id = Uuid::now_v7();
     let refresh_token = tokens::generate();
@@ -70,6 +72,7 @@ pub async fn open_session(
         user_id: user.id,
         org_id,
         client: client_info,
+        method,
         token_id: Uuid::now_v7(),
         token_hash: &token_hash,
         token_ttl: state.config().refresh_token_ttl,

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, Email, Password, TokenPair, UserStatus};
+use crate::models::{ClientInfo, Email, Password, SessionMethod, TokenPair, UserStatus};
 use crate::repositories::{lockouts as lockout_rows, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
@@ -70,7 +70,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
     // The password was right, so the failures are forgotten whether or not the session
     // opens; the session and its first token are one statement. No transaction is needed.
     lockout_rows::clear(&client, email).await?;
-    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info).await?;
+    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, SessionMethod::Password).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
     open.into_scoped_pair(state, &user, scope)
 }

@@ -58,6 +58,13 @@ pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UserChanges) 
     Ok(user)
 }
 
+/// The caller changes their own display name.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn update_profile(state: &AppState, user_id: Uuid, name: &DisplayName) -> AppResult<User> {
+    let client = db::client(state.pool()).await?;
+    users::update(&client, user_id, Some(name.as_str()), None, None).await?.ok_or_else(no_user)
+}
+
 /// Makes an existing user a platform admin (the `identity create-admin` command).
 /// Takes a pool rather than the whole state: the command needs no signing key.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]

@@ -19,12 +19,20 @@ STATEFUL_VALIDITY = [
     "^/auth/password/reset$",
     "^/invitations/(accept|decline|preview)$",
     "^/me/password$",
+    # The current password (DELETE /me, POST /me/email), a mailed email-change token, and a
+    # PATCH /me naming a field the user may not set (refused, not ignored).
+    "^/me$",
+    "^/me/email$",
+    "^/auth/email/confirm$",
+    # Session ids are the server's: the invitation id the {id} parameter holds is none.
+    "^/me/sessions/\\{id\\}$",
     "^/me/organizations$",
     "^/orgs$",
     "^/orgs/\\{org\\}/(members|audit-log|invitations)$",
     "^/orgs/\\{org\\}/members/\\{user\\}/roles$",
     "^/orgs/\\{org\\}/roles(/\\{role\\})?$",
     "^/users(/\\{id\\})?$",
+    "^/users/\\{id\\}/sessions(/\\{sid\\})?$",
     # Invitations this run already revoked or accepted answer 410.
     "^/orgs/\\{org\\}/invitations/\\{id\\}/(resend|revoke)$",
     # A PATCH body naming no field the API knows changes nothing and is refused; a default_role

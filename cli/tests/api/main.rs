@@ -1,6 +1,7 @@
 //! Integration tests through the merged router, each on a fresh database.
 
 mod account;
+mod account_lifecycle;
 mod auth;
 mod database;
 mod default_role;
@@ -13,7 +14,9 @@ mod lockout;
 mod mail;
 mod matrix;
 mod member_access;
+mod member_limits;
 mod members;
+mod my_sessions;
 mod openapi;
 mod orgs;
 mod platform;

@@ -327,10 +327,10 @@ async fn join(
 ) -> AppResult<(Member, User)> {
     // The org's row is locked before its members are counted, so of many joining at once for
     // the last seat each counts the one before it: exactly one joins.
-    if let Some(Some(max)) = organizations::lock_seats(tx, taken.org_id).await? {
-        if organizations::member_count(tx, taken.org_id).await? >= i64::from(max) {
-            return Err(org_full(max));
-        }
+    if let Some(Some(max)) = organizations::lock_seats(tx, taken.org_id).await?
+        && organizations::member_count(tx, taken.org_id).await? >= i64::from(max)
+    {
+        return Err(org_full(max));
     }
     let (joined, roles) =
         tokio::try_join!(memberships::insert(tx, taken.org_id, user.id), roles::find_by_ids(tx, &taken.role_ids),)?;

@@ -26,7 +26,7 @@ STATEFUL_VALIDITY = [
     "^/auth/email/confirm$",
     # Session ids are the server's: the invitation id the {id} parameter holds is none.
     "^/me/sessions/\\{id\\}$",
-    "^/me/organizations$",
+    "^/me/(organizations|sessions)$",
     "^/orgs$",
     "^/orgs/\\{org\\}/(members|audit-log|invitations)$",
     "^/orgs/\\{org\\}/members/\\{user\\}/roles$",

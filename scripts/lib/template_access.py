@@ -11,14 +11,16 @@ COMMON = {"DATABASE_URL", "DATABASE_SECRET_ARN", "DATABASE_IAM_AUTH", "DATABASE_
 VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_HOST", "API_BASE_PATH"}
 SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"}
 MAIL = {"MAIL_TRANSPORT", "MAIL_FROM", "APP_BASE_URL"}
+# The functions that serve the hosted pages say where their Continue button leads.
+PAGES = {"PAGES_RETURN_URL"}
 DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref": "AWS::NoValue"}]}
 SES = {"Ref": "SesSendPolicy"}
 JWT = {"Ref": "JwtKeyReadPolicy"}
 
 # function: (its variables, the policies it holds besides the basic execution ones)
 EXPECTED = {
-    "AuthFunction": (COMMON | SIGN | MAIL, [SES, JWT, DB]),
-    "InvitationsFunction": (COMMON | SIGN | MAIL, [SES, JWT, DB]),
+    "AuthFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, DB]),
+    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, DB]),
     "OrgsFunction": (COMMON | VERIFY, [DB]),
     "UsersFunction": (COMMON | VERIFY, [DB]),
     "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),

@@ -95,8 +95,12 @@ pub struct MailConfig {
     pub transport: MailTransport,
     /// `MAIL_FROM`: the sender, an address SES has verified.
     pub from: String,
-    /// `APP_BASE_URL`: where links in mail point, e.g. https://app.example.com.
+    /// `APP_BASE_URL`: where links in mail point, e.g. https://app.example.com. Unset, they
+    /// point at this API's own hosted pages, `{JWT_ISSUER}/pages`.
     pub app_base_url: String,
+    /// `PAGES_RETURN_URL`: where the hosted pages send the user once a link has done its work
+    /// (an app's sign-in page, say); unset, the page says it can be closed.
+    pub pages_return_url: Option<String>,
     /// `AWS_ENDPOINT_URL_SES`: another SES endpoint (a local emulator).
     pub ses_endpoint: Option<String>,
     /// `SES_CONNECT_TIMEOUT_MS`: longest wait to connect to SES.
@@ -217,11 +221,11 @@ impl Config {
                     }
                 },
                 from: env.get("MAIL_FROM").unwrap_or_else(|| "Identity <no-reply@example.com>".into()),
-                app_base_url: env
-                    .get("APP_BASE_URL")
-                    .unwrap_or_else(|| "http://localhost:3000".into())
-                    .trim_end_matches('/')
-                    .to_owned(),
+                app_base_url: match env.get("APP_BASE_URL") {
+                    Some(url) => url.trim_end_matches('/').to_owned(),
+                    None => format!("{}/pages", issuer(&env)?),
+                },
+                pages_return_url: return_url(&env)?,
                 ses_endpoint: env.get("AWS_ENDPOINT_URL_SES"),
                 connect_timeout: env.millis("SES_CONNECT_TIMEOUT_MS", 2_000)?,
                 operation_timeout: env.millis("SES_TIMEOUT_MS", 5_000)?,
@@ -279,6 +283,15 @@ fn base_path(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
         });
     }
     Ok(Some(format!("/{trimmed}")))
+}
+
+/// PAGES_RETURN_URL: an http(s) URL, as it is a link the pages show.
+fn return_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = env.get("PAGES_RETURN_URL") else { return Ok(None) };
+    match url::Url::parse(&raw) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(Some(raw)),
+        _ => Err(ConfigError::Invalid { name: "PAGES_RETURN_URL", reason: format!("'{raw}' is not an http(s) URL") }),
+    }
 }
 
 /// The local default issuer: where `identity serve` listens unless told otherwise.

@@ -182,10 +182,11 @@ pub struct Problem<'a> {
 /// Seconds a client should wait before retrying while the database is unreachable.
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let detail = match &self {
+impl AppError {
+    /// What the client is told: the error's own words, except for a 500 or 503, whose cause
+    /// is logged here (once, as the answer is made) and never sent.
+    pub fn public_detail(&self) -> String {
+        match self {
             AppError::Internal(error) => {
                 // `{:#}` prints the whole chain: what was being done, then each cause.
                 tracing::error!(error = format!("{error:#}"), "internal error");
@@ -196,7 +197,26 @@ impl IntoResponse for AppError {
                 "The service is temporarily unavailable; retry shortly.".to_owned()
             }
             other => other.to_string(),
+        }
+    }
+
+    /// Seconds for Retry-After (at least 1): for a limit, its wait; for a 503, a short one.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        let secs = match self {
+            AppError::TooManyRequests { retry_after, .. } => {
+                retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
+            }
+            AppError::Unavailable(_) => UNAVAILABLE_RETRY_AFTER_SECS,
+            _ => return None,
         };
+        Some(secs.max(1))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = self.public_detail();
         let errors = match &self {
             AppError::Validation(list) => Some(list.as_slice()),
             _ => None,
@@ -212,15 +232,8 @@ impl IntoResponse for AppError {
         let mut response = (status, json).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        let retry_after = match &self {
-            AppError::TooManyRequests { retry_after, .. } => {
-                Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
-            }
-            AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
-            _ => None,
-        };
-        if let Some(secs) = retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        if let Some(secs) = self.retry_after_secs() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="identity-api""#));

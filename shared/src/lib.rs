@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod models;
+pub mod pages;
 pub mod repositories;
 pub mod secrets;
 pub mod services;

@@ -71,6 +71,12 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("users-end-session", 204),
         ("users-delete", 204),
         ("orgs-limits", 200),
+        ("pages-invitation", 200),
+        ("pages-verify-email", 200),
+        ("pages-reset-password", 200),
+        ("pages-forgot-password", 200),
+        ("pages-confirm-email-change", 200),
+        ("pages-style", 200),
     ])
 }
 
@@ -123,7 +129,7 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("ada@example.com"))
         .await
         .unwrap();
-    if !name.starts_with("auth-verify-email") {
+    if !name.starts_with("auth-verify-email") && name != "pages-verify-email" {
         app.sql(&format!("UPDATE users SET email_verified_at = now() WHERE id = '{ada}'")).await;
     }
     let org = crate::create_org(app, &access, "Acme Corp").await;
@@ -141,18 +147,18 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
-    if name == "auth-password-reset" {
+    if name == "auth-password-reset" || name == "pages-reset-password" {
         let email = identity_shared::models::Email::parse("ada@example.com").unwrap();
         identity_shared::services::account::forgot_password(&app.state, &email, Default::default()).await.unwrap();
     }
-    if name == "auth-email-confirm" {
+    if name == "auth-email-confirm" || name == "pages-confirm-email-change" {
         post("/me/email".into(), json!({"new_email": "ada.new@example.com", "password": PASSWORD}), access.clone())
             .await;
     }
     let (template, recipient) = match name {
-        "auth-verify-email" => ("verify_email", "ada@example.com"),
-        "auth-password-reset" => ("reset_password", "ada@example.com"),
-        "auth-email-confirm" => ("confirm_email_change", "ada.new@example.com"),
+        "auth-verify-email" | "pages-verify-email" => ("verify_email", "ada@example.com"),
+        "auth-password-reset" | "pages-reset-password" => ("reset_password", "ada@example.com"),
+        "auth-email-confirm" | "pages-confirm-email-change" => ("confirm_email_change", "ada.new@example.com"),
         _ => ("invitation", "dan@example.com"),
     };
     let link = app

@@ -19,6 +19,7 @@ mod members;
 mod my_sessions;
 mod openapi;
 mod orgs;
+mod pages;
 mod platform;
 mod pool;
 mod rie;

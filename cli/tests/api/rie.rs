@@ -13,10 +13,12 @@ use serde_json::Value;
 use crate::PASSWORD;
 use crate::events::{events_dir, expected, fill_placeholders};
 
-/// The function binary that serves an event (`auth-login` -> identity-auth).
+/// The function binary that serves an event (`auth-login` -> identity-auth). The hosted
+/// pages are the auth function's but for the invitation page, which is the invitations one's.
 fn function_of(event: &str) -> &'static str {
     match event.split('-').next().unwrap() {
-        "auth" => "identity-auth",
+        "pages" if event == "pages-invitation" => "identity-invitations",
+        "auth" | "pages" => "identity-auth",
         "orgs" => "identity-orgs",
         "invitations" => "identity-invitations",
         _ => "identity-users",

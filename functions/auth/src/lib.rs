@@ -21,6 +21,8 @@ use identity_shared::services::{account, email_change, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod pages;
+
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
     http::finish(routes().into())
@@ -40,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_password))
         .routes(routes!(jwks))
         .routes(routes!(openid_configuration))
+        .merge(pages::routes().into())
 }
 
 #[utoipa::path(

@@ -20,6 +20,8 @@ use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod pages;
+
 /// The invitations function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
     http::finish(routes().into())
@@ -35,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(preview))
         .routes(routes!(accept))
         .routes(routes!(decline))
+        .merge(pages::routes().into())
 }
 
 #[utoipa::path(

@@ -103,6 +103,6 @@ impl AcceptRequest {
             Some(password) => fields.check("password", NewPassword::parse(password)),
             None => fields.check("password", Err(SIGN_UP_NEEDS.into())),
         };
-        fields.finish(|| Some((token, Accepting::SignUp { name: name?, password: password? })))
+        fields.finish(|| Some((token, Accepting::SignUp { name: name?, password: password?, sign_in: true })))
     }
 }

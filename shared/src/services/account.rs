@@ -194,6 +194,15 @@ async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
     Ok(true)
 }
 
+/// Whether a reset link can still be used, so its page can say so before a password is typed.
+/// Counted against the address like a reset, so it cannot be used to probe tokens.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn reset_link_is_live(state: &AppState, token: &Opaque, ip: Option<std::net::IpAddr>) -> AppResult<bool> {
+    ip_limits::check(state, Guarded::Reset, ip).await?;
+    let client = db::client(state.pool()).await?;
+    Ok(one_time_tokens::is_live(&client, &token.hash(), Purpose::ResetPassword).await?)
+}
+
 /// Sets a new password with a reset token; ends every session and clears the lockout. The
 /// mailed token also proves the address, so the email counts as verified. The token is
 /// looked up before the new password is hashed, so a forged one costs no hash.

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
 use crate::models::MyInvitation;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
-use crate::models::{Member, NewPassword, Organization, Page, PageRequest, SessionMethod, User};
+use crate::models::{Member, NewPassword, Organization, Page, PageRequest, Password, SessionMethod, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::{Caller, OrgActor, OrgRead};
@@ -19,6 +19,7 @@ use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::sessions;
+use crate::services::sign_in;
 use crate::state::AppState;
 
 /// A checked invitation to make.
@@ -37,13 +38,20 @@ pub struct Invite {
 pub enum Accepting {
     /// The signed-in caller, whose email must be the invited one.
     Member(Box<Caller>),
-    /// A new account for the invited email, made in the same transaction.
+    /// A new account for the invited email, made in the same transaction; signed in (a
+    /// session and tokens) when `sign_in`, as the API does. The hosted page sends the new user
+    /// on to the app instead.
     SignUp {
         /// The new account's name.
         name: DisplayName,
         /// Its password.
         password: NewPassword,
+        /// Whether to open a session and answer with tokens.
+        sign_in: bool,
     },
+    /// The invited email's existing account, proven by its password (the hosted page's "sign
+    /// in and join"): the login's lockout applies, and no session is opened.
+    Password(Password),
 }
 
 /// 409 for joining an org whose seats are all taken.
@@ -221,24 +229,25 @@ pub async fn preview(state: &AppState, token: &Opaque, ip: Option<std::net::IpAd
     invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))
 }
 
-/// Accepts with the mailed token: as the signed-in caller (whose email must match), or by
-/// creating the account. One transaction: the invitation is
-/// consumed, the account (if new) made, the membership and roles added, all or nothing.
+/// Accepts with the mailed token: as the signed-in caller (whose email must match), as the
+/// invited email's account by its password, or by creating the account. One transaction: the
+/// invitation is consumed, the account (if new) made, the membership and roles added, all or
+/// nothing.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info: ClientInfo) -> AppResult<Accepted> {
     let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
-    // A sign-up hashes its password before the transaction (it is slow and holds no locks),
+    // A password is hashed or checked before the transaction (it is slow and holds no locks),
     // but only for a token that could be accepted, so a forged one costs no hash.
-    let (caller, signup) = match by {
-        Accepting::Member(caller) => (Some(*caller), None),
-        Accepting::SignUp { name, password } => {
-            {
-                let client = db::client(state.pool()).await?;
-                let preview = invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))?;
-                acceptable_by_sign_up(&preview)?;
-            }
-            (None, Some((name, state.passwords().hash(password.secret()).await?)))
+    let (known, signup) = match by {
+        Accepting::Member(caller) => (Some(caller.user), None),
+        Accepting::SignUp { name, password, sign_in } => {
+            acceptable_by_sign_up(&pending_preview(state, &hash).await?)?;
+            (None, Some((name, state.passwords().hash(password.secret()).await?, sign_in)))
+        }
+        Accepting::Password(password) => {
+            let preview = pending_preview(state, &hash).await?;
+            (Some(sign_in::check_password(state, &preview.email, &password).await?), None)
         }
     };
     let mut client = db::client(state.pool()).await?;
@@ -247,17 +256,17 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
     if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
-    let user = match (&caller, signup) {
-        (Some(caller), _) => {
+    let (user, open_session) = match (known, signup) {
+        (Some(user), _) => {
             // Both are stored canonical (NFKC, lower case, punycode domain).
-            if caller.user.email != preview.email {
+            if user.email != preview.email {
                 return Err(AppError::Forbidden(
                     "This invitation was sent to another email address than your account's.".into(),
                 ));
             }
-            caller.user.clone()
+            (user, false)
         }
-        (None, Some((name, hash))) => {
+        (None, Some((name, hash, sign_in))) => {
             acceptable_by_sign_up(&preview)?;
             let new = users::NewUser {
                 id: Uuid::now_v7(),
@@ -266,26 +275,34 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
                 password_hash: &hash,
                 email_verified: true,
             };
-            users::insert(&tx, &new).await.map_err(account::email_taken)?
+            (users::insert(&tx, &new).await.map_err(account::email_taken)?, sign_in)
         }
-        _ => return Err(AppError::bug("accept without caller or sign-up")),
+        (None, None) => return Err(AppError::bug("accept without caller or sign-up")),
     };
     let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Accepted, Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let (tokens, invitation) = tokio::try_join!(
         async {
-            match caller {
-                Some(_) => Ok(None),
-                None => Ok(Some(
-                    sessions::open_session(state, &tx, &user, None, &client_info, SessionMethod::Invitation).await?,
-                )),
+            if !open_session {
+                return Ok(None);
             }
+            Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info, SessionMethod::Invitation).await?))
         },
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
     )?;
     tx.commit().await?;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
+}
+
+/// The token's invitation, read outside any transaction; refused unless pending.
+async fn pending_preview(state: &AppState, hash: &[u8]) -> AppResult<InvitationPreview> {
+    let client = db::client(state.pool()).await?;
+    let preview = invitations::preview(&client, hash).await?.ok_or_else(|| refusal(None))?;
+    if preview.status != InvitationStatus::Pending {
+        return Err(refusal(Some(preview.status)));
+    }
+    Ok(preview)
 }
 
 /// Refuses a sign-up on an invitation that is not pending or whose email has an account.

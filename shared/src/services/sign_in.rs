@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, Email, Password, SessionMethod, TokenPair, UserStatus};
+use crate::models::{ClientInfo, Email, Password, SessionMethod, TokenPair, User, UserStatus};
 use crate::repositories::{lockouts as lockout_rows, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
@@ -29,8 +29,22 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 /// passwords; each email locks after too many failures, whether or not it has an account.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<TokenPair> {
-    let email = req.email.as_str();
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
+    let user = check_password(state, req.email.as_str(), &req.password).await?;
+    let client = db::client(state.pool()).await?;
+    let scope = match req.org_id {
+        Some(org_id) => Some(sessions::org_scope(&client, org_id, user.id).await?.ok_or_else(sessions::not_a_member)?),
+        None => None,
+    };
+    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, SessionMethod::Password).await?;
+    tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
+    open.into_scoped_pair(state, &user, scope)
+}
+
+/// The active account of `email` if `password` is its password: the lockout is checked
+/// first, an unknown email costs the same hash as a wrong password and gets the same 401, a
+/// failure is counted and a success clears the count. Opens no session.
+pub async fn check_password(state: &AppState, email: &str, password: &Password) -> AppResult<User> {
     let credentials = {
         let client = db::client(state.pool()).await?;
         lockouts::reserve_attempt(
@@ -51,7 +65,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
         }
         None => (None, dummy),
     };
-    let matched = state.passwords().verify(req.password.secret(), phc).await?;
+    let matched = state.passwords().verify(password.secret(), phc).await?;
     let client = db::client(state.pool()).await?;
     let user = match account {
         Some(user) if matched => user,
@@ -63,14 +77,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
     if user.status != UserStatus::Active {
         return Err(AppError::Forbidden("This account is disabled.".into()));
     }
-    let scope = match req.org_id {
-        Some(org_id) => Some(sessions::org_scope(&client, org_id, user.id).await?.ok_or_else(sessions::not_a_member)?),
-        None => None,
-    };
-    // The password was right, so the failures are forgotten whether or not the session
-    // opens; the session and its first token are one statement. No transaction is needed.
+    // The password was right, so the failures are forgotten whether or not what follows works.
     lockout_rows::clear(&client, email).await?;
-    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, SessionMethod::Password).await?;
-    tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
-    open.into_scoped_pair(state, &user, scope)
+    Ok(user)
 }

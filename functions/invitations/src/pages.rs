@@ -1,0 +1,144 @@
+//! The hosted invitation page at `/pages/invitations/accept?token=`: a GET shows who invites
+//! whom to what (a mail scanner's fetch spends nothing); the page's own forms POST to join,
+//! by creating the account or with its password, or to decline.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use identity_shared::AppError;
+use identity_shared::auth::tokens::Opaque;
+use identity_shared::error::FieldError;
+use identity_shared::http::{AppState, Client};
+use identity_shared::models::{
+    ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, NewPassword, Password,
+};
+use identity_shared::pages::form::Https;
+use identity_shared::pages::views::{self, Link};
+use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
+use identity_shared::services::invitations::{self, Accepting};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The page's routes (HTML, so not in the OpenAPI document).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/pages/invitations/accept", get(show).post(answer))
+}
+
+/// The page sits one folder below `/pages/`.
+const DEPTH: usize = 1;
+
+async fn show(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Https(https): Https,
+    headers: HeaderMap,
+    PageToken(token): PageToken,
+) -> Page {
+    let csrf = Csrf::for_page(&headers);
+    let page = match open(&state, &token, &client).await {
+        Ok((_, preview)) => form_page(&preview, &csrf, &token, "", &[]),
+        Err(page) => page,
+    };
+    page.below(DEPTH).cookie(csrf.set_cookie(https))
+}
+
+/// What the page's forms send.
+#[derive(Deserialize)]
+struct Answer {
+    token: String,
+    csrf: String,
+    action: String,
+    name: Option<String>,
+    password: Option<SecretString>,
+    password_confirm: Option<SecretString>,
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    PageForm(form): PageForm<Answer>,
+) -> Page {
+    respond(&state, &client, &headers, form).await.unwrap_or_else(|page| page).below(DEPTH)
+}
+
+async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, form: Answer) -> Result<Page, Page> {
+    let csrf = Csrf::check(headers, &form.token, &form.csrf)?;
+    let (token, preview) = open(state, &form.token, client).await?;
+    match form.action.as_str() {
+        "decline" => {
+            invitations::decline(state, &token, client.ip).await?;
+            let lines = [format!("You will not join {}. Nothing else has changed.", preview.org_name)];
+            Ok(Page::new("Invitation declined", views::done("Invitation declined", &lines, None)))
+        }
+        "join" => {
+            let name = form.name.as_deref().unwrap_or_default();
+            let by = match who_joins(&preview, &form) {
+                Ok(by) => by,
+                Err(refused) => return Err(form_page(&preview, &csrf, &form.token, name, &refused)),
+            };
+            let accepted = match invitations::accept(state, &token, by, client.clone()).await {
+                Err(AppError::Unauthorized(_)) => {
+                    let refused = [FieldError::new("password", "is not this account's password")];
+                    return Err(
+                        form_page(&preview, &csrf, &form.token, name, &refused).status(StatusCode::UNAUTHORIZED)
+                    );
+                }
+                other => other?,
+            };
+            let roles = accepted.member.roles.join(", ");
+            let title = format!("You joined {}", preview.org_name);
+            let lines = [
+                format!("You are a member of {} as {roles}.", preview.org_name),
+                format!("Sign in as {} to get started.", accepted.user.email),
+            ];
+            Ok(Page::new(title.clone(), views::done(&title, &lines, state.config().mail.pages_return_url.as_deref())))
+        }
+        _ => Err(Page::error(&AppError::BadRequest("The form is incomplete; open the link again.".into()))),
+    }
+}
+
+/// The token and its invitation, if it is one that can still be answered; else its page.
+async fn open(state: &AppState, raw: &str, client: &ClientInfo) -> Result<(Opaque, InvitationPreview), Page> {
+    let token = Opaque::parse(raw.to_owned().into()).ok_or_else(|| Page::error(&invitations::malformed_token()))?;
+    let preview = invitations::preview(state, &token, client.ip).await?;
+    if preview.status != InvitationStatus::Pending || preview.expires_at <= chrono::Utc::now() {
+        let (title, body) = views::invitation_closed(&preview);
+        let status = match preview.status {
+            InvitationStatus::Accepted | InvitationStatus::Declined => StatusCode::CONFLICT,
+            _ => StatusCode::GONE,
+        };
+        return Err(Page::new(title, body).status(status));
+    }
+    Ok((token, preview))
+}
+
+/// How the invitee joins: with the existing account's password, or as a new account.
+fn who_joins(preview: &InvitationPreview, form: &Answer) -> Result<Accepting, Vec<FieldError>> {
+    let mut fields = FieldErrors::default();
+    let password = form.password.clone().unwrap_or_default();
+    let by = if preview.account_exists {
+        let password = fields.check("password", Password::parse(password));
+        fields.finish(|| password.map(Accepting::Password))
+    } else {
+        let name = fields.check("name", DisplayName::parse(form.name.as_deref().unwrap_or_default()));
+        let same = form.password_confirm.as_ref().map(ExposeSecret::expose_secret) == Some(password.expose_secret());
+        let new = fields.check("password", NewPassword::parse(password));
+        if new.is_some() && !same {
+            fields.push("password_confirm", "does not match the password");
+        }
+        fields.finish(|| Some(Accepting::SignUp { name: name?, password: new?, sign_in: false }))
+    };
+    by.map_err(|err| match err {
+        AppError::Validation(list) => list,
+        other => vec![FieldError::new("", other.to_string())],
+    })
+}
+
+fn form_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, name: &str, refused: &[FieldError]) -> Page {
+    let field = csrf.field(token);
+    let body = views::invitation(preview, Link { token, csrf: &field }, name, refused);
+    let page = Page::new(format!("Join {}", preview.org_name), body);
+    if refused.is_empty() { page } else { page.status(StatusCode::UNPROCESSABLE_ENTITY) }
+}

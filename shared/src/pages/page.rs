@@ -1,0 +1,126 @@
+//! A page as an HTTP answer: the layout around its body, and the headers every page carries
+//! (strict CSP, no framing, no referrer, no caching: the URL holds a token).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::Markup;
+
+use crate::error::AppError;
+use crate::pages::views;
+
+/// No script at all, styles only from our own stylesheet, forms only to ourselves, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                                           form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A rendered page and how to answer with it.
+#[derive(Debug)]
+pub struct Page {
+    status: StatusCode,
+    title: String,
+    body: Markup,
+    depth: usize,
+    set_cookie: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl Page {
+    /// A 200 page at `/pages/<name>`.
+    pub fn new(title: impl Into<String>, body: Markup) -> Page {
+        Page { status: StatusCode::OK, title: title.into(), body, depth: 0, set_cookie: None, retry_after: None }
+    }
+
+    /// Answers with this status instead.
+    pub fn status(mut self, status: StatusCode) -> Page {
+        self.status = status;
+        self
+    }
+
+    /// For a page `levels` folders below `/pages/` (its links are relative, so that they work
+    /// under an API Gateway stage or base path).
+    pub fn below(mut self, levels: usize) -> Page {
+        self.depth = levels;
+        self
+    }
+
+    /// Sets this cookie with the page (the CSRF secret of a first visit).
+    pub fn cookie(mut self, set_cookie: Option<String>) -> Page {
+        self.set_cookie = set_cookie;
+        self
+    }
+
+    /// The error as a page of its own status: what went wrong and what to do, never internals.
+    pub fn error(err: &AppError) -> Page {
+        let status = err.status();
+        let title = match status {
+            StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => "This link is not valid",
+            StatusCode::GONE => "This link has expired",
+            StatusCode::CONFLICT => "This can no longer be done",
+            StatusCode::FORBIDDEN => "This is not allowed",
+            StatusCode::UNAUTHORIZED => "That did not work",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
+            s if s.is_client_error() => "That request could not be used",
+            _ => "Something went wrong",
+        };
+        let detail = match err {
+            // A refused link says so in words ("The link is invalid, expired or already used").
+            AppError::Validation(list) => list
+                .iter()
+                .map(|e| format!("{} {}.", if e.field == "token" { "The link" } else { e.field.as_str() }, e.message))
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.public_detail(),
+        };
+        let mut page = Page::new(title, views::problem(title, &detail)).status(status);
+        page.retry_after = err.retry_after_secs();
+        page
+    }
+
+    /// The page's status.
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<AppError> for Page {
+    fn from(err: AppError) -> Page {
+        Page::error(&err)
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let root = "../".repeat(self.depth);
+        let html = views::layout(&self.title, &root, self.body).into_string();
+        let mut response = (self.status, html).into_response();
+        let headers = response.headers_mut();
+        for (name, value) in [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(cookie) = self.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            headers.insert(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+/// The stylesheet's answer: cacheable, since it holds nothing private and changes only with
+/// a deploy.
+pub fn stylesheet() -> Response {
+    let mut response = crate::pages::STYLESHEET.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}

@@ -107,6 +107,10 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         // The issuer is this server's own address, where its discovery document is.
         config.jwt_issuer = format!("http://127.0.0.1:{port}");
     }
+    if std::env::var_os("APP_BASE_URL").is_none() {
+        // Mailed links open this server's own pages.
+        config.mail.app_base_url = format!("{}/pages", config.jwt_issuer);
+    }
     let applied = migrate(&config).await?;
     if !applied.is_empty() {
         tracing::info!(migrations = %applied.join(", "), "database migrated");

@@ -16,6 +16,9 @@ use identity_shared::config::Config;
 use identity_shared::http::lambda::{LazyApp, TokenKeys};
 use identity_shared::state::AppState;
 
+/// The password of the accounts the helpers make for themselves.
+const HELPER_PASSWORD: &str = "correct horse battery";
+
 /// A router with its own fresh database.
 pub struct TestApp {
     /// The state the router runs with.
@@ -182,6 +185,21 @@ impl TestApp {
         assert_eq!(found.len(), names.len(), "unknown role among {names:?}");
         let ids: Vec<uuid::Uuid> = found.iter().map(|r| r.id).collect();
         memberships::set_roles(&client, org_id, user_id, &ids).await.expect("setting roles");
+    }
+
+    /// A new owner, Ada Lovelace, whose new org "Acme Corp" invites `email` with `roles`
+    /// through the API; the owner's access token and the org's id.
+    pub async fn invited_to_acme(&self, email: &str, roles: Value) -> (String, uuid::Uuid) {
+        let owner_email = format!("owner.{}@example.com", uuid::Uuid::now_v7().simple());
+        let (owner, _) = self.signed_in(&owner_email, HELPER_PASSWORD).await;
+        self.sql(&format!("UPDATE users SET name = 'Ada Lovelace' WHERE email = '{owner_email}'")).await;
+        let org = self.call(Method::POST, "/orgs", Some(serde_json::json!({"name": "Acme Corp"})), Some(&owner)).await;
+        assert_eq!(org.status, StatusCode::CREATED, "{}", org.json);
+        let org: uuid::Uuid = org.json["id"].as_str().and_then(|id| id.parse().ok()).expect("the org's id");
+        let body = serde_json::json!({"email": email, "roles": roles});
+        let res = self.call(Method::POST, format!("/orgs/{org}/invitations"), Some(body), Some(&owner)).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.json);
+        (owner, org)
     }
 
     /// Runs one SQL statement against the test database, for setup and checks.

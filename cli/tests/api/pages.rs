@@ -8,7 +8,7 @@ use identity_testkit::{TestApp, TestResponse, ses};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{PASSWORD, app, app_with_ses, create_org, unique};
+use crate::{PASSWORD, app, app_with_ses, unique};
 
 /// A page as a browser holds it: the answer, the CSRF cookie it set and its form's field.
 struct Shown {
@@ -44,19 +44,9 @@ fn text(res: &TestResponse) -> String {
     String::from_utf8_lossy(&res.body).into_owned()
 }
 
-/// An org whose owner invited `who`; the mailed link's token.
+/// An org whose owner invited `who`; the mailed link's token, the org and the owner's token.
 async fn invited(app: &TestApp, who: &str, roles: serde_json::Value) -> (String, Uuid, String) {
-    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
-    let org = create_org(app, &owner, "Acme Corp").await;
-    let res = app
-        .call(
-            Method::POST,
-            format!("/orgs/{org}/invitations"),
-            Some(json!({"email": who, "roles": roles})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(res.status, 201, "{}", res.json);
+    let (owner, org) = app.invited_to_acme(who, roles).await;
     let token = ses::token_in(ses::mails_to(who).await.last().unwrap());
     (token, org, owner)
 }

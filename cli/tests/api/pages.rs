@@ -344,3 +344,58 @@ async fn links_in_mail_default_to_the_apis_own_pages() {
     let base = &app.state.config().mail.app_base_url;
     assert_eq!(base, &format!("{}/pages", app.state.config().jwt_issuer));
 }
+
+#[tokio::test]
+async fn hostile_input_on_every_page_gets_a_page_and_never_a_server_error() {
+    let app = app_with_ses().await;
+    let (token, _, _) = invited(&app, &unique("kim"), json!(["member"])).await;
+    let page = show(&app, &format!("/pages/invitations/accept?token={token}")).await;
+    let (cookie, csrf) = (page.cookie.unwrap(), page.csrf.unwrap());
+    let paths = [
+        "/pages/invitations/accept",
+        "/pages/verify-email",
+        "/pages/reset-password",
+        "/pages/forgot-password",
+        "/pages/confirm-email-change",
+    ];
+    let huge = "a".repeat(70 * 1024);
+    let long_token = "A".repeat(5000);
+    let bodies: Vec<Vec<u8>> = vec![
+        vec![],
+        b"\xff\xfe\xfd".to_vec(),
+        b"token=%ZZ&csrf=%".to_vec(),
+        format!("token={token}&csrf={csrf}&action=join&name=%00&password=%00&password_confirm=%00").into_bytes(),
+        format!("token={token}&csrf={csrf}&action=join&name={huge}").into_bytes(),
+        format!("token={token}&token=other&csrf={csrf}&csrf=x&action=join&action=decline").into_bytes(),
+        format!("token={token}&csrf={csrf}&action=explode").into_bytes(),
+        format!("token={long_token}&csrf={csrf}&email=' OR 1=1 --").into_bytes(),
+        format!("token={token}&csrf={csrf}&email=%3Cscript%3Ealert(1)%3C/script%3E%40x.com").into_bytes(),
+    ];
+    let mut sent = 0;
+    for path in paths {
+        for body in &bodies {
+            for content_type in ["application/x-www-form-urlencoded", "multipart/form-data", "application/json"] {
+                let req = Request::post(path).header("content-type", content_type).header("cookie", &cookie);
+                let res = app.send(req.body(Body::from(body.clone())).unwrap()).await;
+                sent += 1;
+                assert!(
+                    res.status.is_client_error() || res.status.is_success(),
+                    "{path} {content_type}: {}",
+                    res.status
+                );
+                assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"), "{path}: a page, not JSON");
+                assert!(!text(&res).contains("<script>alert"), "{path}: input is escaped");
+            }
+        }
+        for query in ["token=", "token=%00", "token=%F0%9F%92%A9", &format!("token={long_token}"), "token=a&token=b"] {
+            let res = app.get(&format!("{path}?{query}"), None).await;
+            sent += 1;
+            assert!(res.status.is_client_error() || res.status.is_success(), "{path}?{query}: {}", res.status);
+        }
+        for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+            let res = app.call(method.clone(), path, None, None).await;
+            assert_page(&res, 405);
+        }
+    }
+    assert_eq!(pending(&app).await, 1, "none of {sent} hostile requests answered the invitation");
+}

@@ -6,13 +6,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{any, get};
 use identity_shared::AppError;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
 use identity_shared::models::{Email, NewPassword};
-use identity_shared::pages::form::Https;
+use identity_shared::pages::form::{Https, method_not_allowed};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken, page};
 use identity_shared::services::account::{self, PasswordReset};
@@ -24,11 +24,14 @@ use serde::Deserialize;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pages/style.css", get(stylesheet))
-        .route("/pages/verify-email", get(show_verify).post(verify))
-        .route("/pages/reset-password", get(show_reset).post(reset))
-        .route("/pages/forgot-password", get(show_forgot).post(forgot))
-        .route("/pages/confirm-email-change", get(show_email_change).post(confirm_email_change))
-        .route("/pages/{*rest}", get(not_found))
+        .route("/pages/verify-email", get(show_verify).post(verify).fallback(method_not_allowed))
+        .route("/pages/reset-password", get(show_reset).post(reset).fallback(method_not_allowed))
+        .route("/pages/forgot-password", get(show_forgot).post(forgot).fallback(method_not_allowed))
+        .route(
+            "/pages/confirm-email-change",
+            get(show_email_change).post(confirm_email_change).fallback(method_not_allowed),
+        )
+        .route("/pages/{*rest}", any(not_found))
 }
 
 async fn stylesheet() -> Response {

@@ -13,7 +13,7 @@ use identity_shared::http::{AppState, Client};
 use identity_shared::models::{
     ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, NewPassword, Password,
 };
-use identity_shared::pages::form::Https;
+use identity_shared::pages::form::{Https, method_not_allowed};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
 use identity_shared::services::invitations::{self, Accepting};
@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 /// The page's routes (HTML, so not in the OpenAPI document).
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/pages/invitations/accept", get(show).post(answer))
+    Router::new().route("/pages/invitations/accept", get(show).post(answer).fallback(method_not_allowed))
 }
 
 /// The page sits one folder below `/pages/`.

@@ -28,13 +28,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
         if !is_form {
             return Err(Page::error(&AppError::UnsupportedMediaType));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| Page::error(&AppError::BadRequest("The form could not be read.".into())))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            Page::error(&if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge(crate::http::extract::MAX_BODY_BYTES)
+            } else {
+                AppError::BadRequest("The form could not be read.".into())
+            })
+        })?;
         serde_urlencoded::from_bytes(&bytes)
             .map(PageForm)
             .map_err(|_| Page::error(&AppError::BadRequest("The form is incomplete; open the link again.".into())))
     }
+}
+
+/// The answer to a method a page does not take (a page, like every error here).
+pub async fn method_not_allowed() -> Page {
+    Page::error(&AppError::MethodNotAllowed)
 }
 
 /// The `?token=` of a mailed link (empty when there is none).

@@ -248,8 +248,9 @@ async fn every_kind_of_bad_invitation_link_gets_its_own_page() {
     let used = show(&app, &path).await;
     assert_page(&used.res, 409);
     assert!(used.html().contains("already accepted"));
-    let nowhere = app.get("/pages/no-such-page", None).await;
-    assert_page(&nowhere, 404);
+    for nowhere in ["/pages/no-such-page", "/pages/invitations/nowhere", "/pages/invitations/accept/more"] {
+        assert_page(&app.get(nowhere, None).await, 404);
+    }
 }
 
 #[tokio::test]

@@ -7,12 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get};
-use identity_shared::AppError;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
 use identity_shared::models::{Email, NewPassword};
-use identity_shared::pages::form::{Https, method_not_allowed};
+use identity_shared::pages::form::{Https, method_not_allowed, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken, page};
 use identity_shared::services::account::{self, PasswordReset};
@@ -36,10 +35,6 @@ pub fn routes() -> Router<AppState> {
 
 async fn stylesheet() -> Response {
     page::stylesheet()
-}
-
-async fn not_found() -> Page {
-    Page::error(&AppError::NotFound("There is no page here; check the link.".into())).status(StatusCode::NOT_FOUND)
 }
 
 /// A link's form, as the pages send it: the token, the CSRF field, and the new password twice

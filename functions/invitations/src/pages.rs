@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::routing::{any, get};
 use identity_shared::AppError;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
@@ -13,7 +13,7 @@ use identity_shared::http::{AppState, Client};
 use identity_shared::models::{
     ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, NewPassword, Password,
 };
-use identity_shared::pages::form::{Https, method_not_allowed};
+use identity_shared::pages::form::{Https, method_not_allowed, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
 use identity_shared::services::invitations::{self, Accepting};
@@ -22,7 +22,10 @@ use serde::Deserialize;
 
 /// The page's routes (HTML, so not in the OpenAPI document).
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/pages/invitations/accept", get(show).post(answer).fallback(method_not_allowed))
+    Router::new()
+        .route("/pages/invitations/accept", get(show).post(answer).fallback(method_not_allowed))
+        // On AWS every /pages/invitations/ path reaches this function: unknown ones get a page too.
+        .route("/pages/invitations/{*rest}", any(not_found))
 }
 
 /// The page sits one folder below `/pages/`.

@@ -46,6 +46,11 @@ pub async fn method_not_allowed() -> Page {
     Page::error(&AppError::MethodNotAllowed)
 }
 
+/// The answer to a path under `/pages/` that names no page.
+pub async fn not_found() -> Page {
+    Page::error(&AppError::NotFound("There is no page here; check the link.".into()))
+}
+
 /// The `?token=` of a mailed link (empty when there is none).
 #[derive(Clone, Debug, Default)]
 pub struct PageToken(pub String);

@@ -48,6 +48,16 @@ pub async fn mails_to(recipient: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The newest mail to `to` with this subject; panics when there is none.
+pub async fn mail_with_subject(to: &str, subject: &str) -> Value {
+    mails_to(to)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m["subject"] == subject)
+        .unwrap_or_else(|| panic!("no '{subject}' mail for {to}"))
+}
+
 /// The token in the first link of a mail's text body.
 pub fn token_in(mail: &Value) -> String {
     let text = mail["body"]["text"].as_str().expect("a text body");

@@ -6,15 +6,6 @@ use serde_json::json;
 
 use crate::{PASSWORD, app_with_ses, unique};
 
-async fn mail_with_subject(to: &str, subject: &str) -> serde_json::Value {
-    ses::mails_to(to)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m["subject"] == subject)
-        .unwrap_or_else(|| panic!("no '{subject}' mail for {to}"))
-}
-
 #[tokio::test]
 async fn registering_mails_a_link_that_verifies_the_email_once() {
     let app = app_with_ses().await;
@@ -23,7 +14,7 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
         app.post("/auth/register", json!({"email": email, "password": PASSWORD, "name": "Nina"})).await.status,
         202
     );
-    let mail = mail_with_subject(&email, "Confirm your email address").await;
+    let mail = ses::mail_with_subject(&email, "Confirm your email address").await;
     assert!(mail["body"]["text"].as_str().unwrap().contains("https://app.identity.test/verify-email?token="));
     let token = ses::token_in(&mail);
     let res = app.post("/auth/verify-email", json!({"token": token})).await;
@@ -41,7 +32,7 @@ async fn a_resent_verification_link_replaces_the_old_one() {
     let app = app_with_ses().await;
     let email = unique("omar");
     let (access, _) = app.signed_in(&email, PASSWORD).await;
-    let old = ses::token_in(&mail_with_subject(&email, "Confirm your email address").await);
+    let old = ses::token_in(&ses::mail_with_subject(&email, "Confirm your email address").await);
     let res = app.call(Method::POST, "/auth/verify-email/resend", None, Some(&access)).await;
     assert_eq!(res.status, 202);
     app.call(Method::POST, "/auth/verify-email/resend", None, None).await.assert_problem(401);

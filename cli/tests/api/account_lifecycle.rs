@@ -5,19 +5,10 @@ use std::sync::Arc;
 
 use axum::http::Method;
 use identity_testkit::{TestApp, TestResponse, ses};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::{PASSWORD, app, app_with_ses, create_org, email, unique, user_id};
-
-async fn mail_with_subject(to: &str, subject: &str) -> Value {
-    ses::mails_to(to)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m["subject"] == subject)
-        .unwrap_or_else(|| panic!("no '{subject}' mail for {to}"))
-}
 
 async fn change_email(app: &TestApp, token: &str, new_email: &str, password: &str) -> TestResponse {
     app.call(Method::POST, "/me/email", Some(json!({"new_email": new_email, "password": password})), Some(token)).await
@@ -41,10 +32,10 @@ async fn changing_the_address_takes_the_mailed_link_and_ends_the_other_sessions(
 
     let res = change_email(&app, &asking, &new.to_uppercase(), PASSWORD).await;
     assert_eq!(res.status, 202, "{}", res.json);
-    let confirm = mail_with_subject(&new, "Confirm your new email address").await;
+    let confirm = ses::mail_with_subject(&new, "Confirm your new email address").await;
     let text = confirm["body"]["text"].as_str().unwrap();
     assert!(text.contains("https://app.identity.test/confirm-email-change?token="), "{text}");
-    let notice = mail_with_subject(&old, "Your sign-in address is being changed").await;
+    let notice = ses::mail_with_subject(&old, "Your sign-in address is being changed").await;
     assert!(notice["body"]["text"].as_str().unwrap().contains(&new), "the old address is told where to");
     assert!(!notice["body"]["text"].as_str().unwrap().contains("token="), "the old address gets no change link");
 
@@ -130,12 +121,12 @@ async fn a_new_request_or_a_new_address_kills_the_links_mailed_before() {
     let (token, _) = app.signed_in(&ada, PASSWORD).await;
     // A reset link mailed to the old address...
     assert_eq!(app.post("/auth/password/forgot", json!({"email": ada})).await.status, 202);
-    let reset = ses::token_in(&mail_with_subject(&ada, "Reset your password").await);
+    let reset = ses::token_in(&ses::mail_with_subject(&ada, "Reset your password").await);
 
     assert_eq!(change_email(&app, &token, &first, PASSWORD).await.status, 202);
-    let first_link = ses::token_in(&mail_with_subject(&first, "Confirm your new email address").await);
+    let first_link = ses::token_in(&ses::mail_with_subject(&first, "Confirm your new email address").await);
     assert_eq!(change_email(&app, &token, &second, PASSWORD).await.status, 202);
-    let second_link = ses::token_in(&mail_with_subject(&second, "Confirm your new email address").await);
+    let second_link = ses::token_in(&ses::mail_with_subject(&second, "Confirm your new email address").await);
     app.post("/auth/email/confirm", json!({"token": first_link})).await.assert_problem(422);
     assert_eq!(app.post("/auth/email/confirm", json!({"token": second_link})).await.json["email"], second.as_str());
     // ...works no more once the address has changed.
@@ -150,7 +141,7 @@ async fn a_link_to_an_address_taken_since_is_refused_and_changes_nothing() {
     let new = unique("contested");
     let (token, _) = app.signed_in(&ada, PASSWORD).await;
     assert_eq!(change_email(&app, &token, &new, PASSWORD).await.status, 202);
-    let link = ses::token_in(&mail_with_subject(&new, "Confirm your new email address").await);
+    let link = ses::token_in(&ses::mail_with_subject(&new, "Confirm your new email address").await);
     app.user(&new, PASSWORD).await;
     app.post("/auth/email/confirm", json!({"token": link})).await.assert_problem(409);
     assert_eq!(app.get("/me", Some(&token)).await.json["email"], ada.as_str());
@@ -170,7 +161,7 @@ async fn pending_invitations_follow_the_verified_address() {
     assert_eq!(app.get("/me/invitations", Some(&token)).await.status, 403, "an unverified address sees none");
 
     assert_eq!(change_email(&app, &token, &work, PASSWORD).await.status, 202);
-    let link = ses::token_in(&mail_with_subject(&work, "Confirm your new email address").await);
+    let link = ses::token_in(&ses::mail_with_subject(&work, "Confirm your new email address").await);
     assert_eq!(app.post("/auth/email/confirm", json!({"token": link})).await.status, 200);
     let mine = app.get("/me/invitations", Some(&token)).await;
     assert_eq!(mine.status, 200, "{}", mine.json);

@@ -10,13 +10,14 @@ use axum::routing::{any, get};
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
-use identity_shared::models::{Email, NewPassword};
-use identity_shared::pages::form::{Https, method_not_allowed, not_found};
+use identity_shared::models::{Email, FieldErrors, NewPassword};
+use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken, page};
 use identity_shared::services::account::{self, PasswordReset};
 use identity_shared::services::email_change;
-use secrecy::{ExposeSecret, SecretString};
+use maud::Markup;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The pages' routes (HTML, so not in the OpenAPI document).
@@ -67,11 +68,16 @@ fn done(state: &AppState, title: &str, lines: &[String]) -> Page {
     Page::new(title, views::done(title, lines, state.config().mail.pages_return_url.as_deref()))
 }
 
-async fn show_verify(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
-    if let Err(page) = opaque(&token) {
-        return page;
+/// A link whose page is one button: its form for a well-formed token, else the error page.
+fn one_button(headers: &HeaderMap, https: bool, token: &str, title: &str, view: fn(Link<'_>) -> Markup) -> Page {
+    match opaque(token) {
+        Ok(_) => with_form(headers, https, token, |link| Page::new(title, view(link))),
+        Err(page) => page,
     }
-    with_form(&headers, https, &token, |link| Page::new("Confirm your email address", views::verify_email(link)))
+}
+
+async fn show_verify(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
+    one_button(&headers, https, &token, "Confirm your email address", views::verify_email)
 }
 
 async fn verify(
@@ -133,13 +139,9 @@ async fn reset(
 
 /// The new password, if it meets the rules and was typed the same twice.
 fn new_password(form: &LinkForm) -> Result<NewPassword, Vec<FieldError>> {
-    let password = form.password.clone().unwrap_or_default();
-    let same = form.password_confirm.as_ref().map(ExposeSecret::expose_secret) == Some(password.expose_secret());
-    match NewPassword::parse(password) {
-        Err(message) => Err(vec![FieldError::new("password", message)]),
-        Ok(_) if !same => Err(vec![FieldError::new("password_confirm", "does not match the password")]),
-        Ok(new) => Ok(new),
-    }
+    let mut fields = FieldErrors::default();
+    let new = new_password_twice(&mut fields, form.password.as_ref(), form.password_confirm.as_ref());
+    fields.finish_form(|| new)
 }
 
 /// The forgot-password form has no mailed token: its CSRF field is bound to the empty one.
@@ -173,12 +175,7 @@ async fn forgot(
 }
 
 async fn show_email_change(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
-    if let Err(page) = opaque(&token) {
-        return page;
-    }
-    with_form(&headers, https, &token, |link| {
-        Page::new("Confirm your new email address", views::confirm_email_change(link))
-    })
+    one_button(&headers, https, &token, "Confirm your new email address", views::confirm_email_change)
 }
 
 async fn confirm_email_change(

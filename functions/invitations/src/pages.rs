@@ -10,14 +10,12 @@ use identity_shared::AppError;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
-use identity_shared::models::{
-    ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, NewPassword, Password,
-};
-use identity_shared::pages::form::{Https, method_not_allowed, not_found};
+use identity_shared::models::{ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, Password};
+use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
 use identity_shared::services::invitations::{self, Accepting};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// The page's routes (HTML, so not in the OpenAPI document).
@@ -120,23 +118,13 @@ async fn open(state: &AppState, raw: &str, client: &ClientInfo) -> Result<(Opaqu
 /// How the invitee joins: with the existing account's password, or as a new account.
 fn who_joins(preview: &InvitationPreview, form: &Answer) -> Result<Accepting, Vec<FieldError>> {
     let mut fields = FieldErrors::default();
-    let password = form.password.clone().unwrap_or_default();
-    let by = if preview.account_exists {
-        let password = fields.check("password", Password::parse(password));
-        fields.finish(|| password.map(Accepting::Password))
-    } else {
-        let name = fields.check("name", DisplayName::parse(form.name.as_deref().unwrap_or_default()));
-        let same = form.password_confirm.as_ref().map(ExposeSecret::expose_secret) == Some(password.expose_secret());
-        let new = fields.check("password", NewPassword::parse(password));
-        if new.is_some() && !same {
-            fields.push("password_confirm", "does not match the password");
-        }
-        fields.finish(|| Some(Accepting::SignUp { name: name?, password: new?, sign_in: false }))
-    };
-    by.map_err(|err| match err {
-        AppError::Validation(list) => list,
-        other => vec![FieldError::new("", other.to_string())],
-    })
+    if preview.account_exists {
+        let password = fields.check("password", Password::parse(form.password.clone().unwrap_or_default()));
+        return fields.finish_form(|| password.map(Accepting::Password));
+    }
+    let name = fields.check("name", DisplayName::parse(form.name.as_deref().unwrap_or_default()));
+    let password = new_password_twice(&mut fields, form.password.as_ref(), form.password_confirm.as_ref());
+    fields.finish_form(|| Some(Accepting::SignUp { name: name?, password: password?, sign_in: false }))
 }
 
 fn form_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, name: &str, refused: &[FieldError]) -> Page {

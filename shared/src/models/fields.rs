@@ -66,6 +66,15 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// The value `build` makes from the checked fields, or each invalid field's error (what a
+    /// page shows beside its form, where the API answers [`FieldErrors::finish`]'s 422).
+    pub fn finish_form<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Vec<FieldError>> {
+        match build() {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(self.0),
+        }
+    }
+
     /// The value `build` makes from the checked fields, or the 422 naming each invalid one.
     /// `build` gives None only when some field failed, and then an error was noted.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> AppResult<T> {

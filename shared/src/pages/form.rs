@@ -6,9 +6,11 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use lambda_http::RequestExt;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
+use crate::models::{FieldErrors, NewPassword};
 use crate::pages::Page;
 
 /// An `application/x-www-form-urlencoded` body, as the pages' forms send it.
@@ -39,6 +41,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
             .map(PageForm)
             .map_err(|_| Page::error(&AppError::BadRequest("The form is incomplete; open the link again.".into())))
     }
+}
+
+/// A new password typed twice: checked against the rules, then against its repetition, each
+/// failure noted in `fields` under `password` or `password_confirm`.
+pub fn new_password_twice(
+    fields: &mut FieldErrors,
+    password: Option<&SecretString>,
+    repeated: Option<&SecretString>,
+) -> Option<NewPassword> {
+    let password = password.cloned().unwrap_or_default();
+    let same = repeated.map(ExposeSecret::expose_secret) == Some(password.expose_secret());
+    let new = fields.check("password", NewPassword::parse(password))?;
+    if !same {
+        fields.push("password_confirm", "does not match the password");
+        return None;
+    }
+    Some(new)
 }
 
 /// The answer to a method a page does not take (a page, like every error here).

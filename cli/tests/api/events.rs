@@ -289,10 +289,11 @@ async fn stage_base_path_and_encoding_variants_reach_the_same_handlers() {
         .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".json").map(String::from))
         .collect();
     names.sort();
-    let cases: [(&str, Option<&str>, u16); 5] = [
+    let cases: [(&str, Option<&str>, u16); 6] = [
         ("auth-login-named-stage", None, 200),
         ("auth-register-base64-body", None, 202),
         ("orgs-list-custom-domain", Some("/identity"), 200),
+        ("pages-forgot-password-named-stage", None, 200),
         ("users-me-cookies-and-repeated-headers", None, 200),
         ("users-unknown-path-named-stage", None, 404),
     ];
@@ -307,7 +308,7 @@ async fn stage_base_path_and_encoding_variants_reach_the_same_handlers() {
     crate::create_org(&app, &access, "Acme Corp").await;
     for (name, base_path, status) in cases {
         let routes = match name.split('-').next().unwrap() {
-            "auth" => auth_function::router(),
+            "auth" | "pages" => auth_function::router(),
             "orgs" => orgs_function::router(),
             _ => users_function::router(),
         };
@@ -319,6 +320,12 @@ async fn stage_base_path_and_encoding_variants_reach_the_same_handlers() {
             "users-me-cookies-and-repeated-headers" => assert_eq!(res.json["email"], "ada@example.com"),
             "users-unknown-path-named-stage" => {
                 res.assert_problem(404);
+            }
+            "pages-forgot-password-named-stage" => {
+                // Relative links stay under the stage; the CSRF cookie is Secure, as API Gateway is HTTPS.
+                let html = String::from_utf8_lossy(&res.body);
+                assert!(html.contains(r#"href="style.css""#) && html.contains(r#"action="forgot-password""#), "{html}");
+                assert!(res.header("set-cookie").is_some_and(|c| c.contains("Secure")), "{:?}", res.headers);
             }
             _ => {}
         }

@@ -11,10 +11,10 @@ use uuid::Uuid;
 use crate::{PASSWORD, app, app_with_ses, unique};
 
 /// A page as a browser holds it: the answer, the CSRF cookie it set and its form's field.
-struct Shown {
-    res: TestResponse,
-    cookie: Option<String>,
-    csrf: Option<String>,
+pub(crate) struct Shown {
+    pub(crate) res: TestResponse,
+    pub(crate) cookie: Option<String>,
+    pub(crate) csrf: Option<String>,
 }
 
 impl Shown {
@@ -23,7 +23,7 @@ impl Shown {
     }
 }
 
-async fn show(app: &TestApp, path: &str) -> Shown {
+pub(crate) async fn show(app: &TestApp, path: &str) -> Shown {
     let res = app.call(Method::GET, path, None, None).await;
     let cookie = res.header("set-cookie").map(|c| c.split(';').next().unwrap().to_owned());
     let html = String::from_utf8_lossy(&res.body).into_owned();
@@ -31,7 +31,7 @@ async fn show(app: &TestApp, path: &str) -> Shown {
     Shown { res, cookie, csrf }
 }
 
-async fn submit(app: &TestApp, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> TestResponse {
+pub(crate) async fn submit(app: &TestApp, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> TestResponse {
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     let mut req = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
     if let Some(cookie) = cookie {
@@ -399,4 +399,39 @@ async fn hostile_input_on_every_page_gets_a_page_and_never_a_server_error() {
         }
     }
     assert_eq!(pending(&app).await, 1, "none of {sent} hostile requests answered the invitation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_32_simultaneous_joins_from_one_page_exactly_one_makes_the_account() {
+    let app = std::sync::Arc::new(app_with_ses().await);
+    let kim = unique("kim");
+    let (token, org, _) = invited(&app, &kim, json!(["member"])).await;
+    let page = show(&app, &format!("/pages/invitations/accept?token={token}")).await;
+    let (cookie, csrf) = (page.cookie.unwrap(), page.csrf.unwrap());
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (app, token, cookie, csrf) = (app.clone(), token.clone(), cookie.clone(), csrf.clone());
+            tokio::spawn(async move {
+                let fields = [
+                    ("token", token.as_str()),
+                    ("csrf", &csrf),
+                    ("action", "join"),
+                    ("name", "Kim"),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                ];
+                submit(&app, "/pages/invitations/accept", Some(&cookie), &fields).await.status.as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = vec![];
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 409].contains(s)), "{statuses:?}");
+    let accounts: i64 = app.sql(&format!("SELECT count(*) FROM users WHERE email = '{kim}'")).await[0].get(0);
+    assert_eq!(accounts, 1);
+    let members: i64 = app.sql(&format!("SELECT count(*) FROM memberships WHERE org_id = '{org}'")).await[0].get(0);
+    assert_eq!(members, 2);
 }

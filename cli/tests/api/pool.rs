@@ -58,6 +58,52 @@ async fn every_route_that_mails_works_with_a_pool_of_one() {
     assert_eq!(unsent(&app).await, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_routes_and_hosted_pages_work_with_a_pool_of_one() {
+    use crate::pages::{show, submit};
+    use identity_testkit::ses;
+    let one = [("DATABASE_POOL_SIZE", "1"), ("DATABASE_TIMEOUT_MS", "1000")];
+    let app = crate::app_with_ses_at(&ses::url(), &one).await;
+    // Joining from the invitation page: a new account, then an existing one by its password.
+    let (kim, lee) = (unique("kim"), unique("lee"));
+    app.user(&lee, PASSWORD).await;
+    let (owner, org) = app.invited_to_acme(&kim, json!(["member"])).await;
+    let invited =
+        app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(json!({"email": lee})), Some(&owner)).await;
+    assert_eq!(invited.status, 201, "{}", invited.json);
+    for (who, fields) in [
+        (&kim, vec![("name", "Kim"), ("password", PASSWORD), ("password_confirm", PASSWORD)]),
+        (&lee, vec![("password", PASSWORD)]),
+    ] {
+        let token = ses::token_in(ses::mails_to(who).await.last().unwrap());
+        let page = show(&app, &format!("/pages/invitations/accept?token={token}")).await;
+        assert_eq!(page.res.status, 200);
+        let (cookie, csrf) = (page.cookie.unwrap(), page.csrf.unwrap());
+        let mut form = vec![("token", token.as_str()), ("csrf", csrf.as_str()), ("action", "join")];
+        form.extend(fields);
+        let joined = submit(&app, "/pages/invitations/accept", Some(&cookie), &form).await;
+        assert_eq!(joined.status, 200, "{who}: {}", String::from_utf8_lossy(&joined.body));
+    }
+    // Sessions, the profile, an email change and deleting the account.
+    let (token, _) = app.login(&kim, PASSWORD).await;
+    app.login(&kim, PASSWORD).await;
+    assert_eq!(app.get("/me/sessions", Some(&token)).await.status, 200);
+    let revoked = app.call(Method::POST, "/me/sessions/revoke-others", None, Some(&token)).await;
+    assert_eq!(revoked.json, json!({"revoked": 1}));
+    let renamed = app.call(Method::PATCH, "/me", Some(json!({"name": "Kim Lee"})), Some(&token)).await;
+    assert_eq!(renamed.status, 200);
+    let moved = unique("kim.moved");
+    let asked = app
+        .call(Method::POST, "/me/email", Some(json!({"new_email": moved, "password": PASSWORD})), Some(&token))
+        .await;
+    assert_eq!(asked.status, 202, "{}", asked.json);
+    assert_eq!(unsent(&app).await, 0, "both mails went out before the answer");
+    let link = ses::token_in(ses::mails_to(&moved).await.last().unwrap());
+    assert_eq!(app.post("/auth/email/confirm", json!({"token": link})).await.status, 200);
+    let deleted = app.call(Method::DELETE, "/me", Some(json!({"password": PASSWORD})), Some(&token)).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.json);
+}
+
 /// Sends `count` copies of one request at once; returns their statuses.
 async fn burst(
     app: &Arc<TestApp>,

@@ -75,11 +75,6 @@ impl Page {
         page.retry_after = err.retry_after_secs();
         page
     }
-
-    /// The page's status.
-    pub fn status_code(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<AppError> for Page {

@@ -85,13 +85,10 @@ async fn verify(
     Client(client): Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LinkForm>,
-) -> Page {
-    let run = async {
-        checked(&headers, &form)?;
-        let user = account::verify_email(&state, &opaque(&form.token)?, client).await?;
-        Ok::<_, Page>(done(&state, "Your email address is confirmed", &[format!("{} is confirmed.", user.email)]))
-    };
-    run.await.unwrap_or_else(|page| page)
+) -> Result<Page, Page> {
+    checked(&headers, &form)?;
+    let user = account::verify_email(&state, &opaque(&form.token)?, client).await?;
+    Ok(done(&state, "Your email address is confirmed", &[format!("{} is confirmed.", user.email)]))
 }
 
 async fn show_reset(
@@ -122,19 +119,16 @@ async fn reset(
     Client(client): Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LinkForm>,
-) -> Page {
-    let run = async {
-        let csrf = checked(&headers, &form)?;
-        let token = opaque(&form.token)?;
-        let new_password = new_password(&form).map_err(|refused| {
-            let field = csrf.field(&form.token);
-            reset_page(Link { token: &form.token, csrf: &field }, &refused)
-        })?;
-        account::reset_password(&state, PasswordReset { token, new_password }, client).await?;
-        let lines = ["Every device that was signed in has been signed out. Sign in with the new password.".to_owned()];
-        Ok::<_, Page>(done(&state, "Your password is changed", &lines))
-    };
-    run.await.unwrap_or_else(|page| page)
+) -> Result<Page, Page> {
+    let csrf = checked(&headers, &form)?;
+    let token = opaque(&form.token)?;
+    let new_password = new_password(&form).map_err(|refused| {
+        let field = csrf.field(&form.token);
+        reset_page(Link { token: &form.token, csrf: &field }, &refused)
+    })?;
+    account::reset_password(&state, PasswordReset { token, new_password }, client).await?;
+    let lines = ["Every device that was signed in has been signed out. Sign in with the new password.".to_owned()];
+    Ok(done(&state, "Your password is changed", &lines))
 }
 
 /// The new password, if it meets the rules and was typed the same twice.
@@ -154,24 +148,20 @@ async fn forgot(
     Client(client): Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LinkForm>,
-) -> Page {
-    let run = async {
-        let csrf = checked(&headers, &form)?;
-        let raw = form.email.as_deref().unwrap_or_default();
-        let email = Email::parse(raw).map_err(|message| {
-            let field = csrf.field(&form.token);
-            let refused = [FieldError::new("email", message)];
-            Page::new("Forgot your password?", views::forgot_password(Link { token: "", csrf: &field }, raw, &refused))
-                .status(StatusCode::UNPROCESSABLE_ENTITY)
-        })?;
-        account::forgot_password(&state, &email, client).await?;
-        // The same words whether or not the address has an account.
-        let lines = [format!(
-            "If {email} has an account, a link to choose a new password is on its way. It works for an hour."
-        )];
-        Ok::<_, Page>(done(&state, "Check your inbox", &lines))
-    };
-    run.await.unwrap_or_else(|page| page)
+) -> Result<Page, Page> {
+    let csrf = checked(&headers, &form)?;
+    let raw = form.email.as_deref().unwrap_or_default();
+    let email = Email::parse(raw).map_err(|message| {
+        let field = csrf.field(&form.token);
+        let refused = [FieldError::new("email", message)];
+        Page::new("Forgot your password?", views::forgot_password(Link { token: "", csrf: &field }, raw, &refused))
+            .status(StatusCode::UNPROCESSABLE_ENTITY)
+    })?;
+    account::forgot_password(&state, &email, client).await?;
+    // The same words whether or not the address has an account.
+    let lines =
+        [format!("If {email} has an account, a link to choose a new password is on its way. It works for an hour.")];
+    Ok(done(&state, "Check your inbox", &lines))
 }
 
 async fn show_email_change(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
@@ -183,12 +173,9 @@ async fn confirm_email_change(
     Client(client): Client,
     headers: HeaderMap,
     PageForm(form): PageForm<LinkForm>,
-) -> Page {
-    let run = async {
-        checked(&headers, &form)?;
-        let user = email_change::confirm(&state, &opaque(&form.token)?, client).await?;
-        let lines = [format!("You now sign in as {}. Your other devices were signed out.", user.email)];
-        Ok::<_, Page>(done(&state, "Your email address is changed", &lines))
-    };
-    run.await.unwrap_or_else(|page| page)
+) -> Result<Page, Page> {
+    checked(&headers, &form)?;
+    let user = email_change::confirm(&state, &opaque(&form.token)?, client).await?;
+    let lines = [format!("You now sign in as {}. Your other devices were signed out.", user.email)];
+    Ok(done(&state, "Your email address is changed", &lines))
 }

@@ -24,7 +24,8 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Print a new signing key as a JWT_PRIVATE_KEY line (its JWT_PUBLIC_KEY on stderr).
+    /// Print a new signing key as a JWT_PRIVATE_KEY line (its JWT_PUBLIC_KEY on stderr) and a
+    /// new MFA_ENCRYPTION_KEY line.
     Keygen {
         /// EdDSA (Ed25519, the default) or ES256 (P-256, which API Gateway's JWT authorizer accepts).
         #[arg(long, default_value = "EdDSA")]
@@ -84,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Keygen { alg } => {
             let (private, public) = identity_shared::auth::jwk::generate(alg);
             println!("JWT_PRIVATE_KEY={private}");
+            // Sealing key material for TOTP secrets: 256 random bits, like an opaque token.
+            println!("MFA_ENCRYPTION_KEY={}", identity_shared::auth::tokens::generate());
             eprintln!(
                 "JWT_PUBLIC_KEY={public} (for the functions that only verify, and JWT_PREVIOUS_PUBLIC_KEYS after a rotation)"
             );

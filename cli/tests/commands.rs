@@ -18,9 +18,13 @@ async fn keygen_prints_a_key_the_api_accepts_for_each_algorithm() {
     for (args, alg) in [(&["keygen"][..], "EdDSA"), (&["keygen", "--alg", "ES256"][..], "ES256")] {
         let out = identity("postgres://unused/x", args);
         assert!(out.status.success());
-        let line = String::from_utf8(out.stdout).unwrap();
-        let key = line.trim().strip_prefix("JWT_PRIVATE_KEY=").expect("a JWT_PRIVATE_KEY= line");
-        let app = TestApp::new(identity_cli::routes(), &[("JWT_PRIVATE_KEY", key)]).await;
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let line = |name: &str| stdout.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned);
+        let key = line("JWT_PRIVATE_KEY=").expect("a JWT_PRIVATE_KEY= line");
+        let sealing = line("MFA_ENCRYPTION_KEY=").expect("an MFA_ENCRYPTION_KEY= line");
+        assert!(sealing.len() >= identity_shared::auth::sealed::MIN_KEY_LEN);
+        let overrides = [("JWT_PRIVATE_KEY", key.as_str()), ("MFA_ENCRYPTION_KEY", sealing.as_str())];
+        let app = TestApp::new(identity_cli::routes(), &overrides).await;
         let (token, _) = app.signed_in("ada@example.com", "long enough").await;
         assert_eq!(app.get("/me", Some(&token)).await.status, 200);
         assert_eq!(format!("{:?}", jsonwebtoken::decode_header(&token).unwrap().alg), alg);
@@ -59,7 +63,7 @@ async fn migrate_is_idempotent_from_the_command_line() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(
         String::from_utf8_lossy(&first.stdout).trim(),
-        "applied 7 migration(s): V1__init, V2__ip_limits, V3__default_role, V4__one_live_token, V5__access_views, V6__member_access_columns, V7__accounts_and_limits"
+        "applied 8 migration(s): V1__init, V2__ip_limits, V3__default_role, V4__one_live_token, V5__access_views, V6__member_access_columns, V7__accounts_and_limits, V8__mfa"
     );
     let second = identity(&db.url, &["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");

@@ -26,7 +26,9 @@ serve_start() {
   shift
   port=$(pg_free_port)
   cargo build -q -p identity-cli
-  env PORT="$port" "$(target/debug/identity keygen 2>/dev/null)" "$@" target/debug/identity serve >"$log" 2>&1 &
+  local keys
+  mapfile -t keys < <(target/debug/identity keygen 2>/dev/null)
+  env PORT="$port" "${keys[@]}" "$@" target/debug/identity serve >"$log" 2>&1 &
   SERVE_PID=$!
   SERVE_URL="http://127.0.0.1:$port"
   # Under API_BASE_PATH the routes, /health among them, are served below it.

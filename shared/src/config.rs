@@ -57,6 +57,8 @@ pub struct Config {
     pub login_lockout: Duration,
     /// Per-IP limits on sign-in, sign-up and password-reset requests.
     pub ip_limits: IpLimits,
+    /// Second-factor settings.
+    pub mfa: MfaConfig,
     /// `API_BASE_PATH`: the base path of a custom-domain API mapping (`/identity`), which API
     /// Gateway leaves at the start of each request's path; stripped before routing.
     pub api_base_path: Option<String>,
@@ -86,6 +88,25 @@ pub struct IpLimits {
     pub verify: u32,
     /// `IP_LIMIT_INVITATION`: POST /invitations/preview, /accept and /decline requests per window.
     pub invitation: u32,
+}
+
+/// TOTP enrolment and sign-in with a second factor.
+#[derive(Clone, Debug)]
+pub struct MfaConfig {
+    /// `MFA_ENCRYPTION_KEY`: at least 32 characters of random key material (`identity keygen`
+    /// prints a line) from which TOTP secrets are sealed at rest; on Lambda it comes from the
+    /// secret `MFA_ENCRYPTION_KEY_SECRET_ARN` names. Unset, no factor can be enrolled or checked.
+    pub encryption_key: Option<SecretString>,
+    /// `MFA_ISSUER`: the name authenticator apps show beside the account.
+    pub issuer: String,
+    /// `MFA_MAX_FAILURES`: wrong codes for one account, across sign-ins, before it is locked.
+    pub max_failures: i32,
+    /// `MFA_LOCKOUT_SECS`: how long an account locked by wrong codes stays locked.
+    pub lockout: Duration,
+    /// `MFA_TOKEN_TTL_SECS`: how long a sign-in waits for its code.
+    pub token_ttl: Duration,
+    /// `MFA_TOKEN_MAX_ATTEMPTS`: codes one mfa_token may try.
+    pub token_max_attempts: i32,
 }
 
 /// How email leaves: transport, sender, links, retries.
@@ -204,6 +225,14 @@ impl Config {
                 reset: env.parse("IP_LIMIT_RESET", 20)?,
                 verify: env.parse("IP_LIMIT_VERIFY", 30)?,
                 invitation: env.parse("IP_LIMIT_INVITATION", 60)?,
+            },
+            mfa: MfaConfig {
+                encryption_key: env.get("MFA_ENCRYPTION_KEY").map(SecretString::from),
+                issuer: env.get("MFA_ISSUER").unwrap_or_else(|| "Identity API".into()),
+                max_failures: env.parse("MFA_MAX_FAILURES", 10)?,
+                lockout: env.secs("MFA_LOCKOUT_SECS", 900)?,
+                token_ttl: env.secs("MFA_TOKEN_TTL_SECS", 300)?,
+                token_max_attempts: env.parse("MFA_TOKEN_MAX_ATTEMPTS", 5)?,
             },
             api_base_path: base_path(&env)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),

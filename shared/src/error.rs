@@ -39,6 +39,10 @@ pub enum AppError {
     /// 403: authenticated but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 of its own type: the organization requires a second factor and this session has
+    /// not proved one (enrol at POST /me/mfa/totp, then sign in again with a code).
+    #[error("{0}")]
+    MfaRequired(String),
     /// 404: nothing here (also for things the caller may not know exist).
     #[error("{0}")]
     NotFound(String),
@@ -101,7 +105,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::MfaRequired(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -120,6 +124,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad-request",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
+            AppError::MfaRequired(_) => "mfa-required",
             AppError::NotFound(_) => "not-found",
             AppError::MethodNotAllowed => "method-not-allowed",
             AppError::Conflict(_) => "conflict",

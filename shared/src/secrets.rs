@@ -1,6 +1,7 @@
 //! Secrets read at run time from AWS Secrets Manager, once per sandbox, so that they never sit
-//! in a function's environment: the database's URL or credentials (DATABASE_SECRET_ARN) and
-//! the signing key (JWT_PRIVATE_KEY_SECRET_ARN).
+//! in a function's environment: the database's URL or credentials (DATABASE_SECRET_ARN),
+//! the signing key (JWT_PRIVATE_KEY_SECRET_ARN) and the MFA sealing key
+//! (MFA_ENCRYPTION_KEY_SECRET_ARN).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,6 +21,9 @@ use crate::db::url::{Parts, with_parts};
 pub const DATABASE_SECRET_ARN: &str = "DATABASE_SECRET_ARN";
 /// Names a secret whose JSON holds `private_key` (or whose whole text is the key).
 pub const JWT_PRIVATE_KEY_SECRET_ARN: &str = "JWT_PRIVATE_KEY_SECRET_ARN";
+
+/// Names a secret whose JSON holds `key` (or whose whole text is the key): MFA_ENCRYPTION_KEY.
+pub const MFA_ENCRYPTION_KEY_SECRET_ARN: &str = "MFA_ENCRYPTION_KEY_SECRET_ARN";
 
 /// Why the secrets could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -49,13 +53,15 @@ impl SecretsError {
     }
 }
 
-/// Reads the secrets `env` names and sets DATABASE_URL and JWT_PRIVATE_KEY from them. An
+/// Reads the secrets `env` names and sets DATABASE_URL, JWT_PRIVATE_KEY and MFA_ENCRYPTION_KEY
+/// from them. An
 /// environment that names no secret is left as it is, and no client is built.
 pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsError> {
     let get = |key: &str| env.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let database_arn = get(DATABASE_SECRET_ARN);
     let jwt_arn = get(JWT_PRIVATE_KEY_SECRET_ARN);
-    if database_arn.is_none() && jwt_arn.is_none() {
+    let mfa_arn = get(MFA_ENCRYPTION_KEY_SECRET_ARN);
+    if database_arn.is_none() && jwt_arn.is_none() && mfa_arn.is_none() {
         return Ok(());
     }
     let client = client(&AwsEnv::from_lookup(get), get("AWS_ENDPOINT_URL_SECRETS_MANAGER"));
@@ -68,29 +74,34 @@ pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsErr
             }
         }
     };
-    let (database, jwt) =
-        tokio::join!(read(DATABASE_SECRET_ARN, database_arn), read(JWT_PRIVATE_KEY_SECRET_ARN, jwt_arn));
+    let (database, jwt, mfa) = tokio::join!(
+        read(DATABASE_SECRET_ARN, database_arn),
+        read(JWT_PRIVATE_KEY_SECRET_ARN, jwt_arn),
+        read(MFA_ENCRYPTION_KEY_SECRET_ARN, mfa_arn)
+    );
     if let Some(secret) = database? {
         let url = database_url(get("DATABASE_URL").as_deref(), &secret)
             .map_err(|reason| SecretsError::Invalid { variable: DATABASE_SECRET_ARN, reason })?;
         env.insert("DATABASE_URL".into(), url);
     }
     if let Some(secret) = jwt? {
-        let key = match serde_json::from_str::<Value>(&secret) {
-            Ok(Value::Object(fields)) => match fields.get("private_key") {
-                Some(Value::String(key)) => key.clone(),
-                _ => {
-                    return Err(SecretsError::Invalid {
-                        variable: JWT_PRIVATE_KEY_SECRET_ARN,
-                        reason: "the secret's JSON has no string \"private_key\"".into(),
-                    });
-                }
-            },
-            _ => secret,
-        };
-        env.insert("JWT_PRIVATE_KEY".into(), key);
+        env.insert("JWT_PRIVATE_KEY".into(), field_or_whole(JWT_PRIVATE_KEY_SECRET_ARN, &secret, "private_key")?);
+    }
+    if let Some(secret) = mfa? {
+        env.insert("MFA_ENCRYPTION_KEY".into(), field_or_whole(MFA_ENCRYPTION_KEY_SECRET_ARN, &secret, "key")?);
     }
     Ok(())
+}
+
+/// The string field `name` of a JSON object secret, or the whole secret if it is not one.
+fn field_or_whole(variable: &'static str, secret: &str, name: &str) -> Result<String, SecretsError> {
+    match serde_json::from_str::<Value>(secret) {
+        Ok(Value::Object(fields)) => match fields.get(name) {
+            Some(Value::String(value)) => Ok(value.clone()),
+            _ => Err(SecretsError::Invalid { variable, reason: format!("the secret's JSON has no string \"{name}\"") }),
+        },
+        _ => Ok(secret.to_owned()),
+    }
 }
 
 fn client(aws: &AwsEnv, endpoint: Option<String>) -> Client {

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
+use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
+use crate::auth::sealed::Sealer;
 use crate::auth::tokens;
 use crate::config::Config;
 use crate::error::AppError;
@@ -28,6 +30,7 @@ struct Inner {
     mailer: Mailer,
     dummy_hash: OnceCell<String>,
     forgot_time: EqualTime,
+    sealer: Option<Sealer>,
 }
 
 /// Why the state could not be built from the configuration.
@@ -43,14 +46,32 @@ impl AppState {
         let passwords = Passwords::new(config.argon2, config.password_hash_queue).map_err(StateError)?;
         let mailer = Mailer::from_config(&config.mail, &config.aws);
         let forgot_time = EqualTime::new(config.forgot_password_min);
+        let sealer = match &config.mfa.encryption_key {
+            Some(key) => Some(Sealer::new(key.expose_secret().as_bytes()).ok_or_else(|| {
+                StateError(format!(
+                    "MFA_ENCRYPTION_KEY must be at least {} characters",
+                    crate::auth::sealed::MIN_KEY_LEN
+                ))
+            })?),
+            None => None,
+        };
+        let dummy_hash = OnceCell::new();
         Ok(AppState {
-            inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash: OnceCell::new(), forgot_time }),
+            inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash, forgot_time, sealer }),
         })
     }
 
     /// Builds the state from the process environment.
     pub fn from_env() -> Result<AppState, StateError> {
         AppState::new(Config::from_env().map_err(|e| StateError(e.to_string()))?)
+    }
+
+    /// The sealer of TOTP secrets; a 500 naming the missing setting where none is configured.
+    pub fn sealer(&self) -> Result<&Sealer, AppError> {
+        self.inner
+            .sealer
+            .as_ref()
+            .ok_or_else(|| AppError::bug("MFA_ENCRYPTION_KEY is not set: factors cannot be sealed or checked"))
     }
 
     /// Settings.

@@ -170,9 +170,14 @@ impl TestApp {
         let req =
             identity_shared::api::auth::LoginRequest { email: email.into(), password: password.into(), org_id: None };
         let req = req.parse().expect("valid test credentials");
-        let pair =
+        let answer =
             identity_shared::services::sign_in::login(&self.state, req, Default::default()).await.expect("signing in");
-        (pair.access_token, pair.refresh_token)
+        match answer {
+            identity_shared::models::SignInAnswer::Tokens(pair) => (pair.access_token, pair.refresh_token),
+            identity_shared::models::SignInAnswer::MfaRequired(_) => {
+                panic!("{email} has a second factor: login_with_code")
+            }
+        }
     }
 
     /// Makes a user a member of an org with these roles, as an accepted invitation would.

@@ -107,6 +107,7 @@ impl TestDatabase {
         let mut map: std::collections::HashMap<String, String> = [
             ("DATABASE_URL", self.url.as_str()),
             ("JWT_PRIVATE_KEY", key.as_str()),
+            ("MFA_ENCRYPTION_KEY", "test-only mfa sealing key material, 32+ bytes"),
             ("ARGON2_MEMORY_KIB", "64"),
             ("ARGON2_ITERATIONS", "1"),
             ("DATABASE_TIMEOUT_MS", "2000"),

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod cluster;
 pub mod database;
+pub mod mfa;
 pub mod proxy;
 pub mod rie;
 pub mod secrets;
@@ -12,6 +13,7 @@ pub mod tls;
 
 pub use client::{TestApp, TestResponse};
 pub use database::TestDatabase;
+pub use mfa::Authenticator;
 
 /// Reports one figure of the security suite: printed with the test's output, and appended to
 /// the file named by `SECURITY_FIGURES` (as `scripts/security` sets) so a run's figures can be

@@ -16,6 +16,7 @@ mod matrix;
 mod member_access;
 mod member_limits;
 mod members;
+mod mfa;
 mod my_sessions;
 mod openapi;
 mod orgs;

@@ -9,15 +9,17 @@ use identity_shared::AppResult;
 use identity_shared::api::auth::{
     ForgotRequest, LoginRequest, RefreshRequest, RegisterRequest, ResetRequest, TokenRequest,
 };
+use identity_shared::api::mfa::MfaVerifyRequest;
 use identity_shared::api::problems::{
-    AddressLimited, AttemptsLimited, Conflict, Forbidden, HashingBusy, JsonBody, SignedIn, Unauthorized, Unavailable,
+    AddressLimited, AttemptsLimited, Conflict, HashingBusy, JsonBody, ScopeForbidden, SignedIn, Unauthorized,
+    Unavailable,
 };
 use identity_shared::auth::discovery::Discovery;
 use identity_shared::auth::jwt::Jwks;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::models::User;
-use identity_shared::models::{Message, TokenPair};
-use identity_shared::services::{account, email_change, sessions, sign_in};
+use identity_shared::models::{Message, SignInAnswer, TokenPair};
+use identity_shared::services::{account, email_change, second_factor, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login))
+        .routes(routes!(verify_mfa))
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(verify_email))
@@ -68,8 +71,12 @@ async fn register(
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
-        JsonBody, Unauthorized, Forbidden, AttemptsLimited, HashingBusy,
+        (
+            status = 200, body = SignInAnswer,
+            description = "Signed in (a token pair); or, for an account with an active second factor, \
+                           `mfa_required` with the `mfa_token` POST /auth/mfa/verify takes with a code",
+        ),
+        JsonBody, Unauthorized, ScopeForbidden, AttemptsLimited, HashingBusy,
     ),
 )]
 async fn login(
@@ -81,10 +88,35 @@ async fn login(
 }
 
 #[utoipa::path(
+    post, path = "/auth/mfa/verify", tag = "auth", request_body = MfaVerifyRequest,
+    responses(
+        (
+            status = 200, body = TokenPair,
+            description = "Signed in with password and second factor (amr pwd, otp); after a recovery code, \
+                           `recovery_codes_remaining` says how many are left",
+        ),
+        (
+            status = 401, body = identity_shared::error::Problem, content_type = "application/problem+json",
+            description = "A wrong or replayed code (the mfa_token keeps its other attempts), or an mfa_token \
+                           that is invalid, expired, spent or out of attempts",
+        ),
+        JsonBody, ScopeForbidden, AttemptsLimited, Unavailable,
+    ),
+)]
+async fn verify_mfa(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<MfaVerifyRequest>,
+) -> AppResult<impl IntoResponse> {
+    let (token, proof) = req.parse()?;
+    Ok(no_store(second_factor::verify_login(&state, &token, &proof, client).await?))
+}
+
+#[utoipa::path(
     post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is spent", body = TokenPair),
-        JsonBody, SignedIn, Forbidden,
+        JsonBody, SignedIn, ScopeForbidden,
     ),
 )]
 async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> AppResult<impl IntoResponse> {
@@ -217,6 +249,6 @@ async fn openid_configuration(State(state): State<AppState>) -> AppResult<impl I
 }
 
 /// Token answers must not be cached by anything between us and the client (RFC 6749 §5.1).
-fn no_store(tokens: TokenPair) -> impl IntoResponse {
+fn no_store(tokens: impl serde::Serialize) -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens))
 }

@@ -1,6 +1,7 @@
 //! The hosted invitation page at `/pages/invitations/accept?token=`: a GET shows who invites
 //! whom to what (a mail scanner's fetch spends nothing); the page's own forms POST to join,
-//! by creating the account or with its password, or to decline.
+//! by creating the account or with its password (and then its authenticator's code, for an
+//! account with one), or to decline.
 
 use axum::Router;
 use axum::extract::State;
@@ -10,12 +11,15 @@ use identity_shared::AppError;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
-use identity_shared::models::{ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, Password};
+use identity_shared::models::{
+    Accepted, ClientInfo, DisplayName, FieldErrors, InvitationPreview, InvitationStatus, Password,
+};
 use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
-use identity_shared::services::invitations::{self, Accepting};
-use secrecy::SecretString;
+use identity_shared::services::invitations::{self, Accepting, Joining};
+use identity_shared::services::second_factor::Proof;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The page's routes (HTML, so not in the OpenAPI document).
@@ -53,6 +57,8 @@ struct Answer {
     name: Option<String>,
     password: Option<SecretString>,
     password_confirm: Option<SecretString>,
+    mfa_token: Option<SecretString>,
+    code: Option<SecretString>,
 }
 
 async fn answer(
@@ -75,26 +81,47 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
         }
         "join" => {
             let name = form.name.as_deref().unwrap_or_default();
-            let by = match who_joins(&preview, &form) {
-                Ok(by) => by,
+            let joining = match who_joins(&preview, &form) {
+                Ok(Joiner::Password(password)) => {
+                    invitations::accept_with_password(state, &token, &password, client.clone()).await
+                }
+                Ok(Joiner::SignUp(by)) => {
+                    invitations::accept(state, &token, by, client.clone()).await.map(Joining::Joined)
+                }
                 Err(refused) => return Err(form_page(&preview, &csrf, &form.token, name, &refused)),
             };
-            let accepted = match invitations::accept(state, &token, by, client.clone()).await {
+            match joining {
                 Err(AppError::Unauthorized(_)) => {
                     let refused = [FieldError::new("password", "is not this account's password")];
-                    return Err(
-                        form_page(&preview, &csrf, &form.token, name, &refused).status(StatusCode::UNAUTHORIZED)
-                    );
+                    Err(form_page(&preview, &csrf, &form.token, name, &refused).status(StatusCode::UNAUTHORIZED))
                 }
-                other => other?,
+                Ok(Joining::NeedsCode(waiting)) => Ok(code_page(&preview, &csrf, &form.token, &waiting.mfa_token, &[])),
+                Ok(Joining::Joined(accepted)) => Ok(joined(state, &preview, &accepted)),
+                Err(other) => Err(other.into()),
+            }
+        }
+        "code" => {
+            let mfa_token = form.mfa_token.clone().unwrap_or_default();
+            let typed = form.code.as_ref().map(|c| c.expose_secret().to_owned()).unwrap_or_default();
+            let Some(proof) = Proof::either(&typed) else {
+                let refused = [FieldError::new("code", "must be the 6 digits of the app, or a recovery code")];
+                let page = code_page(&preview, &csrf, &form.token, mfa_token.expose_secret(), &refused);
+                return Err(page.status(StatusCode::UNPROCESSABLE_ENTITY));
             };
-            let roles = accepted.member.roles.join(", ");
-            let title = format!("You joined {}", preview.org_name);
-            let lines = [
-                format!("You are a member of {} as {roles}.", preview.org_name),
-                format!("Sign in as {} to get started.", accepted.user.email),
-            ];
-            Ok(Page::new(title.clone(), views::done(&title, &lines, state.config().mail.pages_return_url.as_deref())))
+            let Some(waiting) = Opaque::parse(mfa_token.clone()) else {
+                return Err(Page::error(&AppError::Unauthorized(
+                    "The sign-in step expired; open the link again.".into(),
+                )));
+            };
+            match invitations::accept_with_code(state, &token, &waiting, &proof, client.clone()).await {
+                Ok(accepted) => Ok(joined(state, &preview, &accepted)),
+                Err(AppError::Unauthorized(detail)) if detail.starts_with("The code") => {
+                    let refused = [FieldError::new("code", "is wrong, or has already been used")];
+                    let page = code_page(&preview, &csrf, &form.token, mfa_token.expose_secret(), &refused);
+                    Err(page.status(StatusCode::UNAUTHORIZED))
+                }
+                Err(other) => Err(other.into()),
+            }
         }
         _ => Err(Page::error(&AppError::BadRequest("The form is incomplete; open the link again.".into()))),
     }
@@ -116,15 +143,38 @@ async fn open(state: &AppState, raw: &str, client: &ClientInfo) -> Result<(Opaqu
 }
 
 /// How the invitee joins: with the existing account's password, or as a new account.
-fn who_joins(preview: &InvitationPreview, form: &Answer) -> Result<Accepting, Vec<FieldError>> {
+enum Joiner {
+    Password(Password),
+    SignUp(Accepting),
+}
+
+fn who_joins(preview: &InvitationPreview, form: &Answer) -> Result<Joiner, Vec<FieldError>> {
     let mut fields = FieldErrors::default();
     if preview.account_exists {
         let password = fields.check("password", Password::parse(form.password.clone().unwrap_or_default()));
-        return fields.finish_form(|| password.map(Accepting::Password));
+        return fields.finish_form(|| password.map(Joiner::Password));
     }
     let name = fields.check("name", DisplayName::parse(form.name.as_deref().unwrap_or_default()));
     let password = new_password_twice(&mut fields, form.password.as_ref(), form.password_confirm.as_ref());
-    fields.finish_form(|| Some(Accepting::SignUp { name: name?, password: password?, sign_in: false }))
+    fields.finish_form(|| Some(Joiner::SignUp(Accepting::SignUp { name: name?, password: password?, sign_in: false })))
+}
+
+/// The page saying the invitee joined.
+fn joined(state: &AppState, preview: &InvitationPreview, accepted: &Accepted) -> Page {
+    let roles = accepted.member.roles.join(", ");
+    let title = format!("You joined {}", preview.org_name);
+    let lines = [
+        format!("You are a member of {} as {roles}.", preview.org_name),
+        format!("Sign in as {} to get started.", accepted.user.email),
+    ];
+    Page::new(title.clone(), views::done(&title, &lines, state.config().mail.pages_return_url.as_deref()))
+}
+
+/// The code step of "sign in and join".
+fn code_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, mfa_token: &str, refused: &[FieldError]) -> Page {
+    let field = csrf.field(token);
+    let body = views::invitation_code(preview, Link { token, csrf: &field }, mfa_token, refused);
+    Page::new(format!("Join {}", preview.org_name), body)
 }
 
 fn form_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, name: &str, refused: &[FieldError]) -> Page {

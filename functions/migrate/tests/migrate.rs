@@ -20,7 +20,8 @@ async fn running_twice_is_harmless() {
             "V4__one_live_token".to_owned(),
             "V5__access_views".to_owned(),
             "V6__member_access_columns".to_owned(),
-            "V7__accounts_and_limits".to_owned()
+            "V7__accounts_and_limits".to_owned(),
+            "V8__mfa".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -51,7 +52,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V4__one_live_token".to_owned(),
             "V5__access_views".to_owned(),
             "V6__member_access_columns".to_owned(),
-            "V7__accounts_and_limits".to_owned()
+            "V7__accounts_and_limits".to_owned(),
+            "V8__mfa".to_owned()
         ]
     );
 }

@@ -1,5 +1,5 @@
-//! The users route group: the caller's own account and organizations, platform user
-//! administration, and health.
+//! The users route group: the caller's own account, second factors and organizations,
+//! platform user administration, and health.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,6 +26,8 @@ use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod mfa;
+
 /// The users function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
     http::finish(routes().into())
@@ -48,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(user_sessions))
         .routes(routes!(end_user_session))
+        .merge(mfa::routes())
         .routes(routes!(health))
         .routes(routes!(openapi))
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod invitations;
+pub mod mfa;
 pub mod orgs;
 pub mod problems;
 pub mod users;

@@ -41,6 +41,9 @@ pub struct UpdateOrg {
     /// every permission the role holds.
     #[schema(pattern = "^[a-z0-9][a-z0-9_:-]{0,62}$")]
     pub default_role: Option<String>,
+    /// Require a second factor of every member: without one they get no org-scoped tokens and
+    /// a 403 (`mfa-required`) on this org's routes. Audited.
+    pub require_mfa: Option<bool>,
     /// Not settable here: platform administrators set it with PUT /orgs/{org}/limits.
     #[schema(value_type = Option<i32>, read_only)]
     #[serde(default)]
@@ -55,11 +58,15 @@ impl UpdateOrg {
         let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
         if self.max_members.is_some() {
             fields.push("max_members", "is set by a platform administrator with PUT /orgs/{org}/limits");
-        } else if self.name.is_none() && self.slug.is_none() && self.default_role.is_none() {
-            fields.push("", "give name, slug or default_role to change");
+        } else if self.name.is_none()
+            && self.slug.is_none()
+            && self.default_role.is_none()
+            && self.require_mfa.is_none()
+        {
+            fields.push("", "give name, slug, default_role or require_mfa to change");
         }
-        let default_role = self.default_role;
-        fields.finish(|| Some(OrgChanges { name: name?, slug: slug?, default_role }))
+        let (default_role, require_mfa) = (self.default_role, self.require_mfa);
+        fields.finish(|| Some(OrgChanges { name: name?, slug: slug?, default_role, require_mfa }))
     }
 }
 

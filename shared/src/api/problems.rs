@@ -13,6 +13,16 @@ struct Answer(u16, &'static str);
 const MALFORMED: Answer = Answer(400, "Malformed JSON or request");
 const UNAUTHORIZED: Answer = Answer(401, "No valid access token, or the session ended");
 const FORBIDDEN: Answer = Answer(403, "Lacking a permission");
+const ORG_FORBIDDEN: Answer = Answer(
+    403,
+    "Lacking a permission; or, typed urn:identity-api:problem:mfa-required, the org requires a second factor \
+     this session has not proved",
+);
+const SCOPE_FORBIDDEN: Answer = Answer(
+    403,
+    "A disabled account or not a member of org_id; or, typed urn:identity-api:problem:mfa-required, that org \
+     requires a second factor this session has not proved",
+);
 const NOT_FOUND: Answer = Answer(404, "Not found (also for orgs the caller is not a member of)");
 const CONFLICT: Answer = Answer(409, "Conflicts with the current state");
 const DEFAULT_ROLE: Answer = Answer(409, "The role is the organization's default role for invitations");
@@ -62,11 +72,14 @@ problem_set! {
     SignedIn: UNAUTHORIZED, UNAVAILABLE;
     /// A route under `/orgs/{org}`: no token (401), no permission (403), not a member or no such
     /// thing (404), no database (503).
-    OrgRoute: UNAUTHORIZED, FORBIDDEN, NOT_FOUND, UNAVAILABLE;
+    OrgRoute: UNAUTHORIZED, ORG_FORBIDDEN, NOT_FOUND, UNAVAILABLE;
     /// No valid token (401), where a slot-bound hash may also make the route 503.
     Unauthorized: UNAUTHORIZED;
     /// Signed in but not allowed (403).
     Forbidden: FORBIDDEN;
+    /// An org-scoped token refused (403): a disabled account, a non-member, or an org that
+    /// requires a second factor.
+    ScopeForbidden: SCOPE_FORBIDDEN;
     /// No such thing (404).
     NotFound: NOT_FOUND;
     /// The request conflicts with the current state (409).

@@ -39,6 +39,10 @@ pub struct AccessClaims {
     pub jti: Uuid,
     /// The user's email.
     pub email: String,
+    /// How the session signed in (RFC 8176): `["pwd"]`, or `["pwd", "otp"]` after a second
+    /// factor.
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// Active organization of an org-scoped token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<Uuid>,
@@ -225,6 +229,7 @@ impl JwtKeys {
             exp: now + self.ttl.as_secs(),
             jti: Uuid::now_v7(),
             email: email.to_owned(),
+            amr: Vec::new(),
             org_id: None,
             roles: None,
             permissions: None,

@@ -1,7 +1,11 @@
-//! Credentials: access tokens (JWT), password hashing, opaque tokens.
+//! Credentials: access tokens (JWT), password hashing, opaque tokens, and the second factor
+//! (TOTP, its sealed secrets, recovery codes).
 
 pub mod discovery;
 pub mod jwk;
 pub mod jwt;
 pub mod password;
+pub mod recovery;
+pub mod sealed;
 pub mod tokens;
+pub mod totp;

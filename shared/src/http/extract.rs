@@ -250,6 +250,10 @@ uuid_path!(
     MySessionPath, "id", "session"
 );
 uuid_path!(
+    /// The `{id}` of one of the caller's second factors.
+    FactorPath, "id", "factor"
+);
+uuid_path!(
     /// The `{sid}` of a user's session, on the platform-admin routes.
     SessionPath, "sid", "session"
 );

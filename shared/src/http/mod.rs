@@ -6,7 +6,7 @@ pub mod layers;
 
 pub use crate::state::AppState;
 pub use extract::{
-    ApiJson, ApiQuery, Authenticated, Client, InvitationPath, MaybeAuthenticated, MemberPath, MySessionPath, OrgAccess,
-    OrgPath, OrgToken, PlatformAdmin, RolePath, SessionPath, UserPath, path_id,
+    ApiJson, ApiQuery, Authenticated, Client, FactorPath, InvitationPath, MaybeAuthenticated, MemberPath,
+    MySessionPath, OrgAccess, OrgPath, OrgToken, PlatformAdmin, RolePath, SessionPath, UserPath, path_id,
 };
 pub use layers::finish;

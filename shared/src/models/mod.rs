@@ -7,6 +7,7 @@ pub mod text_enum;
 pub mod audit;
 pub mod fields;
 pub mod invitation;
+pub mod mfa;
 pub mod organization;
 pub mod page;
 pub mod permission;
@@ -17,6 +18,10 @@ pub mod user;
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use fields::{DisplayName, Email, FieldErrors, NewPassword, Password, RoleName, Slug};
 pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, MyInvitation};
+pub use mfa::{
+    ChallengePurpose, Factor, FactorActivated, FactorKind, FactorStatus, MfaFactors, MfaRequired, RecoveryCodes,
+    SignInAnswer, TotpEnrolment,
+};
 pub use organization::{Member, MyOrganization, Organization, Role};
 pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

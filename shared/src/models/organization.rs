@@ -21,6 +21,8 @@ pub struct Organization {
     pub default_role: String,
     /// Most members the org may have; null for no limit. Set by platform admins.
     pub max_members: Option<i32>,
+    /// Members need a second factor for this org's routes and tokens.
+    pub require_mfa: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -25,7 +25,7 @@ pub struct Session {
     pub id: Uuid,
     /// How it began.
     pub method: SessionMethod,
-    /// Authentication methods it proved (RFC 8176 values: `pwd`).
+    /// Authentication methods it proved (RFC 8176 values: `pwd`, and `otp` after a second factor).
     pub amr: Vec<String>,
     /// The organization its org-scoped tokens speak for, if any.
     pub org_id: Option<Uuid>,
@@ -62,6 +62,9 @@ pub struct TokenPair {
     pub expires_in: u64,
     /// Opaque, single-use refresh token.
     pub refresh_token: String,
+    /// After signing in with a recovery code: how many unused ones are left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_remaining: Option<i64>,
 }
 
 impl std::fmt::Debug for TokenPair {

@@ -68,6 +68,7 @@ fn label_of(field: &str) -> &str {
         "password" | "new_password" => "The password",
         "password_confirm" => "The repeated password",
         "email" => "The email",
+        "code" => "The code",
         _ => "A field",
     }
 }
@@ -133,6 +134,29 @@ pub fn invitation(p: &InvitationPreview, link: Link<'_>, name: &str, refused: &[
             input type="hidden" name="action" value="decline";
             button.secondary type="submit" { "Decline the invitation" }
         }
+    }
+}
+
+/// "Sign in and join"'s second step for an account with an authenticator: its code, or a
+/// recovery code, with the `mfa_token` the password step gave.
+pub fn invitation_code(p: &InvitationPreview, link: Link<'_>, mfa_token: &str, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Join " (p.org_name) }
+        p.lead { "Your password was right. " strong { (p.email) } " also signs in with an authenticator app." }
+        (errors(refused))
+        form method="post" action="accept" {
+            (hidden(link))
+            input type="hidden" name="action" value="code";
+            input type="hidden" name="mfa_token" value=(mfa_token);
+            label for="code" {
+                "Code from your authenticator app"
+                span.hint id="code-hint" { "Six digits, or one of your recovery codes (xxxxx-xxxxx)." }
+            }
+            input #code type="text" name="code" required maxlength="32" autocomplete="one-time-code"
+                inputmode="text" autocapitalize="none" spellcheck="false" aria-describedby="code-hint" autofocus;
+            button type="submit" { "Verify and join" }
+        }
+        p { "The code step lasts five minutes; after that, open the link again." }
     }
 }
 

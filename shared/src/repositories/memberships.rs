@@ -17,6 +17,8 @@ pub struct SessionMember {
     pub user: User,
     /// Roles and permissions in the org; None if not a member.
     pub membership: Option<(Vec<String>, PermissionSet)>,
+    /// The org requires a second factor and this session has not proved one.
+    pub needs_mfa: bool,
 }
 
 /// A row of [`RESOLVE_CALLER`], before the membership is made optional.
@@ -28,6 +30,7 @@ struct CallerRow {
     roles: Vec<String>,
     #[from_row(from = "Vec<String>")]
     permissions: PermissionSet,
+    needs_mfa: bool,
 }
 
 /// A member's role names and permissions.
@@ -38,13 +41,27 @@ struct AccessRow {
     permissions: PermissionSet,
 }
 
+/// What an org-scoped token of a member would carry, and whether the org requires MFA.
+#[derive(postgres_from_row::FromRow)]
+pub struct TokenScope {
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Permissions through those roles.
+    #[from_row(from = "Vec<String>")]
+    pub permissions: PermissionSet,
+    /// The org's policy: only sessions that proved a second factor get its tokens.
+    pub require_mfa: bool,
+}
+
 /// Every org request runs this one: three lookups by key, as the membership row carries the
 /// roles and permissions it grants (kept there by triggers, migration V6).
 const RESOLVE_CALLER: &str = concatcp!(
     sessions::TOUCH_IF_IDLE,
     "SELECT ",
     users::COLUMNS,
-    ", m.user_id IS NOT NULL AS is_member, COALESCE(m.roles, '{}') AS roles, COALESCE(m.permissions, '{}') AS permissions
+    ", m.user_id IS NOT NULL AS is_member, COALESCE(m.roles, '{}') AS roles, COALESCE(m.permissions, '{}') AS permissions,
+            (m.user_id IS NOT NULL AND NOT ('otp' = ANY (s.amr))
+             AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $3 AND o.require_mfa)) AS needs_mfa
      FROM sessions s JOIN users u ON u.id = s.user_id
      LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = $4"
@@ -55,6 +72,9 @@ const CLEAR_ROLES: &str = "DELETE FROM member_roles WHERE org_id = $1 AND user_i
 const ADD_ROLES: &str = "INSERT INTO member_roles (org_id, user_id, role_id) SELECT $1, $2, unnest($3::uuid[])";
 const COUNT_HOLDERS: &str = "SELECT count(*) FROM member_roles WHERE org_id = $1 AND role_id = $2";
 const ACCESS: &str = "SELECT roles, permissions FROM member_access WHERE org_id = $1 AND user_id = $2";
+const TOKEN_SCOPE: &str = "SELECT ma.roles, ma.permissions, o.require_mfa
+                           FROM member_access ma JOIN organizations o ON o.id = ma.org_id
+                           WHERE ma.org_id = $1 AND ma.user_id = $2";
 /// The columns [`Member`] maps from.
 const MEMBER_SELECT: &str = "SELECT ma.user_id, u.email, u.name, ma.joined_at, ma.roles FROM member_access ma JOIN users u ON u.id = ma.user_id";
 const FIND: &str = concatcp!(MEMBER_SELECT, " WHERE ma.org_id = $1 AND ma.user_id = $2");
@@ -110,7 +130,11 @@ pub async fn resolve_caller(
 ) -> Result<Option<SessionMember>, DbError> {
     let params = [&session_id as _, &user_id as _, &org_id as _, &UserStatus::Active as _];
     let row: Option<CallerRow> = cached::fetch_opt(db, RESOLVE_CALLER, &params).await?;
-    Ok(row.map(|r| SessionMember { user: r.user, membership: r.is_member.then_some((r.roles, r.permissions)) }))
+    Ok(row.map(|r| SessionMember {
+        user: r.user,
+        membership: r.is_member.then_some((r.roles, r.permissions)),
+        needs_mfa: r.needs_mfa,
+    }))
 }
 
 /// Adds a member (no roles yet); false if they already are one.
@@ -186,6 +210,12 @@ pub async fn roles_and_permissions(
 ) -> Result<Option<(Vec<String>, PermissionSet)>, DbError> {
     let row: Option<AccessRow> = cached::fetch_opt(db, ACCESS, &[&org_id, &user_id]).await?;
     Ok(row.map(|r| (r.roles, r.permissions)))
+}
+
+/// A member's roles, permissions and the org's MFA policy, for an org-scoped token; None if
+/// not a member.
+pub async fn token_scope(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<Option<TokenScope>, DbError> {
+    cached::fetch_opt(db, TOKEN_SCOPE, &[&org_id, &user_id]).await
 }
 
 /// Whether a member of the org has this email (any case).

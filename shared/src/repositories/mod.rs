@@ -6,6 +6,7 @@ pub mod invitations;
 pub mod ip_limits;
 pub mod lockouts;
 pub mod memberships;
+pub mod mfa;
 pub mod one_time_tokens;
 pub mod organizations;
 pub mod outbox;

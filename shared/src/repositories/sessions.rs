@@ -18,8 +18,8 @@ pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
                        AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)) ";
 
 /// A session and its first refresh token, in one statement.
-const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method)
-                              VALUES ($1, $2, $3, $4, $5, $9) RETURNING id)
+const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr)
+                              VALUES ($1, $2, $3, $4, $5, $9, $10) RETURNING id)
                     INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
                     SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s";
 const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
@@ -29,10 +29,11 @@ const TOUCH: &str = concatcp!(
      WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = $2
      RETURNING ",
     users::COLUMNS,
-    ", s.org_id AS session_org_id"
+    ", s.org_id AS session_org_id, s.amr AS session_amr"
 );
 const REVOKE_ALL_FOR_USER: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
 const SET_ORG: &str = "UPDATE sessions SET org_id = $2 WHERE id = $1";
+const SET_AMR: &str = "UPDATE sessions SET amr = $2 WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_OTHERS: &str =
     "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id";
 const REVOKE_OWN: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
@@ -58,6 +59,8 @@ pub struct NewSession<'a> {
     pub client: &'a ClientInfo,
     /// How it began.
     pub method: SessionMethod,
+    /// The factors it proved (RFC 8176 amr values).
+    pub amr: &'a [&'a str],
     /// The first refresh token's id.
     pub token_id: Uuid,
     /// The first refresh token's hash.
@@ -82,6 +85,7 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), D
             &new.token_hash,
             &new.token_ttl.as_secs_f64(),
             &new.method,
+            &new.amr,
         ],
     )
     .await?;
@@ -102,6 +106,9 @@ pub struct Touched {
     /// The organization the session is scoped to, if any.
     #[from_row(rename = "session_org_id")]
     pub org_id: Option<Uuid>,
+    /// The factors the session proved.
+    #[from_row(rename = "session_amr")]
+    pub amr: Vec<String>,
 }
 
 /// Marks a live session of an active user as used now and returns the user and the session's
@@ -119,6 +126,12 @@ pub async fn revoke_all_for_user(db: &impl GenericClient, user_id: Uuid) -> Resu
 /// Sets or clears the session's active organization.
 pub async fn set_org(db: &impl GenericClient, id: Uuid, org_id: Option<Uuid>) -> Result<(), DbError> {
     cached::execute(db, SET_ORG, &[&id, &org_id]).await?;
+    Ok(())
+}
+
+/// Records the factors a live session has now proved.
+pub async fn set_amr(db: &impl GenericClient, id: Uuid, amr: &[&str]) -> Result<(), DbError> {
+    cached::execute(db, SET_AMR, &[&id, &amr]).await?;
     Ok(())
 }
 

@@ -106,10 +106,14 @@ impl OrgRequest {
         OrgRead { request: self, permission }
     }
 
-    /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member.
+    /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member, 403
+    /// `mfa-required` for a member whose session lacks the second factor the org requires.
     fn actor(&self, caller: Option<memberships::SessionMember>) -> AppResult<OrgActor> {
         let caller = caller.ok_or_else(session_ended)?;
         let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
+        if caller.needs_mfa {
+            return Err(crate::services::sessions::mfa_required());
+        }
         Ok(OrgActor { org_id: self.org_id, user: caller.user, roles, permissions, ip: self.ip })
     }
 }

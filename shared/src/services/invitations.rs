@@ -8,8 +8,8 @@ use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
-use crate::models::MyInvitation;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
+use crate::models::{ChallengePurpose, MfaRequired, MyInvitation};
 use crate::models::{Member, NewPassword, Organization, Page, PageRequest, Password, SessionMethod, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
@@ -18,7 +18,8 @@ use crate::services::account;
 use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
-use crate::services::sessions;
+use crate::services::second_factor::{self, Proof};
+use crate::services::sessions::{self, PASSWORD_ONLY};
 use crate::services::sign_in;
 use crate::state::AppState;
 
@@ -49,9 +50,6 @@ pub enum Accepting {
         /// Whether to open a session and answer with tokens.
         sign_in: bool,
     },
-    /// The invited email's existing account, proven by its password (the hosted page's "sign
-    /// in and join"): the login's lockout applies, and no session is opened.
-    Password(Password),
 }
 
 /// 409 for joining an org whose seats are all taken.
@@ -229,35 +227,98 @@ pub async fn preview(state: &AppState, token: &Opaque, ip: Option<std::net::IpAd
     invitations::preview(&client, &hash).await?.ok_or_else(|| refusal(None))
 }
 
-/// Accepts with the mailed token: as the signed-in caller (whose email must match), as the
-/// invited email's account by its password, or by creating the account. One transaction: the
-/// invitation is consumed, the account (if new) made, the membership and roles added, all or
-/// nothing.
+/// Accepts with the mailed token: as the signed-in caller (whose email must match), or by
+/// creating the account. One transaction: the invitation is consumed, the account (if new)
+/// made, the membership and roles added, all or nothing.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info: ClientInfo) -> AppResult<Accepted> {
     let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
-    // A password is hashed or checked before the transaction (it is slow and holds no locks),
-    // but only for a token that could be accepted, so a forged one costs no hash.
-    let (known, signup) = match by {
-        Accepting::Member(caller) => (Some(caller.user), None),
+    // A password is hashed before the transaction (it is slow and holds no locks), but only
+    // for a token that could be accepted, so a forged one costs no hash.
+    let joiner = match by {
+        Accepting::Member(caller) => Joiner::Known(caller.user),
         Accepting::SignUp { name, password, sign_in } => {
             acceptable_by_sign_up(&pending_preview(state, &hash).await?)?;
-            (None, Some((name, state.passwords().hash(password.secret()).await?, sign_in)))
-        }
-        Accepting::Password(password) => {
-            let preview = pending_preview(state, &hash).await?;
-            (Some(sign_in::check_password(state, &preview.email, &password).await?), None)
+            Joiner::SignUp { name, hash: state.passwords().hash(password.secret()).await?, sign_in }
         }
     };
+    join_as(state, &hash, joiner, client_info).await
+}
+
+/// What "sign in and join" led to.
+#[derive(Debug)]
+pub enum Joining {
+    /// Joined.
+    Joined(Accepted),
+    /// The password was right and the account has a second factor: the code comes next,
+    /// with this token ([`accept_with_code`]).
+    NeedsCode(MfaRequired),
+}
+
+/// The hosted page's "sign in and join": the invited email's account, proven by its password
+/// (the login's lockout applies); no session is opened. An account with a second factor joins
+/// only once its code is given too.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn accept_with_password(
+    state: &AppState,
+    token: &Opaque,
+    password: &Password,
+    client_info: ClientInfo,
+) -> AppResult<Joining> {
+    let hash = token.hash();
+    ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
+    let preview = pending_preview(state, &hash).await?;
+    let user = sign_in::check_password(state, &preview.email, password).await?;
+    if second_factor::has_active(state, &user).await? {
+        let client = db::client(state.pool()).await?;
+        let purpose = ChallengePurpose::Invitation;
+        let waiting = second_factor::challenge(state, &client, &user, purpose, Some(preview.org_id)).await?;
+        return Ok(Joining::NeedsCode(waiting));
+    }
+    Ok(Joining::Joined(join_as(state, &hash, Joiner::Known(user), client_info).await?))
+}
+
+/// The second step of "sign in and join": the code for the `mfa_token` that step one gave,
+/// for an invitation to the same org.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn accept_with_code(
+    state: &AppState,
+    token: &Opaque,
+    mfa_token: &Opaque,
+    proof: &Proof,
+    client_info: ClientInfo,
+) -> AppResult<Accepted> {
+    let hash = token.hash();
+    ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
+    // A closed invitation is refused before the code is spent.
+    let preview = pending_preview(state, &hash).await?;
+    let redeemed = second_factor::redeem(state, mfa_token, proof, ChallengePurpose::Invitation).await?;
+    if redeemed.org_id != Some(preview.org_id) {
+        return Err(AppError::Unauthorized("The mfa_token belongs to another invitation; sign in again.".into()));
+    }
+    join_as(state, &hash, Joiner::Known(redeemed.user), client_info).await
+}
+
+/// Who joins once their credentials are checked.
+enum Joiner {
+    /// An existing account: the caller's, or one proven by its password (and code).
+    Known(User),
+    /// A new account with this password hash.
+    SignUp { name: DisplayName, hash: String, sign_in: bool },
+}
+
+/// The accept's transaction: consumes the invitation, makes the account (if new), adds the
+/// membership and roles, and opens a session for a sign-up that asked for one.
+async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: ClientInfo) -> AppResult<Accepted> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let preview = invitations::preview(&tx, &hash).await?.ok_or_else(|| refusal(None))?;
+    let preview = invitations::preview(&tx, hash).await?.ok_or_else(|| refusal(None))?;
     if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
-    let (user, open_session) = match (known, signup) {
-        (Some(user), _) => {
+    let (user, open_session) = match joiner {
+        Joiner::Known(user) => {
             // Both are stored canonical (NFKC, lower case, punycode domain).
             if user.email != preview.email {
                 return Err(AppError::Forbidden(
@@ -266,7 +327,7 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
             }
             (user, false)
         }
-        (None, Some((name, hash, sign_in))) => {
+        Joiner::SignUp { name, hash, sign_in } => {
             acceptable_by_sign_up(&preview)?;
             let new = users::NewUser {
                 id: Uuid::now_v7(),
@@ -277,16 +338,16 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
             };
             (users::insert(&tx, &new).await.map_err(account::email_taken)?, sign_in)
         }
-        (None, None) => return Err(AppError::bug("accept without caller or sign-up")),
     };
-    let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Accepted, Some(user.id)).await?;
+    let taken = take(&tx, Pick::Token(hash), InvitationStatus::Accepted, Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     let (tokens, invitation) = tokio::try_join!(
         async {
             if !open_session {
                 return Ok(None);
             }
-            Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info, SessionMethod::Invitation).await?))
+            let method = SessionMethod::Invitation;
+            Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info, method, PASSWORD_ONLY).await?))
         },
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
     )?;

@@ -32,6 +32,8 @@ pub struct OrgChanges {
     pub slug: Option<Slug>,
     /// The name of the role invitations should grant by default.
     pub default_role: Option<String>,
+    /// Require a second factor of every member.
+    pub require_mfa: Option<bool>,
 }
 
 /// Creates an organization whose owner is its creator.
@@ -105,6 +107,11 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppR
         let role = crate::services::roles::grantable(&tx, actor, names, "Making this the default role").await?;
         let role = role.first().ok_or_else(|| AppError::invalid("default_role", "names no role"))?;
         organizations::set_default_role(&tx, actor.org_id, role.id).await?;
+    }
+    if let Some(required) = req.require_mfa.filter(|r| *r != before.require_mfa) {
+        organizations::set_require_mfa(&tx, actor.org_id, required).await?;
+        let metadata = json!({"before": before.require_mfa, "after": required});
+        audit::record(&tx, actor, "org.mfa_policy_changed", "organization", actor.org_id, metadata).await?;
     }
     let after = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     let metadata = json!({

@@ -25,10 +25,21 @@ pub fn invalid_refresh() -> AppError {
     AppError::Unauthorized("The refresh token is invalid, expired or already used.".into())
 }
 
+/// RFC 8176 amr of a password sign-in.
+pub const PASSWORD_ONLY: &[&str] = &["pwd"];
+/// RFC 8176 amr of a password and a one-time code (TOTP or recovery code).
+pub const PASSWORD_AND_CODE: &[&str] = &["pwd", "otp"];
+
+/// True when `amr` includes a second factor.
+pub fn proved_second_factor(amr: &[impl AsRef<str>]) -> bool {
+    amr.iter().any(|m| m.as_ref() == "otp")
+}
+
 /// A session opened in a transaction that has yet to commit.
 pub struct OpenSession {
     session_id: Uuid,
     refresh_token: String,
+    amr: &'static [&'static str],
 }
 
 impl OpenSession {
@@ -39,22 +50,17 @@ impl OpenSession {
 
     /// The token pair for this session, once its transaction has committed.
     pub fn into_pair(self, state: &AppState, user: &User) -> AppResult<TokenPair> {
-        token_pair(state, user, self.session_id, self.refresh_token, None)
+        token_pair(state, user, self.session_id, self.refresh_token, Scope { org: None, amr: self.amr })
     }
 
     /// The token pair for this session with the claims of `scope`'s organization, if any.
-    pub(crate) fn into_scoped_pair(
-        self,
-        state: &AppState,
-        user: &User,
-        scope: Option<OrgScope>,
-    ) -> AppResult<TokenPair> {
-        token_pair(state, user, self.session_id, self.refresh_token, scope)
+    pub(crate) fn into_scoped_pair(self, state: &AppState, user: &User, org: Option<OrgScope>) -> AppResult<TokenPair> {
+        token_pair(state, user, self.session_id, self.refresh_token, Scope { org, amr: self.amr })
     }
 }
 
-/// Opens a session begun by `method`, scoped to `org_id` if given, with its first refresh
-/// token.
+/// Opens a session begun by `method` that proved `amr`, scoped to `org_id` if given, with
+/// its first refresh token.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn open_session(
     state: &AppState,
@@ -63,6 +69,7 @@ pub async fn open_session(
     org_id: Option<Uuid>,
     client_info: &ClientInfo,
     method: SessionMethod,
+    amr: &'static [&'static str],
 ) -> Result<OpenSession, DbError> {
     let session_id = Uuid::now_v7();
     let refresh_token = tokens::generate();
@@ -73,12 +80,13 @@ pub async fn open_session(
         org_id,
         client: client_info,
         method,
+        amr,
         token_id: Uuid::now_v7(),
         token_hash: &token_hash,
         token_ttl: state.config().refresh_token_ttl,
     };
     sessions::open(db, &new).await?;
-    Ok(OpenSession { session_id, refresh_token })
+    Ok(OpenSession { session_id, refresh_token, amr })
 }
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
@@ -112,13 +120,15 @@ pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
     )
     .await?;
     let user = touched.user;
+    let amr = &touched.amr;
     let scope = match req.org_id {
-        // An explicit switch is refused for a non-member; the transaction rolls back, so the
-        // presented token stays usable.
-        Some(org_id) => Some(org_scope(&tx, org_id, user_id).await?.ok_or_else(not_a_member)?),
-        // The session's current org, if the user is still a member there.
+        // An explicit switch is refused for a non-member, or without the second factor the org
+        // requires; the transaction rolls back, so the presented token stays usable.
+        Some(org_id) => Some(org_scope(&tx, org_id, user_id, amr).await??.ok_or_else(not_a_member)?),
+        // The session's current org, if the user is still a member there and may still have
+        // its tokens (else the pair comes unscoped).
         None => match touched.org_id {
-            Some(org_id) => org_scope(&tx, org_id, user_id).await?,
+            Some(org_id) => org_scope(&tx, org_id, user_id, amr).await?.ok().flatten(),
             None => None,
         },
     };
@@ -127,7 +137,8 @@ pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
         sessions::set_org(&tx, consumed.session_id, scoped_to).await?;
     }
     tx.commit().await?;
-    token_pair(state, &user, consumed.session_id, next, scope)
+    let amr: Vec<&str> = touched.amr.iter().map(String::as_str).collect();
+    token_pair(state, &user, consumed.session_id, next, Scope { org: scope, amr: &amr })
 }
 
 /// Ends the caller's session; its access and refresh tokens stop working at once.
@@ -146,13 +157,36 @@ pub(crate) struct OrgScope {
     permissions: Vec<String>,
 }
 
+/// The scope of a member's org-scoped token, `None` for a non-member; the inner error is the
+/// 403 of an org that requires a second factor `amr` lacks.
 pub(crate) async fn org_scope(
     db: &impl GenericClient,
     org_id: Uuid,
     user_id: Uuid,
-) -> Result<Option<OrgScope>, DbError> {
-    let found = memberships::roles_and_permissions(db, org_id, user_id).await?;
-    Ok(found.map(|(roles, permissions)| OrgScope { org_id, roles, permissions: permissions.names() }))
+    amr: &[impl AsRef<str>],
+) -> Result<AppResult<Option<OrgScope>>, DbError> {
+    let Some(found) = memberships::token_scope(db, org_id, user_id).await? else {
+        return Ok(Ok(None));
+    };
+    if found.require_mfa && !proved_second_factor(amr) {
+        return Ok(Err(mfa_required()));
+    }
+    Ok(Ok(Some(OrgScope { org_id, roles: found.roles, permissions: found.permissions.names() })))
+}
+
+/// The 403 of an org that requires a second factor the session has not proved.
+pub fn mfa_required() -> AppError {
+    AppError::MfaRequired(
+        "This organization requires multi-factor authentication: enrol an authenticator (POST /me/mfa/totp), \
+         then sign in again with a code."
+            .into(),
+    )
+}
+
+/// What a token pair speaks for: an org, if scoped, and the factors its session proved.
+pub(crate) struct Scope<'a> {
+    pub(crate) org: Option<OrgScope>,
+    pub(crate) amr: &'a [&'a str],
 }
 
 pub(crate) fn not_a_member() -> AppError {
@@ -164,17 +198,19 @@ pub(crate) fn token_pair(
     user: &User,
     session_id: Uuid,
     refresh_token: String,
-    scope: Option<OrgScope>,
+    scope: Scope<'_>,
 ) -> AppResult<TokenPair> {
     let jwt = state.jwt();
     let mut claims = jwt
         .claims(user.id, session_id, &user.email)
         .map_err(AppError::internal("building the access token's claims"))?;
-    if let Some(scope) = scope {
+    claims.amr = scope.amr.iter().map(|m| (*m).to_owned()).collect();
+    if let Some(scope) = scope.org {
         claims.org_id = Some(scope.org_id);
         claims.roles = Some(scope.roles);
         claims.permissions = Some(scope.permissions);
     }
     let access_token = jwt.sign(&claims).map_err(AppError::internal("signing the access token"))?;
-    Ok(TokenPair { access_token, token_type: "Bearer", expires_in: jwt.ttl().as_secs(), refresh_token })
+    let expires_in = jwt.ttl().as_secs();
+    Ok(TokenPair { access_token, token_type: "Bearer", expires_in, refresh_token, recovery_codes_remaining: None })
 }

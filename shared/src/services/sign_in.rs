@@ -1,15 +1,17 @@
 //! Signing in with email and password: the lockout and per-IP checks, the password check at
-//! the same cost for unknown emails, and the session it opens.
+//! the same cost for unknown emails, and the session it opens (or the second factor it waits
+//! for).
 
 use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, Email, Password, SessionMethod, TokenPair, User, UserStatus};
-use crate::repositories::{lockouts as lockout_rows, users};
+use crate::models::{ChallengePurpose, ClientInfo, Email, Password, SessionMethod, SignInAnswer, User, UserStatus};
+use crate::repositories::{lockouts as lockout_rows, memberships, mfa, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
-use crate::services::sessions;
+use crate::services::second_factor;
+use crate::services::sessions::{self, PASSWORD_ONLY};
 use crate::state::AppState;
 
 /// Checked sign-in credentials.
@@ -25,20 +27,38 @@ pub struct Credentials {
 
 const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 
-/// Checks a password and opens a session. Unknown emails cost and answer the same as wrong
-/// passwords; each email locks after too many failures, whether or not it has an account.
+/// Checks a password and opens a session, or, for an account with an active second factor,
+/// answers `mfa_required` with the token POST /auth/mfa/verify takes. Unknown emails cost and
+/// answer the same as wrong passwords; each email locks after too many failures, whether or
+/// not it has an account. Nothing about a second factor shows before the password is right.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<TokenPair> {
+pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<SignInAnswer> {
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
     let user = check_password(state, req.email.as_str(), &req.password).await?;
     let client = db::client(state.pool()).await?;
+    let (has_factor, member) = tokio::try_join!(mfa::has_active(&client, user.id), async {
+        match req.org_id {
+            Some(org_id) => memberships::token_scope(&client, org_id, user.id).await.map(|s| s.is_some()),
+            None => Ok(true),
+        }
+    })?;
+    if !member {
+        return Err(sessions::not_a_member());
+    }
+    if has_factor {
+        let purpose = ChallengePurpose::Login;
+        return Ok(SignInAnswer::MfaRequired(
+            second_factor::challenge(state, &client, &user, purpose, req.org_id).await?,
+        ));
+    }
     let scope = match req.org_id {
-        Some(org_id) => Some(sessions::org_scope(&client, org_id, user.id).await?.ok_or_else(sessions::not_a_member)?),
+        Some(org_id) => sessions::org_scope(&client, org_id, user.id, PASSWORD_ONLY).await??,
         None => None,
     };
-    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, SessionMethod::Password).await?;
+    let method = SessionMethod::Password;
+    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, method, PASSWORD_ONLY).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
-    open.into_scoped_pair(state, &user, scope)
+    Ok(SignInAnswer::Tokens(open.into_scoped_pair(state, &user, scope)?))
 }
 
 /// The active account of `email` if `password` is its password: the lockout is checked

@@ -1,0 +1,211 @@
+//! Checking a second factor: a TOTP code (each time step accepted once) or a recovery code
+//! (each spent once), under a per-account lockout of its own; and the sign-in step between a
+//! right password and tokens, held by a single-use `mfa_token`.
+
+use uuid::Uuid;
+
+use crate::auth::tokens::{self, Opaque};
+use crate::auth::{recovery, totp};
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::models::{
+    ChallengePurpose, ClientInfo, FactorKind, MfaRequired, SessionMethod, TokenPair, User, UserStatus,
+};
+use crate::repositories::{GenericClient, mfa, users};
+use crate::services::ip_limits::{self, Guarded};
+use crate::services::lockouts;
+use crate::services::sessions::{self, PASSWORD_AND_CODE};
+use crate::state::AppState;
+
+/// A second factor as offered.
+#[derive(Clone)]
+pub enum Proof {
+    /// Six digits from the authenticator app.
+    Code(String),
+    /// A recovery code, normalised.
+    RecoveryCode(String),
+}
+
+impl std::fmt::Debug for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Proof::Code(_) => "Proof::Code([REDACTED])",
+            Proof::RecoveryCode(_) => "Proof::RecoveryCode([REDACTED])",
+        })
+    }
+}
+
+impl Proof {
+    /// A TOTP code as typed: six digits, spaces ignored; None otherwise.
+    pub fn code(typed: &str) -> Option<Proof> {
+        let code: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+        (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(Proof::Code(code))
+    }
+
+    /// A recovery code as typed; None if it cannot be one.
+    pub fn recovery_code(typed: &str) -> Option<Proof> {
+        recovery::normalise(typed).map(Proof::RecoveryCode)
+    }
+
+    /// Either, told apart by shape (the hosted page's one field).
+    pub fn either(typed: &str) -> Option<Proof> {
+        Proof::code(typed).or_else(|| Proof::recovery_code(typed))
+    }
+}
+
+/// A right proof: after a recovery code, how many are left.
+#[derive(Debug)]
+pub struct Proven {
+    /// Unused recovery codes left, when one was spent.
+    pub recovery_codes_remaining: Option<i64>,
+}
+
+/// A wrong, replayed or unusable proof (the attempt is already counted).
+#[derive(Debug)]
+pub struct WrongProof;
+
+/// Checks `proof` against the user's active factor or recovery codes. The attempt is counted
+/// toward the account's code lockout before anything is checked (429 once locked), and
+/// forgotten when the proof is right.
+pub async fn check(state: &AppState, user_id: Uuid, proof: &Proof) -> AppResult<Result<Proven, WrongProof>> {
+    let client = db::client(state.pool()).await?;
+    lockouts::reserve_code_attempt(state, &client, user_id).await?;
+    let outcome = match proof {
+        Proof::Code(code) => check_code(state, &client, user_id, code).await?.map(|()| None),
+        Proof::RecoveryCode(code) => match mfa::spend_code(&client, user_id, &recovery::hash(code)).await? {
+            Some(left) => Ok(Some(left)),
+            None => Err(WrongProof),
+        },
+    };
+    match outcome {
+        Ok(remaining) => {
+            lockouts::clear_codes(&client, user_id).await?;
+            Ok(Ok(Proven { recovery_codes_remaining: remaining }))
+        }
+        Err(wrong) => {
+            lockouts::record_code_failure(state, &client, user_id).await?;
+            Ok(Err(wrong))
+        }
+    }
+}
+
+/// A TOTP code of the active factor, for a time step not accepted before.
+async fn check_code(
+    state: &AppState,
+    db: &impl GenericClient,
+    user_id: Uuid,
+    code: &str,
+) -> AppResult<Result<(), WrongProof>> {
+    let Some(factor) = mfa::find_active(db, user_id).await? else {
+        return Ok(Err(WrongProof));
+    };
+    let secret = open_secret(state, &factor)?;
+    let Some(step) = totp::matching_step(&secret, code, totp::now_secs()) else {
+        return Ok(Err(WrongProof));
+    };
+    let step = i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64"))?;
+    if !mfa::accept_step(db, factor.factor.id, step).await? {
+        tracing::info!(user_id = %user_id, "a TOTP code was replayed");
+        return Ok(Err(WrongProof));
+    }
+    Ok(Ok(()))
+}
+
+/// The factor's secret, unsealed; a 500 if it does not open (another key, an altered row).
+pub(crate) fn open_secret(state: &AppState, factor: &mfa::SealedFactor) -> AppResult<Vec<u8>> {
+    let context = factor.factor.id.as_bytes();
+    state.sealer()?.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))
+}
+
+/// The 401 for a wrong code: also for a replayed one and for a spent recovery code.
+pub fn wrong_code() -> AppError {
+    AppError::Unauthorized("The code is wrong, or has already been used.".into())
+}
+
+fn invalid_mfa_token() -> AppError {
+    AppError::Unauthorized("The mfa_token is invalid, expired, already used or out of attempts; sign in again.".into())
+}
+
+/// For a user whose password was just proven and who has an active factor: a waiting sign-in
+/// and its token, bound to the user and to what the sign-in asked for.
+pub async fn challenge(
+    state: &AppState,
+    db: &impl GenericClient,
+    user: &User,
+    purpose: ChallengePurpose,
+    org_id: Option<Uuid>,
+) -> AppResult<MfaRequired> {
+    let token = tokens::generate();
+    let ttl = state.config().mfa.token_ttl;
+    let hash = tokens::hash(&token);
+    let new = mfa::NewChallenge { id: Uuid::now_v7(), user_id: user.id, token_hash: &hash, purpose, org_id, ttl };
+    mfa::insert_challenge(db, &new).await?;
+    tracing::info!(user_id = %user.id, "password right; waiting for the second factor");
+    Ok(MfaRequired { mfa_required: true, mfa_token: token, expires_in: ttl.as_secs(), factors: vec![FactorKind::Totp] })
+}
+
+/// Whether the user must give a second factor after their password.
+pub async fn has_active(state: &AppState, user: &User) -> AppResult<bool> {
+    let client = db::client(state.pool()).await?;
+    Ok(mfa::has_active(&client, user.id).await?)
+}
+
+/// A waiting sign-in, spent by a right proof.
+#[derive(Debug)]
+pub struct Redeemed {
+    /// The active user who signed in.
+    pub user: User,
+    /// The org an org-scoped token was asked for.
+    pub org_id: Option<Uuid>,
+    /// What the proof left.
+    pub proven: Proven,
+}
+
+/// Spends the challenge of `token` for `purpose` with a right proof. Each try is counted
+/// before its code is checked: a token takes at most `MFA_TOKEN_MAX_ATTEMPTS` codes, however
+/// many arrive at once, and the account's code lockout counts them too.
+pub async fn redeem(state: &AppState, token: &Opaque, proof: &Proof, purpose: ChallengePurpose) -> AppResult<Redeemed> {
+    let max = state.config().mfa.token_max_attempts;
+    let challenge = {
+        let client = db::client(state.pool()).await?;
+        mfa::reserve_attempt(&client, &token.hash(), max).await?
+    };
+    let challenge = challenge.filter(|c| c.purpose == purpose).ok_or_else(invalid_mfa_token)?;
+    let proven = check(state, challenge.user_id, proof).await?.map_err(|WrongProof| wrong_code())?;
+    let client = db::client(state.pool()).await?;
+    if !mfa::spend_challenge(&client, challenge.id).await? {
+        return Err(invalid_mfa_token());
+    }
+    let user = users::find(&client, challenge.user_id).await?.filter(|u| u.status == UserStatus::Active);
+    let user = user.ok_or_else(|| AppError::Forbidden("This account is disabled.".into()))?;
+    Ok(Redeemed { user, org_id: challenge.org_id, proven })
+}
+
+/// POST /auth/mfa/verify: the second step of a login, which issues the tokens.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn verify_login(
+    state: &AppState,
+    token: &Opaque,
+    proof: &Proof,
+    client_info: ClientInfo,
+) -> AppResult<TokenPair> {
+    ip_limits::check(state, Guarded::Login, client_info.ip).await?;
+    let redeemed = redeem(state, token, proof, ChallengePurpose::Login).await?;
+    let user = &redeemed.user;
+    let client = db::client(state.pool()).await?;
+    let scope = match redeemed.org_id {
+        Some(org_id) => Some(
+            sessions::org_scope(&client, org_id, user.id, PASSWORD_AND_CODE)
+                .await??
+                .ok_or_else(sessions::not_a_member)?,
+        ),
+        None => None,
+    };
+    let method = SessionMethod::Password;
+    let open =
+        sessions::open_session(state, &client, user, redeemed.org_id, &client_info, method, PASSWORD_AND_CODE).await?;
+    tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in with a second factor");
+    let mut pair = open.into_scoped_pair(state, user, scope)?;
+    pair.recovery_codes_remaining = redeemed.proven.recovery_codes_remaining;
+    Ok(pair)
+}

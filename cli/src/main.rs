@@ -1,4 +1,4 @@
-//! `identity`: run the API locally, migrate the database, make signing keys.
+//! `identity`: run the API locally, migrate the database, make signing keys, show TOTP codes.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -35,6 +35,15 @@ enum Command {
     Mail {
         #[command(subcommand)]
         command: MailCommand,
+    },
+    /// Print the current TOTP code for a base32 secret, as an authenticator app would (for
+    /// scripts and the README walk-through; use a real app for real accounts).
+    Totp {
+        /// The `secret` POST /me/mfa/totp answered with.
+        secret: String,
+        /// Print the code this many 30-second steps from now (e.g. 1 for the next one).
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        step: i64,
     },
     /// Make an existing user a platform administrator.
     CreateAdmin {
@@ -80,6 +89,13 @@ async fn main() -> anyhow::Result<()> {
             let pool = identity_shared::db::create_pool(&Config::load().await?)?;
             let user = identity_shared::services::users::grant_platform_admin(&pool, &email).await?;
             println!("{} ({}) is now a platform admin", user.email, user.id);
+            Ok(())
+        }
+        Command::Totp { secret, step } => {
+            use identity_shared::auth::totp;
+            let secret = totp::decode_secret(&secret).context("the secret is not base32")?;
+            let at = totp::now_secs().saturating_add_signed(step.saturating_mul(totp::STEP_SECS as i64));
+            println!("{}", totp::code_at(&secret, at)?);
             Ok(())
         }
         Command::Keygen { alg } => {

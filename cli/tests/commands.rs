@@ -139,3 +139,26 @@ async fn mail_drain_finds_credentials_through_aws_configs_chain_in_a_profile() {
     assert_eq!(identity_testkit::ses::mails_to(&email).await.len(), 1);
     std::fs::remove_dir_all(home).unwrap();
 }
+
+#[tokio::test]
+async fn totp_prints_the_code_an_authenticator_shows_for_the_enrolled_secret() {
+    let app = TestApp::new(identity_cli::routes(), &[]).await;
+    let (token, _) = app.signed_in("ada@example.com", "long enough").await;
+    let res = app
+        .call(
+            axum::http::Method::POST,
+            "/me/mfa/totp",
+            Some(serde_json::json!({"password": "long enough"})),
+            Some(&token),
+        )
+        .await;
+    let secret = res.json["secret"].as_str().unwrap();
+    let out = identity("postgres://unused/x", &["totp", secret, "--step", "-1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 6);
+    let path = format!("/me/mfa/totp/{}/verify", res.json["factor"]["id"].as_str().unwrap());
+    let ok = app.call(axum::http::Method::POST, &path, Some(serde_json::json!({"code": code})), Some(&token)).await;
+    assert_eq!(ok.status, 200, "{}", ok.json);
+    assert!(!identity("postgres://unused/x", &["totp", "not base32!"]).status.success());
+}

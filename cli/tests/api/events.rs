@@ -77,6 +77,13 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("pages-forgot-password", 200),
         ("pages-confirm-email-change", 200),
         ("pages-style", 200),
+        ("auth-mfa-verify", 200),
+        ("users-mfa", 200),
+        ("users-mfa-enrol", 201),
+        ("users-mfa-verify", 200),
+        ("users-mfa-remove", 204),
+        ("users-mfa-recovery-codes", 200),
+        ("users-mfa-reset", 204),
     ])
 }
 
@@ -173,7 +180,11 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     let session_of = if name == "users-end-my-session" { ada } else { bob };
     let session = app.sql(&format!("SELECT id::text FROM sessions WHERE user_id = '{session_of}' LIMIT 1")).await;
     let session: String = session[0].get(0);
+    let (factor_id, mfa_token, code) = second_factor(app, name, &access).await;
     raw.replace("REPLACE_WITH_ACCESS_TOKEN", &access)
+        .replace("REPLACE_WITH_FACTOR_ID", &factor_id)
+        .replace("REPLACE_WITH_MFA_TOKEN", &mfa_token)
+        .replace("REPLACE_WITH_TOTP_CODE", &code)
         .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
         .replace("REPLACE_WITH_ORG_ID", &org.to_string())
         .replace("REPLACE_WITH_USER_ID", &bob.to_string())
@@ -181,6 +192,28 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_INVITATION_ID", invitation.as_str().unwrap())
         .replace("REPLACE_WITH_TOKEN", &token)
         .replace("REPLACE_WITH_SESSION_ID", &session)
+}
+
+/// For the second-factor events: Ada's factor (pending where the event proves it, else active
+/// through `access`'s session), an mfa_token from a login, and a code not used yet.
+async fn second_factor(app: &TestApp, name: &str, access: &str) -> (String, String, String) {
+    use identity_shared::auth::totp;
+    if !(name.starts_with("users-mfa-") || name == "auth-mfa-verify")
+        || matches!(name, "users-mfa-reset" | "users-mfa-enrol")
+    {
+        return (String::new(), String::new(), String::new());
+    }
+    if name == "users-mfa-verify" {
+        let res =
+            app.call(axum::http::Method::POST, "/me/mfa/totp", Some(json!({"password": PASSWORD})), Some(access)).await;
+        let secret = totp::decode_secret(res.json["secret"].as_str().unwrap()).unwrap();
+        let code = totp::code_at(&secret, totp::now_secs()).unwrap();
+        return (res.json["factor"]["id"].as_str().unwrap().to_owned(), String::new(), code);
+    }
+    let factor = app.enrol_totp(access, PASSWORD).await;
+    let login = app.post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;
+    let mfa_token = login.json["mfa_token"].as_str().unwrap_or_default().to_owned();
+    (factor.id.clone(), mfa_token, factor.code(0))
 }
 
 #[tokio::test]

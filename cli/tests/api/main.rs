@@ -17,6 +17,8 @@ mod member_access;
 mod member_limits;
 mod members;
 mod mfa;
+mod mfa_paths;
+mod mfa_policy;
 mod my_sessions;
 mod openapi;
 mod orgs;

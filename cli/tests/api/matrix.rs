@@ -35,6 +35,12 @@ struct World {
 }
 
 async fn world() -> World {
+    world_where_a_requires_mfa(false).await
+}
+
+/// The world; with `mfa`, org A requires a second factor, which its owner and admin have
+/// enrolled from the sessions they call with, and its member and the victim have not.
+async fn world_where_a_requires_mfa(mfa: bool) -> World {
     let app = app().await;
     let (owner_a, _) = app.signed_in("owner-a@example.com", PASSWORD).await;
     let (admin_a, _) = app.signed_in("admin-a@example.com", PASSWORD).await;
@@ -57,6 +63,14 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(role.status, 201, "{}", role.json);
+    if mfa {
+        app.enrol_totp(&owner_a, PASSWORD).await;
+        app.enrol_totp(&admin_a, PASSWORD).await;
+        let on = app
+            .call(Method::PATCH, &format!("/orgs/{org_a}"), Some(json!({"require_mfa": true})), Some(&owner_a))
+            .await;
+        assert_eq!(on.status, 200, "{}", on.json);
+    }
     let owner_b_id = user_id(&app, &owner_b);
     World {
         app,
@@ -148,12 +162,37 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 6])> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_org_route_answers_each_caller_correctly() {
+    let cells = run_matrix(false, table()).await;
+    identity_testkit::figure(format!(
+        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
+    ));
+}
+
+/// The same table where org A requires MFA: its enrolled owner and admin answer as before, its
+/// member without a factor gets the `mfa-required` 403 on every route of A (before any object
+/// lookup), and strangers still get A's 404: the policy leaks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_org_a_requiring_mfa_only_its_unenrolled_member_changes_answer() {
+    let rows = table()
+        .into_iter()
+        .map(|(method, template, body, mut expected)| {
+            if template.starts_with("/orgs/{A}") && !template.ends_with("/limits") {
+                expected[2] = 403;
+            }
+            (method, template, body, expected)
+        })
+        .collect();
+    let cells = run_matrix(true, rows).await;
+    identity_testkit::figure(format!("{cells} cross-tenant cells with org A requiring MFA, 0 leaks, 0 wrong answers"));
+}
+
+async fn run_matrix(mfa: bool, rows: Vec<(Method, &'static str, Option<Value>, [u16; 6])>) -> usize {
     let mut tasks = vec![];
-    for (row, (method, template, body, expected)) in table().into_iter().enumerate() {
+    for (row, (method, template, body, expected)) in rows.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut failures = vec![];
             for (who, want) in CALLERS.into_iter().zip(expected) {
-                let world = world().await;
+                let world = world_where_a_requires_mfa(mfa).await;
                 let path = world.path(template);
                 let res = world.app.call(method.clone(), &path, body.clone(), world.token(who).as_deref()).await;
                 if res.status.as_u16() != want {
@@ -163,6 +202,12 @@ async fn every_org_route_answers_each_caller_correctly() {
                     ));
                 } else if want >= 400 {
                     res.assert_problem(want);
+                }
+                let mfa_cell = mfa && matches!(who, As::MemberA) && template.starts_with("/orgs/{A}") && want == 403;
+                let typed_mfa = res.json["type"] == "urn:identity-api:problem:mfa-required";
+                if mfa_cell != typed_mfa && !template.ends_with("/limits") {
+                    failures
+                        .push(format!("row {row}: {method} {template} as {who:?}: problem type {}", res.json["type"]));
                 }
                 // No cell signs the victim out: their account and session outlive every refusal.
                 let victim = world.app.get("/me", Some(&world.victim_token)).await;
@@ -180,9 +225,7 @@ async fn every_org_route_answers_each_caller_correctly() {
         cells += CALLERS.len();
     }
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
-    identity_testkit::figure(format!(
-        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
-    ));
+    cells
 }
 
 #[tokio::test]

@@ -435,3 +435,52 @@ async fn of_32_simultaneous_joins_from_one_page_exactly_one_makes_the_account() 
     let members: i64 = app.sql(&format!("SELECT count(*) FROM memberships WHERE org_id = '{org}'")).await[0].get(0);
     assert_eq!(members, 2);
 }
+
+#[tokio::test]
+async fn sign_in_and_join_asks_an_account_with_an_authenticator_for_its_code() {
+    let app = app_with_ses().await;
+    let kim = unique("kim");
+    let (kim_token, _) = app.signed_in(&kim, PASSWORD).await;
+    let factor = app.enrol_totp(&kim_token, PASSWORD).await;
+    let (token, org, owner) = invited(&app, &kim, json!(["member"])).await;
+    let page = show(&app, &format!("/pages/invitations/accept?token={token}")).await;
+    let (cookie, csrf) = (page.cookie.unwrap(), page.csrf.unwrap());
+    let fields = [("token", token.as_str()), ("csrf", &csrf), ("action", "join"), ("password", PASSWORD)];
+    let step = submit(&app, "/pages/invitations/accept", Some(&cookie), &fields).await;
+    assert_page(&step, 200);
+    let html = text(&step);
+    assert!(html.contains("Code from your authenticator app"), "{html}");
+    assert_labelled(&html);
+    // The password alone joined nobody.
+    let members_path = format!("/orgs/{org}/members");
+    let members = || app.get(&members_path, Some(&owner));
+    assert_eq!(members().await.json["items"].as_array().unwrap().len(), 1);
+    let mfa_token = html.split(r#"name="mfa_token" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let code = |code: String| {
+        let (app, token, cookie, csrf, mfa_token) =
+            (&app, token.clone(), cookie.clone(), csrf.clone(), mfa_token.clone());
+        async move {
+            let fields = [
+                ("token", token.as_str()),
+                ("csrf", &csrf),
+                ("action", "code"),
+                ("mfa_token", &mfa_token),
+                ("code", &code),
+            ];
+            submit(app, "/pages/invitations/accept", Some(&cookie), &fields).await
+        }
+    };
+    let right: Vec<String> = (-1..=1).map(|o| factor.code(o)).collect();
+    let wrong_code = (0..).map(|n| format!("{n:06}")).find(|c| !right.contains(c)).unwrap();
+    let wrong = code(wrong_code).await;
+    assert_page(&wrong, 401);
+    assert!(text(&wrong).contains("is wrong"), "{}", text(&wrong));
+    assert_eq!(members().await.json["items"].as_array().unwrap().len(), 1);
+    app.forget_used_steps().await;
+    let joined = code(factor.code(0)).await;
+    assert_page(&joined, 200);
+    assert!(text(&joined).contains("You joined Acme Corp"), "{}", text(&joined));
+    assert_eq!(members().await.json["items"].as_array().unwrap().len(), 2);
+    // The step's token was for this sign-in only: it cannot be used again.
+    assert_eq!(app.sql("SELECT 1 FROM mfa_challenges WHERE used_at IS NULL").await.len(), 0);
+}

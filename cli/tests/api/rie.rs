@@ -39,6 +39,10 @@ fn lambda_env(app: &TestApp, function: &str, ses_endpoint: &str) -> Vec<(&'stati
         ("RUST_LOG", "warn".into()),
     ];
     env.extend(ses::settings(ses_endpoint));
+    if matches!(function, "identity-auth" | "identity-invitations" | "identity-users") {
+        let key = config.mfa.encryption_key.as_ref().expect("the test sealing key").expose_secret().to_owned();
+        env.push(("MFA_ENCRYPTION_KEY", key));
+    }
     if matches!(function, "identity-auth" | "identity-invitations") {
         let key = config.jwt_private_key.as_ref().expect("the test key").expose_secret().to_owned();
         env.push(("JWT_PRIVATE_KEY", key));

@@ -47,6 +47,8 @@ pub struct UserCredentials {
     pub user: User,
     /// argon2id PHC string, if the user has a password.
     pub password_hash: Option<String>,
+    /// Whether sign-in asks for a second factor after the password.
+    pub has_second_factor: bool,
 }
 
 impl std::fmt::Debug for UserCredentials {

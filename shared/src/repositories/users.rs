@@ -20,8 +20,13 @@ const INSERT: &str = "INSERT INTO users AS u (id, email, name, password_hash, em
 
 const INSERT_RETURNING: &str = concatcp!(INSERT, " RETURNING ", COLUMNS);
 const INSERT_IF_NEW: &str = concatcp!(INSERT, " ON CONFLICT (lower(email)) DO NOTHING RETURNING ", COLUMNS);
-const FIND_CREDENTIALS: &str =
-    concatcp!("SELECT ", COLUMNS, ", u.password_hash FROM users u WHERE lower(u.email) = lower($1)");
+const FIND_CREDENTIALS: &str = concatcp!(
+    "SELECT ",
+    COLUMNS,
+    ", u.password_hash,
+       EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.status = $2) AS has_second_factor
+     FROM users u WHERE lower(u.email) = lower($1)"
+);
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM users u WHERE u.id = $1");
 /// Every authenticated request runs this one.
 const FIND_BY_LIVE_SESSION: &str = concatcp!(
@@ -88,7 +93,7 @@ pub async fn insert_if_new(db: &impl GenericClient, new: &NewUser<'_>) -> Result
 
 /// The user with this email (any case) and their password hash.
 pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Option<UserCredentials>, DbError> {
-    cached::fetch_opt(db, FIND_CREDENTIALS, &[&email]).await
+    cached::fetch_opt(db, FIND_CREDENTIALS, &[&email, &crate::models::FactorStatus::Active]).await
 }
 
 /// The user with this id.

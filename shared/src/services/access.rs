@@ -112,7 +112,7 @@ impl OrgRequest {
         let caller = caller.ok_or_else(session_ended)?;
         let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
         if caller.needs_mfa {
-            return Err(crate::services::sessions::mfa_required());
+            return Err(mfa_required());
         }
         Ok(OrgActor { org_id: self.org_id, user: caller.user, roles, permissions, ip: self.ip })
     }
@@ -178,4 +178,13 @@ fn session_ended() -> AppError {
 /// 404 for an organization that does not exist or that the caller may not know of.
 pub fn no_org() -> AppError {
     AppError::NotFound("No such organization.".into())
+}
+
+/// The 403 of an org that requires a second factor the session has not proved.
+pub fn mfa_required() -> AppError {
+    AppError::MfaRequired(
+        "This organization requires multi-factor authentication: enrol an authenticator (POST /me/mfa/totp), \
+         then sign in again with a code."
+            .into(),
+    )
 }

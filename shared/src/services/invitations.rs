@@ -269,8 +269,9 @@ pub async fn accept_with_password(
     let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
     let preview = pending_preview(state, &hash).await?;
-    let user = sign_in::check_password(state, &preview.email, password).await?;
-    if second_factor::has_active(state, &user).await? {
+    let sign_in::PasswordChecked { user, has_second_factor } =
+        sign_in::check_password(state, &preview.email, password).await?;
+    if has_second_factor {
         let client = db::client(state.pool()).await?;
         let purpose = ChallengePurpose::Invitation;
         let waiting = second_factor::challenge(state, &client, &user, purpose, Some(preview.org_id)).await?;

@@ -144,12 +144,6 @@ pub async fn challenge(
     Ok(MfaRequired { mfa_required: true, mfa_token: token, expires_in: ttl.as_secs(), factors: vec![FactorKind::Totp] })
 }
 
-/// Whether the user must give a second factor after their password.
-pub async fn has_active(state: &AppState, user: &User) -> AppResult<bool> {
-    let client = db::client(state.pool()).await?;
-    Ok(mfa::has_active(&client, user.id).await?)
-}
-
 /// A waiting sign-in, spent by a right proof.
 #[derive(Debug)]
 pub struct Redeemed {

@@ -8,7 +8,7 @@ use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{ClientInfo, SessionMethod, TokenPair, User};
 use crate::repositories::{GenericClient, memberships, refresh_tokens, sessions};
-use crate::services::access::Caller;
+use crate::services::access::{self, Caller};
 use crate::state::AppState;
 
 /// A checked refresh: the presented token and the organization to switch to, if any.
@@ -169,18 +169,9 @@ pub(crate) async fn org_scope(
         return Ok(Ok(None));
     };
     if found.require_mfa && !proved_second_factor(amr) {
-        return Ok(Err(mfa_required()));
+        return Ok(Err(access::mfa_required()));
     }
     Ok(Ok(Some(OrgScope { org_id, roles: found.roles, permissions: found.permissions.names() })))
-}
-
-/// The 403 of an org that requires a second factor the session has not proved.
-pub fn mfa_required() -> AppError {
-    AppError::MfaRequired(
-        "This organization requires multi-factor authentication: enrol an authenticator (POST /me/mfa/totp), \
-         then sign in again with a code."
-            .into(),
-    )
 }
 
 /// What a token pair speaks for: an org, if scoped, and the factors its session proved.

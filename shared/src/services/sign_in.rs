@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::{ChallengePurpose, ClientInfo, Email, Password, SessionMethod, SignInAnswer, User, UserStatus};
-use crate::repositories::{lockouts as lockout_rows, memberships, mfa, users};
+use crate::repositories::{lockouts as lockout_rows, memberships, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
 use crate::services::second_factor;
@@ -34,25 +34,22 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<SignInAnswer> {
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
-    let user = check_password(state, req.email.as_str(), &req.password).await?;
+    let PasswordChecked { user, has_second_factor } = check_password(state, req.email.as_str(), &req.password).await?;
     let client = db::client(state.pool()).await?;
-    let (has_factor, member) = tokio::try_join!(mfa::has_active(&client, user.id), async {
-        match req.org_id {
-            Some(org_id) => memberships::token_scope(&client, org_id, user.id).await.map(|s| s.is_some()),
-            None => Ok(true),
+    if has_second_factor {
+        // A non-member is told before any code is asked for, as without a second factor.
+        if let Some(org_id) = req.org_id {
+            memberships::token_scope(&client, org_id, user.id).await?.ok_or_else(sessions::not_a_member)?;
         }
-    })?;
-    if !member {
-        return Err(sessions::not_a_member());
-    }
-    if has_factor {
         let purpose = ChallengePurpose::Login;
         return Ok(SignInAnswer::MfaRequired(
             second_factor::challenge(state, &client, &user, purpose, req.org_id).await?,
         ));
     }
     let scope = match req.org_id {
-        Some(org_id) => sessions::org_scope(&client, org_id, user.id, PASSWORD_ONLY).await??,
+        Some(org_id) => Some(
+            sessions::org_scope(&client, org_id, user.id, PASSWORD_ONLY).await??.ok_or_else(sessions::not_a_member)?,
+        ),
         None => None,
     };
     let method = SessionMethod::Password;
@@ -61,10 +58,19 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
     Ok(SignInAnswer::Tokens(open.into_scoped_pair(state, &user, scope)?))
 }
 
+/// An account whose password was just proven.
+#[derive(Debug)]
+pub struct PasswordChecked {
+    /// The active account.
+    pub user: User,
+    /// Whether it must also give a second factor.
+    pub has_second_factor: bool,
+}
+
 /// The active account of `email` if `password` is its password: the lockout is checked
 /// first, an unknown email costs the same hash as a wrong password and gets the same 401, a
 /// failure is counted and a success clears the count. Opens no session.
-pub async fn check_password(state: &AppState, email: &str, password: &Password) -> AppResult<User> {
+pub async fn check_password(state: &AppState, email: &str, password: &Password) -> AppResult<PasswordChecked> {
     let credentials = {
         let client = db::client(state.pool()).await?;
         lockouts::reserve_attempt(
@@ -81,14 +87,14 @@ pub async fn check_password(state: &AppState, email: &str, password: &Password) 
     let (account, phc) = match credentials {
         Some(c) => {
             let phc = c.password_hash.clone().unwrap_or(dummy);
-            (c.password_hash.is_some().then_some(c.user), phc)
+            (c.password_hash.is_some().then_some((c.user, c.has_second_factor)), phc)
         }
         None => (None, dummy),
     };
     let matched = state.passwords().verify(password.secret(), phc).await?;
     let client = db::client(state.pool()).await?;
-    let user = match account {
-        Some(user) if matched => user,
+    let (user, has_second_factor) = match account {
+        Some(found) if matched => found,
         _ => {
             lockouts::record_failure(state, &client, email).await?;
             return Err(AppError::Unauthorized(INVALID_CREDENTIALS.into()));
@@ -99,5 +105,5 @@ pub async fn check_password(state: &AppState, email: &str, password: &Password) 
     }
     // The password was right, so the failures are forgotten whether or not what follows works.
     lockout_rows::clear(&client, email).await?;
-    Ok(user)
+    Ok(PasswordChecked { user, has_second_factor })
 }

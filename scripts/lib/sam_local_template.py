@@ -6,6 +6,7 @@ Usage: python sam_local_template.py template.yaml CODE_DIR DATABASE_URL SES_URL 
 """
 import json
 import os
+import secrets
 import sys
 
 from samtranslator.yaml_helper import yaml_parse
@@ -15,6 +16,8 @@ SIGNING = {"AuthFunction", "InvitationsFunction"}
 
 
 def main(path, code_dir, database_url, ses_url, private_key, public_key):
+    # One sealing key for this local stack's functions, as the stack's secret would be.
+    mfa_key = secrets.token_urlsafe(32)
     with open(path, encoding="utf-8") as f:
         template = yaml_parse(f.read())
     # Only the HTTP functions serve start-api; the mailer and migrate have no route.
@@ -48,6 +51,8 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
         }
         if name in SIGNING:
             env["JWT_PRIVATE_KEY"] = private_key
+        if name in SIGNING or name == "UsersFunction":
+            env["MFA_ENCRYPTION_KEY"] = mfa_key
         props["Environment"] = {"Variables": env}
     template["Globals"]["Function"].pop("Environment", None)
     template["Globals"]["Function"].pop("VpcConfig", None)

@@ -33,6 +33,11 @@ STATEFUL_VALIDITY = [
     "^/orgs/\\{org\\}/roles(/\\{role\\})?$",
     "^/users(/\\{id\\})?$",
     "^/users/\\{id\\}/sessions(/\\{sid\\})?$",
+    # Second factors: a fresh password or code of the server's, factor ids it issued, an
+    # mfa_token from a sign-in; and an admin's reset, which alice and bob may not do.
+    "^/me/mfa(/totp|/totp/\\{id\\}/verify|/\\{id\\}|/recovery-codes)?$",
+    "^/auth/mfa/verify$",
+    "^/users/\\{id\\}/mfa$",
     # Invitations this run already revoked or accepted answer 410.
     "^/orgs/\\{org\\}/invitations/\\{id\\}/(resend|revoke)$",
     # A PATCH body naming no field the API knows changes nothing and is refused; a default_role

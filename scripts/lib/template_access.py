@@ -9,26 +9,33 @@ import sys
 
 COMMON = {"DATABASE_URL", "DATABASE_SECRET_ARN", "DATABASE_IAM_AUTH", "DATABASE_POOL_SIZE", "LOG_FORMAT"}
 VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_HOST", "API_BASE_PATH"}
-SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"}
+# The functions that enrol or check second factors read the sealing key's secret.
+MFA_KEY = {"MFA_ENCRYPTION_KEY_SECRET_ARN"}
+SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"} | MFA_KEY
 MAIL = {"MAIL_TRANSPORT", "MAIL_FROM", "APP_BASE_URL"}
 # The functions that serve the hosted pages say where their Continue button leads.
 PAGES = {"PAGES_RETURN_URL"}
 DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref": "AWS::NoValue"}]}
 SES = {"Ref": "SesSendPolicy"}
 JWT = {"Ref": "JwtKeyReadPolicy"}
+MFA = {"Ref": "MfaKeyReadPolicy"}
 
 # function: (its variables, the policies it holds besides the basic execution ones)
 EXPECTED = {
-    "AuthFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, DB]),
-    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, DB]),
+    "AuthFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, MFA, DB]),
+    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, MFA, DB]),
     "OrgsFunction": (COMMON | VERIFY, [DB]),
-    "UsersFunction": (COMMON | VERIFY, [DB]),
+    "UsersFunction": (COMMON | VERIFY | MFA_KEY, [MFA, DB]),
     "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),
     # Migrate connects to the instance (no DATABASE_HOST), and signs and mails nothing.
     "MigrateFunction": (COMMON, [DB]),
 }
 # Each secret readable is named by its own parameter, never a wildcard.
-SECRET_READS = {"JwtKeyReadPolicy": [{"Ref": "JwtKeySecretArn"}], "DatabaseAccessPolicy": [{"Ref": "DatabaseSecretArn"}]}
+SECRET_READS = {
+    "JwtKeyReadPolicy": [{"Ref": "JwtKeySecretArn"}],
+    "MfaKeyReadPolicy": [{"Ref": "MfaKeySecret"}],
+    "DatabaseAccessPolicy": [{"Ref": "DatabaseSecretArn"}],
+}
 BASIC = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",

@@ -77,6 +77,10 @@ fn valid_body(schema: &str, w: &World) -> Value {
         // A wrong password, so the account outlives the route's run.
         "DeleteAccountRequest" => json!({"password": "wrong password"}),
         "SetLimits" => json!({"max_members": 10}),
+        "MfaVerifyRequest" => json!({"mfa_token": token, "code": "123456"}),
+        "VerifyTotpRequest" => json!({"code": "123456"}),
+        // A wrong password: enrolment, removal and new codes stay undone.
+        "StepUpRequest" => json!({"password": "wrong password"}),
         other => panic!("no valid body for {other}: add one"),
     }
 }

@@ -137,6 +137,38 @@ async fn an_existing_account_signs_in_and_joins_from_the_link() {
 }
 
 #[tokio::test]
+async fn an_account_with_an_authenticator_gives_its_code_before_it_joins() {
+    let s = served().await;
+    let kim = unique("kim");
+    let (kim_token, _) = s.app.signed_in(&kim, PASSWORD).await;
+    let factor = s.app.enrol_totp(&kim_token, PASSWORD).await;
+    let (owner, org) = s.app.invited_to_acme(&kim, json!(["member"])).await;
+    let link = link_in_mail(&kim, "invited you to join Acme Corp").await;
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    browser.open(&link).await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form:first-of-type button[type=submit]").await;
+    browser.wait_for_heading("Join Acme Corp").await;
+    assert!(browser.text().await.contains("Code from your authenticator app"), "{}", browser.text().await);
+    assert_accessible(&browser, "the code step").await;
+    assert_eq!(member_roles(&s, &owner, org, &kim).await, None, "the password alone joins nobody");
+    // A wrong code keeps the step, says why, and joins nobody.
+    let right: Vec<String> = (-1..=1).map(|o| factor.code(o)).collect();
+    let wrong = (0..).map(|n| format!("{n:06}")).find(|c| !right.contains(c)).unwrap();
+    browser.fill("#code", &wrong).await;
+    browser.click("form:first-of-type button[type=submit]").await;
+    browser.wait_for_heading("Join Acme Corp").await;
+    assert!(browser.text().await.contains("is wrong"), "{}", browser.text().await);
+    browser.screenshot("invitation-code-step").await;
+    assert_eq!(member_roles(&s, &owner, org, &kim).await, None);
+    // The code the app shows now (the enrolment spent the previous step's): Enter submits.
+    browser.fill("#code", &format!("{}{}", factor.code(0), Key::Enter)).await;
+    browser.wait_for_heading("You joined Acme Corp").await;
+    browser.close().await;
+    assert_eq!(member_roles(&s, &owner, org, &kim).await, Some(json!(["member"])));
+}
+
+#[tokio::test]
 async fn the_invitee_declines_from_the_link() {
     let Invited { s, kim, owner, org, link } = invited(json!(["member"]), false).await;
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;

@@ -150,13 +150,15 @@ pub fn invitation_code(p: &InvitationPreview, link: Link<'_>, mfa_token: &str, r
             input type="hidden" name="mfa_token" value=(mfa_token);
             label for="code" {
                 "Code from your authenticator app"
-                span.hint id="code-hint" { "Six digits, or one of your recovery codes (xxxxx-xxxxx)." }
+                span.hint id="code-hint" {
+                    "Six digits, or one of your recovery codes (xxxxx-xxxxx). If this page sat open for "
+                    "more than a few minutes, open the link again."
+                }
             }
             input #code type="text" name="code" required maxlength="32" autocomplete="one-time-code"
                 inputmode="text" autocapitalize="none" spellcheck="false" aria-describedby="code-hint" autofocus;
             button type="submit" { "Verify and join" }
         }
-        p { "The code step lasts five minutes; after that, open the link again." }
     }
 }
 

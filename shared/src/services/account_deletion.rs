@@ -61,10 +61,11 @@ async fn erase(state: &AppState, user_id: Uuid, actor_id: Uuid, ip: Option<std::
     }
     let email = users::delete(&tx, user_id).await?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
     let target = [user_id];
-    let (scrubbed, _, (), ()) = tokio::try_join!(
+    let (scrubbed, _, (), (), ()) = tokio::try_join!(
         audit_rows::erase_personal_data(&tx, user_id, &email),
         outbox::forget_delivered_to(&tx, &email),
         lockouts::clear(&tx, &email),
+        crate::services::lockouts::clear_codes(&tx, user_id),
         audit::record_account(&tx, actor_id, ip, "user.deleted", ("user", &target), json!({})),
     )?;
     // Each org's own log says the member left, as its members would otherwise see a gap.

@@ -80,4 +80,41 @@ mod tests {
             visit(node, &graph, &mut vec![]);
         }
     }
+
+    /// Every path that opens a session, and so issues tokens: each is a reviewed place that
+    /// checks the second factor (login without one, the code step) or makes a new account
+    /// (which has none). A new caller fails here until it is added with its reason.
+    #[test]
+    fn sessions_open_only_where_the_second_factor_is_checked() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let mut openers: Vec<(String, usize)> = vec![];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if name == "mod" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let calls = text.matches("open_session(").count();
+            let defined = usize::from(text.contains("pub async fn open_session("));
+            if calls > defined {
+                openers.push((name, calls - defined));
+            }
+        }
+        openers.sort();
+        let expected = [
+            // A sign-up by invitation: a new account, which has no factor yet.
+            ("invitations".to_owned(), 1),
+            // POST /auth/mfa/verify: after the code.
+            ("second_factor".to_owned(), 1),
+            // POST /auth/login: only on the branch of an account without an active factor.
+            ("sign_in".to_owned(), 1),
+        ];
+        assert_eq!(openers, expected);
+        let sign_in =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services/sign_in.rs"))
+                .unwrap();
+        let challenge = sign_in.find("if has_second_factor {").expect("login branches on the second factor");
+        assert!(challenge < sign_in.find("open_session(").unwrap(), "the branch comes before any session");
+    }
 }

@@ -7,6 +7,7 @@ mod fake_ses;
 mod flows;
 mod hashing;
 mod load;
+mod mfa;
 mod report;
 mod run;
 mod runtime_api;

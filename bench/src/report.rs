@@ -207,6 +207,38 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
             rounds.join(", ")
         )?;
     }
+    let sign_ins: Vec<&Value> = kind("sign-in").collect();
+    if !sign_ins.is_empty() {
+        writeln!(out, "### Sign-in with a second factor beside sign-in without
+")?;
+        writeln!(
+            out,
+            "| round | password alone: sign-ins/s, p50, p99 | password + TOTP code: sign-ins/s, p50, p99 | the code step (POST /auth/mfa/verify) p50 / p99 |\n|---|---|---|---|"
+        )?;
+        for n in 1..=2 {
+            let of = |variant: &str| sign_ins.iter().find(|r| r["variant"] == variant && r["round"] == n);
+            if let (Some(plain), Some(coded)) = (of("password"), of("code")) {
+                writeln!(
+                    out,
+                    "| {n} | {:.1}, {:.0} ms, {:.0} ms | {:.1}, {:.0} ms, {:.0} ms | {:.2} / {:.2} ms |",
+                    f(plain, "rps"),
+                    f(plain, "p50_ms"),
+                    f(plain, "p99_ms"),
+                    f(coded, "rps"),
+                    f(coded, "p50_ms"),
+                    f(coded, "p99_ms"),
+                    f(coded, "code_step_p50_ms"),
+                    f(coded, "code_step_p99_ms"),
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "\nClosed loop, {} clients, each account signing in once per round (a code is accepted once per \
+             time step). The code step costs database statements and an HMAC, and no password hash.\n",
+            sign_ins[0]["concurrency"]
+        )?;
+    }
     if let (Some(calm), Some(busy), Some(flood)) = (logins.last(), http.get("flood-logins"), http.get("flood-resets")) {
         writeln!(out, "### Logins while forged reset tokens flood in\n")?;
         writeln!(out, "| | logins/s | login p50 | login p99 | forged resets/s (all 422) |\n|---|---|---|---|---|")?;
@@ -338,6 +370,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("argon2", !logins.is_empty() && argon.len() == logins.len()),
         ("flows", flows.len() == 2),
         ("login", !logins.is_empty()),
+        ("sign-in", kind("sign-in").count() == 4),
         ("pages", !pages.is_empty()),
         ("flood", http.contains_key("flood-logins") && http.contains_key("flood-resets")),
     ];

@@ -127,11 +127,15 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
 
     let (private_key, _) = jwk::generate(SigningAlg::EdDSA);
     let api_url = format!("http://127.0.0.1:{}", free_port()?);
+    // Users 3001-4000 sign in with a second factor, sealed under the server's key.
+    let mfa_key = identity_shared::auth::tokens::generate();
+    let with_factor = crate::mfa::seed(&db, &mfa_key, 3001, 1000).await?;
     // The issuer every process here signs and checks: the server's and the functions' alike.
     let common = vec![
         ("DATABASE_URL".to_owned(), database_url.clone()),
         ("JWT_PRIVATE_KEY".to_owned(), private_key),
         ("JWT_ISSUER".to_owned(), api_url.clone()),
+        ("MFA_ENCRYPTION_KEY".to_owned(), mfa_key),
     ];
     let ses_port = free_port()?;
     let mut main_env = common.clone();
@@ -236,6 +240,21 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         results.record(with(row, json!({"kind": "http", "name": format!("login-{n}")})))?;
         let rate = hashing::verify_rate(round, cores).await?;
         results.record(with(rate, json!({"round": n})))?;
+    }
+
+    println!("== sign-in with a second factor beside sign-in without (each account once)");
+    // The same closed loop for both: accounts 1-1000 with the password alone, 3001-4000 with
+    // the password and then the current code, alternating.
+    for n in 1..=2 {
+        let plain: Vec<(String, Option<Vec<u8>>)> =
+            (1..=1000).map(|k| (format!("user{k}@bench.example"), None)).collect();
+        let row = crate::mfa::sign_ins(&api_url, plain, PASSWORD, round, cores * 8).await?;
+        results.record(with(row, json!({"kind": "sign-in", "variant": "password", "round": n})))?;
+        // Each round its own half of the accounts: a code is accepted once per time step.
+        let half = with_factor.iter().skip((n - 1) * 500).take(500);
+        let coded: Vec<(String, Option<Vec<u8>>)> = half.map(|(e, s)| (e.clone(), Some(s.clone()))).collect();
+        let row = crate::mfa::sign_ins(&api_url, coded, PASSWORD, round, cores * 8).await?;
+        results.record(with(row, json!({"kind": "sign-in", "variant": "code", "round": n})))?;
     }
 
     println!("== logins while a flood of forged password-reset tokens comes in");

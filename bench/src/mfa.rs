@@ -64,7 +64,8 @@ pub async fn sign_ins(
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (accounts, next, samples, password) = (accounts.clone(), next.clone(), samples.clone(), password.to_owned());
+        let (accounts, next, samples, password) =
+            (accounts.clone(), next.clone(), samples.clone(), password.to_owned());
         let api = Api::new(api_url);
         workers.spawn(async move {
             while Instant::now() < deadline {

@@ -209,8 +209,11 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     }
     let sign_ins: Vec<&Value> = kind("sign-in").collect();
     if !sign_ins.is_empty() {
-        writeln!(out, "### Sign-in with a second factor beside sign-in without
-")?;
+        writeln!(
+            out,
+            "### Sign-in with a second factor beside sign-in without
+"
+        )?;
         writeln!(
             out,
             "| round | password alone: sign-ins/s, p50, p99 | password + TOTP code: sign-ins/s, p50, p99 | the code step (POST /auth/mfa/verify) p50 / p99 |\n|---|---|---|---|"

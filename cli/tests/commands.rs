@@ -157,7 +157,7 @@ async fn totp_prints_the_code_an_authenticator_shows_for_the_enrolled_secret() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(code.len(), 6);
-    let path = format!("/me/mfa/totp/{}/verify", res.json["factor"]["id"].as_str().unwrap());
+    let path = format!("/me/mfa/totp/{}/verify", res.json["id"].as_str().unwrap());
     let ok = app.call(axum::http::Method::POST, &path, Some(serde_json::json!({"code": code})), Some(&token)).await;
     assert_eq!(ok.status, 200, "{}", ok.json);
     assert!(!identity("postgres://unused/x", &["totp", "not base32!"]).status.success());

@@ -32,7 +32,7 @@ impl TestApp {
     pub async fn enrol_totp(&self, token: &str, password: &str) -> Authenticator {
         let res = self.call(Method::POST, "/me/mfa/totp", Some(json!({"password": password})), Some(token)).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.json);
-        let id = res.json["factor"]["id"].as_str().expect("a factor id").to_owned();
+        let id = res.json["id"].as_str().expect("a factor id").to_owned();
         let secret = totp::decode_secret(res.json["secret"].as_str().expect("a secret")).expect("a base32 secret");
         let pending = Authenticator { id, secret, recovery_codes: Vec::new() };
         let body = json!({"code": pending.code(-1)});

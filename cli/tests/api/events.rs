@@ -208,7 +208,7 @@ async fn second_factor(app: &TestApp, name: &str, access: &str) -> (String, Stri
             app.call(axum::http::Method::POST, "/me/mfa/totp", Some(json!({"password": PASSWORD})), Some(access)).await;
         let secret = totp::decode_secret(res.json["secret"].as_str().unwrap()).unwrap();
         let code = totp::code_at(&secret, totp::now_secs()).unwrap();
-        return (res.json["factor"]["id"].as_str().unwrap().to_owned(), String::new(), code);
+        return (res.json["id"].as_str().unwrap().to_owned(), String::new(), code);
     }
     let factor = app.enrol_totp(access, PASSWORD).await;
     let login = app.post("/auth/login", json!({"email": "ada@example.com", "password": PASSWORD})).await;

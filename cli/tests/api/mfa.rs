@@ -18,8 +18,8 @@ async fn enrolment_gives_an_app_what_it_needs_and_stays_pending_until_a_code_pro
     let res = app.call(Method::POST, "/me/mfa/totp", Some(json!({"password": PASSWORD})), Some(&token)).await;
     assert_eq!(res.status, 201, "{}", res.json);
     assert_eq!(res.header("cache-control"), Some("no-store"));
-    assert_eq!(res.json["factor"]["status"], "pending");
-    assert_eq!(res.json["factor"]["type"], "totp");
+    assert_eq!(res.json["status"], "pending");
+    assert_eq!(res.json["type"], "totp");
     let secret = res.json["secret"].as_str().unwrap();
     let uri = res.json["otpauth_uri"].as_str().unwrap();
     assert!(uri.starts_with("otpauth://totp/Identity%20API:ada%40example.com?"), "{uri}");
@@ -44,7 +44,7 @@ async fn enrolment_gives_an_app_what_it_needs_and_stays_pending_until_a_code_pro
     assert!(listed.json["items"][0].get("secret").is_none(), "{}", listed.json);
 
     // A wrong code does not activate; the right one does, with ten recovery codes.
-    let id = res.json["factor"]["id"].as_str().unwrap();
+    let id = res.json["id"].as_str().unwrap();
     let path = format!("/me/mfa/totp/{id}/verify");
     let now = totp::now_secs();
     let wrong = if totp::code_at(&bytes, now).unwrap() == "000000" { "111111" } else { "000000" };
@@ -53,7 +53,7 @@ async fn enrolment_gives_an_app_what_it_needs_and_stays_pending_until_a_code_pro
     let code = totp::code_at(&bytes, now).unwrap();
     let ok = app.call(Method::POST, &path, Some(json!({"code": code})), Some(&token)).await;
     assert_eq!(ok.status, 200, "{}", ok.json);
-    assert_eq!(ok.json["factor"]["status"], "active");
+    assert_eq!(ok.json["status"], "active");
     let codes = ok.json["recovery_codes"].as_array().unwrap();
     assert_eq!(codes.len(), 10);
     let stored = app.sql("SELECT count(*) FROM mfa_recovery_codes WHERE used_at IS NULL").await;

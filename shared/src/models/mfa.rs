@@ -62,7 +62,8 @@ pub struct Factor {
 /// Shown once; the secret is stored only sealed.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct TotpEnrolment {
-    /// The pending factor.
+    /// The pending factor (its fields at the top level).
+    #[serde(flatten)]
     pub factor: Factor,
     /// The shared secret in base32, for typing into an app.
     pub secret: String,
@@ -94,7 +95,8 @@ impl std::fmt::Debug for RecoveryCodes {
 /// Answer of POST /me/mfa/totp/{id}/verify: the factor, now active, and the recovery codes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FactorActivated {
-    /// The factor, active.
+    /// The factor, active (its fields at the top level).
+    #[serde(flatten)]
     pub factor: Factor,
     /// Ten single-use recovery codes, shown this once.
     #[serde(flatten)]

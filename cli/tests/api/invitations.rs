@@ -250,6 +250,7 @@ async fn lists_filter_by_status_and_expired_ones_read_as_expired() {
     let expired = list("?status=expired").await;
     assert_eq!(expired.json["items"][0]["email"], "p0@example.com");
     list("?status=bogus").await.assert_problem(422);
+    list("?status=").await.assert_problem(422);
     let id = expired.json["items"][0]["id"].as_str().unwrap();
     let one = org.app.get(&format!("/orgs/{}/invitations/{id}", org.org), Some(&org.owner)).await;
     assert_eq!(one.json["status"], "expired");

@@ -59,7 +59,8 @@ impl InvitationQuery {
     /// The status to filter by (None for all) and the page, or a 422.
     pub fn parse(&self) -> AppResult<(Option<InvitationStatus>, PageRequest)> {
         let page = PageRequest::parse(self.limit.as_deref(), self.cursor.as_deref())?;
-        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+        // An empty `status=` is no status the schema allows: refused like any other.
+        let status = match self.status.as_deref() {
             None => None,
             Some(raw) => Some(InvitationStatus::parse(raw).ok_or_else(|| {
                 AppError::invalid("status", "must be pending, accepted, declined, revoked or expired")

@@ -20,8 +20,10 @@ def main():
     bad += first_int(r": (\d+) cases on \d+ operations", text)
     server_errors = first_int(r"bad inputs across \d+ routes, (\d+) server errors", text)
     server_errors += first_int(r"(\d+) server errors, \d+ object-level", text)
-    cells = first_int(r"^(\d+) cross-tenant cells", text)
-    leaks = first_int(r"^\d+ cross-tenant cells .*?, (\d+) leaks", text, default=-1)
+    # The matrix runs twice (as is, and with one org requiring MFA): the cells and leaks of both.
+    matrices = re.findall(r"^(\d+) cross-tenant cells .*?, (\d+) leaks", text, re.MULTILINE)
+    cells = sum(int(c) for c, _ in matrices)
+    leaks = sum(int(n) for _, n in matrices) if matrices else -1
     bypasses = first_int(r"(\d+) object-level authorization bypasses", text)
     outages = first_int(r"stopped and started (\d+) times", text)
     outages += len(re.findall(r"^(database refusing|database silent|SES down)", text, re.MULTILINE))

@@ -38,4 +38,4 @@ services_cleanup() {
 
 # The tests scripts/security runs (a nextest filter): the security binary, and the outage
 # tests of the API suite (database refusing or silent, SES down).
-SECURITY_TESTS='binary(security) | test(/^database::|^matrix::every_org_route|an_ses_outage/)'
+SECURITY_TESTS='binary(security) | test(/^database::|^matrix::(every_org_route|with_org_a_requiring_mfa)|an_ses_outage/)'

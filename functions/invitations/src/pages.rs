@@ -18,7 +18,7 @@ use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
 use identity_shared::services::invitations::{self, Accepting, Joining};
-use identity_shared::services::second_factor::Proof;
+use identity_shared::services::second_factor::{self, Proof};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -86,7 +86,7 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
                     invitations::accept_with_password(state, &token, &password, client.clone()).await
                 }
                 Ok(Joiner::SignUp(by)) => {
-                    invitations::accept(state, &token, by, client.clone()).await.map(Joining::Joined)
+                    invitations::accept(state, &token, by, client.clone()).await.map(|a| Joining::Joined(Box::new(a)))
                 }
                 Err(refused) => return Err(form_page(&preview, &csrf, &form.token, name, &refused)),
             };
@@ -115,7 +115,7 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
             };
             match invitations::accept_with_code(state, &token, &waiting, &proof, client.clone()).await {
                 Ok(accepted) => Ok(joined(state, &preview, &accepted)),
-                Err(AppError::Unauthorized(detail)) if detail.starts_with("The code") => {
+                Err(AppError::Unauthorized(detail)) if detail == second_factor::WRONG_CODE => {
                     let refused = [FieldError::new("code", "is wrong, or has already been used")];
                     let page = code_page(&preview, &csrf, &form.token, mfa_token.expose_secret(), &refused);
                     Err(page.status(StatusCode::UNAUTHORIZED))

@@ -250,7 +250,7 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
 #[derive(Debug)]
 pub enum Joining {
     /// Joined.
-    Joined(Accepted),
+    Joined(Box<Accepted>),
     /// The password was right and the account has a second factor: the code comes next,
     /// with this token ([`accept_with_code`]).
     NeedsCode(MfaRequired),
@@ -277,7 +277,7 @@ pub async fn accept_with_password(
         let waiting = second_factor::challenge(state, &client, &user, purpose, Some(preview.org_id)).await?;
         return Ok(Joining::NeedsCode(waiting));
     }
-    Ok(Joining::Joined(join_as(state, &hash, Joiner::Known(user), client_info).await?))
+    Ok(Joining::Joined(Box::new(join_as(state, &hash, Joiner::Known(user), client_info).await?)))
 }
 
 /// The second step of "sign in and join": the code for the `mfa_token` that step one gave,

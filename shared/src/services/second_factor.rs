@@ -117,9 +117,12 @@ pub(crate) fn open_secret(state: &AppState, factor: &mfa::SealedFactor) -> AppRe
     state.sealer()?.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))
 }
 
-/// The 401 for a wrong code: also for a replayed one and for a spent recovery code.
+/// What a wrong code is told: also a replayed one and a spent recovery code.
+pub const WRONG_CODE: &str = "The code is wrong, or has already been used.";
+
+/// The 401 for a wrong code.
 pub fn wrong_code() -> AppError {
-    AppError::Unauthorized("The code is wrong, or has already been used.".into())
+    AppError::Unauthorized(WRONG_CODE.into())
 }
 
 fn invalid_mfa_token() -> AppError {

@@ -8,7 +8,7 @@ use crate::auth::tokens::Opaque;
 use crate::error::{AppError, AppResult};
 use crate::models::{FieldErrors, Password};
 use crate::services::factors::StepUp;
-use crate::services::second_factor::Proof;
+use crate::services::second_factor::{self, Proof};
 
 const CODE_SHAPE: &str = "must be the 6 digits the authenticator app shows";
 const RECOVERY_SHAPE: &str = "must be one of your recovery codes, xxxxx-xxxxx";
@@ -55,11 +55,7 @@ impl MfaVerifyRequest {
         let proof = proof(&mut fields, self.code.as_ref(), self.recovery_code.as_ref());
         let token = Opaque::parse(self.mfa_token);
         let checked = fields.finish(|| proof)?;
-        let token = token.ok_or_else(|| {
-            AppError::Unauthorized(
-                "The mfa_token is invalid, expired, already used or out of attempts; sign in again.".into(),
-            )
-        })?;
+        let token = token.ok_or_else(second_factor::invalid_mfa_token)?;
         Ok((token, checked))
     }
 }

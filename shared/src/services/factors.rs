@@ -91,13 +91,11 @@ pub async fn activate_totp(
     if factor.factor.status == FactorStatus::Active {
         return Err(AppError::Conflict("This factor is already verified.".into()));
     }
-    let secret = second_factor::open_secret(state, &factor)?;
     lockouts::reserve_code_attempt(state, &client, user_id).await?;
-    let Some(step) = totp::matching_step(&secret, code, totp::now_secs()) else {
+    let Some(step) = second_factor::step_of(state, &factor, code)? else {
         lockouts::record_code_failure(state, &client, user_id).await?;
         return Err(AppError::invalid("code", "is not the authenticator's current code"));
     };
-    let step = i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64"))?;
     drop(client);
     let codes = recovery::generate_set();
     let hashes = recovery::hash_set(&codes);

@@ -25,17 +25,22 @@ pub mod users;
 mod tests {
     use std::collections::BTreeMap;
 
+    /// Each service module's name and source, this file aside.
+    fn sources() -> BTreeMap<String, String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .map(|path| (path.file_stem().unwrap().to_str().unwrap().to_owned(), path))
+            .filter(|(name, _)| name != "mod")
+            .map(|(name, path)| (name, std::fs::read_to_string(&path).unwrap()))
+            .collect()
+    }
+
     /// Each service module and the service modules it names, in `use` lines or written-out paths.
     fn imports() -> BTreeMap<String, Vec<String>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
         let mut graph = BTreeMap::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
-            if name == "mod" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
+        for (name, text) in sources() {
             let mut uses = vec![];
             for statement in text.split("use crate::services::").skip(1) {
                 let statement = statement.split(';').next().unwrap();
@@ -86,19 +91,13 @@ mod tests {
     /// (which has none). A new caller fails here until it is added with its reason.
     #[test]
     fn sessions_open_only_where_the_second_factor_is_checked() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let sources = sources();
         let mut openers: Vec<(String, usize)> = vec![];
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
-            if name == "mod" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
+        for (name, text) in &sources {
             let calls = text.matches("open_session(").count();
             let defined = usize::from(text.contains("pub async fn open_session("));
             if calls > defined {
-                openers.push((name, calls - defined));
+                openers.push((name.clone(), calls - defined));
             }
         }
         openers.sort();
@@ -111,9 +110,7 @@ mod tests {
             ("sign_in".to_owned(), 1),
         ];
         assert_eq!(openers, expected);
-        let sign_in =
-            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services/sign_in.rs"))
-                .unwrap();
+        let sign_in = &sources["sign_in"];
         let challenge = sign_in.find("if has_second_factor {").expect("login branches on the second factor");
         assert!(challenge < sign_in.find("open_session(").unwrap(), "the branch comes before any session");
     }

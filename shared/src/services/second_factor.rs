@@ -99,11 +99,9 @@ async fn check_code(
     let Some(factor) = mfa::find_active(db, user_id).await? else {
         return Ok(Err(WrongProof));
     };
-    let secret = open_secret(state, &factor)?;
-    let Some(step) = totp::matching_step(&secret, code, totp::now_secs()) else {
+    let Some(step) = step_of(state, &factor, code)? else {
         return Ok(Err(WrongProof));
     };
-    let step = i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64"))?;
     if !mfa::accept_step(db, factor.factor.id, step).await? {
         tracing::info!(user_id = %user_id, "a TOTP code was replayed");
         return Ok(Err(WrongProof));
@@ -111,10 +109,16 @@ async fn check_code(
     Ok(Ok(()))
 }
 
-/// The factor's secret, unsealed; a 500 if it does not open (another key, an altered row).
-pub(crate) fn open_secret(state: &AppState, factor: &mfa::SealedFactor) -> AppResult<Vec<u8>> {
+/// The time step `code` matches now for this factor (pending or active), unsealing its
+/// secret; `None` for a wrong code, a 500 if the secret does not open (another key, an altered
+/// row).
+pub(crate) fn step_of(state: &AppState, factor: &mfa::SealedFactor, code: &str) -> AppResult<Option<i64>> {
     let context = factor.factor.id.as_bytes();
-    state.sealer()?.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))
+    let secret =
+        state.sealer()?.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))?;
+    totp::matching_step(&secret, code, totp::now_secs())
+        .map(|step| i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64")))
+        .transpose()
 }
 
 /// What a wrong code is told: also a replayed one and a spent recovery code.
@@ -125,7 +129,8 @@ pub fn wrong_code() -> AppError {
     AppError::Unauthorized(WRONG_CODE.into())
 }
 
-fn invalid_mfa_token() -> AppError {
+/// The 401 for an mfa_token that is malformed, unknown, expired, spent or out of attempts.
+pub fn invalid_mfa_token() -> AppError {
     AppError::Unauthorized("The mfa_token is invalid, expired, already used or out of attempts; sign in again.".into())
 }
 

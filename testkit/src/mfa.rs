@@ -25,6 +25,18 @@ impl Authenticator {
     }
 }
 
+/// Waits out the end of a time step when fewer than `MARGIN_SECS` of it are left, so that
+/// a previous-step code computed now is still inside the server's window when it arrives
+/// (on a loaded machine a request can straddle the boundary and the code fall out).
+async fn clear_of_step_boundary() {
+    const MARGIN_SECS: u64 = 5;
+    let into_step = totp::now_secs() % totp::STEP_SECS;
+    let left = totp::STEP_SECS - into_step;
+    if left <= MARGIN_SECS {
+        tokio::time::sleep(std::time::Duration::from_secs(left)).await;
+    }
+}
+
 impl TestApp {
     /// Enrols and activates an authenticator for `token`'s account (whose password is
     /// `password`), proving it with the previous step's code so that the current and next
@@ -35,6 +47,7 @@ impl TestApp {
         let id = res.json["id"].as_str().expect("a factor id").to_owned();
         let secret = totp::decode_secret(res.json["secret"].as_str().expect("a secret")).expect("a base32 secret");
         let pending = Authenticator { id, secret, recovery_codes: Vec::new() };
+        clear_of_step_boundary().await;
         let body = json!({"code": pending.code(-1)});
         let res = self.call(Method::POST, format!("/me/mfa/totp/{}/verify", pending.id), Some(body), Some(token)).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.json);

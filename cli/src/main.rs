@@ -45,6 +45,11 @@ enum Command {
         #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         step: i64,
     },
+    /// Work on enrolled second factors.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// Make an existing user a platform administrator.
     CreateAdmin {
         /// The user's email.
@@ -61,6 +66,13 @@ enum MailCommand {
         #[arg(long, default_value_t = 1000)]
         limit: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum MfaCommand {
+    /// Seal every TOTP secret that a key in MFA_PREVIOUS_ENCRYPTION_KEYS sealed again under
+    /// MFA_ENCRYPTION_KEY, after which the previous keys can be dropped.
+    Reseal,
 }
 
 #[tokio::main]
@@ -80,6 +92,24 @@ async fn main() -> anyhow::Result<()> {
             let sender = identity_shared::services::outbox::Sender { pool: &pool, mailer: &mailer, mail: &config.mail };
             let report = mailer_function::drain_all(sender, limit).await?;
             println!("sent {}, retrying {}, dead {}", report.sent, report.retrying, report.dead);
+            Ok(())
+        }
+        Command::Mfa { command: MfaCommand::Reseal } => {
+            let config = Config::load().await?;
+            let sealer = identity_shared::auth::sealed::Sealer::from_config(&config.mfa)
+                .map_err(anyhow::Error::msg)?
+                .context("MFA_ENCRYPTION_KEY is not set")?;
+            let pool = identity_shared::db::create_pool(&config)?;
+            let report = identity_shared::services::key_rotation::reseal_all(&pool, &sealer).await?;
+            println!(
+                "checked {} factor(s): {} sealed again under MFA_ENCRYPTION_KEY, {} open under no configured key",
+                report.checked, report.resealed, report.unopenable
+            );
+            anyhow::ensure!(
+                report.unopenable == 0,
+                "{} factor(s) open under no configured key (their owners need an admin's DELETE /users/{{id}}/mfa)",
+                report.unopenable
+            );
             Ok(())
         }
         Command::CreateAdmin { email } => {

@@ -153,7 +153,8 @@ async fn totp_prints_the_code_an_authenticator_shows_for_the_enrolled_secret() {
         )
         .await;
     let secret = res.json["secret"].as_str().unwrap();
-    let out = identity("postgres://unused/x", &["totp", secret, "--step", "-1"]);
+    // The next step's code: still inside the window if a step boundary passes meanwhile.
+    let out = identity("postgres://unused/x", &["totp", secret, "--step", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(code.len(), 6);
@@ -161,4 +162,46 @@ async fn totp_prints_the_code_an_authenticator_shows_for_the_enrolled_secret() {
     let ok = app.call(axum::http::Method::POST, &path, Some(serde_json::json!({"code": code})), Some(&token)).await;
     assert_eq!(ok.status, 200, "{}", ok.json);
     assert!(!identity("postgres://unused/x", &["totp", "not base32!"]).status.success());
+    let earlier = identity("postgres://unused/x", &["totp", secret, "--step", "-1"]);
+    assert!(earlier.status.success(), "a negative step is a step, not a flag");
+    assert_eq!(String::from_utf8(earlier.stdout).unwrap().trim().len(), 6);
+}
+
+#[tokio::test]
+async fn mfa_reseal_moves_every_factor_to_the_new_key_and_reports_what_no_key_opens() {
+    const OLD: &str = identity_testkit::MFA_TEST_KEY;
+    const NEW: &str = "the rotated-in mfa key, also 32 bytes or more";
+    let app = TestApp::new(identity_cli::routes(), &[]).await;
+    let mut factors = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        let (token, _) = app.signed_in(email, "long enough").await;
+        factors.push(app.enrol_totp(&token, "long enough").await);
+    }
+    let reseal = |keys: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_identity"));
+        command.args(["mfa", "reseal"]).env("DATABASE_URL", &app.db.url).env_remove("MFA_PREVIOUS_ENCRYPTION_KEYS");
+        command.envs(keys.iter().copied()).output().expect("running identity")
+    };
+    let rotation = [("MFA_ENCRYPTION_KEY", NEW), ("MFA_PREVIOUS_ENCRYPTION_KEYS", OLD)];
+    let out = reseal(&rotation);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("checked 2 factor(s): 2 sealed again"), "{said}");
+    let again = String::from_utf8(reseal(&rotation).stdout).unwrap();
+    assert!(again.contains("checked 2 factor(s): 0 sealed again"), "running twice is harmless: {again}");
+
+    // The old key gone, both still sign in with their codes.
+    let new_only = app.sibling(identity_cli::routes(), &[("MFA_ENCRYPTION_KEY", NEW)]);
+    for (email, factor) in ["ada@example.com", "bob@example.com"].into_iter().zip(&factors) {
+        new_only.login_with_code(email, "long enough", factor).await;
+    }
+
+    // A key that opens none of them: reported, and the command fails without changing a row.
+    let before = app.sql("SELECT secret_sealed FROM mfa_factors ORDER BY id").await;
+    let out = reseal(&[("MFA_ENCRYPTION_KEY", "a key that sealed nothing here 32 bytes+")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("2 open under no configured key"));
+    let after = app.sql("SELECT secret_sealed FROM mfa_factors ORDER BY id").await;
+    let bytes = |rows: &[tokio_postgres::Row]| rows.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect::<Vec<_>>();
+    assert_eq!(bytes(&before), bytes(&after));
 }

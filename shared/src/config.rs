@@ -97,6 +97,10 @@ pub struct MfaConfig {
     /// prints a line) from which TOTP secrets are sealed at rest; on Lambda it comes from the
     /// secret `MFA_ENCRYPTION_KEY_SECRET_ARN` names. Unset, no factor can be enrolled or checked.
     pub encryption_key: Option<SecretString>,
+    /// `MFA_PREVIOUS_ENCRYPTION_KEYS`: comma-separated earlier keys, still opening what they
+    /// sealed (each such secret is sealed again under the current key when next used, or by
+    /// `identity mfa reseal`); on Lambda the secret's `previous_keys`.
+    pub previous_encryption_keys: Vec<SecretString>,
     /// `MFA_ISSUER`: the name authenticator apps show beside the account.
     pub issuer: String,
     /// `MFA_MAX_FAILURES`: wrong codes for one account, across sign-ins, before it is locked.
@@ -228,6 +232,11 @@ impl Config {
             },
             mfa: MfaConfig {
                 encryption_key: env.get("MFA_ENCRYPTION_KEY").map(SecretString::from),
+                previous_encryption_keys: env
+                    .list("MFA_PREVIOUS_ENCRYPTION_KEYS")
+                    .into_iter()
+                    .map(SecretString::from)
+                    .collect(),
                 issuer: env.get("MFA_ISSUER").unwrap_or_else(|| "Identity API".into()),
                 max_failures: env.parse("MFA_MAX_FAILURES", 10)?,
                 lockout: env.secs("MFA_LOCKOUT_SECS", 900)?,

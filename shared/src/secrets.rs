@@ -22,7 +22,8 @@ pub const DATABASE_SECRET_ARN: &str = "DATABASE_SECRET_ARN";
 /// Names a secret whose JSON holds `private_key` (or whose whole text is the key).
 pub const JWT_PRIVATE_KEY_SECRET_ARN: &str = "JWT_PRIVATE_KEY_SECRET_ARN";
 
-/// Names a secret whose JSON holds `key` (or whose whole text is the key): MFA_ENCRYPTION_KEY.
+/// Names a secret whose JSON holds `key` (or whose whole text is the key): MFA_ENCRYPTION_KEY;
+/// and, during a rotation, `previous_keys` (a list): MFA_PREVIOUS_ENCRYPTION_KEYS.
 pub const MFA_ENCRYPTION_KEY_SECRET_ARN: &str = "MFA_ENCRYPTION_KEY_SECRET_ARN";
 
 /// Why the secrets could not be read.
@@ -89,6 +90,9 @@ pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsErr
     }
     if let Some(secret) = mfa? {
         env.insert("MFA_ENCRYPTION_KEY".into(), field_or_whole(MFA_ENCRYPTION_KEY_SECRET_ARN, &secret, "key")?);
+        if let Some(previous) = previous_keys(&secret)? {
+            env.insert("MFA_PREVIOUS_ENCRYPTION_KEYS".into(), previous);
+        }
     }
     Ok(())
 }
@@ -102,6 +106,27 @@ fn field_or_whole(variable: &'static str, secret: &str, name: &str) -> Result<St
         },
         _ => Ok(secret.to_owned()),
     }
+}
+
+/// The MFA secret's `previous_keys`, comma-joined as MFA_PREVIOUS_ENCRYPTION_KEYS takes them;
+/// None when it has none (or is bare text).
+fn previous_keys(secret: &str) -> Result<Option<String>, SecretsError> {
+    let invalid =
+        |reason: &str| SecretsError::Invalid { variable: MFA_ENCRYPTION_KEY_SECRET_ARN, reason: reason.into() };
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(secret) else {
+        return Ok(None);
+    };
+    let Some(previous) = fields.get("previous_keys") else {
+        return Ok(None);
+    };
+    let keys = previous
+        .as_array()
+        .and_then(|keys| keys.iter().map(Value::as_str).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| invalid("the secret's \"previous_keys\" is not a list of strings"))?;
+    if keys.iter().any(|key| key.contains(',')) {
+        return Err(invalid("a key in the secret's \"previous_keys\" has a comma"));
+    }
+    Ok((!keys.is_empty()).then(|| keys.join(",")))
 }
 
 fn client(aws: &AwsEnv, endpoint: Option<String>) -> Client {
@@ -218,6 +243,19 @@ mod tests {
     fn a_url_secret_is_taken_as_it_is() {
         assert_eq!(database_url(None, r#"{"url":"postgres://u:p@h/d"}"#).unwrap(), "postgres://u:p@h/d");
         assert_eq!(database_url(None, " postgres://u:p@h/d\n").unwrap(), "postgres://u:p@h/d");
+    }
+
+    #[test]
+    fn the_mfa_secret_may_carry_previous_keys_for_a_rotation() {
+        assert_eq!(previous_keys(r#"{"key":"k"}"#).unwrap(), None);
+        assert_eq!(previous_keys("bare key text").unwrap(), None);
+        assert_eq!(previous_keys(r#"{"key":"k","previous_keys":[]}"#).unwrap(), None);
+        let two = previous_keys(r#"{"key":"k","previous_keys":["old-1","old-2"]}"#).unwrap();
+        assert_eq!(two.as_deref(), Some("old-1,old-2"));
+        for shape in [r#"{"previous_keys":"old"}"#, r#"{"previous_keys":[7]}"#, r#"{"previous_keys":["a,b"]}"#] {
+            let err = previous_keys(shape).unwrap_err().to_string();
+            assert!(!err.contains("old") && !err.contains("a,b"), "{err}");
+        }
     }
 
     #[test]

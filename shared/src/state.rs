@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 use crate::auth::jwt::JwtKeys;
@@ -46,15 +45,7 @@ impl AppState {
         let passwords = Passwords::new(config.argon2, config.password_hash_queue).map_err(StateError)?;
         let mailer = Mailer::from_config(&config.mail, &config.aws);
         let forgot_time = EqualTime::new(config.forgot_password_min);
-        let sealer = match &config.mfa.encryption_key {
-            Some(key) => Some(Sealer::new(key.expose_secret().as_bytes()).ok_or_else(|| {
-                StateError(format!(
-                    "MFA_ENCRYPTION_KEY must be at least {} characters",
-                    crate::auth::sealed::MIN_KEY_LEN
-                ))
-            })?),
-            None => None,
-        };
+        let sealer = Sealer::from_config(&config.mfa).map_err(StateError)?;
         let dummy_hash = OnceCell::new();
         Ok(AppState {
             inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash, forgot_time, sealer }),

@@ -62,6 +62,9 @@ fn template_name() -> &'static str {
     })
 }
 
+/// The MFA_ENCRYPTION_KEY test states seal with (no comma, so it can be listed as a previous key).
+pub const MFA_TEST_KEY: &str = "test-only mfa sealing key material of 32+ bytes";
+
 impl TestDatabase {
     /// Creates a fresh, migrated database.
     pub async fn create() -> TestDatabase {
@@ -107,7 +110,7 @@ impl TestDatabase {
         let mut map: std::collections::HashMap<String, String> = [
             ("DATABASE_URL", self.url.as_str()),
             ("JWT_PRIVATE_KEY", key.as_str()),
-            ("MFA_ENCRYPTION_KEY", "test-only mfa sealing key material, 32+ bytes"),
+            ("MFA_ENCRYPTION_KEY", MFA_TEST_KEY),
             ("ARGON2_MEMORY_KIB", "64"),
             ("ARGON2_ITERATIONS", "1"),
             ("DATABASE_TIMEOUT_MS", "2000"),

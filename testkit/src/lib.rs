@@ -12,7 +12,7 @@ pub mod ses;
 pub mod tls;
 
 pub use client::{TestApp, TestResponse};
-pub use database::TestDatabase;
+pub use database::{MFA_TEST_KEY, TestDatabase};
 pub use mfa::Authenticator;
 
 /// Reports one figure of the security suite: printed with the test's output, and appended to

@@ -17,6 +17,7 @@ mod member_access;
 mod member_limits;
 mod members;
 mod mfa;
+mod mfa_keys;
 mod mfa_paths;
 mod mfa_policy;
 mod my_sessions;

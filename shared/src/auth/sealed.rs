@@ -1,16 +1,31 @@
 //! Secrets stored sealed: AES-256-GCM (aws-lc-rs) under a key derived by HKDF-SHA256 from
 //! `MFA_ENCRYPTION_KEY`, each bound to its row by associated data, so a sealed secret copied
-//! to another row does not open.
+//! to another row does not open. Keys named in `MFA_PREVIOUS_ENCRYPTION_KEYS` still open
+//! what they sealed, so the key can be rotated; what they open is sealed again under the
+//! current key.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use secrecy::ExposeSecret;
+
+use crate::config::MfaConfig;
 
 /// Least length of the key material: 32 characters, as `identity keygen` prints 43.
 pub const MIN_KEY_LEN: usize = 32;
 
-/// Seals and opens stored secrets.
+/// Seals under the current key and opens under it or a previous one.
 pub struct Sealer {
     key: LessSafeKey,
+    previous: Vec<LessSafeKey>,
+}
+
+/// A secret opened, and whether it should be sealed again.
+#[derive(Debug)]
+pub struct Opened {
+    /// The secret.
+    pub plaintext: Vec<u8>,
+    /// It was sealed under a previous key: seal it again under the current one.
+    pub stale: bool,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -27,13 +42,33 @@ pub struct Unsealable;
 impl Sealer {
     /// A sealer from key material of at least [`MIN_KEY_LEN`] bytes; `None` if shorter.
     pub fn new(material: &[u8]) -> Option<Sealer> {
-        if material.len() < MIN_KEY_LEN {
-            return None;
+        Some(Sealer { key: derive(material)?, previous: Vec::new() })
+    }
+
+    /// The sealer the settings describe: none without `MFA_ENCRYPTION_KEY`; an error (naming
+    /// no key) when a key is too short or previous keys come without a current one.
+    pub fn from_config(mfa: &MfaConfig) -> Result<Option<Sealer>, String> {
+        let Some(key) = &mfa.encryption_key else {
+            return match mfa.previous_encryption_keys.is_empty() {
+                true => Ok(None),
+                false => Err("MFA_PREVIOUS_ENCRYPTION_KEYS is set without MFA_ENCRYPTION_KEY".into()),
+            };
+        };
+        let previous = mfa.previous_encryption_keys.iter().map(|k| k.expose_secret().as_bytes());
+        Sealer::new(key.expose_secret().as_bytes()).and_then(|s| s.with_previous(previous)).map(Some).ok_or_else(|| {
+            format!(
+                "MFA_ENCRYPTION_KEY and each of MFA_PREVIOUS_ENCRYPTION_KEYS must be at least {MIN_KEY_LEN} characters"
+            )
+        })
+    }
+
+    /// The same sealer also opening what the keys from `materials` sealed; `None` if one is
+    /// shorter than [`MIN_KEY_LEN`].
+    pub fn with_previous<'a>(mut self, materials: impl IntoIterator<Item = &'a [u8]>) -> Option<Sealer> {
+        for material in materials {
+            self.previous.push(derive(material)?);
         }
-        let prk = Salt::new(HKDF_SHA256, b"identity-api mfa").extract(material);
-        let mut key = [0u8; 32];
-        prk.expand(&[b"totp secret sealing v1"], &AES_256_GCM).ok()?.fill(&mut key).ok()?;
-        Some(Sealer { key: LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).ok()?) })
+        Some(self)
     }
 
     /// `plaintext` sealed for the row `context` names: a random nonce, then ciphertext and tag.
@@ -47,17 +82,35 @@ impl Sealer {
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// The plaintext of what [`Sealer::seal`] made for the same `context`.
-    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, Unsealable> {
+    /// The plaintext of what [`Sealer::seal`] made for the same `context`, under the current
+    /// key or a previous one.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Opened, Unsealable> {
         if sealed.len() < NONCE_LEN {
             return Err(Unsealable);
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| Unsealable)?;
-        let mut body = body.to_vec();
-        let plain = self.key.open_in_place(nonce, Aad::from(context), &mut body).map_err(|_| Unsealable)?;
-        Ok(plain.to_vec())
+        std::iter::once(&self.key)
+            .chain(&self.previous)
+            .enumerate()
+            .find_map(|(index, key)| {
+                let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+                let mut body = body.to_vec();
+                let plain = key.open_in_place(nonce, Aad::from(context), &mut body).ok()?;
+                Some(Opened { plaintext: plain.to_vec(), stale: index > 0 })
+            })
+            .ok_or(Unsealable)
     }
+}
+
+/// The AES-256-GCM key HKDF-SHA256 derives from key material; `None` if it is too short.
+fn derive(material: &[u8]) -> Option<LessSafeKey> {
+    if material.len() < MIN_KEY_LEN {
+        return None;
+    }
+    let prk = Salt::new(HKDF_SHA256, b"identity-api mfa").extract(material);
+    let mut key = [0u8; 32];
+    prk.expand(&[b"totp secret sealing v1"], &AES_256_GCM).ok()?.fill(&mut key).ok()?;
+    Some(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).ok()?))
 }
 
 #[cfg(test)]
@@ -71,7 +124,9 @@ mod tests {
         let sealer = Sealer::new(KEY).unwrap();
         let sealed = sealer.seal(b"secret", b"row-1");
         assert!(!sealed.windows(6).any(|w| w == b"secret"), "the plaintext is not in the sealed bytes");
-        assert_eq!(sealer.open(&sealed, b"row-1").unwrap(), b"secret");
+        let opened = sealer.open(&sealed, b"row-1").unwrap();
+        assert_eq!(opened.plaintext, b"secret");
+        assert!(!opened.stale, "sealed under the current key");
         assert!(sealer.open(&sealed, b"row-2").is_err(), "another row's context");
         let other = Sealer::new(b"another key, also thirty-two long").unwrap();
         assert!(other.open(&sealed, b"row-1").is_err(), "another key");
@@ -85,5 +140,21 @@ mod tests {
     #[test]
     fn short_key_material_is_refused() {
         assert!(Sealer::new(b"too short").is_none());
+        assert!(Sealer::new(KEY).unwrap().with_previous([b"too short".as_slice()]).is_none());
+    }
+
+    #[test]
+    fn a_previous_key_opens_what_it_sealed_and_says_it_is_stale() {
+        const NEW: &[u8] = b"the next key, thirty-two or longer";
+        let sealed = Sealer::new(KEY).unwrap().seal(b"secret", b"row-1");
+        assert!(Sealer::new(NEW).unwrap().open(&sealed, b"row-1").is_err(), "the new key alone");
+        let rotated = Sealer::new(NEW).unwrap().with_previous([KEY]).unwrap();
+        let opened = rotated.open(&sealed, b"row-1").unwrap();
+        assert_eq!(opened.plaintext, b"secret");
+        assert!(opened.stale, "sealed under a previous key");
+        assert!(rotated.open(&sealed, b"row-2").is_err(), "the context still binds under a previous key");
+        let resealed = rotated.seal(&opened.plaintext, b"row-1");
+        assert!(!rotated.open(&resealed, b"row-1").unwrap().stale);
+        assert!(Sealer::new(KEY).unwrap().open(&resealed, b"row-1").is_err(), "the old key no longer opens it");
     }
 }

@@ -27,13 +27,21 @@ const FIND: &str = concatcp!("SELECT ", SEALED_COLUMNS, " FROM mfa_factors f WHE
 const FIND_ACTIVE: &str =
     concatcp!("SELECT ", SEALED_COLUMNS, " FROM mfa_factors f WHERE f.user_id = $1 AND f.kind = $2 AND f.status = $3");
 const ACTIVATE: &str = concatcp!(
-    "UPDATE mfa_factors f SET status = $4, activated_at = now(), last_used_step = $3, last_used_at = now()
+    "UPDATE mfa_factors f SET status = $4, activated_at = now(), last_used_step = $3, last_used_at = now(),
+                              secret_sealed = COALESCE($6::bytea, f.secret_sealed)
      WHERE f.id = $1 AND f.user_id = $2 AND f.status = $5 RETURNING ",
     COLUMNS
 );
-/// A time step is accepted once, and never one older than the last accepted.
-const ACCEPT_STEP: &str = "UPDATE mfa_factors SET last_used_step = $2, last_used_at = now()
+/// A time step is accepted once, and never one older than the last accepted; a secret opened
+/// under a previous key is stored sealed again in the same statement.
+const ACCEPT_STEP: &str = "UPDATE mfa_factors SET last_used_step = $2, last_used_at = now(),
+                                                  secret_sealed = COALESCE($4::bytea, secret_sealed)
                            WHERE id = $1 AND status = $3 AND (last_used_step IS NULL OR last_used_step < $2)";
+/// Every factor's sealed secret, in id order from after a cursor: for sealing again.
+const SEALED_PAGE: &str =
+    "SELECT id, secret_sealed FROM mfa_factors WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2";
+/// Replaces a sealed secret only if it is still the one read, so a concurrent change wins.
+const RESEAL: &str = "UPDATE mfa_factors SET secret_sealed = $3 WHERE id = $1 AND secret_sealed = $2";
 const LIST: &str = concatcp!("SELECT ", COLUMNS, " FROM mfa_factors f WHERE f.user_id = $1 ORDER BY f.id");
 const DELETE: &str = "DELETE FROM mfa_factors WHERE id = $1 AND user_id = $2 RETURNING status";
 const HAS_ACTIVE: &str = "SELECT EXISTS (SELECT 1 FROM mfa_factors WHERE user_id = $1 AND status = $2)";
@@ -97,16 +105,44 @@ pub async fn find_active(db: &impl GenericClient, user_id: Uuid) -> Result<Optio
     cached::fetch_opt(db, FIND_ACTIVE, &[&user_id, &FactorKind::Totp, &FactorStatus::Active]).await
 }
 
-/// Activates a pending factor with the step of its first code; None if it is not pending.
-pub async fn activate(db: &impl GenericClient, user_id: Uuid, id: Uuid, step: i64) -> Result<Option<Factor>, DbError> {
-    let params = [&id as _, &user_id as _, &step as _, &FactorStatus::Active as _, &FactorStatus::Pending as _];
+/// Activates a pending factor with the step of its first code (and its secret sealed again,
+/// when given); None if it is not pending.
+pub async fn activate(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    id: Uuid,
+    step: i64,
+    resealed: Option<&[u8]>,
+) -> Result<Option<Factor>, DbError> {
+    let (active, pending) = (FactorStatus::Active, FactorStatus::Pending);
+    let params = [&id as _, &user_id as _, &step as _, &active as _, &pending as _, &resealed as _];
     cached::fetch_opt(db, ACTIVATE, &params).await
 }
 
-/// Accepts a code's time step for an active factor; false if that step (or a later one) was
-/// already accepted: a replay.
-pub async fn accept_step(db: &impl GenericClient, id: Uuid, step: i64) -> Result<bool, DbError> {
-    Ok(cached::execute(db, ACCEPT_STEP, &[&id, &step, &FactorStatus::Active]).await? == 1)
+/// Accepts a code's time step for an active factor (and its secret sealed again, when given);
+/// false if that step (or a later one) was already accepted: a replay.
+pub async fn accept_step(
+    db: &impl GenericClient,
+    id: Uuid,
+    step: i64,
+    resealed: Option<&[u8]>,
+) -> Result<bool, DbError> {
+    Ok(cached::execute(db, ACCEPT_STEP, &[&id, &step, &FactorStatus::Active, &resealed]).await? == 1)
+}
+
+/// Up to `limit` factors' (id, sealed secret) with ids after `after`, in id order.
+pub async fn sealed_page(
+    db: &impl GenericClient,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Vec<u8>)>, DbError> {
+    let rows = cached::query(db, SEALED_PAGE, &[&after, &limit]).await?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// Stores `new` for the factor if its secret is still `old`; false if it changed meanwhile.
+pub async fn reseal(db: &impl GenericClient, id: Uuid, old: &[u8], new: &[u8]) -> Result<bool, DbError> {
+    Ok(cached::execute(db, RESEAL, &[&id, &old, &new]).await? == 1)
 }
 
 /// The user's factors, oldest first.

@@ -92,7 +92,7 @@ pub async fn activate_totp(
         return Err(AppError::Conflict("This factor is already verified.".into()));
     }
     lockouts::reserve_code_attempt(state, &client, user_id).await?;
-    let Some(step) = second_factor::step_of(state, &factor, code)? else {
+    let Some(matched) = second_factor::step_of(state, &factor, code)? else {
         lockouts::record_code_failure(state, &client, user_id).await?;
         return Err(AppError::invalid("code", "is not the authenticator's current code"));
     };
@@ -101,7 +101,7 @@ pub async fn activate_totp(
     let hashes = recovery::hash_set(&codes);
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let factor = mfa::activate(&tx, user_id, id, step)
+    let factor = mfa::activate(&tx, user_id, id, matched.step, matched.resealed.as_deref())
         .await
         .map_err(crate::error::on_constraint(mfa::ONE_ACTIVE, "An authenticator is already active."))?
         .ok_or_else(|| AppError::Conflict("This factor is no longer pending.".into()))?;

@@ -10,6 +10,7 @@ pub mod factors;
 pub mod health;
 pub mod invitations;
 pub mod ip_limits;
+pub mod key_rotation;
 pub mod lockouts;
 pub mod members;
 pub mod orgs;

@@ -99,26 +99,37 @@ async fn check_code(
     let Some(factor) = mfa::find_active(db, user_id).await? else {
         return Ok(Err(WrongProof));
     };
-    let Some(step) = step_of(state, &factor, code)? else {
+    let Some(matched) = step_of(state, &factor, code)? else {
         return Ok(Err(WrongProof));
     };
-    if !mfa::accept_step(db, factor.factor.id, step).await? {
+    if !mfa::accept_step(db, factor.factor.id, matched.step, matched.resealed.as_deref()).await? {
         tracing::info!(user_id = %user_id, "a TOTP code was replayed");
         return Ok(Err(WrongProof));
     }
     Ok(Ok(()))
 }
 
+/// A code's time step, and the factor's secret sealed under the current key when it was
+/// sealed under a previous one (stored with the step, so a rotated key leaves use by use).
+#[derive(Debug)]
+pub(crate) struct Matched {
+    pub step: i64,
+    pub resealed: Option<Vec<u8>>,
+}
+
 /// The time step `code` matches now for this factor (pending or active), unsealing its
-/// secret; `None` for a wrong code, a 500 if the secret does not open (another key, an altered
-/// row).
-pub(crate) fn step_of(state: &AppState, factor: &mfa::SealedFactor, code: &str) -> AppResult<Option<i64>> {
+/// secret; `None` for a wrong code, a 500 if the secret does not open (no configured key
+/// sealed it, or the row was altered).
+pub(crate) fn step_of(state: &AppState, factor: &mfa::SealedFactor, code: &str) -> AppResult<Option<Matched>> {
     let context = factor.factor.id.as_bytes();
-    let secret =
-        state.sealer()?.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))?;
-    totp::matching_step(&secret, code, totp::now_secs())
-        .map(|step| i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64")))
-        .transpose()
+    let sealer = state.sealer()?;
+    let opened = sealer.open(&factor.secret_sealed, context).map_err(AppError::internal("unsealing a TOTP secret"))?;
+    let Some(step) = totp::matching_step(&opened.plaintext, code, totp::now_secs()) else {
+        return Ok(None);
+    };
+    let step = i64::try_from(step).map_err(|_| AppError::bug("a time step beyond i64"))?;
+    let resealed = opened.stale.then(|| sealer.seal(&opened.plaintext, context));
+    Ok(Some(Matched { step, resealed }))
 }
 
 /// What a wrong code is told: also a replayed one and a spent recovery code.

@@ -142,8 +142,16 @@ impl TestApp {
         self.call(Method::GET, path, None, bearer).await
     }
 
-    /// Registers an account through the service layer; returns its id.
+    /// Registers an account through the service layer and marks its address proven, as most
+    /// accounts are (an unproven one may not enrol a factor or change its address); its id.
     pub async fn user(&self, email: &str, password: &str) -> uuid::Uuid {
+        let id = self.unverified_user(email, password).await;
+        self.sql(&format!("UPDATE users SET email_verified_at = now() WHERE id = '{id}'")).await;
+        id
+    }
+
+    /// Registers an account through the service layer, its address not yet proven; its id.
+    pub async fn unverified_user(&self, email: &str, password: &str) -> uuid::Uuid {
         let req = identity_shared::api::auth::RegisterRequest {
             email: email.into(),
             password: password.into(),
@@ -162,6 +170,12 @@ impl TestApp {
     /// Registers an account and signs it in; returns (access token, refresh token).
     pub async fn signed_in(&self, email: &str, password: &str) -> (String, String) {
         self.user(email, password).await;
+        self.login(email, password).await
+    }
+
+    /// Registers an account, its address not yet proven, and signs it in.
+    pub async fn unverified_signed_in(&self, email: &str, password: &str) -> (String, String) {
+        self.unverified_user(email, password).await;
         self.login(email, password).await
     }
 

@@ -31,7 +31,7 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
 async fn a_resent_verification_link_replaces_the_old_one() {
     let app = app_with_ses().await;
     let email = unique("omar");
-    let (access, _) = app.signed_in(&email, PASSWORD).await;
+    let (access, _) = app.unverified_signed_in(&email, PASSWORD).await;
     let old = ses::token_in(&ses::mail_with_subject(&email, "Confirm your email address").await);
     let res = app.call(Method::POST, "/auth/verify-email/resend", None, Some(&access)).await;
     assert_eq!(res.status, 202);

@@ -321,7 +321,7 @@ async fn sixteen_simultaneous_sign_up_accepts_make_exactly_one_account() {
 async fn my_invitations_need_a_verified_email() {
     let org = org_with(app_with_ses().await).await;
     let ivan = unique("ivan");
-    let (ivan_token, _) = org.app.signed_in(&ivan, PASSWORD).await;
+    let (ivan_token, _) = org.app.unverified_signed_in(&ivan, PASSWORD).await;
     let (id, _) = org.invite_and_read(&ivan, json!(["member"])).await;
     let other = create_org(&org.app, &org.owner, "Beta").await;
     let res = org
@@ -338,6 +338,9 @@ async fn my_invitations_need_a_verified_email() {
     // Verify through the mailed link.
     let verify = ses::mails_to(&ivan).await.into_iter().find(|m| m["subject"] == "Confirm your email address").unwrap();
     assert_eq!(org.app.post("/auth/verify-email", json!({"token": ses::token_in(&verify)})).await.status, 200);
+    // Proving the address ends the sessions that came before it (the prover owns the account).
+    org.app.get("/me", Some(&ivan_token)).await.assert_problem(401);
+    let (ivan_token, _) = org.app.login(&ivan, PASSWORD).await;
 
     let mine = org.app.get("/me/invitations", Some(&ivan_token)).await;
     assert_eq!(mine.status, 200, "{}", mine.json);

@@ -257,7 +257,7 @@ async fn every_kind_of_bad_invitation_link_gets_its_own_page() {
 async fn verify_reset_forgot_and_email_change_pages_act_only_on_their_forms() {
     let app = app_with_ses().await;
     let ada = unique("ada");
-    let (access, _) = app.signed_in(&ada, PASSWORD).await;
+    let (access, _) = app.unverified_signed_in(&ada, PASSWORD).await;
     let verify = ses::token_in(ses::mails_to(&ada).await.last().unwrap());
     let page = show(&app, &format!("/pages/verify-email?token={verify}")).await;
     assert_page(&page.res, 200);
@@ -268,7 +268,10 @@ async fn verify_reset_forgot_and_email_change_pages_act_only_on_their_forms() {
     let res = submit(&app, "/pages/verify-email", Some(&cookie), &[("token", &verify), ("csrf", &csrf)]).await;
     assert_page(&res, 200);
     assert!(text(&res).contains("is confirmed"));
-    assert_eq!(verified().await, true);
+    // The proof of the address ended the session that predates it.
+    app.get("/me", Some(&access)).await.assert_problem(401);
+    let (access, _) = app.login(&ada, PASSWORD).await;
+    assert_eq!(app.get("/me", Some(&access)).await.json["email_verified"], true);
     let again = submit(&app, "/pages/verify-email", Some(&cookie), &[("token", &verify), ("csrf", &csrf)]).await;
     assert_page(&again, 422);
 
@@ -325,6 +328,8 @@ async fn verify_reset_forgot_and_email_change_pages_act_only_on_their_forms() {
     let change = ses::token_in(ses::mails_to(&moved).await.last().unwrap());
     let page = show(&app, &format!("/pages/confirm-email-change?token={change}")).await;
     assert_page(&page.res, 200);
+    let shown = page.html();
+    assert!(shown.contains(&ada) && shown.contains(&moved), "the page names the account moving, from and to: {shown}");
     let (cookie, csrf) = (page.cookie.unwrap(), page.csrf.unwrap());
     let res = submit(&app, "/pages/confirm-email-change", Some(&cookie), &[("token", &change), ("csrf", &csrf)]).await;
     assert_page(&res, 200);

@@ -120,7 +120,7 @@ async fn each_limit_holds_under_32_parallel_requests() {
     let registered = app.sql("SELECT count(*) FROM users").await[0].get::<_, i64>(0);
     assert_eq!(registered, LIMIT as i64 + 1, "a limited sign-up writes nothing");
     // Asking for another verification mail shares the verify-email count of its address.
-    let (token, _) = app.signed_in("limited@example.com", PASSWORD).await;
+    let (token, _) = app.unverified_signed_in("limited@example.com", PASSWORD).await;
     let addr: SocketAddr = "203.0.113.7:40000".parse().unwrap();
     let resend = Request::post("/auth/verify-email/resend")
         .header("authorization", format!("Bearer {token}"))

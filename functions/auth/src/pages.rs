@@ -31,6 +31,10 @@ pub fn routes() -> Router<AppState> {
             "/pages/confirm-email-change",
             get(show_email_change).post(confirm_email_change).fallback(method_not_allowed),
         )
+        .route(
+            "/pages/cancel-email-change",
+            get(show_cancel_email_change).post(cancel_email_change).fallback(method_not_allowed),
+        )
         .route("/pages/{*rest}", any(not_found))
 }
 
@@ -164,8 +168,26 @@ async fn forgot(
     Ok(done(&state, "Check your inbox", &lines))
 }
 
-async fn show_email_change(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
-    one_button(&headers, https, &token, "Confirm your new email address", views::confirm_email_change)
+/// Names the account that would move, and from which address, before anything is spent: a
+/// confirmation mail nobody asked for must not move a stranger's account onto the clicker's
+/// address.
+async fn show_email_change(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Https(https): Https,
+    headers: HeaderMap,
+    PageToken(token): PageToken,
+) -> Page {
+    let change = match opaque(&token) {
+        Ok(t) => email_change::pending(&state, &t, client.ip).await,
+        Err(page) => return page,
+    };
+    match change {
+        Ok(change) => with_form(&headers, https, &token, |link| {
+            Page::new("Confirm your new email address", views::confirm_email_change(link, &change))
+        }),
+        Err(err) => Page::error(&err),
+    }
 }
 
 async fn confirm_email_change(
@@ -178,4 +200,27 @@ async fn confirm_email_change(
     let user = email_change::confirm(&state, &opaque(&form.token)?, client).await?;
     let lines = [format!("You now sign in as {}. Your other devices were signed out.", user.email)];
     Ok(done(&state, "Your email address is changed", &lines))
+}
+
+async fn show_cancel_email_change(Https(https): Https, headers: HeaderMap, PageToken(token): PageToken) -> Page {
+    one_button(&headers, https, &token, "Cancel the change of your sign-in address", views::cancel_email_change)
+}
+
+async fn cancel_email_change(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    PageForm(form): PageForm<LinkForm>,
+) -> Result<Page, Page> {
+    checked(&headers, &form)?;
+    let new_email = email_change::cancel_by_link(&state, &opaque(&form.token)?, client.ip).await?;
+    let forgot = format!("{}/forgot-password", state.config().mail.app_base_url);
+    let lines = [
+        format!("Your account will not move to {new_email}; the link mailed there no longer works."),
+        format!(
+            "If you did not ask for the change, someone knows your password: choose a new one now at {forgot}, which \
+             signs out every device."
+        ),
+    ];
+    Ok(done(&state, "The change is cancelled", &lines))
 }

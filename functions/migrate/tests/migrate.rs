@@ -21,7 +21,8 @@ async fn running_twice_is_harmless() {
             "V5__access_views".to_owned(),
             "V6__member_access_columns".to_owned(),
             "V7__accounts_and_limits".to_owned(),
-            "V8__mfa".to_owned()
+            "V8__mfa".to_owned(),
+            "V9__security_stamp".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -53,7 +54,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V5__access_views".to_owned(),
             "V6__member_access_columns".to_owned(),
             "V7__accounts_and_limits".to_owned(),
-            "V8__mfa".to_owned()
+            "V8__mfa".to_owned(),
+            "V9__security_stamp".to_owned()
         ]
     );
 }

@@ -39,7 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me, update_me, delete_me))
         .routes(routes!(my_organizations))
         .routes(routes!(change_password))
-        .routes(routes!(change_email))
+        .routes(routes!(change_email, cancel_email_change))
         .routes(routes!(my_sessions))
         .routes(routes!(end_my_session))
         .routes(routes!(end_my_other_sessions))
@@ -120,6 +120,23 @@ async fn change_email(
 ) -> AppResult<impl IntoResponse> {
     email_change::request(&state, &caller, req.parse()?).await?;
     Ok((StatusCode::ACCEPTED, Json(Message { message: EMAIL_CHANGE_MAILED })))
+}
+
+#[utoipa::path(
+    delete, path = "/me/email", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The pending email change, if any, is cancelled: its link no longer works"),
+        SignedIn,
+    ),
+)]
+async fn cancel_email_change(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Client(client): Client,
+) -> AppResult<StatusCode> {
+    email_change::cancel(&state, &caller, client.ip).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The one answer to an email change, whether or not the new address has an account.

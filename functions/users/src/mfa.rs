@@ -7,7 +7,9 @@ use axum::response::IntoResponse;
 use identity_shared::AppResult;
 use identity_shared::api::mfa::{StepUpRequest, VerifyTotpRequest};
 use identity_shared::api::problems::{AttemptsLimited, Conflict, HashingBusy, JsonBody, NotFound, OrgRoute, SignedIn};
-use identity_shared::http::{ApiJson, AppState, Authenticated, Client, FactorPath, PlatformAdmin, UserPath};
+use identity_shared::http::{
+    ApiJson, AppState, Authenticated, Client, FactorPath, OptionalJson, PlatformAdmin, UserPath,
+};
 use identity_shared::models::{FactorActivated, MfaFactors, RecoveryCodes, TotpEnrolment};
 use identity_shared::services::factors;
 use utoipa_axum::router::OpenApiRouter;
@@ -130,6 +132,7 @@ async fn regenerate_recovery_codes(
 
 #[utoipa::path(
     delete, path = "/users/{id}/mfa", tag = "admin",
+    request_body(content = Option<StepUpRequest>, description = "Required when the admin resets their own factors: the same fresh proof as DELETE /me/mfa/{id}"),
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
@@ -143,7 +146,9 @@ async fn reset_user_factors(
     PlatformAdmin(admin): PlatformAdmin,
     Client(client): Client,
     UserPath(id): UserPath,
+    OptionalJson(req): OptionalJson<StepUpRequest>,
 ) -> AppResult<StatusCode> {
-    factors::reset(&state, &admin, id, client.ip).await?;
+    let step_up = req.map(StepUpRequest::parse).transpose()?;
+    factors::reset(&state, &admin, id, step_up.as_ref(), client.ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

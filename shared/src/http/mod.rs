@@ -7,6 +7,6 @@ pub mod layers;
 pub use crate::state::AppState;
 pub use extract::{
     ApiJson, ApiQuery, Authenticated, Client, FactorPath, InvitationPath, MaybeAuthenticated, MemberPath,
-    MySessionPath, OrgAccess, OrgPath, OrgToken, PlatformAdmin, RolePath, SessionPath, UserPath, path_id,
+    MySessionPath, OptionalJson, OrgAccess, OrgPath, OrgToken, PlatformAdmin, RolePath, SessionPath, UserPath, path_id,
 };
 pub use layers::finish;

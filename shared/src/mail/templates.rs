@@ -175,25 +175,31 @@ fn account_exists(to: &str, payload: &Value, link: &str) -> Result<Email, String
 fn email_change_notice(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
     let name = text(payload, "name")?;
     let new_email = text(payload, "new_email")?;
+    let reset = text(payload, "reset_link")?;
+    let expires = when(payload)?;
     let subject = "Your sign-in address is being changed".to_owned();
     let text_body = format!(
-        "Hello {name},\n\nSomeone signed in to your account asked to change its address from {to} to \
-         {new_email}. It changes once the link mailed there is used. If this was not you, choose a new \
-         password now, which ends every session: {link}\n"
+        "Hello {name},\n\nSomeone signed in to your account asked to move it from {to} to {new_email}. \
+         It moves once the link mailed there is used (until {expires}).\n\n\
+         If this was not you, cancel the change: {link}\n\n\
+         Then choose a new password, which also ends every session and any change still pending: {reset}\n"
     );
     let html = page(
         &subject,
         &[
             format!("Hello {},", h(name)),
             format!(
-                "Someone signed in to your account asked to change its address from {} to <strong>{}</strong>. It changes once the link mailed there is used.",
+                "Someone signed in to your account asked to move it from {} to <strong>{}</strong>. It moves once the link mailed there is used (until {expires}).",
                 h(to),
                 h(new_email)
             ),
-            "If this was not you, choose a new password now, which ends every session.".to_owned(),
+            format!(
+                "If this was not you, cancel the change with the button below, then <a href=\"{}\">choose a new password</a>, which also ends every session and any change still pending.",
+                html_escape::encode_double_quoted_attribute(reset)
+            ),
         ],
         link,
-        "Choose a new password",
+        "Cancel this change",
     );
     Ok(Email { to: to.to_owned(), subject, html, text: text_body })
 }
@@ -265,9 +271,11 @@ mod tests {
                 && mail.text.contains("token=t")
                 && mail.text.contains("2026-12-03 09:00")
         );
-        let notice = json!({"name": "Ada", "new_email": "<new>@example.com", "link": "https://x/forgot-password"});
+        let notice = json!({"name": "Ada", "new_email": "<new>@example.com", "link": "https://x/cancel-email-change?token=c",
+                            "reset_link": "https://x/forgot-password", "expires_at": "2026-12-03T09:00:00Z"});
         let mail = render(EMAIL_CHANGE_NOTICE, "old@example.com", &notice).unwrap();
         assert!(mail.text.contains("from old@example.com to <new>@example.com"));
+        assert!(mail.text.contains("cancel-email-change?token=c") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("&lt;new&gt;@example.com") && !mail.html.contains("<new>"));
         let in_use = json!({"name": "Bob", "link": "https://x/forgot-password"});
         assert!(render(EMAIL_IN_USE, "bob@example.com", &in_use).unwrap().text.contains("already has an account"));

@@ -27,4 +27,4 @@ pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
 pub use reply::{Message, SessionsRevoked};
 pub use session::{ClientInfo, Session, SessionMethod, TokenPair};
-pub use user::{User, UserCredentials, UserStatus};
+pub use user::{PendingEmailChange, User, UserCredentials, UserStatus};

@@ -47,6 +47,9 @@ pub struct UserCredentials {
     pub user: User,
     /// argon2id PHC string, if the user has a password.
     pub password_hash: Option<String>,
+    /// The account's security stamp as read with the hash: what a session opened on this
+    /// check must still find.
+    pub security_stamp: Uuid,
     /// Whether sign-in asks for a second factor after the password.
     pub has_second_factor: bool,
 }
@@ -55,4 +58,15 @@ impl std::fmt::Debug for UserCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserCredentials").field("user", &self.user).finish_non_exhaustive()
     }
+}
+
+/// A live email change as its confirmation page shows it: whose account, from and to where.
+#[derive(Debug, postgres_from_row::FromRow)]
+pub struct PendingEmailChange {
+    /// The account holder's name.
+    pub name: String,
+    /// The account's address now.
+    pub email: String,
+    /// The address it would move to.
+    pub new_email: String,
 }

@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::error::FieldError;
 use crate::models::fields::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
-use crate::models::{InvitationPreview, InvitationStatus};
+use crate::models::{InvitationPreview, InvitationStatus, PendingEmailChange};
 
 /// The password rules, as the form states them.
 fn password_rules() -> String {
@@ -193,15 +193,33 @@ pub fn verify_email(link: Link<'_>) -> Markup {
     }
 }
 
-/// Asks to confirm moving the account to the address the link was mailed to.
-pub fn confirm_email_change(link: Link<'_>) -> Markup {
+/// Asks to confirm moving the account to the address the link was mailed to, naming whose
+/// account it is and where it signs in now.
+pub fn confirm_email_change(link: Link<'_>, change: &PendingEmailChange) -> Markup {
     html! {
         h1 { "Confirm your new email address" }
-        p.lead { "Your account will sign in with the address this link was mailed to." }
+        p.lead {
+            "The account of " strong { (change.name) } ", which signs in as " strong { (change.email) }
+            ", will sign in as " strong { (change.new_email) } " from now on."
+        }
+        p { "If this is not your account, do not confirm: close this page and nothing changes." }
         p { "Your other signed-in devices will be signed out." }
         form method="post" action="confirm-email-change" {
             (hidden(link))
-            button type="submit" { "Use this address" }
+            button type="submit" { "Move the account to this address" }
+        }
+    }
+}
+
+/// Asks to cancel a pending change of the sign-in address (the link in the notice to the
+/// current address).
+pub fn cancel_email_change(link: Link<'_>) -> Markup {
+    html! {
+        h1 { "Cancel the change of your sign-in address" }
+        p.lead { "Your account keeps signing in with this address; the link mailed to the other one stops working." }
+        form method="post" action="cancel-email-change" {
+            (hidden(link))
+            button type="submit" { "Cancel the change" }
         }
     }
 }

@@ -64,7 +64,8 @@ const RESOLVE_CALLER: &str = concatcp!(
              AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $3 AND o.require_mfa)) AS needs_mfa
      FROM sessions s JOIN users u ON u.id = s.user_id
      LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
-     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = $4"
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
+       AND u.status = $4"
 );
 const INSERT: &str = "INSERT INTO memberships (org_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const DELETE: &str = "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2";

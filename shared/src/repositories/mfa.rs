@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{GenericClient, cached};
 use crate::db::DbError;
-use crate::models::{ChallengePurpose, Factor, FactorKind, FactorStatus};
+use crate::models::{ChallengePurpose, Factor, FactorKind, FactorStatus, UserStatus};
 
 /// Name of the index allowing one active factor of each kind per user.
 pub const ONE_ACTIVE: &str = "mfa_factors_one_active_idx";
@@ -64,13 +64,17 @@ const CODES_LEFT: &str = "SELECT count(*) FROM mfa_recovery_codes WHERE user_id 
 
 /// A new challenge; the user's expired ones go in the same statement.
 const INSERT_CHALLENGE: &str = "WITH expired AS (DELETE FROM mfa_challenges WHERE user_id = $2 AND expires_at < now())
-     INSERT INTO mfa_challenges (id, user_id, token_hash, purpose, org_id, expires_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))";
-/// Counts an attempt before its code is checked, so parallel guesses cannot pass the limit.
-const RESERVE_ATTEMPT: &str = "UPDATE mfa_challenges SET attempts = attempts + 1
-     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND attempts < $2
-     RETURNING id, user_id, purpose, org_id";
-const SPEND_CHALLENGE: &str = "UPDATE mfa_challenges SET used_at = now() WHERE id = $1 AND used_at IS NULL";
+     INSERT INTO mfa_challenges (id, user_id, token_hash, purpose, org_id, expires_at, security_stamp)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7)";
+/// Counts an attempt before its code is checked, so parallel guesses cannot pass the limit;
+/// only while the account is active and has the stamp the password was checked under.
+const RESERVE_ATTEMPT: &str = "UPDATE mfa_challenges c SET attempts = attempts + 1
+     WHERE c.token_hash = $1 AND c.used_at IS NULL AND c.expires_at > now() AND c.attempts < $2
+       AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id AND u.security_stamp = c.security_stamp AND u.status = $3)
+     RETURNING c.id, c.user_id, c.purpose, c.org_id, c.security_stamp";
+/// Spends a challenge whose account still has its stamp.
+const SPEND_CHALLENGE: &str = "UPDATE mfa_challenges c SET used_at = now() WHERE c.id = $1 AND c.used_at IS NULL
+     AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id AND u.security_stamp = c.security_stamp AND u.status = $2)";
 
 /// A factor with its sealed secret, for checking a code.
 #[derive(postgres_from_row::FromRow)]
@@ -203,13 +207,22 @@ pub struct NewChallenge<'a> {
     pub org_id: Option<Uuid>,
     /// How long it waits.
     pub ttl: Duration,
+    /// The account's stamp when the password was checked.
+    pub security_stamp: Uuid,
 }
 
 /// Stores a challenge.
 pub async fn insert_challenge(db: &impl GenericClient, new: &NewChallenge<'_>) -> Result<(), DbError> {
     let ttl = new.ttl.as_secs_f64();
-    let params =
-        [&new.id as _, &new.user_id as _, &new.token_hash as _, &new.purpose as _, &new.org_id as _, &ttl as _];
+    let params = [
+        &new.id as _,
+        &new.user_id as _,
+        &new.token_hash as _,
+        &new.purpose as _,
+        &new.org_id as _,
+        &ttl as _,
+        &new.security_stamp as _,
+    ];
     cached::execute(db, INSERT_CHALLENGE, &params).await?;
     Ok(())
 }
@@ -225,15 +238,17 @@ pub struct Challenge {
     pub purpose: ChallengePurpose,
     /// The org asked for at sign-in.
     pub org_id: Option<Uuid>,
+    /// The account's stamp when the password was checked.
+    pub security_stamp: Uuid,
 }
 
 /// Counts an attempt on the live, unspent challenge of this token hash, if it has attempts
-/// left; None otherwise.
+/// left and its account still has the stamp it was issued under; None otherwise.
 pub async fn reserve_attempt(db: &impl GenericClient, hash: &[u8], max: i32) -> Result<Option<Challenge>, DbError> {
-    cached::fetch_opt(db, RESERVE_ATTEMPT, &[&hash, &max]).await
+    cached::fetch_opt(db, RESERVE_ATTEMPT, &[&hash, &max, &UserStatus::Active]).await
 }
 
-/// Spends a challenge; false if another request already did.
+/// Spends a challenge; false if another request already did, or its account's stamp changed.
 pub async fn spend_challenge(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    Ok(cached::execute(db, SPEND_CHALLENGE, &[&id]).await? == 1)
+    Ok(cached::execute(db, SPEND_CHALLENGE, &[&id, &UserStatus::Active]).await? == 1)
 }

@@ -17,9 +17,13 @@ pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
          WHERE id = (SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL
                        AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)) ";
 
-/// A session and its first refresh token, in one statement.
-const OPEN: &str = "WITH s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr)
-                              VALUES ($1, $2, $3, $4, $5, $9, $10) RETURNING id)
+/// A session and its first refresh token, in one statement, only while the account is active
+/// and its stamp is still the one read before the password was checked ($11). The account's
+/// row is share-locked: a credential change in flight is waited for and then seen, and one
+/// that comes after waits for this session to exist and ends it (or its new stamp does).
+const OPEN: &str = "WITH u AS (SELECT id FROM users WHERE id = $2 AND security_stamp = $11 AND status = $12 FOR SHARE),
+                         s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr, security_stamp)
+                               SELECT $1, u.id, $3, $4, $5, $9, $10, $11 FROM u RETURNING id)
                     INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
                     SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s";
 const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
@@ -27,12 +31,22 @@ const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND r
 const TOUCH: &str = concatcp!(
     "UPDATE sessions s SET last_used_at = now() FROM users u
      WHERE s.id = $1 AND s.revoked_at IS NULL AND u.id = s.user_id AND u.status = $2
+       AND s.security_stamp = u.security_stamp
      RETURNING ",
     users::COLUMNS,
     ", s.org_id AS session_org_id, s.amr AS session_amr"
 );
 const REVOKE_ALL_FOR_USER: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
 const SET_ORG: &str = "UPDATE sessions SET org_id = $2 WHERE id = $1";
+/// Carries a session over a credential change its own request made (password change, factor
+/// enrolment): it takes the account's new stamp, if it held the old one.
+const ADOPT_STAMP: &str = "UPDATE sessions s SET security_stamp = u.security_stamp FROM users u
+                           WHERE s.id = $1 AND s.security_stamp = $2 AND s.revoked_at IS NULL AND u.id = s.user_id";
+/// The stamp of a live session's active account, whose row is locked for a credential change.
+const LOCK_LIVE: &str = "SELECT u.security_stamp FROM sessions s JOIN users u ON u.id = s.user_id
+                         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+                           AND s.security_stamp = u.security_stamp AND u.status = $3
+                         FOR NO KEY UPDATE OF u";
 const SET_AMR: &str = "UPDATE sessions SET amr = $2 WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_OTHERS: &str =
     "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id";
@@ -41,7 +55,7 @@ const REVOKE_OWN: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 A
 /// expired. Newest first, before the cursor's id.
 const LIST_LIVE: &str = "SELECT s.id, s.method, s.amr, s.org_id, s.created_at, s.last_used_at, s.user_agent, s.ip,
             s.id = $2 IS TRUE AS is_current
-     FROM sessions s
+     FROM sessions s JOIN users u ON u.id = s.user_id AND u.security_stamp = s.security_stamp
      WHERE s.user_id = $1 AND s.revoked_at IS NULL
        AND s.id < COALESCE($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
        AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > now())
@@ -67,12 +81,15 @@ pub struct NewSession<'a> {
     pub token_hash: &'a [u8],
     /// How long the first refresh token lives.
     pub token_ttl: Duration,
+    /// The account's stamp when its credentials were checked.
+    pub security_stamp: Uuid,
 }
 
 /// Opens a session and stores its first refresh token, in one statement: the two exist
-/// together or not at all, without a transaction around them.
-pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), DbError> {
-    cached::execute(
+/// together or not at all, without a transaction around them. False (and nothing opened) when
+/// the account's stamp is no longer `security_stamp` or it is disabled.
+pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<bool, DbError> {
+    let opened = cached::execute(
         db,
         OPEN,
         &[
@@ -86,10 +103,24 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<(), D
             &new.token_ttl.as_secs_f64(),
             &new.method,
             &new.amr,
+            &new.security_stamp,
+            &UserStatus::Active,
         ],
     )
     .await?;
-    Ok(())
+    Ok(opened == 1)
+}
+
+/// Locks the account behind a live session for a credential change and returns its stamp;
+/// None when the session has ended, its stamp is stale or the account is disabled.
+pub async fn lock_live(db: &impl GenericClient, id: Uuid, user_id: Uuid) -> Result<Option<Uuid>, DbError> {
+    cached::value_opt(db, LOCK_LIVE, &[&id, &user_id, &UserStatus::Active]).await
+}
+
+/// Moves the session from `old` to the account's current stamp (after a change its own
+/// request made); false if it did not hold `old`.
+pub async fn adopt_stamp(db: &impl GenericClient, id: Uuid, old: Uuid) -> Result<bool, DbError> {
+    Ok(cached::execute(db, ADOPT_STAMP, &[&id, &old]).await? == 1)
 }
 
 /// Ends a session; true if it was live.

@@ -23,7 +23,7 @@ const INSERT_IF_NEW: &str = concatcp!(INSERT, " ON CONFLICT (lower(email)) DO NO
 const FIND_CREDENTIALS: &str = concatcp!(
     "SELECT ",
     COLUMNS,
-    ", u.password_hash,
+    ", u.password_hash, u.security_stamp,
        EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.status = $2) AS has_second_factor
      FROM users u WHERE lower(u.email) = lower($1)"
 );
@@ -34,7 +34,8 @@ const FIND_BY_LIVE_SESSION: &str = concatcp!(
     "SELECT ",
     COLUMNS,
     " FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND u.status = $3"
+      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
+        AND u.status = $3"
 );
 const LIST: &str = concatcp!(
     "SELECT ",
@@ -52,11 +53,23 @@ const GRANT_PLATFORM_ADMIN: &str = concatcp!(
     "UPDATE users u SET is_platform_admin = true, updated_at = now() WHERE lower(u.email) = lower($1) RETURNING ",
     COLUMNS
 );
+/// The first proof of an address voids what was set up on the account before it: whoever
+/// registered it may not have been its owner, so their factors and waiting second-factor
+/// sign-ins go (the stamp trigger ends sessions and links).
 const MARK_EMAIL_VERIFIED: &str = concatcp!(
-    "UPDATE users u SET email_verified_at = COALESCE(u.email_verified_at, now()), updated_at = now()
+    "WITH unproven AS (SELECT id FROM users WHERE id = $1 AND email_verified_at IS NULL FOR NO KEY UPDATE),
+          factors AS (DELETE FROM mfa_factors WHERE user_id IN (SELECT id FROM unproven)),
+          codes AS (DELETE FROM mfa_recovery_codes WHERE user_id IN (SELECT id FROM unproven)),
+          challenges AS (DELETE FROM mfa_challenges WHERE user_id IN (SELECT id FROM unproven))
+     UPDATE users u SET email_verified_at = COALESCE(u.email_verified_at, now()), updated_at = now()
      WHERE u.id = $1 RETURNING ",
     COLUMNS
 );
+const STAMP: &str = "SELECT security_stamp FROM users WHERE id = $1";
+const REPLACE_STAMP: &str = "UPDATE users SET security_stamp = gen_random_uuid() WHERE id = $1";
+/// Locks an active account's row for a credential change, if its stamp is still `$2`.
+const LOCK_UNDER_STAMP: &str =
+    "SELECT 1 FROM users WHERE id = $1 AND security_stamp = $2 AND status = $3 FOR NO KEY UPDATE";
 const SET_EMAIL: &str = concatcp!(
     "UPDATE users u SET email = $2, email_verified_at = now(), updated_at = now() WHERE u.id = $1 AND u.status = $3 RETURNING ",
     COLUMNS
@@ -139,7 +152,8 @@ pub async fn grant_platform_admin(db: &impl GenericClient, email: &str) -> Resul
     cached::fetch_opt(db, GRANT_PLATFORM_ADMIN, &[&email]).await
 }
 
-/// Marks the user's email as verified (keeping the first verification time).
+/// Marks the user's email as verified (keeping the first verification time). The first time,
+/// the account's factors go and its stamp is replaced: the prover owns the account now.
 pub async fn mark_email_verified(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
     cached::fetch_opt(db, MARK_EMAIL_VERIFIED, &[&id]).await
 }
@@ -165,4 +179,23 @@ pub async fn set_password(db: &impl GenericClient, id: Uuid, password_hash: &str
 /// The stored password hash of a user (None for none, or no such user).
 pub async fn password_hash(db: &impl GenericClient, id: Uuid) -> Result<Option<String>, DbError> {
     Ok(cached::value_opt::<Option<String>>(db, PASSWORD_HASH, &[&id]).await?.flatten())
+}
+
+/// Replaces the account's security stamp: every session, link and waiting sign-in issued
+/// under the old one stops working. Password, email, status and first verification replace
+/// it by themselves (a trigger); factor changes call this.
+pub async fn replace_stamp(db: &impl GenericClient, id: Uuid) -> Result<(), DbError> {
+    cached::execute(db, REPLACE_STAMP, &[&id]).await?;
+    Ok(())
+}
+
+/// Locks an active account's row until the transaction ends, if its stamp is still `stamp`;
+/// false when a credential or status change came first.
+pub async fn lock_under_stamp(db: &impl GenericClient, id: Uuid, stamp: Uuid) -> Result<bool, DbError> {
+    Ok(cached::query_opt(db, LOCK_UNDER_STAMP, &[&id, &stamp, &UserStatus::Active]).await?.is_some())
+}
+
+/// The account's security stamp now.
+pub async fn stamp(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    cached::value_opt(db, STAMP, &[&id]).await
 }

@@ -171,7 +171,7 @@ fn verify(state: &AppState, bearer: &str) -> AppResult<AccessClaims> {
     })
 }
 
-fn session_ended() -> AppError {
+pub(crate) fn session_ended() -> AppError {
     AppError::Unauthorized("The session has ended; sign in again.".into())
 }
 

@@ -132,14 +132,19 @@ pub async fn queue_account_exists(
     outbox::enqueue(db, &found.user.email, templates::ACCOUNT_EXISTS, payload).await.map(Some)
 }
 
-/// Proves the email address the token was mailed to.
+/// Proves the email address the token was mailed to. On an account never proven before, the
+/// prover takes it over: its sessions, links, waiting sign-ins and factors end (whoever
+/// registered it may not own the address).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn verify_email(state: &AppState, token: &Opaque, client_info: ClientInfo) -> AppResult<User> {
     ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
-    let client = db::client(state.pool()).await?;
-    let user_id =
-        one_time_tokens::consume(&client, &token.hash(), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
-    users::mark_email_verified(&client, user_id).await?.ok_or_else(bad_token)
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await?;
+    let user_id = one_time_tokens::consume(&tx, &token.hash(), Purpose::VerifyEmail).await?.ok_or_else(bad_token)?;
+    let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
+    sessions::revoke_all_for_user(&tx, user_id).await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Mails a new verification link to the caller (older links stop working).
@@ -250,11 +255,13 @@ pub(crate) async fn confirm_password(
         Some(hash) => hash,
         None => state.dummy_hash().await?,
     };
+    let client = db::client(state.pool()).await?;
     if !state.passwords().verify(password.secret(), stored).await? {
-        let client = db::client(state.pool()).await?;
         lockout::record_failure(state, &client, email).await?;
         return Err(AppError::invalid(field, "is not your current password"));
     }
+    // The attempt was counted before the check; a right password is not a failure.
+    lockouts::clear(&client, email).await?;
     Ok(())
 }
 
@@ -267,10 +274,19 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: PasswordCha
     let hash = state.passwords().hash(req.new.secret()).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let stamp = lock_caller(&tx, caller).await?;
     users::set_password(&tx, caller.user.id, &hash).await?;
     let ended = sessions::revoke_others(&tx, caller.user.id, Some(caller.session_id)).await?.len();
+    sessions::adopt_stamp(&tx, caller.session_id, stamp).await?;
     lockouts::clear(&tx, email).await?;
     tx.commit().await?;
     tracing::info!(user_id = %caller.user.id, sessions_ended = ended, "password changed");
     Ok(())
+}
+
+/// Locks the caller's account for a credential change its request makes and returns the
+/// stamp their session holds, which [`sessions::adopt_stamp`] carries over the change; a 401
+/// when another change ended the session since the request was authenticated.
+pub(crate) async fn lock_caller(tx: &impl GenericClient, caller: &Caller) -> AppResult<Uuid> {
+    sessions::lock_live(tx, caller.session_id, caller.user.id).await?.ok_or_else(crate::services::access::session_ended)
 }

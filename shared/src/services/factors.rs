@@ -11,7 +11,7 @@ use crate::auth::{recovery, totp};
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::{FactorActivated, FactorStatus, MfaFactors, Password, RecoveryCodes, TotpEnrolment};
-use crate::repositories::{mfa, sessions, users};
+use crate::repositories::{GenericClient, mfa, sessions, users};
 use crate::services::access::Caller;
 use crate::services::account;
 use crate::services::audit;
@@ -44,6 +44,15 @@ async fn confirm(state: &AppState, caller: &Caller, step_up: &StepUp) -> AppResu
     }
 }
 
+/// A factor change the caller's own request made: the account's stamp is replaced (every
+/// other session, link and waiting sign-in ends) and the caller's session, which held
+/// `stamp`, carries over.
+async fn credential_changed(tx: &impl GenericClient, caller: &Caller, stamp: Uuid) -> AppResult<()> {
+    users::replace_stamp(tx, caller.user.id).await?;
+    sessions::adopt_stamp(tx, caller.session_id, stamp).await?;
+    Ok(())
+}
+
 fn no_factor() -> AppError {
     AppError::NotFound("No such factor.".into())
 }
@@ -53,13 +62,22 @@ fn no_factor() -> AppError {
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn enrol_totp(state: &AppState, caller: &Caller, step_up: &StepUp) -> AppResult<TotpEnrolment> {
     let sealer = state.sealer()?;
+    // Whoever registered an address nobody has proven may not own it: a factor enrolled there
+    // would stand between the owner and their account once they prove it.
+    if !caller.user.email_verified {
+        return Err(AppError::Forbidden("Verify your email address before enrolling a second factor.".into()));
+    }
+    // Refusals come before the proof, so a refused request spends no code.
+    {
+        let client = db::client(state.pool()).await?;
+        if mfa::has_active(&client, caller.user.id).await? {
+            return Err(AppError::Conflict(
+                "An authenticator is already active; remove it (DELETE /me/mfa/{id}) before enrolling another.".into(),
+            ));
+        }
+    }
     confirm(state, caller, step_up).await?;
     let client = db::client(state.pool()).await?;
-    if mfa::has_active(&client, caller.user.id).await? {
-        return Err(AppError::Conflict(
-            "An authenticator is already active; remove it (DELETE /me/mfa/{id}) before enrolling another.".into(),
-        ));
-    }
     let id = Uuid::now_v7();
     let secret = totp::new_secret();
     let issuer = &state.config().mfa.issuer;
@@ -101,6 +119,7 @@ pub async fn activate_totp(
     let hashes = recovery::hash_set(&codes);
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let stamp = account::lock_caller(&tx, caller).await?;
     let factor = mfa::activate(&tx, user_id, id, matched.step, matched.resealed.as_deref())
         .await
         .map_err(crate::error::on_constraint(mfa::ONE_ACTIVE, "An authenticator is already active."))?
@@ -110,6 +129,7 @@ pub async fn activate_totp(
         async { Ok(mfa::replace_codes(&tx, user_id, &hashes).await?) },
         async { Ok(sessions::set_amr(&tx, caller.session_id, PASSWORD_AND_CODE).await?) },
     )?;
+    credential_changed(&tx, caller, stamp).await?;
     lockouts::clear_codes(&tx, user_id).await?;
     audit::record_account(&tx, user_id, ip, "user.mfa_enrolled", ("mfa_factor", &[id]), json!({"type": "totp"}))
         .await?;
@@ -143,10 +163,13 @@ pub async fn remove(
     confirm(state, caller, step_up).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let stamp = account::lock_caller(&tx, caller).await?;
     let status = mfa::delete(&tx, user_id, id).await?.ok_or_else(no_factor)?;
     if !mfa::has_active(&tx, user_id).await? {
         mfa::delete_codes(&tx, user_id).await?;
     }
+    sessions::revoke_others(&tx, user_id, Some(caller.session_id)).await?;
+    credential_changed(&tx, caller, stamp).await?;
     let metadata = json!({"type": "totp", "status": status.as_str()});
     audit::record_account(&tx, user_id, ip, "user.mfa_removed", ("mfa_factor", &[id]), metadata).await?;
     tx.commit().await?;
@@ -173,7 +196,10 @@ pub async fn regenerate_codes(
     let hashes = recovery::hash_set(&codes);
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let stamp = account::lock_caller(&tx, caller).await?;
     mfa::replace_codes(&tx, user_id, &hashes).await?;
+    sessions::revoke_others(&tx, user_id, Some(caller.session_id)).await?;
+    credential_changed(&tx, caller, stamp).await?;
     audit::record_account(&tx, user_id, ip, "user.recovery_codes_regenerated", ("user", &[user_id]), json!({})).await?;
     tx.commit().await?;
     Ok(RecoveryCodes { recovery_codes: codes })
@@ -182,11 +208,26 @@ pub async fn regenerate_codes(
 /// A platform admin's reset of a user's second factors (a lost phone and lost codes): every
 /// factor, recovery code and waiting sign-in goes, and every session ends.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn reset(state: &AppState, admin: &Caller, user_id: Uuid, ip: Option<IpAddr>) -> AppResult<u64> {
+pub async fn reset(
+    state: &AppState,
+    admin: &Caller,
+    user_id: Uuid,
+    step_up: Option<&StepUp>,
+    ip: Option<IpAddr>,
+) -> AppResult<u64> {
+    // On their own account an admin gives the fresh proof that /me asks of everyone: the
+    // admin route is no way around it for a stolen admin session.
+    if user_id == admin.user.id {
+        let step_up = step_up.ok_or_else(|| {
+            AppError::invalid("password", "confirm it is you: give the password, or a code of your authenticator")
+        })?;
+        confirm(state, admin, step_up).await?;
+    }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     users::find(&tx, user_id).await?.ok_or_else(|| AppError::NotFound("No such user.".into()))?;
     let removed = mfa::delete_all(&tx, user_id).await?;
+    users::replace_stamp(&tx, user_id).await?;
     let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
     lockouts::clear_codes(&tx, user_id).await?;
     let metadata = json!({"factors_removed": removed, "sessions_ended": ended});

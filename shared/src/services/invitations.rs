@@ -19,7 +19,7 @@ use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::second_factor::{self, Proof};
-use crate::services::sessions::{self, PASSWORD_ONLY};
+use crate::services::sessions::{self, Checked, PASSWORD_ONLY};
 use crate::services::sign_in;
 use crate::state::AppState;
 
@@ -237,7 +237,7 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
     // A password is hashed before the transaction (it is slow and holds no locks), but only
     // for a token that could be accepted, so a forged one costs no hash.
     let joiner = match by {
-        Accepting::Member(caller) => Joiner::Known(caller.user),
+        Accepting::Member(caller) => Joiner::Member(caller),
         Accepting::SignUp { name, password, sign_in } => {
             acceptable_by_sign_up(&pending_preview(state, &hash).await?)?;
             Joiner::SignUp { name, hash: state.passwords().hash(password.secret()).await?, sign_in }
@@ -269,15 +269,17 @@ pub async fn accept_with_password(
     let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
     let preview = pending_preview(state, &hash).await?;
-    let sign_in::PasswordChecked { user, has_second_factor } =
+    let sign_in::PasswordChecked { user, has_second_factor, security_stamp } =
         sign_in::check_password(state, &preview.email, password).await?;
     if has_second_factor {
         let client = db::client(state.pool()).await?;
         let purpose = ChallengePurpose::Invitation;
-        let waiting = second_factor::challenge(state, &client, &user, purpose, Some(preview.org_id)).await?;
+        let checked = Checked { user: &user, security_stamp };
+        let waiting = second_factor::challenge(state, &client, checked, purpose, Some(preview.org_id)).await?;
         return Ok(Joining::NeedsCode(waiting));
     }
-    Ok(Joining::Joined(Box::new(join_as(state, &hash, Joiner::Known(user), client_info).await?)))
+    let joiner = Joiner::Known { user, security_stamp };
+    Ok(Joining::Joined(Box::new(join_as(state, &hash, joiner, client_info).await?)))
 }
 
 /// The second step of "sign in and join": the code for the `mfa_token` that step one gave,
@@ -298,13 +300,16 @@ pub async fn accept_with_code(
     if redeemed.org_id != Some(preview.org_id) {
         return Err(AppError::Unauthorized("The mfa_token belongs to another invitation; sign in again.".into()));
     }
-    join_as(state, &hash, Joiner::Known(redeemed.user), client_info).await
+    let joiner = Joiner::Known { security_stamp: redeemed.security_stamp, user: redeemed.user };
+    join_as(state, &hash, joiner, client_info).await
 }
 
 /// Who joins once their credentials are checked.
 enum Joiner {
-    /// An existing account: the caller's, or one proven by its password (and code).
-    Known(User),
+    /// The signed-in caller; their session survives the address proof the link makes.
+    Member(Box<Caller>),
+    /// An existing account proven by its password (and code) under this stamp.
+    Known { user: User, security_stamp: Uuid },
     /// A new account with this password hash.
     SignUp { name: DisplayName, hash: String, sign_in: bool },
 }
@@ -318,13 +323,19 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
+    // A session to keep across the join, with the stamp it holds.
+    let mut keep = None;
     let (user, open_session) = match joiner {
-        Joiner::Known(user) => {
-            // Both are stored canonical (NFKC, lower case, punycode domain).
-            if user.email != preview.email {
-                return Err(AppError::Forbidden(
-                    "This invitation was sent to another email address than your account's.".into(),
-                ));
+        Joiner::Member(caller) => {
+            same_address(&caller.user, &preview)?;
+            keep = Some((caller.session_id, account::lock_caller(&tx, &caller).await?));
+            (caller.user, false)
+        }
+        Joiner::Known { user, security_stamp } => {
+            same_address(&user, &preview)?;
+            // The password (and code) were checked under this stamp; a change since voids them.
+            if !users::lock_under_stamp(&tx, user.id, security_stamp).await? {
+                return Err(sessions::credentials_changed());
             }
             (user, false)
         }
@@ -342,19 +353,35 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     };
     let taken = take(&tx, Pick::Token(hash), InvitationStatus::Accepted, Some(user.id)).await?;
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
+    // The link proved the address: on an account never proven before that replaced its stamp.
+    if let Some((session_id, stamp)) = keep {
+        crate::repositories::sessions::adopt_stamp(&tx, session_id, stamp).await?;
+    }
     let (tokens, invitation) = tokio::try_join!(
         async {
             if !open_session {
                 return Ok(None);
             }
             let method = SessionMethod::Invitation;
-            Ok(Some(sessions::open_session(state, &tx, &user, None, &client_info, method, PASSWORD_ONLY).await?))
+            let security_stamp = users::stamp(&tx, user.id).await?.ok_or_else(no_invitation)?;
+            let checked = Checked { user: &user, security_stamp };
+            Ok(Some(sessions::open_session(state, &tx, checked, None, &client_info, method, PASSWORD_ONLY).await?))
         },
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
     )?;
     tx.commit().await?;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
+}
+
+/// 403 unless the account's address is the invited one (both are stored canonical: NFKC,
+/// lower case, punycode domain).
+fn same_address(user: &User, preview: &InvitationPreview) -> AppResult<()> {
+    if user.email == preview.email {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("This invitation was sent to another email address than your account's.".into()))
+    }
 }
 
 /// The token's invitation, read outside any transaction; refused unless pending.

@@ -14,7 +14,7 @@ use crate::models::{
 use crate::repositories::{GenericClient, mfa, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
-use crate::services::sessions::{self, PASSWORD_AND_CODE};
+use crate::services::sessions::{self, Checked, PASSWORD_AND_CODE};
 use crate::state::AppState;
 
 /// A second factor as offered.
@@ -150,14 +150,24 @@ pub fn invalid_mfa_token() -> AppError {
 pub async fn challenge(
     state: &AppState,
     db: &impl GenericClient,
-    user: &User,
+    checked: Checked<'_>,
     purpose: ChallengePurpose,
     org_id: Option<Uuid>,
 ) -> AppResult<MfaRequired> {
+    let user = checked.user;
     let token = tokens::generate();
     let ttl = state.config().mfa.token_ttl;
     let hash = tokens::hash(&token);
-    let new = mfa::NewChallenge { id: Uuid::now_v7(), user_id: user.id, token_hash: &hash, purpose, org_id, ttl };
+    let security_stamp = checked.security_stamp;
+    let new = mfa::NewChallenge {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        token_hash: &hash,
+        purpose,
+        org_id,
+        ttl,
+        security_stamp,
+    };
     mfa::insert_challenge(db, &new).await?;
     tracing::info!(user_id = %user.id, "password right; waiting for the second factor");
     Ok(MfaRequired { mfa_required: true, mfa_token: token, expires_in: ttl.as_secs(), factors: vec![FactorKind::Totp] })
@@ -172,6 +182,15 @@ pub struct Redeemed {
     pub org_id: Option<Uuid>,
     /// What the proof left.
     pub proven: Proven,
+    /// The account's stamp when its password was checked (and still when the code was).
+    pub security_stamp: Uuid,
+}
+
+impl Redeemed {
+    /// The account as checked, for opening its session.
+    pub fn checked(&self) -> Checked<'_> {
+        Checked { user: &self.user, security_stamp: self.security_stamp }
+    }
 }
 
 /// Spends the challenge of `token` for `purpose` with a right proof. Each try is counted
@@ -191,7 +210,7 @@ pub async fn redeem(state: &AppState, token: &Opaque, proof: &Proof, purpose: Ch
     }
     let user = users::find(&client, challenge.user_id).await?.filter(|u| u.status == UserStatus::Active);
     let user = user.ok_or_else(|| AppError::Forbidden("This account is disabled.".into()))?;
-    Ok(Redeemed { user, org_id: challenge.org_id, proven })
+    Ok(Redeemed { user, org_id: challenge.org_id, proven, security_stamp: challenge.security_stamp })
 }
 
 /// POST /auth/mfa/verify: the second step of a login, which issues the tokens.
@@ -215,8 +234,16 @@ pub async fn verify_login(
         None => None,
     };
     let method = SessionMethod::Password;
-    let open =
-        sessions::open_session(state, &client, user, redeemed.org_id, &client_info, method, PASSWORD_AND_CODE).await?;
+    let open = sessions::open_session(
+        state,
+        &client,
+        redeemed.checked(),
+        redeemed.org_id,
+        &client_info,
+        method,
+        PASSWORD_AND_CODE,
+    )
+    .await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in with a second factor");
     let mut pair = open.into_scoped_pair(state, user, scope)?;
     pair.recovery_codes_remaining = redeemed.proven.recovery_codes_remaining;

@@ -59,18 +59,36 @@ impl OpenSession {
     }
 }
 
+/// An account whose credentials were just checked, and the security stamp they were checked
+/// under (read before the password was hashed).
+#[derive(Clone, Copy, Debug)]
+pub struct Checked<'a> {
+    /// The account.
+    pub user: &'a User,
+    /// Its stamp then.
+    pub security_stamp: Uuid,
+}
+
+/// The 401 for a sign-in that a credential or status change overtook.
+pub fn credentials_changed() -> AppError {
+    AppError::Unauthorized("The account's credentials changed while signing in; sign in again.".into())
+}
+
 /// Opens a session begun by `method` that proved `amr`, scoped to `org_id` if given, with
-/// its first refresh token.
+/// its first refresh token: only if the account is still active and has the stamp its
+/// credentials were checked under (a 401 otherwise), so a password reset, change or factor
+/// enrolment that commits while a sign-in is checking the old password ends that sign-in too.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn open_session(
     state: &AppState,
     db: &impl GenericClient,
-    user: &User,
+    checked: Checked<'_>,
     org_id: Option<Uuid>,
     client_info: &ClientInfo,
     method: SessionMethod,
     amr: &'static [&'static str],
-) -> Result<OpenSession, DbError> {
+) -> AppResult<OpenSession> {
+    let user = checked.user;
     let session_id = Uuid::now_v7();
     let refresh_token = tokens::generate();
     let token_hash = tokens::hash(&refresh_token);
@@ -84,8 +102,11 @@ pub async fn open_session(
         token_id: Uuid::now_v7(),
         token_hash: &token_hash,
         token_ttl: state.config().refresh_token_ttl,
+        security_stamp: checked.security_stamp,
     };
-    sessions::open(db, &new).await?;
+    if !sessions::open(db, &new).await? {
+        return Err(credentials_changed());
+    }
     Ok(OpenSession { session_id, refresh_token, amr })
 }
 

@@ -11,7 +11,7 @@ use crate::repositories::{lockouts as lockout_rows, memberships, users};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
 use crate::services::second_factor;
-use crate::services::sessions::{self, PASSWORD_ONLY};
+use crate::services::sessions::{self, Checked, PASSWORD_ONLY};
 use crate::state::AppState;
 
 /// Checked sign-in credentials.
@@ -34,7 +34,9 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<SignInAnswer> {
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
-    let PasswordChecked { user, has_second_factor } = check_password(state, req.email.as_str(), &req.password).await?;
+    let PasswordChecked { user, has_second_factor, security_stamp } =
+        check_password(state, req.email.as_str(), &req.password).await?;
+    let checked = Checked { user: &user, security_stamp };
     let client = db::client(state.pool()).await?;
     if has_second_factor {
         // A non-member is told before any code is asked for, as without a second factor.
@@ -43,7 +45,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
         }
         let purpose = ChallengePurpose::Login;
         return Ok(SignInAnswer::MfaRequired(
-            second_factor::challenge(state, &client, &user, purpose, req.org_id).await?,
+            second_factor::challenge(state, &client, checked, purpose, req.org_id).await?,
         ));
     }
     let scope = match req.org_id {
@@ -53,7 +55,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
         None => None,
     };
     let method = SessionMethod::Password;
-    let open = sessions::open_session(state, &client, &user, req.org_id, &client_info, method, PASSWORD_ONLY).await?;
+    let open = sessions::open_session(state, &client, checked, req.org_id, &client_info, method, PASSWORD_ONLY).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
     Ok(SignInAnswer::Tokens(open.into_scoped_pair(state, &user, scope)?))
 }
@@ -65,6 +67,9 @@ pub struct PasswordChecked {
     pub user: User,
     /// Whether it must also give a second factor.
     pub has_second_factor: bool,
+    /// The account's stamp, read before the password was hashed: a session opened on this
+    /// check must still find it.
+    pub security_stamp: Uuid,
 }
 
 /// The active account of `email` if `password` is its password: the lockout is checked
@@ -87,13 +92,13 @@ pub async fn check_password(state: &AppState, email: &str, password: &Password) 
     let (account, phc) = match credentials {
         Some(c) => {
             let phc = c.password_hash.clone().unwrap_or(dummy);
-            (c.password_hash.is_some().then_some((c.user, c.has_second_factor)), phc)
+            (c.password_hash.is_some().then_some((c.user, c.has_second_factor, c.security_stamp)), phc)
         }
         None => (None, dummy),
     };
     let matched = state.passwords().verify(password.secret(), phc).await?;
     let client = db::client(state.pool()).await?;
-    let (user, has_second_factor) = match account {
+    let (user, has_second_factor, security_stamp) = match account {
         Some(found) if matched => found,
         _ => {
             lockouts::record_failure(state, &client, email).await?;
@@ -105,5 +110,5 @@ pub async fn check_password(state: &AppState, email: &str, password: &Password) 
     }
     // The password was right, so the failures are forgotten whether or not what follows works.
     lockout_rows::clear(&client, email).await?;
-    Ok(PasswordChecked { user, has_second_factor })
+    Ok(PasswordChecked { user, has_second_factor, security_stamp })
 }

@@ -2,6 +2,7 @@
 //! figures `scripts/security` prints.
 
 mod corpus;
+mod credentials;
 mod enumeration;
 mod faults;
 mod fuzz;

@@ -63,6 +63,7 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("users-update-me", 200),
         ("users-delete-me", 204),
         ("users-change-email", 202),
+        ("users-cancel-email-change", 204),
         ("auth-email-confirm", 200),
         ("users-my-sessions", 200),
         ("users-end-my-session", 204),
@@ -76,6 +77,7 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("pages-reset-password", 200),
         ("pages-forgot-password", 200),
         ("pages-confirm-email-change", 200),
+        ("pages-cancel-email-change", 200),
         ("pages-style", 200),
         ("auth-mfa-verify", 200),
         ("users-mfa", 200),
@@ -159,7 +161,7 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         let email = identity_shared::models::Email::parse("ada@example.com").unwrap();
         identity_shared::services::account::forgot_password(&app.state, &email, Default::default()).await.unwrap();
     }
-    if name == "auth-email-confirm" || name == "pages-confirm-email-change" {
+    if matches!(name, "auth-email-confirm" | "pages-confirm-email-change" | "pages-cancel-email-change") {
         post("/me/email".into(), json!({"new_email": "ada.new@example.com", "password": PASSWORD}), access.clone())
             .await;
     }
@@ -167,6 +169,7 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         "auth-verify-email" | "pages-verify-email" => ("verify_email", "ada@example.com"),
         "auth-password-reset" | "pages-reset-password" => ("reset_password", "ada@example.com"),
         "auth-email-confirm" | "pages-confirm-email-change" => ("confirm_email_change", "ada.new@example.com"),
+        "pages-cancel-email-change" => ("email_change_notice", "ada@example.com"),
         _ => ("invitation", "dan@example.com"),
     };
     let link = app

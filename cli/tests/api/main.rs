@@ -3,6 +3,7 @@
 mod account;
 mod account_lifecycle;
 mod auth;
+mod credentials;
 mod database;
 mod default_role;
 mod discovery;

@@ -148,7 +148,9 @@ async fn reset_user_factors(
     UserPath(id): UserPath,
     OptionalJson(req): OptionalJson<StepUpRequest>,
 ) -> AppResult<StatusCode> {
-    let step_up = req.map(StepUpRequest::parse).transpose()?;
+    // Only an admin's own factors need the proof; a body on another user's reset is ignored.
+    let own = id == admin.user.id;
+    let step_up = req.filter(|_| own).map(StepUpRequest::parse).transpose()?;
     factors::reset(&state, &admin, id, step_up.as_ref(), client.ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -55,9 +55,11 @@ const GRANT_PLATFORM_ADMIN: &str = concatcp!(
 );
 /// The first proof of an address voids what was set up on the account before it: whoever
 /// registered it may not have been its owner, so their factors and waiting second-factor
-/// sign-ins go (the stamp trigger ends sessions and links).
+/// sign-ins go (the stamp trigger ends sessions and links). The CTE reads the row as the
+/// statement began; it takes no lock of its own (one would skip the row this statement
+/// updates), the UPDATE's lock is enough.
 const MARK_EMAIL_VERIFIED: &str = concatcp!(
-    "WITH unproven AS (SELECT id FROM users WHERE id = $1 AND email_verified_at IS NULL FOR NO KEY UPDATE),
+    "WITH unproven AS (SELECT id FROM users WHERE id = $1 AND email_verified_at IS NULL),
           factors AS (DELETE FROM mfa_factors WHERE user_id IN (SELECT id FROM unproven)),
           codes AS (DELETE FROM mfa_recovery_codes WHERE user_id IN (SELECT id FROM unproven)),
           challenges AS (DELETE FROM mfa_challenges WHERE user_id IN (SELECT id FROM unproven))

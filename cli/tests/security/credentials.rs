@@ -19,7 +19,7 @@ const NEW_PASSWORD: &str = "an entirely new password";
 /// A change of credentials or status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Change {
-    PasswordChange,
+    PasswordChanged,
     PasswordReset,
     FactorActivated,
     FactorRemoved,
@@ -31,7 +31,7 @@ enum Change {
 }
 
 const CHANGES: [Change; 9] = [
-    Change::PasswordChange,
+    Change::PasswordChanged,
     Change::PasswordReset,
     Change::FactorActivated,
     Change::FactorRemoved,
@@ -54,14 +54,14 @@ impl Change {
     fn proves_password_sign_ins(self) -> bool {
         matches!(
             self,
-            Change::PasswordChange | Change::PasswordReset | Change::EmailChanged | Change::DisabledThenEnabled
+            Change::PasswordChanged | Change::PasswordReset | Change::EmailChanged | Change::DisabledThenEnabled
         )
     }
 
     /// Whether the change can happen to an account whose address nobody has proven yet (on
     /// which the verification link is still pending); factor and address changes cannot.
     fn open_to_unproven(self) -> bool {
-        matches!(self, Change::PasswordChange | Change::PasswordReset | Change::DisabledThenEnabled)
+        matches!(self, Change::PasswordChanged | Change::PasswordReset | Change::DisabledThenEnabled)
     }
 }
 
@@ -233,7 +233,7 @@ impl World {
         let (actor, admin) = (self.actor.clone(), self.admin.clone());
         let user = format!("/users/{}", self.id);
         match change {
-            Change::PasswordChange => {
+            Change::PasswordChanged => {
                 let body = json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD});
                 ok(app.call(Method::POST, "/me/password", Some(body), Some(&actor)).await, "password change").await;
             }

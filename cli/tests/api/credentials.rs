@@ -230,3 +230,61 @@ async fn a_password_change_keeps_the_asking_session_and_a_stale_one_cannot_make_
     let body = json!({"current_password": "a second password", "new_password": "a third password"});
     app.call(Method::POST, "/me/password", Some(body), Some(&other)).await.assert_problem(401);
 }
+
+#[tokio::test]
+async fn an_invitation_grants_nothing_its_inviter_can_no_longer_grant() {
+    let app = app_with_ses().await;
+    let (owner, _) = app.signed_in(&unique("owner"), PASSWORD).await;
+    let org = crate::create_org(&app, &owner, "Acme").await;
+    let admin_email = unique("admin");
+    let admin_id = app.user(&admin_email, PASSWORD).await;
+    app.add_member(org, admin_id, &["admin"]).await;
+    let (admin, _) = app.login(&admin_email, PASSWORD).await;
+    let second_owner_email = unique("second.owner");
+    let second_owner = app.user(&second_owner_email, PASSWORD).await;
+    app.add_member(org, second_owner, &["owner"]).await;
+    let (second, _) = app.login(&second_owner_email, PASSWORD).await;
+    let invite = |by: String, email: String, roles: serde_json::Value| {
+        let app = &app;
+        async move {
+            let body = json!({"email": email, "roles": roles});
+            let res = app.call(Method::POST, format!("/orgs/{org}/invitations"), Some(body), Some(&by)).await;
+            assert_eq!(res.status, 201, "{}", res.json);
+            ses::token_in(ses::mails_to(&email).await.last().expect("the invitation mail"))
+        }
+    };
+    let accept = |token: String| {
+        let app = &app;
+        async move {
+            let body = json!({"token": token, "name": "New", "password": "a new member's password"});
+            app.post("/invitations/accept", body).await
+        }
+    };
+    // An admin's invitation, then the admin is removed from the organization.
+    let (to_admins, to_owners) = (unique("via.admin"), unique("via.owner"));
+    let by_admin = invite(admin.clone(), to_admins.clone(), json!(["member"])).await;
+    // An owner's invitation as owner, then that owner is made an admin (who cannot grant owner).
+    let by_owner = invite(second.clone(), to_owners.clone(), json!(["owner"])).await;
+    let res = app.call(Method::DELETE, format!("/orgs/{org}/members/{admin_id}"), None, Some(&owner)).await;
+    assert_eq!(res.status, 204, "{}", res.json);
+    let body = json!({"roles": ["admin"]});
+    let path = format!("/orgs/{org}/members/{second_owner}/roles");
+    assert_eq!(app.call(Method::PUT, path, Some(body), Some(&owner)).await.status, 200);
+
+    for (token, email) in [(by_admin, to_admins), (by_owner, to_owners)] {
+        let refused = accept(token).await;
+        assert!(refused.assert_problem(409)["detail"].as_str().unwrap().contains("can no longer grant"));
+        let pending = app.sql(&format!("SELECT status FROM invitations WHERE email = '{email}'")).await;
+        assert_eq!(pending[0].get::<_, String>(0), "pending", "nothing half-written");
+        let users = app.sql(&format!("SELECT count(*) FROM users WHERE email = '{email}'")).await;
+        assert_eq!(users[0].get::<_, i64>(0), 0, "no account made");
+    }
+    let audit = app.sql("SELECT count(*) FROM audit_log WHERE action = 'invitation.refused'").await;
+    assert_eq!(audit[0].get::<_, i64>(0), 2, "the org's admins see each refusal");
+
+    // A disabled inviter's invitation is refused too.
+    let third = unique("third");
+    let by_second = invite(second.clone(), third.clone(), json!(["member"])).await;
+    app.sql(&format!("UPDATE users SET status = 'disabled' WHERE id = '{second_owner}'")).await;
+    accept(by_second).await.assert_problem(409);
+}

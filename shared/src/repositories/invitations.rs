@@ -43,7 +43,12 @@ const TAKE: &str = "UPDATE invitations SET status = $4, accepted_by = $5,
             accepted_at = CASE WHEN $4 = $6 THEN now() END, updated_at = now()
      WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
        AND status = $7 AND expires_at > now()
-     RETURNING id, org_id, email, role_ids";
+     RETURNING id, org_id, email, role_ids, invited_by";
+/// Whether the inviter could still grant the invitation's roles: an active member of its org
+/// holding every permission those roles carry. No row when the inviter is gone or left.
+const INVITER_CAN_GRANT: &str = "SELECT u.status = $4 AND m.permissions @> COALESCE(
+         (SELECT array_agg(DISTINCT rp.permission) FROM role_permissions rp WHERE rp.role_id = ANY ($3)), '{}')
+     FROM users u JOIN memberships m ON m.user_id = u.id AND m.org_id = $2 WHERE u.id = $1";
 const STATUS_BY_TOKEN: &str = "SELECT status FROM invitation_details WHERE token_hash = $1";
 const STATUS_FOR_EMAIL: &str = "SELECT status FROM invitation_details WHERE id = $1 AND lower(email) = lower($2)";
 const PENDING_FOR_EMAIL: &str = concatcp!(
@@ -152,6 +157,21 @@ pub struct Taken {
     pub email: String,
     /// Roles to grant.
     pub role_ids: Vec<Uuid>,
+    /// Who sent it (None once their account is deleted).
+    pub invited_by: Option<Uuid>,
+}
+
+/// Whether the inviter of `taken` could still grant its roles in its org now (false when
+/// they are disabled, gone from the org, or lost a permission the roles carry).
+pub async fn inviter_can_grant(db: &impl GenericClient, taken: &Taken) -> Result<bool, DbError> {
+    let Some(inviter) = taken.invited_by else { return Ok(false) };
+    let found: Option<bool> = cached::value_opt(
+        db,
+        INVITER_CAN_GRANT,
+        &[&inviter, &taken.org_id, &taken.role_ids, &crate::models::UserStatus::Active],
+    )
+    .await?;
+    Ok(found.unwrap_or(false))
 }
 
 /// Moves a live pending invitation to `accepted` (with `accepted_by`) or `declined` in one

@@ -352,6 +352,10 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
         }
     };
     let taken = take(&tx, Pick::Token(hash), InvitationStatus::Accepted, Some(user.id)).await?;
+    if !invitations::inviter_can_grant(&tx, &taken).await? {
+        drop(tx);
+        return Err(refuse_ungrantable(&client, &taken, client_info.ip).await);
+    }
     let (member, user) = join(&tx, &taken, &user, client_info.ip).await?;
     // The link proved the address: on an account never proven before that replaced its stamp.
     if let Some((session_id, stamp)) = keep {
@@ -421,6 +425,25 @@ async fn take(
         (None, Pick::ForEmail(..)) => no_invitation(),
         (status, _) => refusal(status),
     })
+}
+
+/// An invitation grants nothing its inviter could not grant when it is accepted: one sent by
+/// a member who has since left, lost a permission its roles carry, or been disabled or
+/// deleted is refused (409), stays pending, and the refusal is written to the org's audit log
+/// (`invitation.refused`) for its admins to see. The accept's own transaction has rolled back;
+/// the audit row is its own.
+async fn refuse_ungrantable(db: &deadpool_postgres::Object, taken: &Taken, ip: Option<std::net::IpAddr>) -> AppError {
+    let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
+    let metadata = json!({"email": taken.email, "reason": "inviter_cannot_grant"});
+    if let Err(err) = audit::record(db, actor, "invitation.refused", "invitation", taken.id, metadata).await {
+        return err.into();
+    }
+    tracing::info!(invitation_id = %taken.id, org_id = %taken.org_id, "invitation refused: its inviter can no longer grant it");
+    AppError::Conflict(
+        "The member who sent this invitation can no longer grant it (they left the organization, lost a \
+         permission its roles need, or their account is disabled); ask the organization for a new one."
+            .into(),
+    )
 }
 
 /// Adds the membership with the invitation's roles (those still existing), proves the email
@@ -506,6 +529,10 @@ pub async fn accept_mine(
     let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, InvitationStatus::Accepted, Some(caller.user.id)).await?;
+    if !invitations::inviter_can_grant(&tx, &taken).await? {
+        drop(tx);
+        return Err(refuse_ungrantable(&client, &taken, ip).await);
+    }
     let (member, user) = join(&tx, &taken, &caller.user, ip).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;

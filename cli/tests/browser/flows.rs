@@ -189,7 +189,7 @@ async fn the_invitee_declines_from_the_link() {
 async fn a_new_account_confirms_its_email_from_the_link() {
     let s = served().await;
     let ada = unique("ada");
-    let (access, _) = s.app.signed_in(&ada, PASSWORD).await;
+    let (access, _) = s.app.unverified_signed_in(&ada, PASSWORD).await;
     let link = link_in_mail(&ada, "Confirm your email address").await;
     assert!(link.starts_with(&format!("{}/pages/verify-email?token=", s.base)), "{link}");
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
@@ -202,7 +202,45 @@ async fn a_new_account_confirms_its_email_from_the_link() {
     browser.wait_for_heading("Your email address is confirmed").await;
     browser.screenshot("verify-email-done").await;
     browser.close().await;
+    // The proof ended the session from before it; the address is proven.
+    s.app.get("/me", Some(&access)).await.assert_problem(401);
+    let (access, _) = s.app.login(&ada, PASSWORD).await;
     assert_eq!(s.app.get("/me", Some(&access)).await.json["email_verified"], true);
+}
+
+#[tokio::test]
+async fn an_email_change_names_the_account_and_the_old_address_can_cancel_it() {
+    let s = served().await;
+    let (ada, moved) = (unique("ada"), unique("ada.moved"));
+    let (access, _) = s.app.signed_in(&ada, PASSWORD).await;
+    let body = json!({"new_email": moved, "password": PASSWORD});
+    let res = s.app.call(axum::http::Method::POST, "/me/email", Some(body), Some(&access)).await;
+    assert_eq!(res.status, 202, "{}", res.json);
+    // The new address's link names the account it would move, and from where.
+    let confirm = link_in_mail(&moved, "Confirm your new email address").await;
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    browser.open(&confirm).await;
+    assert_eq!(browser.heading().await, "Confirm your new email address");
+    let text = browser.text().await;
+    assert!(text.contains(&ada) && text.contains(&moved), "{text}");
+    assert_accessible(&browser, "confirm-email-change").await;
+    browser.screenshot("confirm-email-change").await;
+    // The old address's notice cancels it.
+    let cancel = link_in_mail(&ada, "Your sign-in address is being changed").await;
+    assert!(cancel.starts_with(&format!("{}/pages/cancel-email-change?token=", s.base)), "{cancel}");
+    browser.open(&cancel).await;
+    assert_eq!(browser.heading().await, "Cancel the change of your sign-in address");
+    assert_accessible(&browser, "cancel-email-change").await;
+    browser.screenshot("cancel-email-change").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_heading("The change is cancelled").await;
+    assert!(browser.text().await.contains(&moved));
+    browser.screenshot("cancel-email-change-done").await;
+    // The confirmation link is dead now, and says so before offering anything.
+    browser.open(&confirm).await;
+    assert_ne!(browser.heading().await, "Confirm your new email address");
+    browser.close().await;
+    assert_eq!(s.app.get("/me", Some(&access)).await.json["email"], ada.as_str());
 }
 
 #[tokio::test]

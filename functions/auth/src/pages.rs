@@ -215,12 +215,5 @@ async fn cancel_email_change(
     checked(&headers, &form)?;
     let new_email = email_change::cancel_by_link(&state, &opaque(&form.token)?, client.ip).await?;
     let forgot = format!("{}/forgot-password", state.config().mail.app_base_url);
-    let lines = [
-        format!("Your account will not move to {new_email}; the link mailed there no longer works."),
-        format!(
-            "If you did not ask for the change, someone knows your password: choose a new one now at {forgot}, which \
-             signs out every device."
-        ),
-    ];
-    Ok(done(&state, "The change is cancelled", &lines))
+    Ok(Page::new("The change is cancelled", views::email_change_cancelled(&new_email, &forgot)))
 }

@@ -224,6 +224,18 @@ pub fn cancel_email_change(link: Link<'_>) -> Markup {
     }
 }
 
+/// A cancelled email change, and the next step if someone else asked for it.
+pub fn email_change_cancelled(new_email: &str, forgot_password: &str) -> Markup {
+    html! {
+        h1 { "The change is cancelled" }
+        div.notice.good role="status" {
+            p { "Your account will not move to " strong { (new_email) } "; the link mailed there no longer works." }
+        }
+        p { "If you did not ask for the change, someone knows your password. Choose a new one now: that signs out every device." }
+        a.button href=(forgot_password) { "Choose a new password" }
+    }
+}
+
 /// The new password, twice, with the rules.
 pub fn reset_password(link: Link<'_>, refused: &[FieldError]) -> Markup {
     html! {

@@ -75,6 +75,10 @@ pub enum AppError {
     /// 503: a dependency (the database) is unavailable.
     #[error("service temporarily unavailable")]
     Unavailable(String),
+    /// 503: the request met another head-on in the database (a deadlock or serialization
+    /// failure) and was rolled back whole; the router runs it once more before answering this.
+    #[error("service temporarily busy")]
+    Contention(String),
     /// 500: a bug. The error, with its causes, is logged, never sent.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -114,7 +118,7 @@ impl AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,7 +137,7 @@ impl AppError {
             AppError::UnsupportedMediaType => "unsupported-media-type",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "too-many-requests",
-            AppError::Unavailable(_) => "unavailable",
+            AppError::Unavailable(_) | AppError::Contention(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
     }
@@ -143,6 +147,17 @@ impl From<DbError> for AppError {
     fn from(err: DbError) -> Self {
         match err {
             DbError::Unavailable(reason) => AppError::Unavailable(reason),
+            DbError::Contention(reason) => AppError::Contention(reason),
+            // Two writes met: one removed what the other referred to (a role deleted while it was
+            // being assigned). Nothing was written; the caller may look again and retry.
+            DbError::ForeignKeyViolation { constraint } => {
+                tracing::info!(%constraint, "a concurrent change removed what this write referred to");
+                AppError::Conflict(
+                    "Something this request refers to was removed by a change made at the same time; nothing was \
+                     written. Reload and try again."
+                        .into(),
+                )
+            }
             DbError::UnstorableText(reason) => {
                 tracing::warn!(%reason, "unstorable text reached the database");
                 AppError::BadRequest("The request holds a character that cannot be stored (NUL).".into())
@@ -201,6 +216,10 @@ impl AppError {
                 tracing::warn!(reason = %reason, "dependency unavailable");
                 "The service is temporarily unavailable; retry shortly.".to_owned()
             }
+            AppError::Contention(reason) => {
+                tracing::warn!(reason = %reason, "the request met another head-on twice");
+                "The service is busy with a conflicting change; nothing was written, retry shortly.".to_owned()
+            }
             other => other.to_string(),
         }
     }
@@ -211,7 +230,7 @@ impl AppError {
             AppError::TooManyRequests { retry_after, .. } => {
                 retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
             }
-            AppError::Unavailable(_) => UNAVAILABLE_RETRY_AFTER_SECS,
+            AppError::Unavailable(_) | AppError::Contention(_) => UNAVAILABLE_RETRY_AFTER_SECS,
             _ => return None,
         };
         Some(secs.max(1))
@@ -243,9 +262,17 @@ impl IntoResponse for AppError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="identity-api""#));
         }
+        if matches!(self, AppError::Contention(_)) {
+            response.extensions_mut().insert(RetryOnce);
+        }
         response
     }
 }
+
+/// Marks an answer whose request was rolled back whole by a deadlock or serialization
+/// failure: the retry layer runs such a request once more.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryOnce;
 
 /// Result with [`AppError`].
 pub type AppResult<T> = Result<T, AppError>;

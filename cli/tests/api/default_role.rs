@@ -66,7 +66,9 @@ async fn whoever_manages_roles_chooses_the_default_and_it_cannot_be_deleted() {
     let path = format!("/orgs/{org}");
     app.call(Method::PATCH, &path, Some(json!({"default_role": "viewer"})), Some(&member)).await.assert_problem(403);
     let unknown = app.call(Method::PATCH, &path, Some(json!({"default_role": "nobody"})), Some(&owner)).await;
-    assert_eq!(unknown.assert_problem(422)["errors"][0]["field"], "roles[0]");
+    assert_eq!(unknown.assert_problem(422)["errors"][0]["field"], "default_role");
+    let empty = app.call(Method::PATCH, &path, Some(json!({"default_role": ""})), Some(&owner)).await;
+    assert_eq!(empty.assert_problem(422)["errors"][0]["field"], "default_role");
 
     let set = app.call(Method::PATCH, &path, Some(json!({"default_role": "viewer"})), Some(&owner)).await;
     assert_eq!((set.status.as_u16(), &set.json["default_role"]), (200, &json!("viewer")), "{}", set.json);

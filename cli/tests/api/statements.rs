@@ -186,18 +186,20 @@ async fn a_write_sends_its_independent_statements_together() {
     let org = create_org(&app, &token, "Acme").await;
     let bob = app.user("bob@example.com", PASSWORD).await;
     app.add_member(org, bob, &["member"]).await;
-    // The caller; BEGIN; the org's lock; the member, the roles asked for and the member's
-    // permissions together; the new roles and the audit row together; COMMIT. (Eleven when
-    // each statement waited for the one before.)
+    // The caller; BEGIN; the org's lock and the caller read again under it, together; the
+    // member, the roles asked for and the member's permissions together; the new roles and the
+    // audit row together; COMMIT. (Eleven when each statement waited for the one before.)
     let put = (axum::http::Method::PUT, format!("/orgs/{org}/members/{bob}/roles"));
     let role = |n: usize| serde_json::json!({"roles": [if n.is_multiple_of(2) { "admin" } else { "member" }]});
     assert_eq!(trips_per_call(&app, &proxy, &token, put, role, 200).await, 6.0, "round trips per role change");
-    // The caller; BEGIN; the roles, the member check, the org and retiring stale invitations
-    // together; the insert; the mail and the audit row together; COMMIT; then the mail's
-    // claim and its record as sent. (Thirteen before.)
+    // The caller; BEGIN; the org's lock and the caller read again under it (so seats and
+    // the inviter's rights are judged with no other invitation being written), together; the
+    // roles, the member check, the org and retiring stale invitations together; the insert;
+    // the mail and the audit row together; COMMIT; then the mail's claim and its record as
+    // sent. (Thirteen before; eight before the lock.)
     let post = (axum::http::Method::POST, format!("/orgs/{org}/invitations"));
     let guest = |n: usize| serde_json::json!({"email": format!("guest{n}@example.com")});
-    assert_eq!(trips_per_call(&app, &proxy, &token, post, guest, 201).await, 8.0, "round trips per invitation");
+    assert_eq!(trips_per_call(&app, &proxy, &token, post, guest, 201).await, 9.0, "round trips per invitation");
 }
 
 #[tokio::test(flavor = "current_thread")]

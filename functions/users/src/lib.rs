@@ -330,10 +330,11 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     PlatformAdmin(admin): PlatformAdmin,
+    Client(client): Client,
     UserPath(id): UserPath,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(users::update(&state, &admin.user, id, req.parse()?).await?))
+    Ok(Json(users::update(&state, &admin, id, req.parse()?, client.ip).await?))
 }
 
 #[utoipa::path(

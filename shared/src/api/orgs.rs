@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::models::{DisplayName, FieldErrors, Permission, PermissionSet, RoleName, Slug, fields};
 use crate::services::orgs::{NewOrg, OrgChanges};
 use crate::services::roles::{NewRole, RoleChanges};
@@ -56,6 +56,8 @@ impl UpdateOrg {
         let mut fields = FieldErrors::default();
         let name = fields.optional("name", self.name.as_deref(), DisplayName::parse);
         let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
+        // Checked as a name here, so an empty or malformed one is refused on its own field.
+        fields.optional("default_role", self.default_role.as_deref(), RoleName::parse);
         if self.max_members.is_some() {
             fields.push("max_members", "is set by a platform administrator with PUT /orgs/{org}/limits");
         } else if self.name.is_none()
@@ -149,8 +151,23 @@ fn permission_set(names: &[String], fields: &mut FieldErrors) -> Option<Permissi
 /// Body of PUT /orgs/{org}/members/{user}/roles.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SetRoles {
-    /// Role names, system or custom; replaces the member's roles.
+    /// Role names, system or custom; replaces the member's roles. At least one: a member with
+    /// no role could not even read the organization.
+    #[schema(min_items = 1)]
     pub roles: Vec<String>,
+}
+
+impl SetRoles {
+    /// The role names, or a 422 for none.
+    pub fn parse(self) -> AppResult<Vec<String>> {
+        if self.roles.is_empty() {
+            return Err(AppError::invalid(
+                "roles",
+                "give at least one role: a member with no role could not read the organization (remove them instead)",
+            ));
+        }
+        Ok(self.roles)
+    }
 }
 
 /// Body of PUT /orgs/{org}/limits (platform admins).

@@ -39,6 +39,10 @@ pub enum DbError {
         /// The constraint's name.
         constraint: String,
     },
+    /// Two transactions met head-on (a deadlock, or a serialization failure): the one that lost
+    /// was rolled back whole, so running the request again is safe.
+    #[error("contention: {0}")]
+    Contention(String),
     /// Text the database cannot store (a NUL character); input validation should have
     /// refused it, so this is the backstop that keeps it a client error.
     #[error("text the database cannot store: {0}")]
@@ -78,6 +82,9 @@ impl DbError {
                 | SqlState::CANNOT_CONNECT_NOW
                 | SqlState::TOO_MANY_CONNECTIONS
                 | SqlState::QUERY_CANCELED => DbError::Unavailable(db.message().to_owned()),
+                SqlState::T_R_DEADLOCK_DETECTED | SqlState::T_R_SERIALIZATION_FAILURE => {
+                    DbError::Contention(db.message().to_owned())
+                }
                 SqlState::CHARACTER_NOT_IN_REPERTOIRE | SqlState::UNTRANSLATABLE_CHARACTER => {
                     DbError::UnstorableText(db.message().to_owned())
                 }

@@ -1,6 +1,7 @@
 //! Layers and fallbacks every router gets: request ids in logs, body limit, problem+json 404/405.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
@@ -9,7 +10,7 @@ use lambda_http::RequestExt;
 use tracing::Instrument;
 
 use super::extract::MAX_BODY_BYTES;
-use crate::error::AppError;
+use crate::error::{AppError, RetryOnce};
 use crate::state::AppState;
 
 /// Adds the shared fallbacks and layers to a function's routes.
@@ -17,6 +18,7 @@ pub fn finish(router: Router<AppState>) -> Router<AppState> {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(retry_once_on_contention))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(trace_request))
 }
@@ -27,6 +29,26 @@ async fn not_found() -> AppError {
 
 async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
+}
+
+/// Runs a request once more when the database rolled it back whole because it met another
+/// head-on (a deadlock or serialization failure, [`RetryOnce`] on the answer): such a request
+/// wrote nothing and sent nothing, as mail leaves only after a commit. A second such answer
+/// stands (503 with Retry-After). The body is read first so it can be given twice.
+async fn retry_once_on_contention(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        // Too large (or unreadable): the route answers as it answers an oversized body (a
+        // problem, or a page), from a body just over the limit; nothing to run twice.
+        Err(_) => return next.run(Request::from_parts(parts, Body::from(vec![0u8; MAX_BODY_BYTES + 1]))).await,
+    };
+    let first = next.clone().run(Request::from_parts(parts.clone(), Body::from(bytes.clone()))).await;
+    if first.extensions().get::<RetryOnce>().is_none() {
+        return first;
+    }
+    tracing::info!("the request met another head-on in the database; running it once more");
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// Wraps each request in a span carrying its id (the Lambda request id on AWS), so every log

@@ -28,9 +28,9 @@ const LIST: &str = concatcp!(
       ORDER BY i.id DESC LIMIT $4"
 );
 /// A rotated invitation is pending again with a fresh expiry, whether it was pending or expired.
-const ROTATE: &str = "UPDATE invitations SET token_hash = $3, status = $4, updated_at = now(),
+const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, updated_at = now(),
             expires_at = now() + ttl_days * interval '1 day'
-     WHERE org_id = $1 AND id = $2 AND status IN ($4, $5)";
+     WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const REVOKE: &str = "UPDATE invitations SET status = $3, updated_at = now()
      WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const PREVIEW: &str =
@@ -112,16 +112,18 @@ pub async fn list(
     cached::fetch(db, LIST, &[&org_id, &status, &before, &limit]).await
 }
 
-/// Gives a pending (or expired) invitation a new token and a fresh expiry, so older links
-/// stop working. None if it was accepted, declined or revoked.
+/// Gives a live pending invitation a new token, a fresh expiry and its resender as inviter, so
+/// older links stop working. None if it expired (an expired one is not revived: invite
+/// again), or was accepted, declined or revoked.
 pub async fn rotate(
     db: &impl GenericClient,
     org_id: Uuid,
     id: Uuid,
     token_hash: &[u8],
+    resent_by: Uuid,
 ) -> Result<Option<Invitation>, DbError> {
-    let (pending, expired) = (InvitationStatus::Pending, InvitationStatus::Expired);
-    let n = cached::execute(db, ROTATE, &[&org_id, &id, &token_hash, &pending, &expired]).await?;
+    let pending = InvitationStatus::Pending;
+    let n = cached::execute(db, ROTATE, &[&org_id, &id, &token_hash, &pending, &resent_by]).await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
 

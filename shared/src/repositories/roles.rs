@@ -103,3 +103,18 @@ pub async fn set_permissions(db: &impl GenericClient, id: Uuid, permissions: &Pe
 pub async fn delete(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
     Ok(cached::execute(db, DELETE, &[&id]).await? == 1)
 }
+
+/// How many live pending invitations of the org grant this role.
+pub async fn pending_invitations_granting(
+    db: &impl GenericClient,
+    org_id: Uuid,
+    role_id: Uuid,
+) -> Result<i64, DbError> {
+    cached::value(
+        db,
+        "SELECT count(*) FROM invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > now()
+           AND $2 = ANY (role_ids)",
+        &[&org_id, &role_id],
+    )
+    .await
+}

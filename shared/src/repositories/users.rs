@@ -201,3 +201,38 @@ pub async fn lock_under_stamp(db: &impl GenericClient, id: Uuid, stamp: Uuid) ->
 pub async fn stamp(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
     cached::value_opt(db, STAMP, &[&id]).await
 }
+
+/// Locks the active platform administrators' rows, in id order (the order every locker of
+/// several takes), until the transaction ends; their ids.
+pub async fn lock_platform_admins(db: &impl GenericClient) -> Result<Vec<Uuid>, DbError> {
+    let rows = cached::query(
+        db,
+        "SELECT id FROM users WHERE is_platform_admin AND status = $1 ORDER BY id FOR NO KEY UPDATE",
+        &[&UserStatus::Active],
+    )
+    .await?;
+    rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
+}
+
+/// Share-locks the active account behind a live session until the transaction ends, so that
+/// a write made as this user cannot outlive them: deleting the account (which takes the row
+/// first) waits for this transaction, or this one finds no row. False when the session has
+/// ended or the account is gone or disabled.
+pub async fn lock_acting(db: &impl GenericClient, user_id: Uuid, session_id: Uuid) -> Result<bool, DbError> {
+    let row = cached::query_opt(
+        db,
+        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
+           AND u.status = $3
+         FOR SHARE OF u",
+        &[&session_id, &user_id, &UserStatus::Active],
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Locks the account's row for its deletion, before anything else of it is read: a write
+/// made as this user (which share-locks it) is waited for and then seen. False if it is gone.
+pub async fn lock_for_deletion(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
+    Ok(cached::query_opt(db, "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id]).await?.is_some())
+}

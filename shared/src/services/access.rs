@@ -9,7 +9,7 @@ use crate::auth::jwt::AccessClaims;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{Permission, PermissionSet, User};
-use crate::repositories::{GenericClient, memberships, users};
+use crate::repositories::{GenericClient, memberships, organizations, users};
 use crate::state::AppState;
 
 /// A member acting in one of their organizations, as resolved for this request.
@@ -19,6 +19,8 @@ pub struct OrgActor {
     pub org_id: Uuid,
     /// The member, an active user with a live session.
     pub user: User,
+    /// That session.
+    pub session_id: Uuid,
     /// Their role names there.
     pub roles: Vec<String>,
     /// Their permissions there, fresh from the database.
@@ -28,6 +30,24 @@ pub struct OrgActor {
 }
 
 impl OrgActor {
+    /// Decides with the lock held: locks the organization's row until the transaction ends
+    /// (every write to an organization takes it first, so they queue one behind another) and
+    /// reads the caller's session, membership and permissions again under it. A caller whom a
+    /// write that committed first removed, demoted or signed out is judged as they are now:
+    /// 401, 404 or 403 as on any org request.
+    pub async fn locked(&self, tx: &impl GenericClient) -> AppResult<OrgActor> {
+        // Sent together (one round trip); the server runs them in order, so the caller is read
+        // once the lock is held.
+        let (locked, caller) = tokio::try_join!(
+            organizations::lock(tx, self.org_id),
+            memberships::resolve_caller(tx, self.user.id, self.session_id, self.org_id),
+        )?;
+        if !locked {
+            return Err(no_org());
+        }
+        actor_from(self.org_id, self.session_id, self.ip, caller)
+    }
+
     /// 403 unless the actor holds `permission`.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
         if self.permissions.has(permission) {
@@ -106,16 +126,26 @@ impl OrgRequest {
         OrgRead { request: self, permission }
     }
 
-    /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member, 403
-    /// `mfa-required` for a member whose session lacks the second factor the org requires.
+    /// The actor from the caller's row (see [`actor_from`]).
     fn actor(&self, caller: Option<memberships::SessionMember>) -> AppResult<OrgActor> {
-        let caller = caller.ok_or_else(session_ended)?;
-        let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
-        if caller.needs_mfa {
-            return Err(mfa_required());
-        }
-        Ok(OrgActor { org_id: self.org_id, user: caller.user, roles, permissions, ip: self.ip })
+        actor_from(self.org_id, self.claims.sid, self.ip, caller)
     }
+}
+
+/// The actor from the caller's row: 401 when the session is gone, 404 for a non-member, 403
+/// `mfa-required` for a member whose session lacks the second factor the org requires.
+fn actor_from(
+    org_id: Uuid,
+    session_id: Uuid,
+    ip: Option<IpAddr>,
+    caller: Option<memberships::SessionMember>,
+) -> AppResult<OrgActor> {
+    let caller = caller.ok_or_else(session_ended)?;
+    let (roles, permissions) = caller.membership.ok_or_else(no_org)?;
+    if caller.needs_mfa {
+        return Err(mfa_required());
+    }
+    Ok(OrgActor { org_id, user: caller.user, session_id, roles, permissions, ip })
 }
 
 /// An org read and the permission it needs: the caller is resolved in the same exchange as the

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
 use crate::models::{ChallengePurpose, MfaRequired, MyInvitation};
-use crate::models::{Member, NewPassword, Organization, Page, PageRequest, Password, SessionMethod, User};
+use crate::models::{Member, NewPassword, Organization, Page, PageRequest, Password, Permission, SessionMethod, User};
 use crate::repositories::invitations::{self, NewInvitation, Pick, Taken};
 use crate::repositories::{GenericClient, memberships, organizations, roles, users};
 use crate::services::access::{Caller, OrgActor, OrgRead};
@@ -87,6 +87,10 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     let ttl = req.expires_in_days.unwrap_or(i64::from(state.config().mail.invitation_ttl_days));
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    // Under the organization's lock: the inviter's rights as they are now, and seats counted
+    // with no other invitation being written beside this one.
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::InvitationsCreate)?;
     // The checks, the org's name for the mail and retiring stale invitations to this email
     // leave together: one round trip. A refusal rolls the transaction back.
     let (found, is_member, org, (), seats) = tokio::try_join!(
@@ -185,12 +189,22 @@ pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<Invi
 pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::InvitationsCreate)?;
     let (before, org) =
         tokio::try_join!(async { invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation) }, async {
             organizations::find(&tx, actor.org_id).await?.ok_or_else(no_invitation)
         },)?;
+    // Resending is inviting again: the same grant rule as creating, and the resender becomes
+    // the inviter the mail names (and whose rights accepting checks).
+    let granted: crate::models::PermissionSet = roles::find_by_names(&tx, actor.org_id, &before.roles)
+        .await?
+        .iter()
+        .flat_map(|r| r.permissions.iter())
+        .collect();
+    actor.require_all(&granted, "Resending an invitation with these roles")?;
     let token = tokens::generate();
-    let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token))
+    let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token), actor.user.id)
         .await
         .map_err(on_constraint(
             invitations::ONE_PENDING,
@@ -211,6 +225,8 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
 pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<Invitation> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::InvitationsRevoke)?;
     let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
     let invitation = invitations::revoke(&tx, actor.org_id, id).await?.ok_or_else(|| refusal(Some(before.status)))?;
     audit::record(&tx, actor, "invitation.revoked", "invitation", id, json!({"email": invitation.email})).await?;

@@ -7,7 +7,7 @@ use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{Member, Page, PageRequest, Permission};
-use crate::repositories::{GenericClient, memberships, organizations};
+use crate::repositories::{GenericClient, memberships};
 use crate::services::access::{OrgActor, OrgRead};
 use crate::services::audit;
 use crate::state::AppState;
@@ -59,13 +59,13 @@ async fn keep_an_owner(db: &impl GenericClient, org_id: Uuid, target_is_owner: b
 /// Removes a member, or the actor themself (leaving needs no permission).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppResult<()> {
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
     let leaving = user_id == actor.user.id;
     if !leaving {
         actor.require(Permission::MembersRemove)?;
     }
-    let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await?;
-    organizations::lock(&tx, actor.org_id).await?;
     let target = memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member)?;
     if !leaving {
         let held = memberships::permissions(&tx, actor.org_id, user_id).await?;
@@ -88,7 +88,8 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, roles:
     names.dedup();
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    organizations::lock(&tx, actor.org_id).await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::RolesAssign)?;
     // Under the lock, the three reads leave together and come back in one round trip.
     let (before, found, held) = tokio::try_join!(
         async { memberships::find(&tx, actor.org_id, user_id).await?.ok_or_else(no_member) },

@@ -8,9 +8,9 @@ use uuid::Uuid;
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
-use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Slug};
-use crate::repositories::{memberships, organizations};
-use crate::services::access::{OrgActor, OrgRead, no_org};
+use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Permission, Slug};
+use crate::repositories::{memberships, organizations, users};
+use crate::services::access::{Caller, OrgActor, OrgRead, no_org};
 use crate::services::audit::{self, Attribution};
 use crate::state::AppState;
 
@@ -36,12 +36,37 @@ pub struct OrgChanges {
     pub require_mfa: Option<bool>,
 }
 
+impl OrgChanges {
+    /// The permission each field given needs, whatever else the body holds: the name, slug
+    /// and second-factor policy are `org:update`, the default role is `roles:manage` (and its
+    /// permissions, checked when it is granted). A body with none of them is an `org:update`.
+    pub fn permissions_needed(&self) -> Vec<Permission> {
+        let mut needed = vec![];
+        if self.name.is_some() || self.slug.is_some() || self.require_mfa.is_some() {
+            needed.push(Permission::OrgUpdate);
+        }
+        if self.default_role.is_some() {
+            needed.push(Permission::RolesManage);
+        }
+        if needed.is_empty() {
+            needed.push(Permission::OrgUpdate);
+        }
+        needed
+    }
+}
+
 /// Creates an organization whose owner is its creator.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn create(state: &AppState, creator: Uuid, ip: Option<IpAddr>, req: NewOrg) -> AppResult<MyOrganization> {
+pub async fn create(state: &AppState, caller: &Caller, ip: Option<IpAddr>, req: NewOrg) -> AppResult<MyOrganization> {
     let name = &req.name;
+    let creator = caller.user.id;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    // The creator's account is share-locked first: deleting it meanwhile either waits and then
+    // finds this org (whose last owner it is: 409), or comes first and this is a 401.
+    if !users::lock_acting(&tx, creator, caller.session_id).await? {
+        return Err(crate::services::access::session_ended());
+    }
     let id = Uuid::now_v7();
     let organization = match &req.slug {
         Some(slug) => organizations::insert(&tx, id, name.as_str(), slug.as_str(), creator)
@@ -94,6 +119,10 @@ pub async fn get(state: &AppState, access: &OrgRead) -> AppResult<Organization> 
 pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppResult<Organization> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    for permission in req.permissions_needed() {
+        actor.require(permission)?;
+    }
     let before = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     if req.name.is_some() || req.slug.is_some() {
         let (name, slug) = (req.name.as_ref().map(DisplayName::as_str), req.slug.as_ref().map(Slug::as_str));
@@ -104,7 +133,12 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppR
     }
     if let Some(role) = &req.default_role {
         let names = std::slice::from_ref(role);
-        let role = crate::services::roles::grantable(&tx, actor, names, "Making this the default role").await?;
+        let role = crate::services::roles::grantable(&tx, actor, names, "Making this the default role").await.map_err(
+            |err| match err {
+                AppError::Validation(_) => AppError::invalid("default_role", "names no role in this organization"),
+                other => other,
+            },
+        )?;
         let role = role.first().ok_or_else(|| AppError::invalid("default_role", "names no role"))?;
         organizations::set_default_role(&tx, actor.org_id, role.id).await?;
     }
@@ -128,6 +162,8 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppR
 pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::OrgDelete)?;
     let org = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug}))
         .await?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, FieldError, on_constraint};
 use crate::models::organization::SYSTEM_ROLE_NAMES;
-use crate::models::{PermissionSet, Role, RoleName};
+use crate::models::{Permission, PermissionSet, Role, RoleName};
 use crate::repositories::{memberships, roles};
 use crate::services::access::{OrgActor, OrgRead};
 use crate::services::audit;
@@ -115,9 +115,11 @@ pub async fn list(state: &AppState, access: &OrgRead) -> AppResult<Vec<Role>> {
 pub async fn create(state: &AppState, actor: &OrgActor, req: NewRole) -> AppResult<Role> {
     let NewRole { name, description, permissions } = req;
     reserved(name.as_str())?;
-    actor.require_all(&permissions, "A role with these permissions")?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::RolesManage)?;
+    actor.require_all(&permissions, "A role with these permissions")?;
     let id = Uuid::now_v7();
     roles::insert(&tx, id, actor.org_id, name.as_str(), &description, &permissions).await.map_err(taken)?;
     let metadata = json!({"name": name.as_str(), "permissions": permissions.names()});
@@ -153,11 +155,13 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Rol
     if let Some(name) = &name {
         reserved(name.as_str())?;
     }
+    let mut client = db::client(state.pool()).await?;
+    let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::RolesManage)?;
     if let Some(permissions) = &permissions {
         actor.require_all(permissions, "A role with these permissions")?;
     }
-    let mut client = db::client(state.pool()).await?;
-    let tx = client.transaction().await?;
     let before = editable(&tx, actor, role).await?;
     roles::update(&tx, before.id, name.as_ref().map(RoleName::as_str), description.as_deref()).await.map_err(taken)?;
     if let Some(permissions) = &permissions {
@@ -178,11 +182,21 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Rol
 pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let actor = &actor.locked(&tx).await?;
+    actor.require(Permission::RolesManage)?;
     let role = editable(&tx, actor, role).await?;
     if roles::is_a_default(&tx, role.id).await? {
         return Err(AppError::Conflict(
             "This role is the organization's default for invitations; choose another default_role first.".into(),
         ));
+    }
+    // Invitations are written under the same org lock, so none can start granting it now.
+    let granting = roles::pending_invitations_granting(&tx, actor.org_id, role.id).await?;
+    if granting > 0 {
+        return Err(AppError::Conflict(format!(
+            "{granting} pending invitation(s) grant this role; revoke them (or let them expire) first, so nobody \
+             joins without a role."
+        )));
     }
     let holders = memberships::count_holders(&tx, actor.org_id, role.id).await?;
     roles::delete(&tx, role.id).await?;

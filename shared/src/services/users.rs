@@ -1,11 +1,16 @@
 //! Platform administration of users, and the platform-admin grant.
 
+use std::net::IpAddr;
+
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::{DisplayName, Email, Page, PageRequest, User, UserStatus};
 use crate::repositories::{sessions, users};
+use crate::services::access::Caller;
+use crate::services::audit;
 use crate::state::AppState;
 
 /// Checked changes to a user: at least one is given.
@@ -38,21 +43,53 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
     users::find(&client, id).await?.ok_or_else(no_user)
 }
 
-/// Changes a user's name, status or admin flag. Disabling revokes all their sessions in the
-/// same transaction. Admins cannot disable or demote themselves, so one always remains.
+/// Changes a user's name, status or admin flag, audited (`user.updated`, before and after) in
+/// the same transaction. Disabling ends all their sessions (each audited `session.revoked`).
+/// Admins cannot disable or demote themselves. The active platform admins' rows are locked
+/// first, in id order, and the caller's authority is read again under that lock: two admins
+/// demoting or disabling each other at once queue, the second is judged as they are after the
+/// first (403), and at least one active admin always remains (409).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn update(state: &AppState, admin: &User, id: Uuid, req: UserChanges) -> AppResult<User> {
+pub async fn update(
+    state: &AppState,
+    admin: &Caller,
+    id: Uuid,
+    req: UserChanges,
+    ip: Option<IpAddr>,
+) -> AppResult<User> {
     let UserChanges { name, status, is_platform_admin } = req;
-    if id == admin.id && (status == Some(UserStatus::Disabled) || is_platform_admin == Some(false)) {
+    let admin_id = admin.user.id;
+    if id == admin_id && (status == Some(UserStatus::Disabled) || is_platform_admin == Some(false)) {
         return Err(AppError::Conflict("You cannot disable or demote yourself; ask another admin.".into()));
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
+    let admins = users::lock_platform_admins(&tx).await?;
+    let still_admin =
+        admins.contains(&admin_id) && users::find_by_live_session(&tx, admin_id, admin.session_id).await?.is_some();
+    if !still_admin {
+        return Err(AppError::Forbidden("This needs a platform administrator.".into()));
+    }
+    let before = users::find(&tx, id).await?.ok_or_else(no_user)?;
+    let removes_an_admin =
+        admins.contains(&id) && (status == Some(UserStatus::Disabled) || is_platform_admin == Some(false));
+    if removes_an_admin && admins.len() <= 1 {
+        return Err(AppError::Conflict("At least one active platform administrator must remain.".into()));
+    }
     let name = name.as_ref().map(DisplayName::as_str);
     let user = users::update(&tx, id, name, status, is_platform_admin).await?.ok_or_else(no_user)?;
+    let metadata = json!({
+        "before": {"name": before.name, "status": before.status, "is_platform_admin": before.is_platform_admin},
+        "after": {"name": user.name, "status": user.status, "is_platform_admin": user.is_platform_admin},
+    });
+    audit::record_account(&tx, admin_id, ip, "user.updated", ("user", &[id]), metadata).await?;
     if status == Some(UserStatus::Disabled) {
-        let ended = sessions::revoke_all_for_user(&tx, id).await?;
-        tracing::info!(user_id = %id, sessions = ended, admin_id = %admin.id, "user disabled");
+        let ended = sessions::revoke_others(&tx, id, None).await?;
+        if !ended.is_empty() {
+            let metadata = json!({"user_id": id, "reason": "user_disabled"});
+            audit::record_account(&tx, admin_id, ip, "session.revoked", ("session", &ended), metadata).await?;
+        }
+        tracing::info!(user_id = %id, sessions = ended.len(), admin_id = %admin_id, "user disabled");
     }
     tx.commit().await?;
     Ok(user)

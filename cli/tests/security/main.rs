@@ -1,6 +1,7 @@
 //! The security and fault suite: attacks, faults and hostile input, each test reporting the
 //! figures `scripts/security` prints.
 
+mod authorization;
 mod corpus;
 mod credentials;
 mod enumeration;

@@ -204,3 +204,8 @@ pub async fn status_of(db: &impl GenericClient, pick: Pick<'_>) -> Result<Option
 pub async fn pending_for_email(db: &impl GenericClient, email: &str) -> Result<Vec<MyInvitation>, DbError> {
     cached::fetch(db, PENDING_FOR_EMAIL, &[&email, &InvitationStatus::Pending]).await
 }
+
+/// The organization of an invitation, if it exists.
+pub async fn org_of(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    cached::value_opt(db, "SELECT org_id FROM invitations WHERE id = $1", &[&id]).await
+}

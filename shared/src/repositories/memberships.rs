@@ -6,7 +6,7 @@ use const_format::concatcp;
 use uuid::Uuid;
 
 use super::cached::Param;
-use super::{GenericClient, cached, sessions, users};
+use super::{GenericClient, cached, organizations, sessions, users};
 use crate::db::DbError;
 use crate::models::{Member, PermissionSet, User, UserStatus};
 
@@ -136,6 +136,21 @@ pub async fn resolve_caller(
         membership: r.is_member.then_some((r.roles, r.permissions)),
         needs_mfa: r.needs_mfa,
     }))
+}
+
+/// Locks the org's row until the transaction ends and then resolves the caller under that
+/// lock, in one round trip: both statements are prepared first and sent in order, so the
+/// server reads the caller only once it holds the lock. False (and no caller) when there is
+/// no such org.
+pub async fn lock_org_and_resolve_caller(
+    db: &impl GenericClient,
+    org_id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<(bool, Option<SessionMember>), DbError> {
+    cached::warm(db, &[organizations::LOCK, RESOLVE_CALLER]).await?;
+    let lock = async { Ok::<_, DbError>(cached::query_opt(db, organizations::LOCK, &[&org_id]).await?.is_some()) };
+    tokio::try_join!(biased; lock, resolve_caller(db, user_id, session_id, org_id))
 }
 
 /// Adds a member (no roles yet); false if they already are one.

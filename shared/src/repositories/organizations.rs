@@ -20,7 +20,7 @@ const INSERT: &str = concatcp!(
     COLUMNS
 );
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM organizations o WHERE o.id = $1");
-const LOCK: &str = "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE";
+pub(crate) const LOCK: &str = "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE";
 const UPDATE: &str = concatcp!(
     "UPDATE organizations o SET name = COALESCE($2, o.name), slug = COALESCE($3, o.slug), updated_at = now()
      WHERE o.id = $1 RETURNING ",

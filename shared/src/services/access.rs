@@ -9,7 +9,7 @@ use crate::auth::jwt::AccessClaims;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{Permission, PermissionSet, User};
-use crate::repositories::{GenericClient, memberships, organizations, users};
+use crate::repositories::{GenericClient, memberships, users};
 use crate::state::AppState;
 
 /// A member acting in one of their organizations, as resolved for this request.
@@ -36,12 +36,8 @@ impl OrgActor {
     /// write that committed first removed, demoted or signed out is judged as they are now:
     /// 401, 404 or 403 as on any org request.
     pub async fn locked(&self, tx: &impl GenericClient) -> AppResult<OrgActor> {
-        // Sent together (one round trip); the server runs them in order, so the caller is read
-        // once the lock is held.
-        let (locked, caller) = tokio::try_join!(
-            organizations::lock(tx, self.org_id),
-            memberships::resolve_caller(tx, self.user.id, self.session_id, self.org_id),
-        )?;
+        let (locked, caller) =
+            memberships::lock_org_and_resolve_caller(tx, self.org_id, self.user.id, self.session_id).await?;
         if !locked {
             return Err(no_org());
         }

@@ -339,6 +339,9 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
+    // Locks in one order everywhere, the organization before its invitation (deleting the
+    // organization takes it and then its invitations), so the two cannot deadlock.
+    organizations::lock(&tx, preview.org_id).await?;
     // A session to keep across the join, with the stamp it holds.
     let mut keep = None;
     let (user, open_session) = match joiner {
@@ -544,6 +547,10 @@ pub async fn accept_mine(
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
+    // The organization before its invitation, as everywhere (see join_as).
+    if let Some(org_id) = invitations::org_of(&tx, id).await? {
+        organizations::lock(&tx, org_id).await?;
+    }
     let taken = take(&tx, pick, InvitationStatus::Accepted, Some(caller.user.id)).await?;
     if !invitations::inviter_can_grant(&tx, &taken).await? {
         drop(tx);

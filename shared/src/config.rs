@@ -57,6 +57,8 @@ pub struct Config {
     pub login_lockout: Duration,
     /// Per-IP limits on sign-in, sign-up and password-reset requests.
     pub ip_limits: IpLimits,
+    /// Quotas per organization, invitation and account.
+    pub quotas: Quotas,
     /// Second-factor settings.
     pub mfa: MfaConfig,
     /// `API_BASE_PATH`: the base path of a custom-domain API mapping (`/identity`), which API
@@ -68,6 +70,24 @@ pub struct Config {
     pub mail: MailConfig,
     /// The AWS region and credentials (SES, Secrets Manager, RDS IAM tokens).
     pub aws: AwsEnv,
+}
+
+/// Quotas on what mails or grows without bound; 0 turns one off.
+#[derive(Clone, Debug)]
+pub struct Quotas {
+    /// `QUOTA_INVITATIONS_PER_ORG_HOUR`: invitations created and resent by one organization
+    /// per hour (each sends a mail).
+    pub invitations_per_org_hour: u32,
+    /// `QUOTA_RESENDS_PER_INVITATION_HOUR`: resends of one invitation per hour.
+    pub resends_per_invitation_hour: u32,
+    /// `QUOTA_EMAIL_CHANGES_PER_USER_HOUR`: email change requests of one account per hour.
+    pub email_changes_per_user_hour: u32,
+    /// `QUOTA_ORGS_PER_USER`: organizations one account has created that still exist.
+    pub orgs_per_user: u32,
+    /// `QUOTA_ROLES_PER_ORG`: an organization's own roles.
+    pub roles_per_org: u32,
+    /// `QUOTA_SESSIONS_PER_USER`: live sessions of one account; a new one ends the oldest.
+    pub sessions_per_user: u32,
 }
 
 /// Requests allowed per client address (an IPv4 address or an IPv6 /64) in each window; 0
@@ -229,6 +249,14 @@ impl Config {
                 reset: env.parse("IP_LIMIT_RESET", 20)?,
                 verify: env.parse("IP_LIMIT_VERIFY", 30)?,
                 invitation: env.parse("IP_LIMIT_INVITATION", 60)?,
+            },
+            quotas: Quotas {
+                invitations_per_org_hour: env.parse("QUOTA_INVITATIONS_PER_ORG_HOUR", 250)?,
+                resends_per_invitation_hour: env.parse("QUOTA_RESENDS_PER_INVITATION_HOUR", 5)?,
+                email_changes_per_user_hour: env.parse("QUOTA_EMAIL_CHANGES_PER_USER_HOUR", 5)?,
+                orgs_per_user: env.parse("QUOTA_ORGS_PER_USER", 50)?,
+                roles_per_org: env.parse("QUOTA_ROLES_PER_ORG", 100)?,
+                sessions_per_user: env.parse("QUOTA_SESSIONS_PER_USER", 100)?,
             },
             mfa: MfaConfig {
                 encryption_key: env.get("MFA_ENCRYPTION_KEY").map(SecretString::from),

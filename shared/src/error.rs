@@ -72,6 +72,17 @@ pub enum AppError {
         /// When to try again.
         retry_after: Duration,
     },
+    /// 429 of its own type: a quota (per organization, invitation or account) is spent;
+    /// `quota` names it, in the problem's `quota` member too.
+    #[error("{detail}")]
+    QuotaExceeded {
+        /// The quota's name, as its setting names it (`invitations_per_org_hour`).
+        quota: &'static str,
+        /// What was limited and what to do.
+        detail: String,
+        /// When the window frees a use (for a count of things that exist, a short wait).
+        retry_after: Duration,
+    },
     /// 503: a dependency (the database) is unavailable.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -117,7 +128,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } | AppError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,6 +148,7 @@ impl AppError {
             AppError::UnsupportedMediaType => "unsupported-media-type",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests { .. } => "too-many-requests",
+            AppError::QuotaExceeded { .. } => "quota-exceeded",
             AppError::Unavailable(_) | AppError::Contention(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -197,6 +209,10 @@ pub struct Problem<'a> {
     /// For 422: each invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<&'a [FieldError]>,
+    /// For a 429 of type `quota-exceeded`: which quota.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "invitations_per_org_hour")]
+    pub quota: Option<&'a str>,
 }
 
 /// Seconds a client should wait before retrying while the database is unreachable.
@@ -227,7 +243,7 @@ impl AppError {
     /// Seconds for Retry-After (at least 1): for a limit, its wait; for a 503, a short one.
     pub fn retry_after_secs(&self) -> Option<u64> {
         let secs = match self {
-            AppError::TooManyRequests { retry_after, .. } => {
+            AppError::TooManyRequests { retry_after, .. } | AppError::QuotaExceeded { retry_after, .. } => {
                 retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
             }
             AppError::Unavailable(_) | AppError::Contention(_) => UNAVAILABLE_RETRY_AFTER_SECS,
@@ -251,6 +267,10 @@ impl IntoResponse for AppError {
             status: status.as_u16(),
             detail,
             errors,
+            quota: match &self {
+                AppError::QuotaExceeded { quota, .. } => Some(quota),
+                _ => None,
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();

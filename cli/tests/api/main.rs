@@ -27,6 +27,7 @@ mod orgs;
 mod pages;
 mod platform;
 mod pool;
+mod quotas;
 mod rie;
 mod roles;
 mod scoped_tokens;

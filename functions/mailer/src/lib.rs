@@ -1,8 +1,8 @@
 //! The mailer function: on a schedule, delivers what the email outbox holds.
 
 use identity_shared::db::{self, DbError};
-use identity_shared::services::ip_limits;
 use identity_shared::services::outbox::{self, DrainReport, Sender};
+use identity_shared::services::{ip_limits, quotas};
 
 /// Rows claimed per round.
 const BATCH: i64 = 50;
@@ -32,7 +32,9 @@ pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbEr
     }
 }
 
-/// Forgets per-IP counters whose window ended long ago, so the table holds recent clients only.
+/// Forgets per-IP and quota counters whose window ended long ago, so the tables hold recent
+/// clients and subjects only; how many rows went.
 pub async fn prune_ip_counters(pool: &db::Pool) -> Result<u64, DbError> {
-    ip_limits::prune(&db::client(pool).await?).await
+    let client = db::client(pool).await?;
+    Ok(ip_limits::prune(&client).await? + quotas::prune(&client).await?)
 }

@@ -22,7 +22,8 @@ async fn running_twice_is_harmless() {
             "V6__member_access_columns".to_owned(),
             "V7__accounts_and_limits".to_owned(),
             "V8__mfa".to_owned(),
-            "V9__security_stamp".to_owned()
+            "V9__security_stamp".to_owned(),
+            "V10__quotas".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -43,7 +44,8 @@ async fn concurrent_runs_apply_each_migration_once() {
     let (a, b) = tokio::join!(migrate_function::handle(&config), migrate_function::handle(&config));
     let mut all = applied(&a.unwrap());
     all.extend(applied(&b.unwrap()));
-    all.sort();
+    // In version order (V10 after V9).
+    all.sort_by_key(|name| name[1..].split("__").next().and_then(|v| v.parse::<u32>().ok()));
     assert_eq!(
         all,
         vec![
@@ -55,7 +57,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V6__member_access_columns".to_owned(),
             "V7__accounts_and_limits".to_owned(),
             "V8__mfa".to_owned(),
-            "V9__security_stamp".to_owned()
+            "V9__security_stamp".to_owned(),
+            "V10__quotas".to_owned()
         ]
     );
 }

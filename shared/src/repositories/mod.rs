@@ -10,6 +10,7 @@ pub mod mfa;
 pub mod one_time_tokens;
 pub mod organizations;
 pub mod outbox;
+pub mod quotas;
 pub mod refresh_tokens;
 pub mod roles;
 pub mod sessions;

@@ -21,7 +21,13 @@ pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
 /// and its stamp is still the one read before the password was checked ($11). The account's
 /// row is share-locked: a credential change in flight is waited for and then seen, and one
 /// that comes after waits for this session to exist and ends it (or its new stamp does).
+/// The account's live sessions beyond the newest `$13 - 1` end as this one opens (the quota;
+/// 0 keeps all): the CTE sees the sessions as they were before the insert.
 const OPEN: &str = "WITH u AS (SELECT id FROM users WHERE id = $2 AND security_stamp = $11 AND status = $12 FOR SHARE),
+                         oldest AS (UPDATE sessions SET revoked_at = now()
+                                    WHERE $13::int8 > 0 AND id IN (SELECT o.id FROM sessions o JOIN u ON o.user_id = u.id
+                                                             WHERE o.revoked_at IS NULL
+                                                             ORDER BY o.id DESC OFFSET GREATEST($13::int8 - 1, 0))),
                          s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr, security_stamp)
                                SELECT $1, u.id, $3, $4, $5, $9, $10, $11 FROM u RETURNING id)
                     INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
@@ -83,6 +89,8 @@ pub struct NewSession<'a> {
     pub token_ttl: Duration,
     /// The account's stamp when its credentials were checked.
     pub security_stamp: Uuid,
+    /// Live sessions an account may have (the oldest end); 0 for no limit.
+    pub most_sessions: i64,
 }
 
 /// Opens a session and stores its first refresh token, in one statement: the two exist
@@ -105,6 +113,7 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<bool,
             &new.amr,
             &new.security_stamp,
             &UserStatus::Active,
+            &new.most_sessions,
         ],
     )
     .await?;

@@ -214,17 +214,19 @@ pub async fn lock_platform_admins(db: &impl GenericClient) -> Result<Vec<Uuid>, 
     rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
 }
 
-/// Share-locks the active account behind a live session until the transaction ends, so that
-/// a write made as this user cannot outlive them: deleting the account (which takes the row
-/// first) waits for this transaction, or this one finds no row. False when the session has
-/// ended or the account is gone or disabled.
+/// Locks the active account behind a live session until the transaction ends, so that a
+/// write made as this user cannot outlive them: deleting the account (which takes the row
+/// first) waits for this transaction, or this one finds no row; and two such writes of one
+/// account queue (what they count, they count one after the other). Sign-ins only share-lock
+/// the row, and wait at most this short transaction. False when the session has ended or the
+/// account is gone or disabled.
 pub async fn lock_acting(db: &impl GenericClient, user_id: Uuid, session_id: Uuid) -> Result<bool, DbError> {
     let row = cached::query_opt(
         db,
         "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
            AND u.status = $3
-         FOR SHARE OF u",
+         FOR NO KEY UPDATE OF u",
         &[&session_id, &user_id, &UserStatus::Active],
     )
     .await?;

@@ -20,6 +20,7 @@ use crate::services::account::{self, bad_token};
 use crate::services::audit;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
+use crate::services::quotas::{self, Hourly};
 use crate::state::AppState;
 
 /// Lifetime of an email change link.
@@ -55,6 +56,7 @@ pub async fn request(state: &AppState, caller: &Caller, req: EmailChangeRequest)
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let security_stamp = account::lock_caller(&tx, caller).await?;
+    quotas::spend(state, &tx, Hourly::EmailChangesPerUser, user.id).await?;
     // The change is stored even when the new address is taken (its link is never mailed), so
     // that the notice and its cancel link are the same either way.
     let change = one_time_tokens::NewEmailChange {

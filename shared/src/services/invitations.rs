@@ -18,6 +18,7 @@ use crate::services::account;
 use crate::services::audit::{self, Attribution};
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
+use crate::services::quotas::{self, Hourly};
 use crate::services::second_factor::{self, Proof};
 use crate::services::sessions::{self, Checked, PASSWORD_ONLY};
 use crate::services::sign_in;
@@ -91,9 +92,10 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     // with no other invitation being written beside this one.
     let actor = &actor.locked(&tx).await?;
     actor.require(Permission::InvitationsCreate)?;
-    // The checks, the org's name for the mail and retiring stale invitations to this email
-    // leave together: one round trip. A refusal rolls the transaction back.
-    let (found, is_member, org, (), seats) = tokio::try_join!(
+    // The checks, the quota's count, the org's name for the mail and retiring stale
+    // invitations to this email leave together: one round trip. A refusal rolls the
+    // transaction back, the count with it.
+    let (found, is_member, org, (), seats, ()) = tokio::try_join!(
         async {
             match &req.roles {
                 Some(names) => crate::services::roles::grantable(&tx, actor, names, "Inviting with these roles").await,
@@ -104,6 +106,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
         async { organizations::find(&tx, actor.org_id).await?.ok_or_else(no_invitation) },
         async { Ok(invitations::expire_stale(&tx, actor.org_id, email).await?) },
         async { organizations::seats(&tx, actor.org_id).await?.ok_or_else(no_invitation) },
+        quotas::spend(state, &tx, Hourly::InvitationsPerOrg, actor.org_id),
     )?;
     if is_member {
         return Err(AppError::Conflict("This email already belongs to a member of the organization.".into()));
@@ -203,6 +206,8 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
         .flat_map(|r| r.permissions.iter())
         .collect();
     actor.require_all(&granted, "Resending an invitation with these roles")?;
+    quotas::spend(state, &tx, Hourly::ResendsPerInvitation, id).await?;
+    quotas::spend(state, &tx, Hourly::InvitationsPerOrg, actor.org_id).await?;
     let token = tokens::generate();
     let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token), actor.user.id)
         .await

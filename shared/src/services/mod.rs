@@ -15,6 +15,7 @@ pub mod lockouts;
 pub mod members;
 pub mod orgs;
 pub mod outbox;
+pub mod quotas;
 pub mod roles;
 pub mod second_factor;
 pub mod session_admin;

@@ -9,9 +9,11 @@ use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Permission, Slug};
+use crate::repositories;
 use crate::repositories::{memberships, organizations, users};
 use crate::services::access::{Caller, OrgActor, OrgRead, no_org};
 use crate::services::audit::{self, Attribution};
+use crate::services::quotas;
 use crate::state::AppState;
 
 /// A checked organization to create.
@@ -62,11 +64,15 @@ pub async fn create(state: &AppState, caller: &Caller, ip: Option<IpAddr>, req: 
     let creator = caller.user.id;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    // The creator's account is share-locked first: deleting it meanwhile either waits and then
-    // finds this org (whose last owner it is: 409), or comes first and this is a 401.
+    // The creator's account is locked first: deleting it meanwhile either waits and then finds
+    // this org (whose last owner it is: 409), or comes first and this is a 401.
     if !users::lock_acting(&tx, creator, caller.session_id).await? {
         return Err(crate::services::access::session_ended());
     }
+    // Counted under that lock, so two creations at once count each other.
+    let created = repositories::quotas::orgs_created_by(&tx, creator).await?;
+    let limit = state.config().quotas.orgs_per_user;
+    quotas::room_for_one("orgs_per_user", created, limit, "The organizations this account created")?;
     let id = Uuid::now_v7();
     let organization = match &req.slug {
         Some(slug) => organizations::insert(&tx, id, name.as_str(), slug.as_str(), creator)

@@ -120,6 +120,10 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: NewRole) -> AppResu
     let actor = &actor.locked(&tx).await?;
     actor.require(Permission::RolesManage)?;
     actor.require_all(&permissions, "A role with these permissions")?;
+    // Counted under the organization's lock, which every role write takes.
+    let existing = crate::repositories::quotas::custom_roles_of(&tx, actor.org_id).await?;
+    let limit = state.config().quotas.roles_per_org;
+    crate::services::quotas::room_for_one("roles_per_org", existing, limit, "This organization's own roles")?;
     let id = Uuid::now_v7();
     roles::insert(&tx, id, actor.org_id, name.as_str(), &description, &permissions).await.map_err(taken)?;
     let metadata = json!({"name": name.as_str(), "permissions": permissions.names()});

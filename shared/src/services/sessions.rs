@@ -103,6 +103,7 @@ pub async fn open_session(
         token_hash: &token_hash,
         token_ttl: state.config().refresh_token_ttl,
         security_stamp: checked.security_stamp,
+        most_sessions: i64::from(state.config().quotas.sessions_per_user),
     };
     if !sessions::open(db, &new).await? {
         return Err(credentials_changed());

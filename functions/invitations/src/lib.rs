@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use identity_shared::api::auth::TokenRequest;
 use identity_shared::api::invitations::{AcceptRequest, CreateInvitation, InvitationQuery};
 use identity_shared::api::problems::{
-    AddressLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, NotFound, OrgRoute, Unauthorized,
-    Unavailable,
+    AddressLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, NotFound, OrgRoute, QuotaSpent,
+    Unauthorized, Unavailable,
 };
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess, OrgToken,
@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Invited; the mail is sent (the token never appears here)", body = Invitation),
-        JsonBody, OrgRoute, Conflict,
+        JsonBody, OrgRoute, Conflict, QuotaSpent,
     ),
 )]
 async fn create(
@@ -100,7 +100,7 @@ async fn get_one(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A new token is mailed; older links stop working", body = Invitation),
-        OrgRoute, Conflict, Gone,
+        OrgRoute, Conflict, Gone, QuotaSpent,
     ),
 )]
 async fn resend(

@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::api::orgs::{CreateOrg, CreateRole, SetLimits, SetRoles, UpdateOrg, UpdateRole};
-use identity_shared::api::problems::{Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, SignedIn};
+use identity_shared::api::problems::{
+    Conflict, DefaultRoleConflict, InvalidQuery, JsonBody, OrgRoute, QuotaSpent, SignedIn,
+};
 use identity_shared::api::users::PageParams;
 use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Authenticated, Client, MemberPath, OrgAccess, OrgPath, OrgToken, PlatformAdmin,
@@ -42,7 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created; the caller is its owner", body = MyOrganization),
-        JsonBody, SignedIn, Conflict,
+        JsonBody, SignedIn, Conflict, QuotaSpent,
     ),
 )]
 async fn create_org(
@@ -230,7 +232,7 @@ async fn list_roles(State(state): State<AppState>, OrgToken(request): OrgToken) 
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = Role),
-        JsonBody, OrgRoute, Conflict,
+        JsonBody, OrgRoute, Conflict, QuotaSpent,
     ),
 )]
 async fn create_role(

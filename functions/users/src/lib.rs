@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use axum::{Json, Router};
 use identity_shared::api::auth::ChangePasswordRequest;
 use identity_shared::api::problems::{
-    AttemptsLimited, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, LastOwner, NotFound, OrgRoute,
-    SignedIn, Unauthorized, Unavailable,
+    AttemptsLimited, AttemptsOrQuota, Conflict, Forbidden, Gone, HashingBusy, InvalidQuery, JsonBody, LastOwner,
+    NotFound, OrgRoute, SignedIn, Unauthorized, Unavailable, Unproven,
 };
 use identity_shared::api::users::{
     ChangeEmailRequest, DeleteAccountRequest, PageParams, UpdateProfile, UpdateUser, UserQuery,
@@ -110,7 +110,7 @@ async fn delete_me(
             description = "A confirmation link is mailed to the new address and a notice to the current one; \
                            the answer is the same whether the new address is free or taken",
         ),
-        JsonBody, SignedIn, AttemptsLimited, HashingBusy,
+        JsonBody, SignedIn, Unproven, AttemptsOrQuota, HashingBusy,
     ),
 )]
 async fn change_email(

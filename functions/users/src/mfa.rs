@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use identity_shared::AppResult;
 use identity_shared::api::mfa::{StepUpRequest, VerifyTotpRequest};
-use identity_shared::api::problems::{AttemptsLimited, Conflict, HashingBusy, JsonBody, NotFound, OrgRoute, SignedIn};
+use identity_shared::api::problems::{
+    AttemptsLimited, Conflict, HashingBusy, JsonBody, NotFound, OrgRoute, SignedIn, Unproven,
+};
 use identity_shared::http::{
     ApiJson, AppState, Authenticated, Client, FactorPath, OptionalJson, PlatformAdmin, UserPath,
 };
@@ -56,7 +58,7 @@ async fn my_factors(
                            ask for it until POST /me/mfa/totp/{id}/verify proves it",
         ),
         (status = 409, description = "An authenticator is already active", body = identity_shared::error::Problem, content_type = "application/problem+json"),
-        JsonBody, SignedIn, AttemptsLimited, HashingBusy,
+        JsonBody, SignedIn, Unproven, AttemptsLimited, HashingBusy,
     ),
 )]
 async fn enrol_totp(
@@ -138,7 +140,7 @@ async fn regenerate_recovery_codes(
     responses(
         (status = 204, description = "Every factor and recovery code of the user is gone and every session ended; \\
                                       they sign in with the password alone and may enrol again"),
-        OrgRoute,
+        JsonBody, OrgRoute, AttemptsLimited, HashingBusy,
     ),
 )]
 async fn reset_user_factors(

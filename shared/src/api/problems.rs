@@ -25,7 +25,16 @@ const SCOPE_FORBIDDEN: Answer = Answer(
 );
 const NOT_FOUND: Answer = Answer(404, "Not found (also for orgs the caller is not a member of)");
 const CONFLICT: Answer = Answer(409, "Conflicts with the current state");
-const DEFAULT_ROLE: Answer = Answer(409, "The role is the organization's default role for invitations");
+const DEFAULT_ROLE: Answer =
+    Answer(409, "The role is the organization's default role for invitations, or pending invitations grant it");
+const UNPROVEN: Answer = Answer(403, "The account's address is not proven yet (verify it first)");
+const QUOTA: Answer =
+    Answer(429, "A quota is spent: typed urn:identity-api:problem:quota-exceeded, its quota member names it");
+const ATTEMPTS_OR_QUOTA: Answer = Answer(
+    429,
+    "Too many password attempts; or, typed urn:identity-api:problem:quota-exceeded, the quota its quota member \
+     names is spent",
+);
 const LAST_OWNER: Answer = Answer(409, "The user is the last owner of the organizations the detail names");
 const GONE: Answer = Answer(410, "Expired or revoked");
 const TOO_LARGE: Answer = Answer(413, "Body over 64 KiB");
@@ -94,6 +103,12 @@ problem_set! {
     AddressLimited: ADDRESS_LIMITED;
     /// The per-email attempt limit, or the per-address one (429).
     AttemptsLimited: ATTEMPTS_LIMITED;
+    /// The account's address is not proven (403).
+    Unproven: UNPROVEN;
+    /// A quota is spent (429, `quota-exceeded`).
+    QuotaSpent: QUOTA;
+    /// The per-email attempt limit, or a quota (429).
+    AttemptsOrQuota: ATTEMPTS_OR_QUOTA;
     /// No database (503).
     Unavailable: UNAVAILABLE;
     /// No database, or every password hashing slot busy (503).

@@ -82,3 +82,61 @@ async fn trace_request(req: Request, next: Next) -> Response {
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A router whose handler meets contention on its first `failures` calls, counting calls
+    /// and checking that every call saw the whole body.
+    fn contended(failures: usize) -> (Router, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let handler = move |body: String| {
+            let seen = seen.clone();
+            async move {
+                assert_eq!(body, "the body");
+                if seen.fetch_add(1, Ordering::SeqCst) < failures {
+                    Err(AppError::Contention("deadlock detected".into()))
+                } else {
+                    Ok("done")
+                }
+            }
+        };
+        let router = Router::new().route("/", post(handler)).layer(middleware::from_fn(retry_once_on_contention));
+        (router, calls)
+    }
+
+    async fn send(router: Router) -> Response {
+        router.oneshot(Request::post("/").body(Body::from("the body")).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_rolled_back_by_contention_runs_once_more_with_its_body() {
+        let (router, calls) = contended(1);
+        assert_eq!(send(router).await.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn contention_twice_is_a_503_with_retry_after() {
+        let (router, calls) = contended(2);
+        let response = send(router).await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "run twice, not more");
+    }
+
+    #[tokio::test]
+    async fn other_answers_run_once() {
+        let (router, calls) = contended(0);
+        assert_eq!(send(router).await.status(), 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -344,9 +344,6 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     if preview.status != InvitationStatus::Pending {
         return Err(refusal(Some(preview.status)));
     }
-    // Locks in one order everywhere, the organization before its invitation (deleting the
-    // organization takes it and then its invitations), so the two cannot deadlock.
-    organizations::lock(&tx, preview.org_id).await?;
     // A session to keep across the join, with the stamp it holds.
     let mut keep = None;
     let (user, open_session) = match joiner {
@@ -375,6 +372,9 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
             (users::insert(&tx, &new).await.map_err(account::email_taken)?, sign_in)
         }
     };
+    // Locks in one order everywhere: the account (above), then the organization, then its
+    // invitation (deleting the organization takes it and then its invitations).
+    organizations::lock(&tx, preview.org_id).await?;
     let taken = take(&tx, Pick::Token(hash), InvitationStatus::Accepted, Some(user.id)).await?;
     if !invitations::inviter_can_grant(&tx, &taken).await? {
         drop(tx);

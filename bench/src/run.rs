@@ -18,7 +18,7 @@ use tokio::process::Command;
 use crate::api::Api;
 use crate::cpu;
 use crate::load::{self, Target};
-use crate::server::{self, Server, UNREACHED, ip_limits};
+use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
 use crate::{coldstart, fake_ses, flows, hashing, report, wire};
 
 /// Every seeded account's password.
@@ -80,11 +80,6 @@ fn with(mut row: Value, fields: Value) -> Value {
         row.extend(fields);
     }
     row
-}
-
-/// A port nothing listens on now.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Org number `n` of the seed data.

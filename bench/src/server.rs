@@ -33,7 +33,7 @@ impl Server {
     /// Starts `identity serve` from `bin` on a free port with `env` (later entries win), its
     /// output in `out/serve-<name>.log`, and waits for /health.
     pub async fn start(bin: &Path, out: &Path, name: &str, env: &[(String, String)]) -> anyhow::Result<Server> {
-        let url = format!("http://127.0.0.1:{}", crate::run::free_port()?);
+        let url = format!("http://127.0.0.1:{}", free_port()?);
         Server::start_on(bin, out, name, &url, env).await
     }
 
@@ -95,4 +95,9 @@ impl Server {
 /// `pairs` as owned environment entries.
 pub fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// A port free on 127.0.0.1 now.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

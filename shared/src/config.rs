@@ -49,7 +49,7 @@ pub struct Config {
     /// requests that need one answer 503 at once instead of queueing without bound.
     pub password_hash_queue: usize,
     /// `FORGOT_PASSWORD_MIN_MS`: the least time a forgot-password answer takes, known email or
-    /// not, until this process has timed a real reset mail (see `services::equal_time`).
+    /// not, until this process has timed a real reset mail (see `equal_time`).
     pub forgot_password_min: Duration,
     /// `LOGIN_MAX_FAILURES`: failed logins for one email before it is locked.
     pub login_max_failures: i32,
@@ -363,13 +363,16 @@ fn return_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
 /// The local default issuer: where `identity serve` listens unless told otherwise.
 pub const LOCAL_ISSUER: &str = "http://127.0.0.1:3000";
 
+/// The placeholder in JWT_ISSUER that the invoking API Gateway API's id replaces.
+pub const API_ID_PLACEHOLDER: &str = "{api_id}";
+
 /// JWT_ISSUER: an https URL (http only on a loopback host) with no query, fragment or trailing
 /// slash, since verifiers fetch `{issuer}/.well-known/openid-configuration` and compare `iss`
 /// with it exactly.
 fn issuer(env: &Env<'_>) -> Result<String, ConfigError> {
     let Some(raw) = env.get("JWT_ISSUER") else { return Ok(LOCAL_ISSUER.to_owned()) };
     let invalid = |reason: &str| ConfigError::Invalid { name: "JWT_ISSUER", reason: format!("'{raw}' {reason}") };
-    let probe = raw.replace(crate::auth::jwt::API_ID_PLACEHOLDER, "apiid");
+    let probe = raw.replace(API_ID_PLACEHOLDER, "apiid");
     let url = url::Url::parse(&probe).map_err(|_| invalid("is not a URL such as https://id.example.com"))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod db;
+pub mod equal_time;
 pub mod error;
 pub mod http;
 pub mod mail;

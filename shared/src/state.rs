@@ -10,9 +10,9 @@ use crate::auth::password::Passwords;
 use crate::auth::sealed::Sealer;
 use crate::auth::tokens;
 use crate::config::Config;
+use crate::equal_time::EqualTime;
 use crate::error::AppError;
 use crate::mail::Mailer;
-use crate::services::equal_time::EqualTime;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]

@@ -10,13 +10,10 @@ use uuid::Uuid;
 
 use super::jwk::SigningKey;
 pub use super::jwk::{Jwk, KeyFormatError, PublicKey, SigningAlg};
-use crate::config::Config;
+use crate::config::{API_ID_PLACEHOLDER, Config};
 
 /// The `typ` header of every access token (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-/// The placeholder in JWT_ISSUER that the invoking API Gateway API's id replaces.
-pub const API_ID_PLACEHOLDER: &str = "{api_id}";
 
 /// Claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,16 @@ pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
          WHERE id = (SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL
                        AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)) ";
 
+/// Every authenticated request runs this one.
+const FIND_BY_LIVE_SESSION: &str = concatcp!(
+    TOUCH_IF_IDLE,
+    "SELECT ",
+    users::COLUMNS,
+    " FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
+        AND u.status = $3"
+);
+
 /// A session and its first refresh token, in one statement, only while the account is active
 /// and its stamp is still the one read before the password was checked ($11). The account's
 /// row is share-locked: a credential change in flight is waited for and then seen, and one
@@ -196,4 +206,13 @@ pub async fn list_live(
     limit: i64,
 ) -> Result<Vec<Session>, DbError> {
     cached::fetch(db, LIST_LIVE, &[&user_id, &current, &before, &limit]).await
+}
+
+/// The active user behind a live session: the one check every authenticated request makes.
+pub async fn find_by_live_session(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<Option<User>, DbError> {
+    cached::fetch_opt(db, FIND_BY_LIVE_SESSION, &[&session_id, &user_id, &UserStatus::Active]).await
 }

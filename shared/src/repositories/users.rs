@@ -3,7 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
-use super::{GenericClient, cached, sessions};
+use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{User, UserCredentials, UserStatus};
 
@@ -28,15 +28,6 @@ const FIND_CREDENTIALS: &str = concatcp!(
      FROM users u WHERE lower(u.email) = lower($1)"
 );
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM users u WHERE u.id = $1");
-/// Every authenticated request runs this one.
-const FIND_BY_LIVE_SESSION: &str = concatcp!(
-    sessions::TOUCH_IF_IDLE,
-    "SELECT ",
-    COLUMNS,
-    " FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
-        AND u.status = $3"
-);
 const LIST: &str = concatcp!(
     "SELECT ",
     COLUMNS,
@@ -114,15 +105,6 @@ pub async fn find_credentials(db: &impl GenericClient, email: &str) -> Result<Op
 /// The user with this id.
 pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<User>, DbError> {
     cached::fetch_opt(db, FIND, &[&id]).await
-}
-
-/// The active user behind a live session: the one check every authenticated request makes.
-pub async fn find_by_live_session(
-    db: &impl GenericClient,
-    user_id: Uuid,
-    session_id: Uuid,
-) -> Result<Option<User>, DbError> {
-    cached::fetch_opt(db, FIND_BY_LIVE_SESSION, &[&session_id, &user_id, &UserStatus::Active]).await
 }
 
 /// Users whose email starts with `prefix` (case-insensitively), by id after `after`.

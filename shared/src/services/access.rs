@@ -9,7 +9,7 @@ use crate::auth::jwt::AccessClaims;
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{Permission, PermissionSet, User};
-use crate::repositories::{GenericClient, memberships, users};
+use crate::repositories::{GenericClient, memberships, sessions};
 use crate::state::AppState;
 
 /// A member acting in one of their organizations, as resolved for this request.
@@ -82,7 +82,7 @@ pub struct Caller {
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
     let claims = verify(state, bearer)?;
     let client = db::client(state.pool()).await?;
-    let user = users::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
+    let user = sessions::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
     Ok(Caller { user, session_id: claims.sid, claims })
 }
 

@@ -165,7 +165,7 @@ pub async fn resend_verification(state: &AppState, caller: &Caller, client_info:
 /// Mails a reset link if an active account has this email. Answers the same either way, in
 /// the same time: the mail is sent before the answer (Lambda freezes a sandbox once it has
 /// answered, so nothing may be left running), and an answer without one waits as long as a
-/// send usually takes (see [`EqualTime`](crate::services::equal_time::EqualTime)).
+/// send usually takes (see [`EqualTime`](crate::equal_time::EqualTime)).
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn forgot_password(state: &AppState, email: &Email, client_info: ClientInfo) -> AppResult<()> {
     ip_limits::check(state, Guarded::Forgot, client_info.ip).await?;

@@ -5,7 +5,6 @@ pub mod account;
 pub mod account_deletion;
 pub mod audit;
 pub mod email_change;
-pub mod equal_time;
 pub mod factors;
 pub mod health;
 pub mod invitations;

@@ -66,7 +66,7 @@ pub async fn update(
     let tx = client.transaction().await?;
     let admins = users::lock_platform_admins(&tx).await?;
     let still_admin =
-        admins.contains(&admin_id) && users::find_by_live_session(&tx, admin_id, admin.session_id).await?.is_some();
+        admins.contains(&admin_id) && sessions::find_by_live_session(&tx, admin_id, admin.session_id).await?.is_some();
     if !still_admin {
         return Err(AppError::Forbidden("This needs a platform administrator.".into()));
     }

@@ -7,6 +7,7 @@ mod credentials;
 mod database;
 mod default_role;
 mod discovery;
+mod docs;
 mod events;
 mod failures;
 mod input;

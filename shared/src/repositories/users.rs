@@ -196,27 +196,8 @@ pub async fn lock_platform_admins(db: &impl GenericClient) -> Result<Vec<Uuid>, 
     rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
 }
 
-/// Locks the active account behind a live session until the transaction ends, so that a
-/// write made as this user cannot outlive them: deleting the account (which takes the row
-/// first) waits for this transaction, or this one finds no row; and two such writes of one
-/// account queue (what they count, they count one after the other). Sign-ins only share-lock
-/// the row, and wait at most this short transaction. False when the session has ended or the
-/// account is gone or disabled.
-pub async fn lock_acting(db: &impl GenericClient, user_id: Uuid, session_id: Uuid) -> Result<bool, DbError> {
-    let row = cached::query_opt(
-        db,
-        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
-           AND u.status = $3
-         FOR NO KEY UPDATE OF u",
-        &[&session_id, &user_id, &UserStatus::Active],
-    )
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Locks the account's row for its deletion, before anything else of it is read: a write
-/// made as this user (which share-locks it) is waited for and then seen. False if it is gone.
+/// made as this user (which locks it first) is waited for and then seen. False if it is gone.
 pub async fn lock_for_deletion(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
     Ok(cached::query_opt(db, "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id]).await?.is_some())
 }

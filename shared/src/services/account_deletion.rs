@@ -48,7 +48,7 @@ async fn erase(state: &AppState, user_id: Uuid, actor_id: Uuid, ip: Option<std::
     let ip = if actor_id == user_id { None } else { ip };
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    // The account's row first: an organization being created by this user (which share-locks
+    // The account's row first: an organization being created by this user (which locks
     // it) is waited for, and then counted below, so it cannot be left without an owner.
     if !users::lock_for_deletion(&tx, user_id).await? {
         return Err(AppError::NotFound("No such user.".into()));

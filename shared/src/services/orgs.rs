@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, on_constraint};
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Permission, Slug};
 use crate::repositories;
-use crate::repositories::{memberships, organizations, users};
+use crate::repositories::{memberships, organizations};
 use crate::services::access::{Caller, OrgActor, OrgRead, no_org};
 use crate::services::audit::{self, Attribution};
 use crate::services::quotas;
@@ -64,11 +64,10 @@ pub async fn create(state: &AppState, caller: &Caller, ip: Option<IpAddr>, req: 
     let creator = caller.user.id;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    // The creator's account is locked first: deleting it meanwhile either waits and then finds
-    // this org (whose last owner it is: 409), or comes first and this is a 401.
-    if !users::lock_acting(&tx, creator, caller.session_id).await? {
-        return Err(crate::services::access::session_ended());
-    }
+    // The creator's account is locked first, as for a credential change: deleting it
+    // meanwhile either waits and then finds this org (whose last owner it is: 409), or comes
+    // first and this is a 401; two creations by one account queue, so they count each other.
+    crate::services::account::lock_caller(&tx, caller).await?;
     // Counted under that lock, so two creations at once count each other.
     let created = repositories::quotas::orgs_created_by(&tx, creator).await?;
     let limit = state.config().quotas.orgs_per_user;

@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The whole benchmark (scripts/bench builds, then runs this): a private cluster, seeding,
-    /// `identity serve`, every measurement, and the report into bench/results.md and README.md
+    /// `identity serve`, every measurement, and the report into docs/benchmarks.md
     /// (or .local/bench/smoke.md with --smoke).
     Run {
         /// Where the built binaries are.

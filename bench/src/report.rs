@@ -1,4 +1,4 @@
-//! The benchmark's JSON lines as the markdown table of bench/results.md and the README. A run
+//! The benchmark's JSON lines as the markdown table of docs/benchmarks.md. A run
 //! whose requests failed measured something else: it is refused, not reported.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// Markers around the README's copy of the table.
+/// Markers around the table in docs/benchmarks.md.
 const START: &str = "<!-- bench:start (scripts/bench writes this) -->";
 const END: &str = "<!-- bench:end -->";
 
@@ -117,8 +117,8 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          are in it. Every function links the Secrets Manager client, as any may read the database secret \
          (DATABASE_SECRET_ARN); only the three that send mail link SES and aws-config. Sizes here are x86_64 and \
          built without LTO, to keep the benchmark's build short; the size goal is for what deploys, the arm64 zips \
-         `scripts/package` builds with the release profile's fat LTO (its table is in the README under \
-         \"Deploying to AWS\").\n"
+         `scripts/package` builds with the release profile's fat LTO (its table is in \
+         docs/deploy.md).\n"
     )?;
     before_and_after(&mut out, &cold, baseline)?;
 
@@ -509,13 +509,12 @@ fn before_and_after(out: &mut String, after: &[&Value], before: &[Value]) -> any
     Ok(())
 }
 
-/// Puts the table between the README's markers, one heading level down.
-pub fn into_readme(path: &Path, table: &str) -> anyhow::Result<()> {
-    let body: Vec<String> =
-        table.lines().skip(2).map(|l| if l.starts_with("## ") { format!("#{l}") } else { l.to_owned() }).collect();
-    let readme = std::fs::read_to_string(path)?;
-    let (head, rest) = readme.split_once(START).context("README: bench start marker not found")?;
-    let (_, tail) = rest.split_once(END).context("README: bench end marker not found")?;
+/// Puts the table, without its title, between the markers of docs/benchmarks.md.
+pub fn into_doc(path: &Path, table: &str) -> anyhow::Result<()> {
+    let body: Vec<&str> = table.lines().skip(2).collect();
+    let doc = std::fs::read_to_string(path)?;
+    let (head, rest) = doc.split_once(START).context("docs/benchmarks.md: bench start marker not found")?;
+    let (_, tail) = rest.split_once(END).context("docs/benchmarks.md: bench end marker not found")?;
     let body = body.join("\n");
     std::fs::write(path, format!("{head}{START}\n\n{}\n\n{END}{tail}", body.trim()))?;
     Ok(())

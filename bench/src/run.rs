@@ -52,7 +52,7 @@ impl Plan {
         Plan { bin, smoke: true, seconds: 1, warmup: 0, cold_starts: 2, pages: 5, short: 1, trips: 3, baseline: None }
     }
 
-    /// The full run whose table goes into bench/results.md and the README.
+    /// The full run whose table goes into docs/benchmarks.md.
     pub fn full(bin: PathBuf, seconds: u64, cold_starts: usize, baseline: Option<String>) -> Plan {
         Plan { bin, smoke: false, seconds, warmup: 2, cold_starts, pages: 500, short: 5, trips: 20, baseline }
     }
@@ -396,8 +396,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     if plan.smoke {
         std::fs::write(out.join("smoke.md"), &table)?;
     } else {
-        std::fs::write(root.join("bench/results.md"), &table)?;
-        report::into_readme(&root.join("README.md"), &table)?;
+        report::into_doc(&root.join("docs/benchmarks.md"), &table)?;
     }
     Ok(())
 }

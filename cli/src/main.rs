@@ -37,7 +37,7 @@ enum Command {
         command: MailCommand,
     },
     /// Print the current TOTP code for a base32 secret, as an authenticator app would (for
-    /// scripts and the README walk-through; use a real app for real accounts).
+    /// scripts and the guide's walk-through; use a real app for real accounts).
     Totp {
         /// The `secret` POST /me/mfa/totp answered with.
         secret: String,

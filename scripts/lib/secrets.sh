@@ -1,7 +1,7 @@
 # Sourced by scripts/test (after ses.sh): moto's server as a local Secrets Manager, installed
 # from PyPI into .local/moto (git-ignored) and started on a free loopback port.
 
-MOTO_VERSION=5.2.5
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 secrets_install() {
   local venv=$PWD/.local/moto

@@ -1,7 +1,7 @@
 # Sourced by scripts/test: the aws-ses-v2-local emulator, installed from npm into .local/ses
 # (git-ignored) and started on a free loopback port.
 
-SES_LOCAL_VERSION=2.10.2
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 ses_install() {
   local dir=$PWD/.local/ses

@@ -2,7 +2,8 @@
 # cargo-lambda (with zig), aws-sam-cli and cfn-lint. Installed once, then reused.
 
 TOOLS_VENV="$PWD/.local/venv"
-TOOLS_PINS="cargo-lambda==1.9.2 aws-sam-cli==1.170.0 cfn-lint==1.58.0"
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+TOOLS_PINS="cargo-lambda==$CARGO_LAMBDA_VERSION aws-sam-cli==$AWS_SAM_CLI_VERSION cfn-lint==$CFN_LINT_VERSION"
 
 tools_install() {
   if [ ! -f "$TOOLS_VENV/.pins" ] || [ "$(cat "$TOOLS_VENV/.pins")" != "$TOOLS_PINS" ]; then

@@ -3,7 +3,8 @@
 # .local/verifiers. Installed once; JWT_VERIFIERS is exported for the tests that run them.
 
 VERIFIERS_DIR="$PWD/.local/verifiers"
-VERIFIERS_PINS="pyjwt[crypto]==2.10.1 jose@5.9.6"
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+VERIFIERS_PINS="pyjwt[crypto]==$PYJWT_VERSION jose@$JOSE_VERSION"
 
 verifiers_install() {
   if [ ! -f "$VERIFIERS_DIR/.pins" ] || [ "$(cat "$VERIFIERS_DIR/.pins")" != "$VERIFIERS_PINS" ]; then
@@ -11,8 +12,8 @@ verifiers_install() {
     command -v npm >/dev/null || { echo "npm is needed for jose (apt-get install npm)" >&2; return 1; }
     rm -rf "$VERIFIERS_DIR"
     python3 -m venv "$VERIFIERS_DIR/venv"
-    "$VERIFIERS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "pyjwt[crypto]==2.10.1"
-    npm install --prefix "$VERIFIERS_DIR" --no-audit --no-fund --loglevel=error "jose@5.9.6" >/dev/null
+    "$VERIFIERS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "pyjwt[crypto]==$PYJWT_VERSION"
+    npm install --prefix "$VERIFIERS_DIR" --no-audit --no-fund --loglevel=error "jose@$JOSE_VERSION" >/dev/null
     echo "$VERIFIERS_PINS" >"$VERIFIERS_DIR/.pins"
   fi
   export JWT_VERIFIERS="$VERIFIERS_DIR"

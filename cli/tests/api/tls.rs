@@ -1,5 +1,5 @@
 //! TLS to PostgreSQL against a real server with `ssl=on` and a `hostssl`-only pg_hba: each
-//! sslmode does what the README says, and a certificate that does not verify is a 503 whose
+//! sslmode does what docs/deploy.md says, and a certificate that does not verify is a 503 whose
 //! log line says why.
 
 use identity_shared::db::{self, DbError};

@@ -1,4 +1,4 @@
-//! The fixed permission catalog (DESIGN §4).
+//! The fixed permission catalog: what a role may grant (docs/design.md, "Permissions").
 
 use serde::{Serialize, Serializer};
 

@@ -1,0 +1,15 @@
+# Sourced by scripts: every tool the scripts install into .local/, pinned in this one place.
+# A change here reinstalls the tool on the next run (each install keeps a .pins stamp).
+
+# PyPI
+CARGO_LAMBDA_VERSION=1.9.2
+AWS_SAM_CLI_VERSION=1.170.0
+CFN_LINT_VERSION=1.58.0
+MOTO_VERSION=5.2.5
+SCHEMATHESIS_VERSION=4.32.5
+PYJWT_VERSION=2.10.1
+
+# npm
+SES_LOCAL_VERSION=2.10.2
+NEWMAN_VERSION=6.2.2
+JOSE_VERSION=5.9.6

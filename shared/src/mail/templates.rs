@@ -1,37 +1,138 @@
-//! The messages the service sends, rendered from an outbox row's template and payload.
+//! The messages the service sends: one typed value per kind of mail, stored in the outbox as
+//! its template name and JSON payload, and rendered here, in one place.
 
 use chrono::{DateTime, Utc};
 use html_escape::encode_text as h;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Email;
 
-/// Invitation to join an organization.
-pub const INVITATION: &str = "invitation";
-/// Proof of an email address after registration.
-pub const VERIFY_EMAIL: &str = "verify_email";
-/// Link to choose a new password.
-pub const RESET_PASSWORD: &str = "reset_password";
-/// Someone tried to register an address that already has an account; the register answer
-/// cannot say so without telling everyone which addresses are registered.
-pub const ACCOUNT_EXISTS: &str = "account_exists";
-
-/// Link to move an account to the address it is sent to.
-pub const CONFIRM_EMAIL_CHANGE: &str = "confirm_email_change";
-/// Tells the current address that a move to another was asked.
-pub const EMAIL_CHANGE_NOTICE: &str = "email_change_notice";
-/// Tells an address that already has an account that another asked to move to it; the answer
-/// to the asker cannot say so without telling which addresses are registered.
-pub const EMAIL_IN_USE: &str = "email_in_use";
-
-fn text<'a>(payload: &'a Value, key: &str) -> Result<&'a str, String> {
-    payload[key].as_str().ok_or_else(|| format!("payload lacks {key}"))
+/// A mail to send. Each variant's fields are its outbox payload, so a mail that is queued
+/// has everything it needs to render: a missing field is a compile error, not a dead row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "template", content = "payload", rename_all = "snake_case")]
+pub enum Mail {
+    /// Invitation to join an organization.
+    Invitation {
+        /// The organization's name.
+        org_name: String,
+        /// Who invites.
+        inviter_name: String,
+        /// Their address.
+        inviter_email: String,
+        /// The roles the invitation grants.
+        roles: Vec<String>,
+        /// When the link stops working.
+        expires_at: DateTime<Utc>,
+        /// The invitation page, with the token.
+        link: String,
+    },
+    /// Proof of an email address after registration.
+    VerifyEmail {
+        /// The account's display name.
+        name: String,
+        /// The verification page, with the token.
+        link: String,
+        /// When the link stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// Link to choose a new password.
+    ResetPassword {
+        /// The account's display name.
+        name: String,
+        /// The reset page, with the token.
+        link: String,
+        /// When the link stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// Someone tried to register an address that already has an account; the register answer
+    /// cannot say so without telling everyone which addresses are registered.
+    AccountExists {
+        /// The account's display name.
+        name: String,
+        /// The forgot-password page.
+        link: String,
+    },
+    /// Link to move an account to the address it is sent to.
+    ConfirmEmailChange {
+        /// The account's display name.
+        name: String,
+        /// The confirmation page, with the token.
+        link: String,
+        /// When the link stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// Tells the current address that a move to another was asked.
+    EmailChangeNotice {
+        /// The account's display name.
+        name: String,
+        /// The address asked for.
+        new_email: String,
+        /// The cancel page, with its token.
+        link: String,
+        /// The forgot-password page.
+        reset_link: String,
+        /// When the asked change lapses.
+        expires_at: DateTime<Utc>,
+    },
+    /// Tells an address that already has an account that another asked to move to it; the
+    /// answer to the asker cannot say so without telling which addresses are registered.
+    EmailInUse {
+        /// The owning account's display name.
+        name: String,
+        /// The forgot-password page.
+        link: String,
+    },
 }
 
-fn when(payload: &Value) -> Result<String, String> {
-    let raw = text(payload, "expires_at")?;
-    let at: DateTime<Utc> = raw.parse().map_err(|_| format!("bad expires_at {raw}"))?;
-    Ok(at.format("%Y-%m-%d %H:%M UTC").to_string())
+/// The (template, payload) pair an outbox row stores.
+#[derive(Deserialize, Serialize)]
+struct Row {
+    template: String,
+    payload: Value,
+}
+
+impl Mail {
+    /// The outbox row's template name and payload.
+    pub fn to_row(&self) -> (String, Value) {
+        // A Mail is strings, string lists and timestamps: serialising it cannot fail.
+        let row: Row = serde_json::to_value(self)
+            .and_then(serde_json::from_value)
+            .expect("a Mail serialises to a template and a payload");
+        (row.template, row.payload)
+    }
+
+    /// The mail an outbox row holds; an error names what does not fit (a row written by a
+    /// later version, or edited by hand).
+    pub fn from_row(template: &str, payload: &Value) -> Result<Mail, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({"template": template, "payload": payload}))
+    }
+
+    /// The message, addressed to `to`.
+    pub fn render(&self, to: &str) -> Email {
+        let (subject, text, html) = match self {
+            Mail::Invitation { org_name, inviter_name, inviter_email, roles, expires_at, link } => {
+                invitation(to, org_name, inviter_name, inviter_email, roles, *expires_at, link)
+            }
+            Mail::VerifyEmail { name, link, expires_at } => verify_email(name, link, *expires_at),
+            Mail::ResetPassword { name, link, expires_at } => reset_password(name, link, *expires_at),
+            Mail::AccountExists { name, link } => account_exists(to, name, link),
+            Mail::ConfirmEmailChange { name, link, expires_at } => confirm_email_change(to, name, link, *expires_at),
+            Mail::EmailChangeNotice { name, new_email, link, reset_link, expires_at } => {
+                email_change_notice(to, name, new_email, link, reset_link, *expires_at)
+            }
+            Mail::EmailInUse { name, link } => email_in_use(to, name, link),
+        };
+        Email { to: to.to_owned(), subject, html, text }
+    }
+}
+
+/// Subject, text body and HTML body.
+type Parts = (String, String, String);
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn page(title: &str, paragraphs: &[String], link: &str, button: &str) -> String {
@@ -47,111 +148,101 @@ fn page(title: &str, paragraphs: &[String], link: &str, button: &str) -> String 
     )
 }
 
-/// Renders a template with its payload.
-pub fn render(template: &str, to: &str, payload: &Value) -> Result<Email, String> {
-    let link = text(payload, "link")?;
-    match template {
-        ACCOUNT_EXISTS => return account_exists(to, payload, link),
-        EMAIL_CHANGE_NOTICE => return email_change_notice(to, payload, link),
-        EMAIL_IN_USE => return email_in_use(to, payload, link),
-        _ => {}
-    }
-    let expires = when(payload)?;
-    let (subject, text_body, html) = match template {
-        INVITATION => {
-            let org = text(payload, "org_name")?;
-            let inviter = text(payload, "inviter_name")?;
-            let inviter_email = text(payload, "inviter_email")?;
-            let roles: Vec<&str> =
-                payload["roles"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-            let roles = if roles.is_empty() { "no role yet".to_owned() } else { roles.join(", ") };
-            let subject = format!("{inviter} invited you to join {org}");
-            let text_body = format!(
-                "{inviter} ({inviter_email}) invited you ({to}) to join {org} as: {roles}.\n\n\
-                 Accept the invitation: {link}\n\nThe invitation expires on {expires}. \
-                 If you did not expect it, ignore this email.\n"
-            );
-            let html = page(
-                &subject,
-                &[
-                    format!(
-                        "{} ({}) invited you ({}) to join <strong>{}</strong> as: {}.",
-                        h(inviter),
-                        h(inviter_email),
-                        h(to),
-                        h(org),
-                        h(&roles)
-                    ),
-                    format!("The invitation expires on {expires}. If you did not expect it, ignore this email."),
-                ],
-                link,
-                "Accept the invitation",
-            );
-            (subject, text_body, html)
-        }
-        VERIFY_EMAIL => {
-            let name = text(payload, "name")?;
-            let subject = "Confirm your email address".to_owned();
-            let text_body =
-                format!("Hello {name},\n\nConfirm your email address: {link}\n\nThe link expires on {expires}.\n");
-            let html = page(
-                &subject,
-                &[format!("Hello {},", h(name)), format!("Confirm your email address. The link expires on {expires}.")],
-                link,
-                "Confirm my email",
-            );
-            (subject, text_body, html)
-        }
-        RESET_PASSWORD => {
-            let name = text(payload, "name")?;
-            let subject = "Reset your password".to_owned();
-            let text_body = format!(
-                "Hello {name},\n\nChoose a new password: {link}\n\nThe link expires on {expires}. \
-                 If you did not ask for this, ignore this email: your password stays as it is.\n"
-            );
-            let html = page(
-                &subject,
-                &[
-                    format!("Hello {},", h(name)),
-                    format!(
-                        "Choose a new password. The link expires on {expires}. If you did not ask for this, ignore this email: your password stays as it is."
-                    ),
-                ],
-                link,
-                "Choose a new password",
-            );
-            (subject, text_body, html)
-        }
-        CONFIRM_EMAIL_CHANGE => {
-            let name = text(payload, "name")?;
-            let subject = "Confirm your new email address".to_owned();
-            let text_body = format!(
-                "Hello {name},\n\nYou asked to sign in with this address ({to}) from now on. Confirm it: {link}\n\n\
-                 The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.\n"
-            );
-            let html = page(
-                &subject,
-                &[
-                    format!("Hello {},", h(name)),
-                    format!(
-                        "You asked to sign in with this address ({}) from now on. The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.",
-                        h(to)
-                    ),
-                ],
-                link,
-                "Confirm my new address",
-            );
-            (subject, text_body, html)
-        }
-        other => return Err(format!("unknown template {other}")),
-    };
-    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+fn invitation(
+    to: &str,
+    org: &str,
+    inviter: &str,
+    inviter_email: &str,
+    roles: &[String],
+    expires_at: DateTime<Utc>,
+    link: &str,
+) -> Parts {
+    let expires = when(expires_at);
+    let roles = if roles.is_empty() { "no role yet".to_owned() } else { roles.join(", ") };
+    let subject = format!("{inviter} invited you to join {org}");
+    let text = format!(
+        "{inviter} ({inviter_email}) invited you ({to}) to join {org} as: {roles}.\n\n\
+         Accept the invitation: {link}\n\nThe invitation expires on {expires}. \
+         If you did not expect it, ignore this email.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!(
+                "{} ({}) invited you ({}) to join <strong>{}</strong> as: {}.",
+                h(inviter),
+                h(inviter_email),
+                h(to),
+                h(org),
+                h(&roles)
+            ),
+            format!("The invitation expires on {expires}. If you did not expect it, ignore this email."),
+        ],
+        link,
+        "Accept the invitation",
+    );
+    (subject, text, html)
 }
 
-fn account_exists(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
-    let name = text(payload, "name")?;
+fn verify_email(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+    let expires = when(expires_at);
+    let subject = "Confirm your email address".to_owned();
+    let text = format!("Hello {name},\n\nConfirm your email address: {link}\n\nThe link expires on {expires}.\n");
+    let html = page(
+        &subject,
+        &[format!("Hello {},", h(name)), format!("Confirm your email address. The link expires on {expires}.")],
+        link,
+        "Confirm my email",
+    );
+    (subject, text, html)
+}
+
+fn reset_password(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+    let expires = when(expires_at);
+    let subject = "Reset your password".to_owned();
+    let text = format!(
+        "Hello {name},\n\nChoose a new password: {link}\n\nThe link expires on {expires}. \
+         If you did not ask for this, ignore this email: your password stays as it is.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("Hello {},", h(name)),
+            format!(
+                "Choose a new password. The link expires on {expires}. If you did not ask for this, ignore this email: your password stays as it is."
+            ),
+        ],
+        link,
+        "Choose a new password",
+    );
+    (subject, text, html)
+}
+
+fn confirm_email_change(to: &str, name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+    let expires = when(expires_at);
+    let subject = "Confirm your new email address".to_owned();
+    let text = format!(
+        "Hello {name},\n\nYou asked to sign in with this address ({to}) from now on. Confirm it: {link}\n\n\
+         The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!("Hello {},", h(name)),
+            format!(
+                "You asked to sign in with this address ({}) from now on. The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.",
+                h(to)
+            ),
+        ],
+        link,
+        "Confirm my new address",
+    );
+    (subject, text, html)
+}
+
+fn account_exists(to: &str, name: &str, link: &str) -> Parts {
     let subject = "You already have an account".to_owned();
-    let text_body = format!(
+    let text = format!(
         "Hello {name},\n\nSomeone, perhaps you, tried to create an account with this address ({to}), \
          but it already has one; nothing was changed. Sign in as usual, or if you forgot your \
          password choose a new one: {link}\n\nIf this was not you, ignore this email.\n"
@@ -169,16 +260,20 @@ fn account_exists(to: &str, payload: &Value, link: &str) -> Result<Email, String
         link,
         "Choose a new password",
     );
-    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+    (subject, text, html)
 }
 
-fn email_change_notice(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
-    let name = text(payload, "name")?;
-    let new_email = text(payload, "new_email")?;
-    let reset = text(payload, "reset_link")?;
-    let expires = when(payload)?;
+fn email_change_notice(
+    to: &str,
+    name: &str,
+    new_email: &str,
+    link: &str,
+    reset: &str,
+    expires_at: DateTime<Utc>,
+) -> Parts {
+    let expires = when(expires_at);
     let subject = "Your sign-in address is being changed".to_owned();
-    let text_body = format!(
+    let text = format!(
         "Hello {name},\n\nSomeone signed in to your account asked to move it from {to} to {new_email}. \
          It moves once the link mailed there is used (until {expires}).\n\n\
          If this was not you, cancel the change: {link}\n\n\
@@ -201,13 +296,12 @@ fn email_change_notice(to: &str, payload: &Value, link: &str) -> Result<Email, S
         link,
         "Cancel this change",
     );
-    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+    (subject, text, html)
 }
 
-fn email_in_use(to: &str, payload: &Value, link: &str) -> Result<Email, String> {
-    let name = text(payload, "name")?;
+fn email_in_use(to: &str, name: &str, link: &str) -> Parts {
     let subject = "Someone tried to use your address".to_owned();
-    let text_body = format!(
+    let text = format!(
         "Hello {name},\n\nSomeone asked to move another account to this address ({to}), but it already \
          has an account, yours; nothing was changed. If you forgot your password, choose a new one: {link}\n"
     );
@@ -223,7 +317,7 @@ fn email_in_use(to: &str, payload: &Value, link: &str) -> Result<Email, String> 
         link,
         "Choose a new password",
     );
-    Ok(Email { to: to.to_owned(), subject, html, text: text_body })
+    (subject, text, html)
 }
 
 #[cfg(test)]
@@ -231,14 +325,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn at() -> DateTime<Utc> {
+        "2026-12-03T09:00:00Z".parse().unwrap()
+    }
+
     #[test]
     fn invitation_names_everyone_and_escapes_html() {
-        let payload = json!({
-            "org_name": "Acme <script>", "inviter_name": "Ada & Co", "inviter_email": "ada@example.com",
-            "roles": ["admin", "support"], "expires_at": "2026-12-03T09:00:00Z",
-            "link": "https://app.example.com/invitations/accept?token=abc\"x",
-        });
-        let mail = render(INVITATION, "bob@example.com", &payload).unwrap();
+        let mail = Mail::Invitation {
+            org_name: "Acme <script>".into(),
+            inviter_name: "Ada & Co".into(),
+            inviter_email: "ada@example.com".into(),
+            roles: vec!["admin".into(), "support".into()],
+            expires_at: at(),
+            link: "https://app.example.com/invitations/accept?token=abc\"x".into(),
+        }
+        .render("bob@example.com");
         assert_eq!(mail.subject, "Ada & Co invited you to join Acme <script>");
         assert!(mail.text.contains("invited you (bob@example.com) to join Acme <script> as: admin, support"));
         assert!(mail.text.contains("expires on 2026-12-03 09:00 UTC"));
@@ -250,35 +351,65 @@ mod tests {
     }
 
     #[test]
-    fn account_mails_render_and_bad_payloads_are_refused() {
-        let payload = json!({"name": "Ada", "link": "https://x/verify?token=t", "expires_at": "2026-12-03T09:00:00Z"});
-        assert!(render(VERIFY_EMAIL, "a@example.com", &payload).unwrap().text.contains("https://x/verify?token=t"));
-        assert!(render(RESET_PASSWORD, "a@example.com", &payload).unwrap().subject.contains("Reset"));
-        let exists = json!({"name": "Ada <b>", "link": "https://x/forgot-password"});
-        let mail = render(ACCOUNT_EXISTS, "a@example.com", &exists).unwrap();
+    fn account_mails_render() {
+        let verify =
+            Mail::VerifyEmail { name: "Ada".into(), link: "https://x/verify?token=t".into(), expires_at: at() };
+        assert!(verify.render("a@example.com").text.contains("https://x/verify?token=t"));
+        let reset =
+            Mail::ResetPassword { name: "Ada".into(), link: "https://x/reset?token=t".into(), expires_at: at() };
+        assert!(reset.render("a@example.com").subject.contains("Reset"));
+        let exists = Mail::AccountExists { name: "Ada <b>".into(), link: "https://x/forgot-password".into() };
+        let mail = exists.render("a@example.com");
         assert!(mail.text.contains("already has one") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("Ada &lt;b&gt;"));
-        assert!(render("unknown", "a@example.com", &payload).is_err());
-        assert!(render(VERIFY_EMAIL, "a@example.com", &json!({"name": "Ada"})).is_err());
+    }
+
+    #[test]
+    fn rows_written_before_the_enum_still_read_and_bad_rows_are_refused() {
+        // The payloads the services wrote as JSON by hand, as rows still in an outbox have them.
+        let verify =
+            json!({"name": "Ada", "link": "https://x/verify?token=t", "expires_at": "2026-12-03T09:00:00+00:00"});
+        let mail = Mail::from_row("verify_email", &verify).unwrap();
+        assert_eq!(
+            mail,
+            Mail::VerifyEmail { name: "Ada".into(), link: "https://x/verify?token=t".into(), expires_at: at() }
+        );
+        let invite = json!({"org_name": "Acme", "inviter_name": "Ada", "inviter_email": "ada@example.com",
+                            "roles": ["member"], "expires_at": "2026-12-03T09:00:00Z", "link": "l"});
+        assert!(matches!(Mail::from_row("invitation", &invite), Ok(Mail::Invitation { .. })));
+        let (template, payload) = mail.to_row();
+        assert_eq!(template, "verify_email");
+        assert_eq!(Mail::from_row(&template, &payload).unwrap(), mail);
+        assert!(Mail::from_row("unknown", &verify).is_err());
+        assert!(Mail::from_row("verify_email", &json!({"name": "Ada"})).is_err());
+        assert!(Mail::from_row("email_change_notice", &json!({"name": "Ada", "link": "l"})).is_err());
     }
 
     #[test]
     fn email_change_mails_say_where_to_and_escape_it() {
-        let confirm = json!({"name": "Ada", "link": "https://x/confirm-email-change?token=t", "expires_at": "2026-12-03T09:00:00Z"});
-        let mail = render(CONFIRM_EMAIL_CHANGE, "new@example.com", &confirm).unwrap();
+        let confirm = Mail::ConfirmEmailChange {
+            name: "Ada".into(),
+            link: "https://x/confirm-email-change?token=t".into(),
+            expires_at: at(),
+        };
+        let mail = confirm.render("new@example.com");
         assert!(
             mail.text.contains("new@example.com")
                 && mail.text.contains("token=t")
                 && mail.text.contains("2026-12-03 09:00")
         );
-        let notice = json!({"name": "Ada", "new_email": "<new>@example.com", "link": "https://x/cancel-email-change?token=c",
-                            "reset_link": "https://x/forgot-password", "expires_at": "2026-12-03T09:00:00Z"});
-        let mail = render(EMAIL_CHANGE_NOTICE, "old@example.com", &notice).unwrap();
+        let notice = Mail::EmailChangeNotice {
+            name: "Ada".into(),
+            new_email: "<new>@example.com".into(),
+            link: "https://x/cancel-email-change?token=c".into(),
+            reset_link: "https://x/forgot-password".into(),
+            expires_at: at(),
+        };
+        let mail = notice.render("old@example.com");
         assert!(mail.text.contains("from old@example.com to <new>@example.com"));
         assert!(mail.text.contains("cancel-email-change?token=c") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("&lt;new&gt;@example.com") && !mail.html.contains("<new>"));
-        let in_use = json!({"name": "Bob", "link": "https://x/forgot-password"});
-        assert!(render(EMAIL_IN_USE, "bob@example.com", &in_use).unwrap().text.contains("already has an account"));
-        assert!(render(EMAIL_CHANGE_NOTICE, "old@example.com", &json!({"name": "Ada", "link": "l"})).is_err());
+        let in_use = Mail::EmailInUse { name: "Bob".into(), link: "https://x/forgot-password".into() };
+        assert!(in_use.render("bob@example.com").text.contains("already has an account"));
     }
 }

@@ -31,21 +31,184 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an audit row records. Its name is the row's `action`; the kind of object it concerns
+/// (`target_type`) follows from it, so the two can never disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    /// An organization was created.
+    OrgCreated,
+    /// Its name, slug, default role or policy changed (before and after).
+    OrgUpdated,
+    /// Whether members need a second factor changed.
+    OrgMfaPolicyChanged,
+    /// A platform admin changed its seat limit.
+    OrgLimitsChanged,
+    /// The organization was deleted; its log is kept.
+    OrgDeleted,
+    /// Someone joined (by creating the org or by an invitation).
+    MemberAdded,
+    /// A member was removed, left, or deleted their account.
+    MemberRemoved,
+    /// A member's roles were replaced.
+    MemberRolesChanged,
+    /// A custom role was created.
+    RoleCreated,
+    /// A custom role's name or permissions changed.
+    RoleUpdated,
+    /// A custom role was deleted.
+    RoleDeleted,
+    /// An invitation was sent.
+    InvitationCreated,
+    /// An invitation was sent again with a new link.
+    InvitationResent,
+    /// An invitation was withdrawn.
+    InvitationRevoked,
+    /// The invitee joined.
+    InvitationAccepted,
+    /// The invitee declined.
+    InvitationDeclined,
+    /// An accept was refused: the inviter can no longer grant what it grants.
+    InvitationRefused,
+    /// Sessions were ended by their user or an admin.
+    SessionRevoked,
+    /// A platform admin changed an account.
+    UserUpdated,
+    /// An account was deleted.
+    UserDeleted,
+    /// An account's sign-in address changed.
+    UserEmailChanged,
+    /// A pending address change was cancelled.
+    UserEmailChangeCancelled,
+    /// A second factor was activated.
+    UserMfaEnrolled,
+    /// A second factor was removed.
+    UserMfaRemoved,
+    /// A platform admin removed an account's second factors.
+    UserMfaReset,
+    /// New recovery codes replaced the old.
+    UserRecoveryCodesRegenerated,
+}
+
+impl AuditAction {
+    /// Every action, in the order above.
+    pub const ALL: [AuditAction; 26] = [
+        AuditAction::OrgCreated,
+        AuditAction::OrgUpdated,
+        AuditAction::OrgMfaPolicyChanged,
+        AuditAction::OrgLimitsChanged,
+        AuditAction::OrgDeleted,
+        AuditAction::MemberAdded,
+        AuditAction::MemberRemoved,
+        AuditAction::MemberRolesChanged,
+        AuditAction::RoleCreated,
+        AuditAction::RoleUpdated,
+        AuditAction::RoleDeleted,
+        AuditAction::InvitationCreated,
+        AuditAction::InvitationResent,
+        AuditAction::InvitationRevoked,
+        AuditAction::InvitationAccepted,
+        AuditAction::InvitationDeclined,
+        AuditAction::InvitationRefused,
+        AuditAction::SessionRevoked,
+        AuditAction::UserUpdated,
+        AuditAction::UserDeleted,
+        AuditAction::UserEmailChanged,
+        AuditAction::UserEmailChangeCancelled,
+        AuditAction::UserMfaEnrolled,
+        AuditAction::UserMfaRemoved,
+        AuditAction::UserMfaReset,
+        AuditAction::UserRecoveryCodesRegenerated,
+    ];
+
+    /// The `action` column's value, e.g. `member.roles_changed`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AuditAction::OrgCreated => "org.created",
+            AuditAction::OrgUpdated => "org.updated",
+            AuditAction::OrgMfaPolicyChanged => "org.mfa_policy_changed",
+            AuditAction::OrgLimitsChanged => "org.limits_changed",
+            AuditAction::OrgDeleted => "org.deleted",
+            AuditAction::MemberAdded => "member.added",
+            AuditAction::MemberRemoved => "member.removed",
+            AuditAction::MemberRolesChanged => "member.roles_changed",
+            AuditAction::RoleCreated => "role.created",
+            AuditAction::RoleUpdated => "role.updated",
+            AuditAction::RoleDeleted => "role.deleted",
+            AuditAction::InvitationCreated => "invitation.created",
+            AuditAction::InvitationResent => "invitation.resent",
+            AuditAction::InvitationRevoked => "invitation.revoked",
+            AuditAction::InvitationAccepted => "invitation.accepted",
+            AuditAction::InvitationDeclined => "invitation.declined",
+            AuditAction::InvitationRefused => "invitation.refused",
+            AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::UserUpdated => "user.updated",
+            AuditAction::UserDeleted => "user.deleted",
+            AuditAction::UserEmailChanged => "user.email_changed",
+            AuditAction::UserEmailChangeCancelled => "user.email_change_cancelled",
+            AuditAction::UserMfaEnrolled => "user.mfa_enrolled",
+            AuditAction::UserMfaRemoved => "user.mfa_removed",
+            AuditAction::UserMfaReset => "user.mfa_reset",
+            AuditAction::UserRecoveryCodesRegenerated => "user.recovery_codes_regenerated",
+        }
+    }
+
+    /// The `target_type` column's value: the kind of object the action concerns.
+    pub const fn target_type(self) -> &'static str {
+        match self {
+            AuditAction::OrgCreated
+            | AuditAction::OrgUpdated
+            | AuditAction::OrgMfaPolicyChanged
+            | AuditAction::OrgLimitsChanged
+            | AuditAction::OrgDeleted => "organization",
+            AuditAction::MemberAdded | AuditAction::MemberRemoved | AuditAction::MemberRolesChanged => "member",
+            AuditAction::RoleCreated | AuditAction::RoleUpdated | AuditAction::RoleDeleted => "role",
+            AuditAction::InvitationCreated
+            | AuditAction::InvitationResent
+            | AuditAction::InvitationRevoked
+            | AuditAction::InvitationAccepted
+            | AuditAction::InvitationDeclined
+            | AuditAction::InvitationRefused => "invitation",
+            AuditAction::SessionRevoked => "session",
+            AuditAction::UserUpdated
+            | AuditAction::UserDeleted
+            | AuditAction::UserEmailChanged
+            | AuditAction::UserEmailChangeCancelled
+            | AuditAction::UserMfaReset
+            | AuditAction::UserRecoveryCodesRegenerated => "user",
+            AuditAction::UserMfaEnrolled | AuditAction::UserMfaRemoved => "mfa_factor",
+        }
+    }
+}
+
 /// A change to record, written in the same transaction as the change.
 #[derive(Clone, Debug)]
-pub struct NewAuditEntry<'a> {
+pub struct NewAuditEntry {
     /// The org it concerns; None for an account's own events (sessions, email, deletion).
     pub org_id: Option<Uuid>,
     /// Who did it; None for an anonymous caller (declining an invitation by its token).
     pub actor_id: Option<Uuid>,
-    /// The action name.
-    pub action: &'a str,
-    /// The kind of object changed.
-    pub target_type: &'a str,
+    /// What happened.
+    pub action: AuditAction,
     /// Its id.
     pub target_id: Uuid,
     /// Details.
     pub metadata: serde_json::Value,
     /// The actor's address.
     pub ip: Option<IpAddr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_are_distinct_and_name_their_kind() {
+        let names: std::collections::HashSet<_> = AuditAction::ALL.iter().map(|a| a.name()).collect();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        for action in AuditAction::ALL {
+            let (family, _) = action.name().split_once('.').unwrap();
+            let kind = action.target_type();
+            assert!(kind.starts_with(family) || family == "user" || family == "org", "{action:?}: {kind}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ pub mod reply;
 pub mod session;
 pub mod user;
 
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
 pub use fields::{DisplayName, Email, FieldErrors, NewPassword, Password, RoleName, Slug};
 pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, MyInvitation};
 pub use mfa::{

@@ -8,7 +8,7 @@ use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
 
 /// Records a change; call it in the transaction that makes the change.
-pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Result<(), DbError> {
+pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<(), DbError> {
     cached::execute(
         db,
         "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
@@ -17,8 +17,8 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Resul
             &Uuid::now_v7(),
             &entry.org_id,
             &entry.actor_id,
-            &entry.action,
-            &entry.target_type,
+            &entry.action.name(),
+            &entry.action.target_type(),
             &entry.target_id,
             &entry.metadata,
             &entry.ip,
@@ -29,11 +29,7 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry<'_>) -> Resul
 }
 
 /// Records one change per target, all alike but for the target, in one statement.
-pub async fn insert_each(
-    db: &impl GenericClient,
-    entry: &NewAuditEntry<'_>,
-    target_ids: &[Uuid],
-) -> Result<(), DbError> {
+pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_ids: &[Uuid]) -> Result<(), DbError> {
     let ids: Vec<Uuid> = target_ids.iter().map(|_| Uuid::now_v7()).collect();
     cached::execute(
         db,
@@ -43,8 +39,8 @@ pub async fn insert_each(
             &ids,
             &entry.org_id,
             &entry.actor_id,
-            &entry.action,
-            &entry.target_type,
+            &entry.action.name(),
+            &entry.action.target_type(),
             &target_ids,
             &entry.metadata,
             &entry.ip,

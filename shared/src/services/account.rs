@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, on_constraint};
-use crate::mail::templates;
+use crate::mail::templates::Mail;
 use crate::models::{ClientInfo, DisplayName, Email, NewPassword, Password, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
@@ -105,12 +104,12 @@ pub fn bad_token() -> AppError {
 pub async fn queue_verification(state: &AppState, db: &impl GenericClient, user: &User) -> Result<Uuid, DbError> {
     let token = tokens::generate();
     one_time_tokens::replace(db, user.id, Purpose::VerifyEmail, &tokens::hash(&token), VERIFY_TTL).await?;
-    let payload = json!({
-        "name": user.name,
-        "link": link(state, "/verify-email", &token),
-        "expires_at": (Utc::now() + VERIFY_TTL).to_rfc3339(),
-    });
-    outbox::enqueue(db, &user.email, templates::VERIFY_EMAIL, payload).await
+    let mail = Mail::VerifyEmail {
+        name: user.name.clone(),
+        link: link(state, "/verify-email", &token),
+        expires_at: Utc::now() + VERIFY_TTL,
+    };
+    outbox::enqueue(db, &user.email, &mail).await
 }
 
 /// Queues, in the caller's transaction, a mail telling an active account that someone tried to
@@ -125,11 +124,11 @@ pub async fn queue_account_exists(
     if found.user.status != UserStatus::Active {
         return Ok(None);
     }
-    let payload = json!({
-        "name": found.user.name,
-        "link": format!("{}/forgot-password", state.config().mail.app_base_url),
-    });
-    outbox::enqueue(db, &found.user.email, templates::ACCOUNT_EXISTS, payload).await.map(Some)
+    let mail = Mail::AccountExists {
+        name: found.user.name.clone(),
+        link: format!("{}/forgot-password", state.config().mail.app_base_url),
+    };
+    outbox::enqueue(db, &found.user.email, &mail).await.map(Some)
 }
 
 /// Proves the email address the token was mailed to. On an account never proven before, the
@@ -188,12 +187,12 @@ async fn mail_reset_link(state: &AppState, email: &str) -> AppResult<bool> {
     }
     let token = tokens::generate();
     one_time_tokens::replace(&tx, found.user.id, Purpose::ResetPassword, &tokens::hash(&token), RESET_TTL).await?;
-    let payload = json!({
-        "name": found.user.name,
-        "link": link(state, "/reset-password", &token),
-        "expires_at": (Utc::now() + RESET_TTL).to_rfc3339(),
-    });
-    let mail = outbox::enqueue(&tx, &found.user.email, templates::RESET_PASSWORD, payload).await?;
+    let reset = Mail::ResetPassword {
+        name: found.user.name.clone(),
+        link: link(state, "/reset-password", &token),
+        expires_at: Utc::now() + RESET_TTL,
+    };
+    let mail = outbox::enqueue(&tx, &found.user.email, &reset).await?;
     tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
     Ok(true)

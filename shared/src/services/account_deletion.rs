@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::models::AuditAction;
 use crate::models::Password;
 use crate::models::organization::OWNER_ROLE_ID;
 use crate::repositories::{audit as audit_rows, lockouts, memberships, outbox, users};
@@ -71,12 +72,12 @@ async fn erase(state: &AppState, user_id: Uuid, actor_id: Uuid, ip: Option<std::
         outbox::forget_delivered_to(&tx, &email),
         lockouts::clear(&tx, &email),
         crate::services::lockouts::clear_codes(&tx, user_id),
-        audit::record_account(&tx, actor_id, ip, "user.deleted", ("user", &target), json!({})),
+        audit::record_account(&tx, actor_id, ip, AuditAction::UserDeleted, &target, json!({})),
     )?;
     // Each org's own log says the member left, as its members would otherwise see a gap.
     for org_id in &orgs {
         let actor = Attribution { org_id: *org_id, actor_id: Some(actor_id), ip };
-        audit::record(&tx, actor, "member.removed", "member", user_id, json!({"reason": "account_deleted"})).await?;
+        audit::record(&tx, actor, AuditAction::MemberRemoved, user_id, json!({"reason": "account_deleted"})).await?;
     }
     tx.commit().await?;
     tracing::info!(user_id = %user_id, actor_id = %actor_id, orgs = orgs.len(), audit_rows_scrubbed = scrubbed, "account deleted");

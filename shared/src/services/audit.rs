@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::{self, DbError};
 use crate::error::AppResult;
-use crate::models::{AuditEntry, NewAuditEntry};
+use crate::models::{AuditAction, AuditEntry, NewAuditEntry};
 use crate::models::{Page, PageRequest};
 use crate::repositories::{GenericClient, audit};
 use crate::services::access::{OrgActor, OrgRead};
@@ -32,8 +32,7 @@ impl From<&OrgActor> for Attribution {
 pub async fn record(
     db: &impl GenericClient,
     actor: impl Into<Attribution>,
-    action: &str,
-    target_type: &str,
+    action: AuditAction,
     target_id: Uuid,
     metadata: Value,
 ) -> Result<(), DbError> {
@@ -42,7 +41,6 @@ pub async fn record(
         org_id: Some(actor.org_id),
         actor_id: actor.actor_id,
         action,
-        target_type,
         target_id,
         metadata,
         ip: actor.ip,
@@ -56,20 +54,11 @@ pub async fn record_account(
     db: &impl GenericClient,
     actor_id: Uuid,
     ip: Option<std::net::IpAddr>,
-    action: &str,
-    targets: (&str, &[Uuid]),
+    action: AuditAction,
+    target_ids: &[Uuid],
     metadata: Value,
 ) -> Result<(), DbError> {
-    let (target_type, target_ids) = targets;
-    let entry = NewAuditEntry {
-        org_id: None,
-        actor_id: Some(actor_id),
-        action,
-        target_type,
-        target_id: Uuid::nil(),
-        metadata,
-        ip,
-    };
+    let entry = NewAuditEntry { org_id: None, actor_id: Some(actor_id), action, target_id: Uuid::nil(), metadata, ip };
     audit::insert_each(db, &entry, target_ids).await
 }
 

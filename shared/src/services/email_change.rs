@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
-use crate::mail::templates;
+use crate::mail::templates::Mail;
+use crate::models::AuditAction;
 use crate::models::{ClientInfo, Email, Password, PendingEmailChange, User};
 use crate::repositories::one_time_tokens;
 use crate::repositories::{sessions, users};
@@ -69,29 +70,24 @@ pub async fn request(state: &AppState, caller: &Caller, req: EmailChangeRequest)
         security_stamp,
     };
     one_time_tokens::replace_email_change(&tx, &change).await?;
-    let expires_at = (Utc::now() + CHANGE_TTL).to_rfc3339();
+    let expires_at = Utc::now() + CHANGE_TTL;
     let to_new = match users::find_credentials(&tx, new_email).await? {
-        Some(owner) => {
-            outbox::enqueue(&tx, new_email, templates::EMAIL_IN_USE, json!({"name": owner.user.name, "link": forgot}))
-                .await?
-        }
-        None => {
-            let payload = json!({
-                "name": user.name,
-                "link": account::link(state, "/confirm-email-change", &token),
-                "expires_at": expires_at,
-            });
-            outbox::enqueue(&tx, new_email, templates::CONFIRM_EMAIL_CHANGE, payload).await?
-        }
+        Some(owner) => Mail::EmailInUse { name: owner.user.name, link: forgot.clone() },
+        None => Mail::ConfirmEmailChange {
+            name: user.name.clone(),
+            link: account::link(state, "/confirm-email-change", &token),
+            expires_at,
+        },
     };
-    let notice = json!({
-        "name": user.name,
-        "new_email": new_email,
-        "link": account::link(state, "/cancel-email-change", &cancel),
-        "reset_link": forgot,
-        "expires_at": expires_at,
-    });
-    let to_old = outbox::enqueue(&tx, &user.email, templates::EMAIL_CHANGE_NOTICE, notice).await?;
+    let to_new = outbox::enqueue(&tx, new_email, &to_new).await?;
+    let notice = Mail::EmailChangeNotice {
+        name: user.name.clone(),
+        new_email: new_email.to_owned(),
+        link: account::link(state, "/cancel-email-change", &cancel),
+        reset_link: forgot,
+        expires_at,
+    };
+    let to_old = outbox::enqueue(&tx, &user.email, &notice).await?;
     tx.commit().await?;
     // Sent before the answer: nothing may run once a Lambda has answered.
     tokio::join!(outbox::send_now(state.into(), &client, to_new), outbox::send_now(state.into(), &client, to_old));
@@ -127,7 +123,7 @@ pub async fn confirm(state: &AppState, token: &Opaque, client_info: ClientInfo) 
     if let Some(asker) = change.session_id {
         sessions::adopt_stamp(&tx, asker, change.security_stamp).await?;
     }
-    audit::record_account(&tx, user.id, client_info.ip, "user.email_changed", ("user", &[user.id]), json!({})).await?;
+    audit::record_account(&tx, user.id, client_info.ip, AuditAction::UserEmailChanged, &[user.id], json!({})).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended.len(), "email changed");
     Ok(user)
@@ -152,7 +148,7 @@ pub async fn cancel_by_link(state: &AppState, token: &Opaque, ip: Option<IpAddr>
         AppError::invalid("token", "is invalid or expired, or the change was already confirmed or cancelled")
     })?;
     let user_id = cancelled.user_id;
-    audit::record_account(&tx, user_id, ip, "user.email_change_cancelled", ("user", &[user_id]), json!({})).await?;
+    audit::record_account(&tx, user_id, ip, AuditAction::UserEmailChangeCancelled, &[user_id], json!({})).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, "email change cancelled from the old address");
     Ok(cancelled.new_email)
@@ -165,7 +161,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, ip: Option<IpAddr>) -> Ap
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     if one_time_tokens::cancel_for_user(&tx, user_id).await?.is_some() {
-        audit::record_account(&tx, user_id, ip, "user.email_change_cancelled", ("user", &[user_id]), json!({})).await?;
+        audit::record_account(&tx, user_id, ip, AuditAction::UserEmailChangeCancelled, &[user_id], json!({})).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::{recovery, totp};
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::models::AuditAction;
 use crate::models::{FactorActivated, FactorStatus, MfaFactors, Password, RecoveryCodes, TotpEnrolment};
 use crate::repositories::{GenericClient, mfa, sessions, users};
 use crate::services::access::Caller;
@@ -131,8 +132,7 @@ pub async fn activate_totp(
     )?;
     credential_changed(&tx, caller, stamp).await?;
     lockouts::clear_codes(&tx, user_id).await?;
-    audit::record_account(&tx, user_id, ip, "user.mfa_enrolled", ("mfa_factor", &[id]), json!({"type": "totp"}))
-        .await?;
+    audit::record_account(&tx, user_id, ip, AuditAction::UserMfaEnrolled, &[id], json!({"type": "totp"})).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, factor_id = %id, sessions_ended = ended.len(), "authenticator enrolled");
     Ok(FactorActivated { factor, codes: RecoveryCodes { recovery_codes: codes }, sessions_ended: ended.len() })
@@ -171,7 +171,7 @@ pub async fn remove(
     sessions::revoke_others(&tx, user_id, Some(caller.session_id)).await?;
     credential_changed(&tx, caller, stamp).await?;
     let metadata = json!({"type": "totp", "status": status.as_str()});
-    audit::record_account(&tx, user_id, ip, "user.mfa_removed", ("mfa_factor", &[id]), metadata).await?;
+    audit::record_account(&tx, user_id, ip, AuditAction::UserMfaRemoved, &[id], metadata).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -200,7 +200,7 @@ pub async fn regenerate_codes(
     mfa::replace_codes(&tx, user_id, &hashes).await?;
     sessions::revoke_others(&tx, user_id, Some(caller.session_id)).await?;
     credential_changed(&tx, caller, stamp).await?;
-    audit::record_account(&tx, user_id, ip, "user.recovery_codes_regenerated", ("user", &[user_id]), json!({})).await?;
+    audit::record_account(&tx, user_id, ip, AuditAction::UserRecoveryCodesRegenerated, &[user_id], json!({})).await?;
     tx.commit().await?;
     Ok(RecoveryCodes { recovery_codes: codes })
 }
@@ -231,7 +231,7 @@ pub async fn reset(
     let ended = sessions::revoke_all_for_user(&tx, user_id).await?;
     lockouts::clear_codes(&tx, user_id).await?;
     let metadata = json!({"factors_removed": removed, "sessions_ended": ended});
-    audit::record_account(&tx, admin.user.id, ip, "user.mfa_reset", ("user", &[user_id]), metadata).await?;
+    audit::record_account(&tx, admin.user.id, ip, AuditAction::UserMfaReset, &[user_id], metadata).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, actor_id = %admin.user.id, factors_removed = removed, "second factors reset");
     Ok(removed)

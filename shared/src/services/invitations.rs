@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
-use crate::mail::templates;
+use crate::mail::templates::Mail;
+use crate::models::AuditAction;
 use crate::models::{Accepted, ClientInfo, DisplayName, Email, Invitation, InvitationPreview, InvitationStatus};
 use crate::models::{ChallengePurpose, MfaRequired, MyInvitation};
 use crate::models::{Member, NewPassword, Organization, Page, PageRequest, Password, Permission, SessionMethod, User};
@@ -138,7 +139,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     ))?;
     let metadata = json!({"email": email, "roles": invitation.roles, "expires_at": invitation.expires_at});
     let (mail, ()) = tokio::try_join!(queue_mail(state, &tx, &org, actor, &invitation, &token), async {
-        Ok(audit::record(&tx, actor, "invitation.created", "invitation", invitation.id, metadata).await?)
+        Ok(audit::record(&tx, actor, AuditAction::InvitationCreated, invitation.id, metadata).await?)
     },)?;
     tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
@@ -153,15 +154,15 @@ async fn queue_mail(
     invitation: &Invitation,
     token: &str,
 ) -> AppResult<Uuid> {
-    let payload = json!({
-        "org_name": org.name,
-        "inviter_name": actor.user.name,
-        "inviter_email": actor.user.email,
-        "roles": invitation.roles,
-        "expires_at": invitation.expires_at.to_rfc3339(),
-        "link": format!("{}/invitations/accept?token={token}", state.config().mail.app_base_url),
-    });
-    Ok(outbox::enqueue(db, &invitation.email, templates::INVITATION, payload).await?)
+    let mail = Mail::Invitation {
+        org_name: org.name.clone(),
+        inviter_name: actor.user.name.clone(),
+        inviter_email: actor.user.email.clone(),
+        roles: invitation.roles.clone(),
+        expires_at: invitation.expires_at,
+        link: format!("{}/invitations/accept?token={token}", state.config().mail.app_base_url),
+    };
+    Ok(outbox::enqueue(db, &invitation.email, &mail).await?)
 }
 
 /// The org's invitations, newest first.
@@ -218,7 +219,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
         .ok_or_else(|| refusal(Some(before.status)))?;
     let metadata = json!({"email": invitation.email, "expires_at": invitation.expires_at});
     let (mail, ()) = tokio::try_join!(queue_mail(state, &tx, &org, actor, &invitation, &token), async {
-        Ok(audit::record(&tx, actor, "invitation.resent", "invitation", id, metadata).await?)
+        Ok(audit::record(&tx, actor, AuditAction::InvitationResent, id, metadata).await?)
     },)?;
     tx.commit().await?;
     outbox::send_now(state.into(), &client, mail).await;
@@ -234,7 +235,7 @@ pub async fn revoke(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     actor.require(Permission::InvitationsRevoke)?;
     let before = invitations::find(&tx, actor.org_id, id).await?.ok_or_else(no_invitation)?;
     let invitation = invitations::revoke(&tx, actor.org_id, id).await?.ok_or_else(|| refusal(Some(before.status)))?;
-    audit::record(&tx, actor, "invitation.revoked", "invitation", id, json!({"email": invitation.email})).await?;
+    audit::record(&tx, actor, AuditAction::InvitationRevoked, id, json!({"email": invitation.email})).await?;
     tx.commit().await?;
     Ok(invitation)
 }
@@ -459,7 +460,7 @@ async fn take(
 async fn refuse_ungrantable(db: &deadpool_postgres::Object, taken: &Taken, ip: Option<std::net::IpAddr>) -> AppError {
     let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
     let metadata = json!({"email": taken.email, "reason": "inviter_cannot_grant"});
-    if let Err(err) = audit::record(db, actor, "invitation.refused", "invitation", taken.id, metadata).await {
+    if let Err(err) = audit::record(db, actor, AuditAction::InvitationRefused, taken.id, metadata).await {
         return err.into();
     }
     tracing::info!(invitation_id = %taken.id, org_id = %taken.org_id, "invitation refused: its inviter can no longer grant it");
@@ -498,8 +499,8 @@ async fn join(
     let (member, verified, (), ()) = tokio::try_join!(
         memberships::set_roles_and_find(tx, taken.org_id, user.id, &role_ids),
         users::mark_email_verified(tx, user.id),
-        audit::record(tx, actor, "invitation.accepted", "invitation", taken.id, json!({"email": taken.email})),
-        audit::record(tx, actor, "member.added", "member", user.id, json!({"roles": names, "invitation_id": taken.id})),
+        audit::record(tx, actor, AuditAction::InvitationAccepted, taken.id, json!({"email": taken.email})),
+        audit::record(tx, actor, AuditAction::MemberAdded, user.id, json!({"roles": names, "invitation_id": taken.id})),
     )?;
     let member = member.ok_or_else(no_invitation)?;
     let user = verified.unwrap_or_else(|| user.clone());
@@ -515,7 +516,7 @@ pub async fn decline(state: &AppState, token: &Opaque, ip: Option<std::net::IpAd
     let tx = client.transaction().await?;
     let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Declined, None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
-    audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
+    audit::record(&tx, actor, AuditAction::InvitationDeclined, taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;
     Ok(invitation)
@@ -581,7 +582,7 @@ pub async fn decline_mine(
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, InvitationStatus::Declined, None).await?;
     let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
-    audit::record(&tx, actor, "invitation.declined", "invitation", taken.id, json!({"email": taken.email})).await?;
+    audit::record(&tx, actor, AuditAction::InvitationDeclined, taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;
     Ok(invitation)

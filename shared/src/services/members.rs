@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::models::AuditAction;
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{Member, Page, PageRequest, Permission};
 use crate::repositories::{GenericClient, memberships};
@@ -74,7 +75,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
     keep_an_owner(&tx, actor.org_id, target.roles.iter().any(|r| r == OWNER_ROLE)).await?;
     memberships::delete(&tx, actor.org_id, user_id).await?;
     let metadata = json!({"email": target.email, "roles": target.roles, "left": leaving});
-    audit::record(&tx, actor, "member.removed", "member", user_id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::MemberRemoved, user_id, metadata).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -104,7 +105,7 @@ pub async fn set_roles(state: &AppState, actor: &OrgActor, user_id: Uuid, roles:
     let metadata = json!({"before": before.roles, "after": names});
     tokio::try_join!(
         memberships::set_roles(&tx, actor.org_id, user_id, &ids),
-        audit::record(&tx, actor, "member.roles_changed", "member", user_id, metadata),
+        audit::record(&tx, actor, AuditAction::MemberRolesChanged, user_id, metadata),
     )?;
     tx.commit().await?;
     // Every name was found (or the grant was refused), so the roles held now are these.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult, on_constraint};
+use crate::models::AuditAction;
 use crate::models::organization::{OWNER_ROLE, OWNER_ROLE_ID};
 use crate::models::{DisplayName, MyOrganization, Organization, Page, PageRequest, Permission, Slug};
 use crate::repositories;
@@ -83,8 +84,8 @@ pub async fn create(state: &AppState, caller: &Caller, ip: Option<IpAddr>, req: 
     memberships::set_roles(&tx, id, creator, &[OWNER_ROLE_ID]).await?;
     let actor = Attribution { org_id: id, actor_id: Some(creator), ip };
     let created = json!({"name": name.as_str(), "slug": organization.slug});
-    audit::record(&tx, actor, "org.created", "organization", id, created).await?;
-    audit::record(&tx, actor, "member.added", "member", creator, json!({"roles": [OWNER_ROLE]})).await?;
+    audit::record(&tx, actor, AuditAction::OrgCreated, id, created).await?;
+    audit::record(&tx, actor, AuditAction::MemberAdded, creator, json!({"roles": [OWNER_ROLE]})).await?;
     tx.commit().await?;
     let joined_at = organization.created_at;
     Ok(MyOrganization { organization, roles: vec![OWNER_ROLE.into()], joined_at })
@@ -150,14 +151,14 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppR
     if let Some(required) = req.require_mfa.filter(|r| *r != before.require_mfa) {
         organizations::set_require_mfa(&tx, actor.org_id, required).await?;
         let metadata = json!({"before": before.require_mfa, "after": required});
-        audit::record(&tx, actor, "org.mfa_policy_changed", "organization", actor.org_id, metadata).await?;
+        audit::record(&tx, actor, AuditAction::OrgMfaPolicyChanged, actor.org_id, metadata).await?;
     }
     let after = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     let metadata = json!({
         "before": {"name": before.name, "slug": before.slug, "default_role": before.default_role},
         "after": {"name": after.name, "slug": after.slug, "default_role": after.default_role},
     });
-    audit::record(&tx, actor, "org.updated", "organization", actor.org_id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::OrgUpdated, actor.org_id, metadata).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -170,8 +171,7 @@ pub async fn delete(state: &AppState, actor: &OrgActor) -> AppResult<()> {
     let actor = &actor.locked(&tx).await?;
     actor.require(Permission::OrgDelete)?;
     let org = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
-    audit::record(&tx, actor, "org.deleted", "organization", org.id, json!({"name": org.name, "slug": org.slug}))
-        .await?;
+    audit::record(&tx, actor, AuditAction::OrgDeleted, org.id, json!({"name": org.name, "slug": org.slug})).await?;
     organizations::delete(&tx, org.id).await?;
     tx.commit().await?;
     Ok(())
@@ -193,7 +193,7 @@ pub async fn set_limits(
     let org = organizations::set_max_members(&tx, org_id, max_members).await?.ok_or_else(no_org)?;
     let actor = Attribution { org_id, actor_id: Some(admin_id), ip };
     let metadata = json!({"before": {"max_members": before}, "after": {"max_members": max_members}});
-    audit::record(&tx, actor, "org.limits_changed", "organization", org_id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::OrgLimitsChanged, org_id, metadata).await?;
     tx.commit().await?;
     Ok(org)
 }

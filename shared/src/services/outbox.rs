@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +12,7 @@ use deadpool_postgres::Pool;
 use crate::config::MailConfig;
 use crate::db::{self, DbError};
 use crate::mail::Mailer;
-use crate::mail::templates;
+use crate::mail::templates::Mail;
 use crate::repositories::{GenericClient, outbox};
 use crate::state::AppState;
 
@@ -23,9 +22,10 @@ const LEASE: Duration = Duration::from_secs(300);
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Queues a mail in the caller's transaction; returns the row id to send after commit.
-pub async fn enqueue(db: &impl GenericClient, to: &str, template: &str, payload: Value) -> Result<Uuid, DbError> {
+pub async fn enqueue(db: &impl GenericClient, to: &str, mail: &Mail) -> Result<Uuid, DbError> {
     let id = Uuid::now_v7();
-    outbox::insert(db, id, to, template, &payload).await?;
+    let (template, payload) = mail.to_row();
+    outbox::insert(db, id, to, &template, &payload).await?;
     Ok(id)
 }
 
@@ -86,9 +86,9 @@ async fn run(
     let mail = sender.mail;
     let mut report = DrainReport::default();
     for row in rows {
-        let sent = match templates::render(&row.template, &row.recipient, &row.payload) {
-            Ok(email) => sender.mailer.send(&mail.from, &email).await.map_err(|e| e.0),
-            Err(e) => Err(format!("cannot render: {e}")),
+        let sent = match Mail::from_row(&row.template, &row.payload) {
+            Ok(message) => sender.mailer.send(&mail.from, &message.render(&row.recipient)).await.map_err(|e| e.0),
+            Err(e) => Err(format!("cannot read the mail: {e}")),
         };
         match sent {
             Ok(message_id) => {

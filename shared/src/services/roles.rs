@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, FieldError, on_constraint};
+use crate::models::AuditAction;
 use crate::models::organization::SYSTEM_ROLE_NAMES;
 use crate::models::{Permission, PermissionSet, Role, RoleName};
 use crate::repositories::{memberships, roles};
@@ -127,7 +128,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: NewRole) -> AppResu
     let id = Uuid::now_v7();
     roles::insert(&tx, id, actor.org_id, name.as_str(), &description, &permissions).await.map_err(taken)?;
     let metadata = json!({"name": name.as_str(), "permissions": permissions.names()});
-    audit::record(&tx, actor, "role.created", "role", id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::RoleCreated, id, metadata).await?;
     let role = roles::find_by_id(&tx, actor.org_id, id).await?.ok_or_else(no_role)?;
     tx.commit().await?;
     Ok(role)
@@ -176,7 +177,7 @@ pub async fn update(state: &AppState, actor: &OrgActor, role: &RoleRef, req: Rol
         "before": {"name": before.name, "description": before.description, "permissions": before.permissions.names()},
         "after": {"name": after.name, "description": after.description, "permissions": after.permissions.names()},
     });
-    audit::record(&tx, actor, "role.updated", "role", after.id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::RoleUpdated, after.id, metadata).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -205,7 +206,7 @@ pub async fn delete(state: &AppState, actor: &OrgActor, role: &RoleRef) -> AppRe
     let holders = memberships::count_holders(&tx, actor.org_id, role.id).await?;
     roles::delete(&tx, role.id).await?;
     let metadata = json!({"name": role.name, "permissions": role.permissions.names(), "holders": holders});
-    audit::record(&tx, actor, "role.deleted", "role", role.id, metadata).await?;
+    audit::record(&tx, actor, AuditAction::RoleDeleted, role.id, metadata).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::models::AuditAction;
 use crate::models::{Page, PageRequest, Session};
 use crate::repositories::{sessions, users};
 use crate::services::audit;
@@ -66,7 +67,7 @@ pub async fn end(state: &AppState, by: Ender, user_id: Uuid, session_id: Uuid) -
         return Err(no_session());
     }
     let metadata = json!({"user_id": user_id});
-    audit::record_account(&tx, by.actor_id, by.ip, "session.revoked", ("session", &[session_id]), metadata).await?;
+    audit::record_account(&tx, by.actor_id, by.ip, AuditAction::SessionRevoked, &[session_id], metadata).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, session_id = %session_id, actor_id = %by.actor_id, "session ended");
     Ok(())
@@ -79,7 +80,7 @@ pub async fn end_others(state: &AppState, by: Ender, user_id: Uuid, keep: Uuid) 
     let tx = client.transaction().await?;
     let ended = sessions::revoke_others(&tx, user_id, Some(keep)).await?;
     let metadata = json!({"user_id": user_id});
-    audit::record_account(&tx, by.actor_id, by.ip, "session.revoked", ("session", &ended), metadata).await?;
+    audit::record_account(&tx, by.actor_id, by.ip, AuditAction::SessionRevoked, &ended, metadata).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, sessions_ended = ended.len(), "other sessions ended");
     Ok(ended.len())

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::error::{AppError, AppResult};
+use crate::models::AuditAction;
 use crate::models::{DisplayName, Email, Page, PageRequest, User, UserStatus};
 use crate::repositories::{sessions, users};
 use crate::services::access::Caller;
@@ -82,12 +83,12 @@ pub async fn update(
         "before": {"name": before.name, "status": before.status, "is_platform_admin": before.is_platform_admin},
         "after": {"name": user.name, "status": user.status, "is_platform_admin": user.is_platform_admin},
     });
-    audit::record_account(&tx, admin_id, ip, "user.updated", ("user", &[id]), metadata).await?;
+    audit::record_account(&tx, admin_id, ip, AuditAction::UserUpdated, &[id], metadata).await?;
     if status == Some(UserStatus::Disabled) {
         let ended = sessions::revoke_others(&tx, id, None).await?;
         if !ended.is_empty() {
             let metadata = json!({"user_id": id, "reason": "user_disabled"});
-            audit::record_account(&tx, admin_id, ip, "session.revoked", ("session", &ended), metadata).await?;
+            audit::record_account(&tx, admin_id, ip, AuditAction::SessionRevoked, &ended, metadata).await?;
         }
         tracing::info!(user_id = %id, sessions = ended.len(), admin_id = %admin_id, "user disabled");
     }

@@ -19,7 +19,7 @@ use identity_shared::auth::jwt::Jwks;
 use identity_shared::http::{self, ApiJson, AppState, Authenticated, Client};
 use identity_shared::models::User;
 use identity_shared::models::{Message, SignInAnswer, TokenPair};
-use identity_shared::services::{account, email_change, second_factor, sessions, sign_in};
+use identity_shared::services::{account, email_change, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -109,7 +109,7 @@ async fn verify_mfa(
     ApiJson(req): ApiJson<MfaVerifyRequest>,
 ) -> AppResult<impl IntoResponse> {
     let (token, proof) = req.parse()?;
-    Ok(no_store(second_factor::verify_login(&state, &token, &proof, client).await?))
+    Ok(no_store(sign_in::verify_login(&state, &token, &proof, client).await?))
 }
 
 #[utoipa::path(

@@ -21,8 +21,8 @@ use crate::services::ip_limits::{self, Guarded};
 use crate::services::outbox;
 use crate::services::quotas::{self, Hourly};
 use crate::services::second_factor::{self, Proof};
-use crate::services::sessions::{self, Checked, PASSWORD_ONLY};
-use crate::services::sign_in;
+use crate::services::sessions;
+use crate::services::sign_in::{self, SignInProof};
 use crate::state::AppState;
 
 /// A checked invitation to make.
@@ -291,16 +291,17 @@ pub async fn accept_with_password(
     let hash = token.hash();
     ip_limits::check(state, Guarded::Invitation, client_info.ip).await?;
     let preview = pending_preview(state, &hash).await?;
-    let sign_in::PasswordChecked { user, has_second_factor, security_stamp } =
-        sign_in::check_password(state, &preview.email, password).await?;
-    if has_second_factor {
-        let client = db::client(state.pool()).await?;
-        let purpose = ChallengePurpose::Invitation;
-        let checked = Checked { user: &user, security_stamp };
-        let waiting = second_factor::challenge(state, &client, checked, purpose, Some(preview.org_id)).await?;
-        return Ok(Joining::NeedsCode(waiting));
-    }
-    let joiner = Joiner::Known { user, security_stamp };
+    let checked = sign_in::check_password(state, &preview.email, password).await?;
+    let proof = match checked.complete() {
+        Ok(proof) => proof,
+        Err(waiting) => {
+            let client = db::client(state.pool()).await?;
+            let purpose = ChallengePurpose::Invitation;
+            let waiting = second_factor::challenge(state, &client, waiting, purpose, Some(preview.org_id)).await?;
+            return Ok(Joining::NeedsCode(waiting));
+        }
+    };
+    let joiner = Joiner::Known(Box::new(proof));
     Ok(Joining::Joined(Box::new(join_as(state, &hash, joiner, client_info).await?)))
 }
 
@@ -319,10 +320,11 @@ pub async fn accept_with_code(
     // A closed invitation is refused before the code is spent.
     let preview = pending_preview(state, &hash).await?;
     let redeemed = second_factor::redeem(state, mfa_token, proof, ChallengePurpose::Invitation).await?;
-    if redeemed.org_id != Some(preview.org_id) {
+    if redeemed.org_id() != Some(preview.org_id) {
         return Err(AppError::Unauthorized("The mfa_token belongs to another invitation; sign in again.".into()));
     }
-    let joiner = Joiner::Known { security_stamp: redeemed.security_stamp, user: redeemed.user };
+    let (proof, _) = SignInProof::from_code(redeemed);
+    let joiner = Joiner::Known(Box::new(proof));
     join_as(state, &hash, joiner, client_info).await
 }
 
@@ -330,8 +332,8 @@ pub async fn accept_with_code(
 enum Joiner {
     /// The signed-in caller; their session survives the address proof the link makes.
     Member(Box<Caller>),
-    /// An existing account proven by its password (and code) under this stamp.
-    Known { user: User, security_stamp: Uuid },
+    /// An existing account proven by its password, and its code when it has a factor.
+    Known(Box<SignInProof>),
     /// A new account with this password hash.
     SignUp { name: DisplayName, hash: String, sign_in: bool },
 }
@@ -347,19 +349,21 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     }
     // A session to keep across the join, with the stamp it holds.
     let mut keep = None;
-    let (user, open_session) = match joiner {
+    // A new account that asked to be signed in, with the proof its session needs.
+    let mut signing_in = None;
+    let user = match joiner {
         Joiner::Member(caller) => {
             same_address(&caller.user, &preview)?;
             keep = Some((caller.session_id, account::lock_caller(&tx, &caller).await?));
-            (caller.user, false)
+            caller.user
         }
-        Joiner::Known { user, security_stamp } => {
-            same_address(&user, &preview)?;
+        Joiner::Known(proof) => {
+            same_address(proof.user(), &preview)?;
             // The password (and code) were checked under this stamp; a change since voids them.
-            if !users::lock_under_stamp(&tx, user.id, security_stamp).await? {
+            if !users::lock_under_stamp(&tx, proof.user().id, proof.security_stamp()).await? {
                 return Err(sessions::credentials_changed());
             }
-            (user, false)
+            proof.user().clone()
         }
         Joiner::SignUp { name, hash, sign_in } => {
             acceptable_by_sign_up(&preview)?;
@@ -370,7 +374,10 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
                 password_hash: &hash,
                 email_verified: true,
             };
-            (users::insert(&tx, &new).await.map_err(account::email_taken)?, sign_in)
+            let proof = sign_in::create_account(&tx, &new).await?;
+            let user = proof.user().clone();
+            signing_in = sign_in.then_some(proof);
+            user
         }
     };
     // Locks in one order everywhere: the account (above), then the organization, then its
@@ -388,13 +395,8 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     }
     let (tokens, invitation) = tokio::try_join!(
         async {
-            if !open_session {
-                return Ok(None);
-            }
-            let method = SessionMethod::Invitation;
-            let security_stamp = users::stamp(&tx, user.id).await?.ok_or_else(no_invitation)?;
-            let checked = Checked { user: &user, security_stamp };
-            Ok(Some(sessions::open_session(state, &tx, checked, None, &client_info, method, PASSWORD_ONLY).await?))
+            let Some(proof) = &signing_in else { return Ok(None) };
+            Ok(Some(sign_in::open_session(state, &tx, proof, None, &client_info, SessionMethod::Invitation).await?))
         },
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
     )?;

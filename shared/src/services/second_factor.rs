@@ -8,13 +8,10 @@ use crate::auth::tokens::{self, Opaque};
 use crate::auth::{recovery, totp};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{
-    ChallengePurpose, ClientInfo, FactorKind, MfaRequired, SessionMethod, TokenPair, User, UserStatus,
-};
+use crate::models::{ChallengePurpose, FactorKind, MfaRequired, User, UserStatus};
 use crate::repositories::{GenericClient, mfa, users};
-use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
-use crate::services::sessions::{self, Checked, PASSWORD_AND_CODE};
+use crate::services::sessions::Checked;
 use crate::state::AppState;
 
 /// A second factor as offered.
@@ -173,23 +170,26 @@ pub async fn challenge(
     Ok(MfaRequired { mfa_required: true, mfa_token: token, expires_in: ttl.as_secs(), factors: vec![FactorKind::Totp] })
 }
 
-/// A waiting sign-in, spent by a right proof.
+/// A waiting sign-in, spent by a right proof. Only [`redeem`] makes one (its fields are
+/// private), so holding one means the password and the code were both right.
 #[derive(Debug)]
 pub struct Redeemed {
-    /// The active user who signed in.
-    pub user: User,
-    /// The org an org-scoped token was asked for.
-    pub org_id: Option<Uuid>,
-    /// What the proof left.
-    pub proven: Proven,
-    /// The account's stamp when its password was checked (and still when the code was).
-    pub security_stamp: Uuid,
+    user: User,
+    org_id: Option<Uuid>,
+    proven: Proven,
+    security_stamp: Uuid,
 }
 
 impl Redeemed {
-    /// The account as checked, for opening its session.
-    pub fn checked(&self) -> Checked<'_> {
-        Checked { user: &self.user, security_stamp: self.security_stamp }
+    /// The org an org-scoped token was asked for.
+    pub fn org_id(&self) -> Option<Uuid> {
+        self.org_id
+    }
+
+    /// The active user who signed in, the stamp their password was checked under (and still
+    /// was when the code was), and what the proof left.
+    pub fn into_parts(self) -> (User, Uuid, Proven) {
+        (self.user, self.security_stamp, self.proven)
     }
 }
 
@@ -211,41 +211,4 @@ pub async fn redeem(state: &AppState, token: &Opaque, proof: &Proof, purpose: Ch
     let user = users::find(&client, challenge.user_id).await?.filter(|u| u.status == UserStatus::Active);
     let user = user.ok_or_else(|| AppError::Forbidden("This account is disabled.".into()))?;
     Ok(Redeemed { user, org_id: challenge.org_id, proven, security_stamp: challenge.security_stamp })
-}
-
-/// POST /auth/mfa/verify: the second step of a login, which issues the tokens.
-#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn verify_login(
-    state: &AppState,
-    token: &Opaque,
-    proof: &Proof,
-    client_info: ClientInfo,
-) -> AppResult<TokenPair> {
-    ip_limits::check(state, Guarded::Login, client_info.ip).await?;
-    let redeemed = redeem(state, token, proof, ChallengePurpose::Login).await?;
-    let user = &redeemed.user;
-    let client = db::client(state.pool()).await?;
-    let scope = match redeemed.org_id {
-        Some(org_id) => Some(
-            sessions::org_scope(&client, org_id, user.id, PASSWORD_AND_CODE)
-                .await??
-                .ok_or_else(sessions::not_a_member)?,
-        ),
-        None => None,
-    };
-    let method = SessionMethod::Password;
-    let open = sessions::open_session(
-        state,
-        &client,
-        redeemed.checked(),
-        redeemed.org_id,
-        &client_info,
-        method,
-        PASSWORD_AND_CODE,
-    )
-    .await?;
-    tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in with a second factor");
-    let mut pair = open.into_scoped_pair(state, user, scope)?;
-    pair.recovery_codes_remaining = redeemed.proven.recovery_codes_remaining;
-    Ok(pair)
 }

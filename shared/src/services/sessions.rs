@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
-use crate::models::{ClientInfo, SessionMethod, TokenPair, User};
+use crate::models::{TokenPair, User};
 use crate::repositories::{GenericClient, memberships, refresh_tokens, sessions};
 use crate::services::access::{self, Caller};
 use crate::state::AppState;
@@ -43,6 +43,12 @@ pub struct OpenSession {
 }
 
 impl OpenSession {
+    /// A session whose row the caller has just inserted. Making one is harmless: its tokens
+    /// work only while that row is live, which every request checks.
+    pub(crate) fn inserted(session_id: Uuid, refresh_token: String, amr: &'static [&'static str]) -> OpenSession {
+        OpenSession { session_id, refresh_token, amr }
+    }
+
     /// The session's id.
     pub fn session_id(&self) -> Uuid {
         self.session_id
@@ -59,8 +65,8 @@ impl OpenSession {
     }
 }
 
-/// An account whose credentials were just checked, and the security stamp they were checked
-/// under (read before the password was hashed).
+/// An account whose password was just checked, and the security stamp it was checked under
+/// (read before the password was hashed): what a waiting sign-in records.
 #[derive(Clone, Copy, Debug)]
 pub struct Checked<'a> {
     /// The account.
@@ -72,43 +78,6 @@ pub struct Checked<'a> {
 /// The 401 for a sign-in that a credential or status change overtook.
 pub fn credentials_changed() -> AppError {
     AppError::Unauthorized("The account's credentials changed while signing in; sign in again.".into())
-}
-
-/// Opens a session begun by `method` that proved `amr`, scoped to `org_id` if given, with
-/// its first refresh token: only if the account is still active and has the stamp its
-/// credentials were checked under (a 401 otherwise), so a password reset, change or factor
-/// enrolment that commits while a sign-in is checking the old password ends that sign-in too.
-#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn open_session(
-    state: &AppState,
-    db: &impl GenericClient,
-    checked: Checked<'_>,
-    org_id: Option<Uuid>,
-    client_info: &ClientInfo,
-    method: SessionMethod,
-    amr: &'static [&'static str],
-) -> AppResult<OpenSession> {
-    let user = checked.user;
-    let session_id = Uuid::now_v7();
-    let refresh_token = tokens::generate();
-    let token_hash = tokens::hash(&refresh_token);
-    let new = sessions::NewSession {
-        id: session_id,
-        user_id: user.id,
-        org_id,
-        client: client_info,
-        method,
-        amr,
-        token_id: Uuid::now_v7(),
-        token_hash: &token_hash,
-        token_ttl: state.config().refresh_token_ttl,
-        security_stamp: checked.security_stamp,
-        most_sessions: i64::from(state.config().quotas.sessions_per_user),
-    };
-    if !sessions::open(db, &new).await? {
-        return Err(credentials_changed());
-    }
-    Ok(OpenSession { session_id, refresh_token, amr })
 }
 
 /// Rotates a refresh token. A token used twice ends its whole session (reuse detection).

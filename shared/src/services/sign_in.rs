@@ -1,17 +1,23 @@
-//! Signing in with email and password: the lockout and per-IP checks, the password check at
-//! the same cost for unknown emails, and the session it opens (or the second factor it waits
-//! for).
+//! Signing in: the lockout and per-IP checks, the password check at the same cost for unknown
+//! emails, the second factor when the account has one, and the session all of that earns.
+//! A session opens only here, and only on a [`SignInProof`], which only this module makes
+//! and only from evidence the controls produce: a right password for an account without a
+//! second factor, a redeemed code, or an account created in the caller's transaction.
 
 use uuid::Uuid;
 
+use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::models::{ChallengePurpose, ClientInfo, Email, Password, SessionMethod, SignInAnswer, User, UserStatus};
-use crate::repositories::{lockouts as lockout_rows, memberships, users};
+use crate::models::{
+    ChallengePurpose, ClientInfo, Email, Password, SessionMethod, SignInAnswer, TokenPair, User, UserStatus,
+};
+use crate::repositories::{GenericClient, lockouts as lockout_rows, memberships, sessions as session_rows, users};
+use crate::services::account;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
-use crate::services::second_factor;
-use crate::services::sessions::{self, Checked, PASSWORD_ONLY};
+use crate::services::second_factor::{self, Proof, Redeemed};
+use crate::services::sessions::{self, Checked, OpenSession, PASSWORD_AND_CODE, PASSWORD_ONLY};
 use crate::state::AppState;
 
 /// Checked sign-in credentials.
@@ -27,6 +33,59 @@ pub struct Credentials {
 
 const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 
+/// An account that passed every control its sign-in has: its password (under the lockout),
+/// and its second factor when it has one; or an account just created, which has none. The
+/// fields are private: only this module makes one, and opening a session takes one.
+#[derive(Debug)]
+pub struct SignInProof {
+    user: User,
+    security_stamp: Uuid,
+    amr: &'static [&'static str],
+}
+
+impl SignInProof {
+    /// The account.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The account's stamp when its credentials were checked; a change since voids the proof.
+    pub fn security_stamp(&self) -> Uuid {
+        self.security_stamp
+    }
+
+    /// The proof of a sign-in whose code was right, after its password.
+    pub fn from_code(redeemed: Redeemed) -> (SignInProof, second_factor::Proven) {
+        let (user, security_stamp, proven) = redeemed.into_parts();
+        (SignInProof { user, security_stamp, amr: PASSWORD_AND_CODE }, proven)
+    }
+}
+
+/// A right password: the whole proof for an account without a second factor, or the start
+/// of a challenge for one with it. Only [`check_password`] makes one.
+#[derive(Debug)]
+pub struct PasswordChecked {
+    user: User,
+    has_second_factor: bool,
+    security_stamp: Uuid,
+}
+
+impl PasswordChecked {
+    /// The account whose password it was.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The proof, when the password is all the account needs; otherwise the account as
+    /// checked, for a second-factor challenge.
+    pub fn complete(&self) -> Result<SignInProof, Checked<'_>> {
+        if self.has_second_factor {
+            return Err(Checked { user: &self.user, security_stamp: self.security_stamp });
+        }
+        Ok(SignInProof { user: self.user.clone(), security_stamp: self.security_stamp, amr: PASSWORD_ONLY })
+    }
+}
+
 /// Checks a password and opens a session, or, for an account with an active second factor,
 /// answers `mfa_required` with the token POST /auth/mfa/verify takes. Unknown emails cost and
 /// answer the same as wrong passwords; each email locks after too many failures, whether or
@@ -34,42 +93,105 @@ const INVALID_CREDENTIALS: &str = "Invalid email or password.";
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<SignInAnswer> {
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
-    let PasswordChecked { user, has_second_factor, security_stamp } =
-        check_password(state, req.email.as_str(), &req.password).await?;
-    let checked = Checked { user: &user, security_stamp };
+    let checked = check_password(state, req.email.as_str(), &req.password).await?;
     let client = db::client(state.pool()).await?;
-    if has_second_factor {
-        // A non-member is told before any code is asked for, as without a second factor.
-        if let Some(org_id) = req.org_id {
-            memberships::token_scope(&client, org_id, user.id).await?.ok_or_else(sessions::not_a_member)?;
+    let proof = match checked.complete() {
+        Ok(proof) => proof,
+        Err(waiting) => {
+            // A non-member is told before any code is asked for, as without a second factor.
+            if let Some(org_id) = req.org_id {
+                memberships::token_scope(&client, org_id, waiting.user.id).await?.ok_or_else(sessions::not_a_member)?;
+            }
+            let purpose = ChallengePurpose::Login;
+            return Ok(SignInAnswer::MfaRequired(
+                second_factor::challenge(state, &client, waiting, purpose, req.org_id).await?,
+            ));
         }
-        let purpose = ChallengePurpose::Login;
-        return Ok(SignInAnswer::MfaRequired(
-            second_factor::challenge(state, &client, checked, purpose, req.org_id).await?,
-        ));
-    }
-    let scope = match req.org_id {
-        Some(org_id) => Some(
-            sessions::org_scope(&client, org_id, user.id, PASSWORD_ONLY).await??.ok_or_else(sessions::not_a_member)?,
-        ),
-        None => None,
     };
-    let method = SessionMethod::Password;
-    let open = sessions::open_session(state, &client, checked, req.org_id, &client_info, method, PASSWORD_ONLY).await?;
-    tracing::info!(user_id = %user.id, session_id = %open.session_id(), "signed in");
-    Ok(SignInAnswer::Tokens(open.into_scoped_pair(state, &user, scope)?))
+    let pair = open_scoped(state, &client, &proof, req.org_id, &client_info).await?;
+    Ok(SignInAnswer::Tokens(pair))
 }
 
-/// An account whose password was just proven.
-#[derive(Debug)]
-pub struct PasswordChecked {
-    /// The active account.
-    pub user: User,
-    /// Whether it must also give a second factor.
-    pub has_second_factor: bool,
-    /// The account's stamp, read before the password was hashed: a session opened on this
-    /// check must still find it.
-    pub security_stamp: Uuid,
+/// POST /auth/mfa/verify: the second step of a login, which issues the tokens.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn verify_login(
+    state: &AppState,
+    token: &Opaque,
+    proof: &Proof,
+    client_info: ClientInfo,
+) -> AppResult<TokenPair> {
+    ip_limits::check(state, Guarded::Login, client_info.ip).await?;
+    let redeemed = second_factor::redeem(state, token, proof, ChallengePurpose::Login).await?;
+    let org_id = redeemed.org_id();
+    let (proof, proven) = SignInProof::from_code(redeemed);
+    let client = db::client(state.pool()).await?;
+    let mut pair = open_scoped(state, &client, &proof, org_id, &client_info).await?;
+    pair.recovery_codes_remaining = proven.recovery_codes_remaining;
+    Ok(pair)
+}
+
+/// Opens a password sign-in's session, scoped to `org_id` for a member, and its tokens.
+async fn open_scoped(
+    state: &AppState,
+    client: &impl GenericClient,
+    proof: &SignInProof,
+    org_id: Option<Uuid>,
+    client_info: &ClientInfo,
+) -> AppResult<TokenPair> {
+    let user = &proof.user;
+    let scope = match org_id {
+        Some(org_id) => {
+            Some(sessions::org_scope(client, org_id, user.id, proof.amr).await??.ok_or_else(sessions::not_a_member)?)
+        }
+        None => None,
+    };
+    let open = open_session(state, client, proof, org_id, client_info, SessionMethod::Password).await?;
+    tracing::info!(user_id = %user.id, session_id = %open.session_id(), amr = ?proof.amr, "signed in");
+    open.into_scoped_pair(state, user, scope)
+}
+
+/// Creates an account in the caller's transaction. A new account has no second factor, so
+/// the password it was just given is the whole proof.
+pub async fn create_account(db: &impl GenericClient, new: &users::NewUser<'_>) -> AppResult<SignInProof> {
+    let user = users::insert(db, new).await.map_err(account::email_taken)?;
+    let stamp = users::stamp(db, user.id).await?;
+    let security_stamp = stamp.ok_or_else(|| AppError::bug("an account inserted in this transaction has no stamp"))?;
+    Ok(SignInProof { user, security_stamp, amr: PASSWORD_ONLY })
+}
+
+/// Opens a session begun by `method` for a proven sign-in, scoped to `org_id` if given, with
+/// its first refresh token: only if the account is still active and has the stamp its
+/// credentials were checked under (a 401 otherwise), so a password reset, change or factor
+/// enrolment that commits while a sign-in is checking the old password ends that sign-in too.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn open_session(
+    state: &AppState,
+    db: &impl GenericClient,
+    proof: &SignInProof,
+    org_id: Option<Uuid>,
+    client_info: &ClientInfo,
+    method: SessionMethod,
+) -> AppResult<OpenSession> {
+    let session_id = Uuid::now_v7();
+    let refresh_token = tokens::generate();
+    let token_hash = tokens::hash(&refresh_token);
+    let new = session_rows::NewSession {
+        id: session_id,
+        user_id: proof.user.id,
+        org_id,
+        client: client_info,
+        method,
+        amr: proof.amr,
+        token_id: Uuid::now_v7(),
+        token_hash: &token_hash,
+        token_ttl: state.config().refresh_token_ttl,
+        security_stamp: proof.security_stamp,
+        most_sessions: i64::from(state.config().quotas.sessions_per_user),
+    };
+    if !session_rows::open(db, &new).await? {
+        return Err(sessions::credentials_changed());
+    }
+    Ok(OpenSession::inserted(session_id, refresh_token, proof.amr))
 }
 
 /// The active account of `email` if `password` is its password: the lockout is checked

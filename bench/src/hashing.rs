@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// service uses (spawn_blocking); the report as JSON.
 pub async fn verify_rate(seconds: u64, threads: usize) -> anyhow::Result<Value> {
     let cost = Argon2Cost::RECOMMENDED;
-    let passwords = Arc::new(Passwords::new(cost, threads).map_err(anyhow::Error::msg)?);
+    let passwords = Arc::new(Passwords::new(cost, threads)?);
     let password = SecretString::from("bench password 1");
     let phc = passwords.hash(&password).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let done = Arc::new(AtomicU64::new(0));
@@ -43,6 +43,6 @@ pub async fn verify_rate(seconds: u64, threads: usize) -> anyhow::Result<Value> 
 
 /// The PHC string of `password` at the production cost.
 pub async fn hash(password: &str) -> anyhow::Result<String> {
-    let passwords = Passwords::new(Argon2Cost::RECOMMENDED, 0).map_err(anyhow::Error::msg)?;
+    let passwords = Passwords::new(Argon2Cost::RECOMMENDED, 0)?;
     passwords.hash(&SecretString::from(password.to_owned())).await.map_err(|e| anyhow::anyhow!("{e:?}"))
 }

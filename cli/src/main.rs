@@ -96,8 +96,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Mfa { command: MfaCommand::Reseal } => {
             let config = Config::load().await?;
-            let sealer = identity_shared::auth::sealed::Sealer::from_config(&config.mfa)
-                .map_err(anyhow::Error::msg)?
+            let sealer = identity_shared::auth::sealed::Sealer::from_config(&config.mfa)?
                 .context("MFA_ENCRYPTION_KEY is not set")?;
             let pool = identity_shared::db::create_pool(&config)?;
             let report = identity_shared::services::key_rotation::reseal_all(&pool, &sealer).await?;

@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use serde_json::Value;
 
 use crate::aws::AwsEnv;
-use crate::db::url::{Parts, with_parts};
+use crate::db::url::{Parts, UrlPartsError, with_parts};
 
 /// Names a secret whose JSON holds the database URL (`url`) or RDS's credential fields
 /// (`username`, `password`, and optionally `host`, `port`, `dbname`) laid over DATABASE_URL.
@@ -82,7 +82,7 @@ pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsErr
     );
     if let Some(secret) = database? {
         let url = database_url(get("DATABASE_URL").as_deref(), &secret)
-            .map_err(|reason| SecretsError::Invalid { variable: DATABASE_SECRET_ARN, reason })?;
+            .map_err(|e| SecretsError::Invalid { variable: DATABASE_SECRET_ARN, reason: crate::db::chain(&e) })?;
         env.insert("DATABASE_URL".into(), url);
     }
     if let Some(secret) = jwt? {
@@ -171,19 +171,39 @@ async fn fetch(client: &Client, variable: &'static str, arn: &str) -> Result<Str
     })
 }
 
+/// Why a database secret gives no URL. No variant holds the secret's text.
+#[derive(Debug, thiserror::Error)]
+enum SecretUrlError {
+    /// Neither a URL nor a JSON object.
+    #[error("the secret is neither a postgres:// URL nor a JSON object")]
+    Shape,
+    /// A field that should be text is not.
+    #[error("the secret's \"{0}\" is not a string")]
+    NotText(String),
+    /// `port` is neither a number nor digits.
+    #[error("the secret's \"port\" is not a port number")]
+    Port,
+    /// No way to sign in.
+    #[error("the secret's JSON has neither \"url\" nor \"password\"")]
+    NoPassword,
+    /// The parts do not fit the URL.
+    #[error("the secret's fields do not fit DATABASE_URL")]
+    Parts(#[from] UrlPartsError),
+}
+
 /// The URL a database secret gives: its `url`, or its credential fields over `base`.
-fn database_url(base: Option<&str>, secret: &str) -> Result<String, String> {
+fn database_url(base: Option<&str>, secret: &str) -> Result<String, SecretUrlError> {
     let trimmed = secret.trim();
     if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
         return Ok(trimmed.to_owned());
     }
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(trimmed) else {
-        return Err("the secret is neither a postgres:// URL nor a JSON object".into());
+        return Err(SecretUrlError::Shape);
     };
     let text = |key: &str| match fields.get(key) {
         Some(Value::String(v)) if !v.is_empty() => Ok(Some(v.clone())),
         None | Some(Value::Null) => Ok(None),
-        Some(_) => Err(format!("the secret's \"{key}\" is not a string")),
+        Some(_) => Err(SecretUrlError::NotText(key.to_owned())),
     };
     if let Some(url) = text("url")? {
         return Ok(url);
@@ -196,7 +216,7 @@ fn database_url(base: Option<&str>, secret: &str) -> Result<String, String> {
         Some(_) => None,
     };
     if fields.get("port").is_some_and(|p| !p.is_null()) && port.is_none() {
-        return Err("the secret's \"port\" is not a port number".into());
+        return Err(SecretUrlError::Port);
     }
     let parts = Parts {
         user: text("username")?,
@@ -206,9 +226,9 @@ fn database_url(base: Option<&str>, secret: &str) -> Result<String, String> {
         dbname: text("dbname")?,
     };
     if parts.password.is_none() {
-        return Err("the secret's JSON has neither \"url\" nor \"password\"".into());
+        return Err(SecretUrlError::NoPassword);
     }
-    with_parts(base, &parts)
+    Ok(with_parts(base, &parts)?)
 }
 
 #[cfg(test)]
@@ -261,7 +281,7 @@ mod tests {
     #[test]
     fn a_secret_in_another_shape_is_refused_without_echoing_it() {
         for secret in ["hunter2", r#"{"username":"u"}"#, r#"{"password":"hunter2","port":"x"}"#, r#"{"password":7}"#] {
-            let err = database_url(Some("postgres://h/d"), secret).unwrap_err();
+            let err = crate::db::chain(&database_url(Some("postgres://h/d"), secret).unwrap_err());
             assert!(!err.contains("hunter2"), "{err}");
         }
     }

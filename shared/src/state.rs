@@ -32,20 +32,35 @@ struct Inner {
     sealer: Option<Sealer>,
 }
 
-/// Why the state could not be built from the configuration.
+/// Why the state could not be built from the configuration; each keeps its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StateError(String);
+pub enum StateError {
+    /// A setting is missing or malformed.
+    #[error("configuration")]
+    Config(#[from] crate::config::ConfigError),
+    /// The pool could not be set up (DATABASE_URL, TLS, IAM auth).
+    #[error("database pool")]
+    Pool(#[from] crate::db::DbError),
+    /// The signing or verifying keys.
+    #[error("JWT keys")]
+    Keys(#[from] crate::auth::jwt::KeyError),
+    /// The argon2 cost.
+    #[error("argon2 parameters")]
+    Passwords(#[from] argon2::Error),
+    /// The TOTP sealing keys.
+    #[error("MFA sealing keys")]
+    Sealer(#[from] crate::auth::sealed::SealerError),
+}
 
 impl AppState {
     /// Builds the state. Connects to nothing: the pool opens connections on first use.
     pub fn new(config: Config) -> Result<AppState, StateError> {
-        let pool = crate::db::create_pool(&config).map_err(|e| StateError(e.to_string()))?;
-        let jwt = JwtKeys::from_config(&config).map_err(|e| StateError(e.to_string()))?;
-        let passwords = Passwords::new(config.argon2, config.password_hash_queue).map_err(StateError)?;
+        let pool = crate::db::create_pool(&config)?;
+        let jwt = JwtKeys::from_config(&config)?;
+        let passwords = Passwords::new(config.argon2, config.password_hash_queue)?;
         let mailer = Mailer::from_config(&config.mail, &config.aws);
         let forgot_time = EqualTime::new(config.forgot_password_min);
-        let sealer = Sealer::from_config(&config.mfa).map_err(StateError)?;
+        let sealer = Sealer::from_config(&config.mfa)?;
         let dummy_hash = OnceCell::new();
         Ok(AppState {
             inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash, forgot_time, sealer }),
@@ -54,7 +69,7 @@ impl AppState {
 
     /// Builds the state from the process environment.
     pub fn from_env() -> Result<AppState, StateError> {
-        AppState::new(Config::from_env().map_err(|e| StateError(e.to_string()))?)
+        AppState::new(Config::from_env()?)
     }
 
     /// The sealer of TOTP secrets; a 500 naming the missing setting where none is configured.

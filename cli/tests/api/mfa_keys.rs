@@ -86,8 +86,9 @@ fn a_previous_key_without_a_current_one_or_too_short_is_refused_at_start() {
         map.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         identity_shared::Config::from_map(&map).unwrap()
     };
-    let state =
-        |pairs: &[(&str, &str)]| identity_shared::AppState::new(config(pairs)).map(|_| ()).map_err(|e| e.to_string());
+    let state = |pairs: &[(&str, &str)]| {
+        identity_shared::AppState::new(config(pairs)).map(|_| ()).map_err(|e| identity_shared::db::chain(&e))
+    };
     assert!(state(&[("MFA_ENCRYPTION_KEY", NEW), ("MFA_PREVIOUS_ENCRYPTION_KEYS", OLD)]).is_ok());
     let orphan = state(&[("MFA_PREVIOUS_ENCRYPTION_KEYS", OLD)]).unwrap_err();
     assert!(orphan.contains("without MFA_ENCRYPTION_KEY"), "{orphan}");

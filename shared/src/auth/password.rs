@@ -34,15 +34,15 @@ pub struct Passwords {
 impl Passwords {
     /// A hasher at this cost, running as many computations at once as there are cores, with
     /// up to `queue` more waiting.
-    pub fn new(cost: Argon2Cost, queue: usize) -> Result<Passwords, String> {
+    pub fn new(cost: Argon2Cost, queue: usize) -> Result<Passwords, argon2::Error> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Passwords::with_limits(cost, cores, queue)
     }
 
     /// A hasher at this cost, running at most `concurrency` computations at once and letting
     /// at most `queue` more wait.
-    pub fn with_limits(cost: Argon2Cost, concurrency: usize, queue: usize) -> Result<Passwords, String> {
-        params(cost).map_err(|e| format!("argon2 parameters: {e}"))?;
+    pub fn with_limits(cost: Argon2Cost, concurrency: usize, queue: usize) -> Result<Passwords, argon2::Error> {
+        params(cost)?;
         let concurrency = concurrency.max(1);
         Ok(Passwords {
             cost,

@@ -39,6 +39,17 @@ impl std::fmt::Debug for Sealer {
 #[error("a sealed secret did not open (wrong MFA_ENCRYPTION_KEY, or the row was altered)")]
 pub struct Unsealable;
 
+/// Why the sealing keys in the settings cannot be used; names no key.
+#[derive(Debug, thiserror::Error)]
+pub enum SealerError {
+    /// Keys to open old secrets, but none to seal new ones.
+    #[error("MFA_PREVIOUS_ENCRYPTION_KEYS is set without MFA_ENCRYPTION_KEY")]
+    PreviousWithoutCurrent,
+    /// A key shorter than the least the derivation takes.
+    #[error("MFA_ENCRYPTION_KEY and each of MFA_PREVIOUS_ENCRYPTION_KEYS must be at least {MIN_KEY_LEN} characters")]
+    ShortKey,
+}
+
 impl Sealer {
     /// A sealer from key material of at least [`MIN_KEY_LEN`] bytes; `None` if shorter.
     pub fn new(material: &[u8]) -> Option<Sealer> {
@@ -47,19 +58,18 @@ impl Sealer {
 
     /// The sealer the settings describe: none without `MFA_ENCRYPTION_KEY`; an error (naming
     /// no key) when a key is too short or previous keys come without a current one.
-    pub fn from_config(mfa: &MfaConfig) -> Result<Option<Sealer>, String> {
+    pub fn from_config(mfa: &MfaConfig) -> Result<Option<Sealer>, SealerError> {
         let Some(key) = &mfa.encryption_key else {
             return match mfa.previous_encryption_keys.is_empty() {
                 true => Ok(None),
-                false => Err("MFA_PREVIOUS_ENCRYPTION_KEYS is set without MFA_ENCRYPTION_KEY".into()),
+                false => Err(SealerError::PreviousWithoutCurrent),
             };
         };
         let previous = mfa.previous_encryption_keys.iter().map(|k| k.expose_secret().as_bytes());
-        Sealer::new(key.expose_secret().as_bytes()).and_then(|s| s.with_previous(previous)).map(Some).ok_or_else(|| {
-            format!(
-                "MFA_ENCRYPTION_KEY and each of MFA_PREVIOUS_ENCRYPTION_KEYS must be at least {MIN_KEY_LEN} characters"
-            )
-        })
+        Sealer::new(key.expose_secret().as_bytes())
+            .and_then(|s| s.with_previous(previous))
+            .map(Some)
+            .ok_or(SealerError::ShortKey)
     }
 
     /// The same sealer also opening what the keys from `materials` sealed; `None` if one is

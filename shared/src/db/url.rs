@@ -4,6 +4,32 @@
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
+/// Why the parts cannot be set on the URL. No variant holds a password.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlPartsError {
+    /// A libpq `key=value` string, which has no URL to set parts on.
+    #[error("DATABASE_URL must be a postgres:// URL to take a host or credentials from elsewhere")]
+    NotAUrlForm,
+    /// The URL did not parse.
+    #[error("DATABASE_URL is not a URL")]
+    Unparsable(#[source] url::ParseError),
+    /// The host does not fit in a URL.
+    #[error("host '{host}'")]
+    Host {
+        /// The host given.
+        host: String,
+        /// Why the URL refused it.
+        #[source]
+        source: url::ParseError,
+    },
+    /// Neither the URL nor the parts name a host.
+    #[error("no database host: set it in DATABASE_URL or the secret")]
+    NoHost,
+    /// The URL cannot take this part (a URL without a host cannot take credentials).
+    #[error("the URL cannot take a {0}")]
+    CannotTake(&'static str),
+}
+
 /// The parts to set; `None` keeps the URL's own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Parts {
@@ -21,27 +47,27 @@ pub struct Parts {
 
 /// `base` (or an empty `postgres://` URL) with `parts` set, percent-encoded as URLs need.
 /// The query (`sslmode`, `sslrootcert`, ...) is kept.
-pub fn with_parts(base: Option<&str>, parts: &Parts) -> Result<String, String> {
+pub fn with_parts(base: Option<&str>, parts: &Parts) -> Result<String, UrlPartsError> {
     let base = base.unwrap_or("postgres://");
     if !(base.starts_with("postgres://") || base.starts_with("postgresql://")) {
-        return Err("DATABASE_URL must be a postgres:// URL to take a host or credentials from elsewhere".into());
+        return Err(UrlPartsError::NotAUrlForm);
     }
     // The URL parser wants a host before it accepts credentials; the real one is set below.
-    let mut url = Url::parse(base).map_err(|e| format!("DATABASE_URL is not a URL: {e}"))?;
+    let mut url = Url::parse(base).map_err(UrlPartsError::Unparsable)?;
     if let Some(host) = &parts.host {
-        url.set_host(Some(host)).map_err(|e| format!("host '{host}': {e}"))?;
+        url.set_host(Some(host)).map_err(|source| UrlPartsError::Host { host: host.clone(), source })?;
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("no database host: set it in DATABASE_URL or the secret".into());
+        return Err(UrlPartsError::NoHost);
     }
     if let Some(port) = parts.port {
-        url.set_port(Some(port)).map_err(|()| "the URL cannot take a port".to_owned())?;
+        url.set_port(Some(port)).map_err(|()| UrlPartsError::CannotTake("port"))?;
     }
     if let Some(user) = &parts.user {
-        url.set_username(&encode(user)).map_err(|()| "the URL cannot take a user name".to_owned())?;
+        url.set_username(&encode(user)).map_err(|()| UrlPartsError::CannotTake("user name"))?;
     }
     if let Some(password) = &parts.password {
-        url.set_password(Some(&encode(password))).map_err(|()| "the URL cannot take a password".to_owned())?;
+        url.set_password(Some(&encode(password))).map_err(|()| UrlPartsError::CannotTake("password"))?;
     }
     if let Some(dbname) = &parts.dbname {
         url.set_path(&format!("/{}", encode(dbname)));
@@ -88,7 +114,7 @@ mod tests {
     #[test]
     fn no_host_anywhere_and_key_value_strings_are_refused() {
         let parts = Parts { password: Some("x".into()), ..Parts::default() };
-        assert!(with_parts(None, &parts).unwrap_err().contains("no database host"));
-        assert!(with_parts(Some("host=db user=u"), &parts).unwrap_err().contains("postgres:// URL"));
+        assert!(with_parts(None, &parts).unwrap_err().to_string().contains("no database host"));
+        assert!(with_parts(Some("host=db user=u"), &parts).unwrap_err().to_string().contains("postgres:// URL"));
     }
 }

@@ -21,10 +21,19 @@ pub struct Email {
     pub text: String,
 }
 
-/// Why a send failed; the outbox retries it later.
+/// Why a send failed; the outbox retries it later, and records the error with its causes.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SendError(pub String);
+pub enum SendError {
+    /// The message could not be put into the provider's shape.
+    #[error("building the message")]
+    Build(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The provider refused it or could not be reached.
+    #[error("SES SendEmail failed")]
+    Provider(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// This function has no transport; the mailer function sends what it queued.
+    #[error("this function is built without SES; the mailer function sends it")]
+    NoTransport,
+}
 
 /// The configured transport.
 #[derive(Debug)]
@@ -63,7 +72,7 @@ impl Mailer {
             Mailer::Ses(ses) => ses.send(from, email).await,
             Mailer::Log => Ok(log::print(from, email)),
             #[cfg(not(feature = "ses"))]
-            Mailer::Outbox => Err(SendError("this function is built without SES; the mailer function sends it".into())),
+            Mailer::Outbox => Err(SendError::NoTransport),
         }
     }
 }

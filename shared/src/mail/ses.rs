@@ -35,11 +35,11 @@ impl SesMailer {
     pub async fn send(&self, from: &str, email: &Email) -> Result<String, SendError> {
         let content = |data: &str| Content::builder().data(data).charset("UTF-8").build();
         let message = Message::builder()
-            .subject(content(&email.subject).map_err(|e| SendError(e.to_string()))?)
+            .subject(content(&email.subject).map_err(|e| SendError::Build(e.into()))?)
             .body(
                 Body::builder()
-                    .html(content(&email.html).map_err(|e| SendError(e.to_string()))?)
-                    .text(content(&email.text).map_err(|e| SendError(e.to_string()))?)
+                    .html(content(&email.html).map_err(|e| SendError::Build(e.into()))?)
+                    .text(content(&email.text).map_err(|e| SendError::Build(e.into()))?)
                     .build(),
             )
             .build();
@@ -52,7 +52,7 @@ impl SesMailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| SendError(format!("SES SendEmail failed: {}", aws_sdk_ses::error::DisplayErrorContext(e))))?;
+            .map_err(|e| SendError::Provider(e.into()))?;
         Ok(output.message_id().to_owned())
     }
 }

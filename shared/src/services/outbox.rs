@@ -87,7 +87,9 @@ async fn run(
     let mut report = DrainReport::default();
     for row in rows {
         let sent = match Mail::from_row(&row.template, &row.payload) {
-            Ok(message) => sender.mailer.send(&mail.from, &message.render(&row.recipient)).await.map_err(|e| e.0),
+            Ok(message) => {
+                sender.mailer.send(&mail.from, &message.render(&row.recipient)).await.map_err(|e| db::chain(&e))
+            }
             Err(e) => Err(format!("cannot read the mail: {e}")),
         };
         match sent {

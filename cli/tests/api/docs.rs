@@ -97,6 +97,17 @@ fn the_readme_is_a_front_door_not_the_whole_house() {
 }
 
 #[test]
+fn the_reference_names_every_audit_action() {
+    let reference = std::fs::read_to_string(root().join("docs/reference.md")).unwrap();
+    let missing: Vec<_> = identity_shared::models::AuditAction::ALL
+        .iter()
+        .map(|a| a.name())
+        .filter(|name| !reference.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "audit actions docs/reference.md does not name: {missing:?}");
+}
+
+#[test]
 fn the_walkthrough_lives_in_the_guide() {
     let guide = std::fs::read_to_string(root().join("docs/guide.md")).unwrap();
     assert!(guide.matches("<!-- walkthrough:start -->").count() >= 6, "scripts/walkthrough reads docs/guide.md");

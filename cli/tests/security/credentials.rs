@@ -7,7 +7,7 @@ use std::fmt;
 
 use axum::http::Method;
 use identity_shared::auth::tokens::Opaque;
-use identity_shared::services::invitations::{self, Joining};
+use identity_shared::services::joining::{self, Joining};
 use identity_testkit::{Authenticator, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -218,10 +218,9 @@ impl World {
             ok(app.call(Method::POST, path, Some(body), Some(&self.admin)).await, "invite").await;
             let token = link(app, "invitation", &self.email).await;
             let opaque = Opaque::parse(token.clone().into()).unwrap();
-            let joining =
-                invitations::accept_with_password(&app.state, &opaque, &password(PASSWORD), Default::default())
-                    .await
-                    .expect("sign in and join, step one");
+            let joining = joining::accept_with_password(&app.state, &opaque, &password(PASSWORD), Default::default())
+                .await
+                .expect("sign in and join, step one");
             let Joining::NeedsCode(waiting) = joining else { panic!("the account has a factor: a code comes next") };
             self.join = Some((token, waiting.mfa_token));
         }
@@ -346,7 +345,7 @@ impl World {
                     let invitation = Opaque::parse(invitation.clone().into()).unwrap();
                     let mfa_token = Opaque::parse(mfa_token.clone().into()).unwrap();
                     let proof = identity_shared::services::second_factor::Proof::code(&factor.code(0)).unwrap();
-                    match invitations::accept_with_code(&app.state, &invitation, &mfa_token, &proof, Default::default())
+                    match joining::accept_with_code(&app.state, &invitation, &mfa_token, &proof, Default::default())
                         .await
                     {
                         Err(identity_shared::error::AppError::Unauthorized(detail)) if detail.contains("mfa_token") => {

@@ -15,7 +15,7 @@ use identity_shared::http::{
     self, ApiJson, ApiQuery, AppState, Client, InvitationPath, MaybeAuthenticated, OrgAccess, OrgToken,
 };
 use identity_shared::models::{Accepted, Invitation, InvitationPreview, Page, Permission};
-use identity_shared::services::invitations;
+use identity_shared::services::{invitations, joining};
 use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -142,7 +142,7 @@ async fn preview(
     Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<InvitationPreview>> {
-    Ok(Json(invitations::preview(&state, &req.parse(invitations::malformed_token)?, client.ip).await?))
+    Ok(Json(joining::preview(&state, &req.parse(joining::malformed_token)?, client.ip).await?))
 }
 
 #[utoipa::path(
@@ -161,7 +161,7 @@ async fn accept(
 ) -> AppResult<impl IntoResponse> {
     let created_account = caller.is_none();
     let (token, by) = req.parse(caller)?;
-    let accepted = invitations::accept(&state, &token, by, client).await?;
+    let accepted = joining::accept(&state, &token, by, client).await?;
     let status = if created_account { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(accepted)))
 }
@@ -178,5 +178,5 @@ async fn decline(
     Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<Invitation>> {
-    Ok(Json(invitations::decline(&state, &req.parse(invitations::malformed_token)?, client.ip).await?))
+    Ok(Json(joining::decline(&state, &req.parse(joining::malformed_token)?, client.ip).await?))
 }

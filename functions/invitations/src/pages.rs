@@ -17,7 +17,7 @@ use identity_shared::models::{
 use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken};
-use identity_shared::services::invitations::{self, Accepting, Joining};
+use identity_shared::services::joining::{self, Accepting, Joining};
 use identity_shared::services::second_factor::{self, Proof};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -75,7 +75,7 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
     let (token, preview) = open(state, &form.token, client).await?;
     match form.action.as_str() {
         "decline" => {
-            invitations::decline(state, &token, client.ip).await?;
+            joining::decline(state, &token, client.ip).await?;
             let lines = [format!("You will not join {}. Nothing else has changed.", preview.org_name)];
             Ok(Page::new("Invitation declined", views::done("Invitation declined", &lines, None)))
         }
@@ -83,10 +83,10 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
             let name = form.name.as_deref().unwrap_or_default();
             let joining = match who_joins(&preview, &form) {
                 Ok(Joiner::Password(password)) => {
-                    invitations::accept_with_password(state, &token, &password, client.clone()).await
+                    joining::accept_with_password(state, &token, &password, client.clone()).await
                 }
                 Ok(Joiner::SignUp(by)) => {
-                    invitations::accept(state, &token, by, client.clone()).await.map(|a| Joining::Joined(Box::new(a)))
+                    joining::accept(state, &token, by, client.clone()).await.map(|a| Joining::Joined(Box::new(a)))
                 }
                 Err(refused) => return Err(form_page(&preview, &csrf, &form.token, name, &refused)),
             };
@@ -113,7 +113,7 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
                     "The sign-in step expired; open the link again.".into(),
                 )));
             };
-            match invitations::accept_with_code(state, &token, &waiting, &proof, client.clone()).await {
+            match joining::accept_with_code(state, &token, &waiting, &proof, client.clone()).await {
                 Ok(accepted) => Ok(joined(state, &preview, &accepted)),
                 Err(AppError::Unauthorized(detail)) if detail == second_factor::WRONG_CODE => {
                     let refused = [FieldError::new("code", "is wrong, or has already been used")];
@@ -129,8 +129,8 @@ async fn respond(state: &AppState, client: &ClientInfo, headers: &HeaderMap, for
 
 /// The token and its invitation, if it is one that can still be answered; else its page.
 async fn open(state: &AppState, raw: &str, client: &ClientInfo) -> Result<(Opaque, InvitationPreview), Page> {
-    let token = Opaque::parse(raw.to_owned().into()).ok_or_else(|| Page::error(&invitations::malformed_token()))?;
-    let preview = invitations::preview(state, &token, client.ip).await?;
+    let token = Opaque::parse(raw.to_owned().into()).ok_or_else(|| Page::error(&joining::malformed_token()))?;
+    let preview = joining::preview(state, &token, client.ip).await?;
     if preview.status != InvitationStatus::Pending || preview.expires_at <= chrono::Utc::now() {
         let (title, body) = views::invitation_closed(&preview);
         let status = match preview.status {

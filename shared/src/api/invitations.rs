@@ -7,7 +7,8 @@ use crate::auth::tokens::Opaque;
 use crate::error::{AppError, AppResult};
 use crate::models::{DisplayName, Email, FieldErrors, InvitationStatus, NewPassword, PageRequest};
 use crate::services::access::Caller;
-use crate::services::invitations::{self, Accepting, Invite};
+use crate::services::invitations::Invite;
+use crate::services::joining::{self, Accepting};
 
 /// Body of POST /orgs/{org}/invitations.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -91,7 +92,7 @@ impl AcceptRequest {
     /// The token and who accepts: the signed-in `caller`, whose name and password fields are
     /// ignored, or a sign-up, which needs both. A malformed token is refused first.
     pub fn parse(self, caller: Option<Caller>) -> AppResult<(Opaque, Accepting)> {
-        let token = Opaque::parse(self.token).ok_or_else(invitations::malformed_token)?;
+        let token = Opaque::parse(self.token).ok_or_else(joining::malformed_token)?;
         if let Some(caller) = caller {
             return Ok((token, Accepting::Member(Box::new(caller))));
         }

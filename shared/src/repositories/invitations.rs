@@ -205,7 +205,9 @@ pub async fn pending_for_email(db: &impl GenericClient, email: &str) -> Result<V
     cached::fetch(db, PENDING_FOR_EMAIL, &[&email, &InvitationStatus::Pending]).await
 }
 
+const ORG_OF: &str = "SELECT org_id FROM invitations WHERE id = $1";
+
 /// The organization of an invitation, if it exists.
 pub async fn org_of(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, DbError> {
-    cached::value_opt(db, "SELECT org_id FROM invitations WHERE id = $1", &[&id]).await
+    cached::value_opt(db, ORG_OF, &[&id]).await
 }

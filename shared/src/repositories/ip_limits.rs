@@ -14,6 +14,13 @@ struct Hit {
     window_end: DateTime<Utc>,
 }
 
+const HIT: &str = "INSERT INTO ip_limits AS l (action, client) VALUES ($1, $2)
+             ON CONFLICT (action, client) DO UPDATE SET
+               hits = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE l.hits + 1 END,
+               window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $3)
+                              THEN now() ELSE l.window_start END
+             RETURNING hits, window_start + make_interval(secs => $3) AS window_end";
+
 /// Counts one request by `client` for `action` in one atomic upsert and returns the count in
 /// the current window with the window's end. A window older than `window` starts over at 1.
 pub async fn hit(
@@ -22,21 +29,13 @@ pub async fn hit(
     client: &str,
     window: Duration,
 ) -> Result<(i32, DateTime<Utc>), DbError> {
-    let hit: Hit = cached::fetch_one(
-        db,
-        "INSERT INTO ip_limits AS l (action, client) VALUES ($1, $2)
-             ON CONFLICT (action, client) DO UPDATE SET
-               hits = CASE WHEN l.window_start <= now() - make_interval(secs => $3) THEN 1 ELSE l.hits + 1 END,
-               window_start = CASE WHEN l.window_start <= now() - make_interval(secs => $3)
-                              THEN now() ELSE l.window_start END
-             RETURNING hits, window_start + make_interval(secs => $3) AS window_end",
-        &[&action, &client, &window.as_secs_f64()],
-    )
-    .await?;
+    let hit: Hit = cached::fetch_one(db, HIT, &[&action, &client, &window.as_secs_f64()]).await?;
     Ok((hit.hits, hit.window_end))
 }
 
+const PRUNE: &str = "DELETE FROM ip_limits WHERE window_start < $1";
+
 /// Deletes counters whose window ended before `before`; returns how many.
 pub async fn prune(db: &impl GenericClient, before: DateTime<Utc>) -> Result<u64, DbError> {
-    cached::execute(db, "DELETE FROM ip_limits WHERE window_start < $1", &[&before]).await
+    cached::execute(db, PRUNE, &[&before]).await
 }

@@ -7,6 +7,20 @@ use chrono::{DateTime, Utc};
 use super::{GenericClient, cached};
 use crate::db::DbError;
 
+const RESERVE_ATTEMPT: &str = "INSERT INTO login_lockouts AS l (email, failures) VALUES (lower($1), 1)
+             ON CONFLICT (email) DO UPDATE SET
+               failures = CASE
+                 WHEN l.locked_until > now() THEN l.failures
+                 WHEN l.locked_until IS NOT NULL THEN 1
+                 ELSE l.failures + 1 END,
+               locked_until = CASE
+                 WHEN l.locked_until > now() THEN l.locked_until
+                 WHEN l.locked_until IS NOT NULL THEN NULL
+                 WHEN l.failures + 1 > $2 THEN now() + make_interval(secs => $3)
+                 ELSE NULL END,
+               updated_at = now()
+             RETURNING locked_until";
+
 /// Counts a login attempt for `email` before its password is checked, in one atomic
 /// statement, so concurrent attempts cannot slip past the limit. Returns the time the
 /// email is locked until, if it is locked now.
@@ -20,26 +34,14 @@ pub async fn reserve_attempt(
     lockout: Duration,
 ) -> Result<Option<DateTime<Utc>>, DbError> {
     let lockout_secs = lockout.as_secs_f64();
-    let locked_until: Option<DateTime<Utc>> = cached::value(
-        db,
-        "INSERT INTO login_lockouts AS l (email, failures) VALUES (lower($1), 1)
-             ON CONFLICT (email) DO UPDATE SET
-               failures = CASE
-                 WHEN l.locked_until > now() THEN l.failures
-                 WHEN l.locked_until IS NOT NULL THEN 1
-                 ELSE l.failures + 1 END,
-               locked_until = CASE
-                 WHEN l.locked_until > now() THEN l.locked_until
-                 WHEN l.locked_until IS NOT NULL THEN NULL
-                 WHEN l.failures + 1 > $2 THEN now() + make_interval(secs => $3)
-                 ELSE NULL END,
-               updated_at = now()
-             RETURNING locked_until",
-        &[&email, &max_failures, &lockout_secs],
-    )
-    .await?;
+    let locked_until: Option<DateTime<Utc>> =
+        cached::value(db, RESERVE_ATTEMPT, &[&email, &max_failures, &lockout_secs]).await?;
     Ok(locked_until.filter(|until| *until > Utc::now()))
 }
+
+const RECORD_FAILURE: &str =
+    "UPDATE login_lockouts SET locked_until = now() + make_interval(secs => $3), updated_at = now()
+         WHERE email = lower($1) AND failures >= $2 AND locked_until IS NULL";
 
 /// After a failed check: locks the email at once if this failure reached the limit.
 pub async fn record_failure(
@@ -48,18 +50,14 @@ pub async fn record_failure(
     max_failures: i32,
     lockout: Duration,
 ) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "UPDATE login_lockouts SET locked_until = now() + make_interval(secs => $3), updated_at = now()
-         WHERE email = lower($1) AND failures >= $2 AND locked_until IS NULL",
-        &[&email, &max_failures, &lockout.as_secs_f64()],
-    )
-    .await?;
+    cached::execute(db, RECORD_FAILURE, &[&email, &max_failures, &lockout.as_secs_f64()]).await?;
     Ok(())
 }
 
+const CLEAR: &str = "DELETE FROM login_lockouts WHERE email = lower($1)";
+
 /// After a successful sign-in or a password reset: forgets the failures.
 pub async fn clear(db: &impl GenericClient, email: &str) -> Result<(), DbError> {
-    cached::execute(db, "DELETE FROM login_lockouts WHERE email = lower($1)", &[&email]).await?;
+    cached::execute(db, CLEAR, &[&email]).await?;
     Ok(())
 }

@@ -91,18 +91,21 @@ const LIST: &str = concatcp!(
 const HAS_MEMBER_WITH_EMAIL: &str = "SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                                      WHERE m.org_id = $1 AND lower(u.email) = lower($2))";
 
+const LOCK_ORGS_OF: &str =
+    "SELECT o.id FROM organizations o WHERE o.id IN (SELECT org_id FROM memberships WHERE user_id = $1)
+         ORDER BY o.id FOR UPDATE";
+
 /// Locks every org the user belongs to, in id order (the order every other locker of two
 /// orgs would take), until the transaction ends; their ids.
 pub async fn lock_orgs_of(db: &impl GenericClient, user_id: Uuid) -> Result<Vec<Uuid>, DbError> {
-    let rows = cached::query(
-        db,
-        "SELECT o.id FROM organizations o WHERE o.id IN (SELECT org_id FROM memberships WHERE user_id = $1)
-         ORDER BY o.id FOR UPDATE",
-        &[&user_id],
-    )
-    .await?;
+    let rows = cached::query(db, LOCK_ORGS_OF, &[&user_id]).await?;
     rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
 }
+
+const SOLE_HOLDER_IN: &str = "SELECT o.name, o.slug FROM member_roles mr JOIN organizations o ON o.id = mr.org_id
+         WHERE mr.user_id = $1 AND mr.role_id = $2
+           AND NOT EXISTS (SELECT 1 FROM member_roles x WHERE x.org_id = mr.org_id AND x.role_id = $2 AND x.user_id <> $1)
+         ORDER BY o.slug";
 
 /// The orgs (name, slug) where the user holds `role_id` and nobody else does.
 pub async fn sole_holder_in(
@@ -110,15 +113,7 @@ pub async fn sole_holder_in(
     user_id: Uuid,
     role_id: Uuid,
 ) -> Result<Vec<(String, String)>, DbError> {
-    let rows = cached::query(
-        db,
-        "SELECT o.name, o.slug FROM member_roles mr JOIN organizations o ON o.id = mr.org_id
-         WHERE mr.user_id = $1 AND mr.role_id = $2
-           AND NOT EXISTS (SELECT 1 FROM member_roles x WHERE x.org_id = mr.org_id AND x.role_id = $2 AND x.user_id <> $1)
-         ORDER BY o.slug",
-        &[&user_id, &role_id],
-    )
-    .await?;
+    let rows = cached::query(db, SOLE_HOLDER_IN, &[&user_id, &role_id]).await?;
     rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
 }
 

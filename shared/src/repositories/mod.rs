@@ -18,8 +18,10 @@ pub mod users;
 
 pub use deadpool_postgres::GenericClient;
 
+const PING: &str = "SELECT 1";
+
 /// One trivial statement: proves the connection answers.
 pub async fn ping(db: &impl GenericClient) -> Result<(), crate::db::DbError> {
-    cached::query_one(db, "SELECT 1", &[]).await?;
+    cached::query_one(db, PING, &[]).await?;
     Ok(())
 }

@@ -52,6 +52,12 @@ crate::models::text_enum::text_enum! {
     }
 }
 
+const REPLACE: &str = "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at, security_stamp)
+         SELECT $1, u.id, $3, $4, now() + make_interval(secs => $5), u.security_stamp FROM users u WHERE u.id = $2
+         ON CONFLICT (user_id, purpose) WHERE used_at IS NULL DO UPDATE
+             SET id = EXCLUDED.id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
+                 security_stamp = EXCLUDED.security_stamp, created_at = now()";
+
 /// Stores a new token in place of the user's unspent one for the same purpose: only the
 /// newest link works. One upsert on the one-live-token index, so concurrent requests queue on
 /// the row instead of each leaving a live token behind.
@@ -62,16 +68,7 @@ pub async fn replace(
     token_hash: &[u8],
     ttl: Duration,
 ) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at, security_stamp)
-         SELECT $1, u.id, $3, $4, now() + make_interval(secs => $5), u.security_stamp FROM users u WHERE u.id = $2
-         ON CONFLICT (user_id, purpose) WHERE used_at IS NULL DO UPDATE
-             SET id = EXCLUDED.id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
-                 security_stamp = EXCLUDED.security_stamp, created_at = now()",
-        &[&Uuid::now_v7(), &user_id, &purpose, &token_hash, &ttl.as_secs_f64()],
-    )
-    .await?;
+    cached::execute(db, REPLACE, &[&Uuid::now_v7(), &user_id, &purpose, &token_hash, &ttl.as_secs_f64()]).await?;
     Ok(())
 }
 
@@ -93,18 +90,21 @@ pub struct NewEmailChange<'a> {
     pub security_stamp: Uuid,
 }
 
-/// Stores a change in place of the user's unspent one: only the newest change link works.
-pub async fn replace_email_change(db: &impl GenericClient, new: &NewEmailChange<'_>) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at, new_email, session_id,
+const REPLACE_EMAIL_CHANGE: &str =
+    "INSERT INTO one_time_tokens (id, user_id, purpose, token_hash, expires_at, new_email, session_id,
                                       security_stamp, cancel_token_hash)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7, $8, $9)
          ON CONFLICT (user_id, purpose) WHERE used_at IS NULL DO UPDATE
              SET id = EXCLUDED.id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at,
                  new_email = EXCLUDED.new_email, session_id = EXCLUDED.session_id,
                  security_stamp = EXCLUDED.security_stamp, cancel_token_hash = EXCLUDED.cancel_token_hash,
-                 created_at = now()",
+                 created_at = now()";
+
+/// Stores a change in place of the user's unspent one: only the newest change link works.
+pub async fn replace_email_change(db: &impl GenericClient, new: &NewEmailChange<'_>) -> Result<(), DbError> {
+    cached::execute(
+        db,
+        REPLACE_EMAIL_CHANGE,
         &[
             &Uuid::now_v7(),
             &new.user_id,
@@ -164,14 +164,11 @@ pub async fn cancel_for_user(db: &impl GenericClient, user_id: Uuid) -> Result<O
     cached::value_opt(db, CANCEL_FOR_USER, &[&user_id, &Purpose::ChangeEmail]).await
 }
 
+const SPEND_ALL: &str = "UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL";
+
 /// Spends every live token of the user: links mailed to an address they no longer use.
 pub async fn spend_all(db: &impl GenericClient, user_id: Uuid) -> Result<u64, DbError> {
-    cached::execute(
-        db,
-        "UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
-        &[&user_id],
-    )
-    .await
+    cached::execute(db, SPEND_ALL, &[&user_id]).await
 }
 
 /// Spends a live token in one atomic statement, locking its account, and returns its user.

@@ -43,6 +43,8 @@ impl std::fmt::Debug for OutboxRow {
     }
 }
 
+const INSERT: &str = "INSERT INTO email_outbox (id, recipient, template, payload) VALUES ($1, $2, $3, $4)";
+
 /// Queues a message, in the transaction of the change it reports.
 pub async fn insert(
     db: &impl GenericClient,
@@ -51,14 +53,17 @@ pub async fn insert(
     template: &str,
     payload: &Value,
 ) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "INSERT INTO email_outbox (id, recipient, template, payload) VALUES ($1, $2, $3, $4)",
-        &[&id, &recipient, &template, &payload],
-    )
-    .await?;
+    cached::execute(db, INSERT, &[&id, &recipient, &template, &payload]).await?;
     Ok(())
 }
+
+const CLAIM: &str = "UPDATE email_outbox o
+             SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
+             WHERE o.id IN (
+               SELECT id FROM email_outbox
+               WHERE status = $5 AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
+               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING o.id, o.recipient, o.template, o.payload, o.attempts";
 
 /// Claims rows due by `due_by` (default now), or the one row `only`, for `lease`: each claim counts an attempt and moves
 /// the row's next attempt past the lease, so no other sender takes it meanwhile. Rows another
@@ -70,31 +75,24 @@ pub async fn claim(
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
-    cached::fetch(
-        db,
-        "UPDATE email_outbox o
-             SET attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
-             WHERE o.id IN (
-               SELECT id FROM email_outbox
-               WHERE status = $5 AND next_attempt_at <= COALESCE($4, now()) AND ($1::uuid IS NULL OR id = $1)
-               ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-             RETURNING o.id, o.recipient, o.template, o.payload, o.attempts",
-        &[&only, &limit, &lease.as_secs_f64(), &due_by, &OutboxStatus::Pending],
-    )
-    .await
+    cached::fetch(db, CLAIM, &[&only, &limit, &lease.as_secs_f64(), &due_by, &OutboxStatus::Pending]).await
 }
+
+const MARK_SENT: &str = "UPDATE email_outbox SET status = $3, provider_message_id = $2, last_error = NULL,
+                payload = payload - 'link', updated_at = now() WHERE id = $1";
 
 /// Records a sent message and wipes the link (and so the token) from its payload.
 pub async fn mark_sent(db: &impl GenericClient, id: Uuid, message_id: &str) -> Result<(), DbError> {
-    cached::execute(
-        db,
-        "UPDATE email_outbox SET status = $3, provider_message_id = $2, last_error = NULL,
-                payload = payload - 'link', updated_at = now() WHERE id = $1",
-        &[&id, &message_id, &OutboxStatus::Sent],
-    )
-    .await?;
+    cached::execute(db, MARK_SENT, &[&id, &message_id, &OutboxStatus::Sent]).await?;
     Ok(())
 }
+
+const RETRY_LATER: &str =
+    "UPDATE email_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
+                        updated_at = now() WHERE id = $1";
+
+const GIVE_UP: &str = "UPDATE email_outbox SET status = $3, last_error = $2, payload = payload - 'link',
+                        updated_at = now() WHERE id = $1";
 
 /// Records a failed attempt: retried after `retry_in`, or dead (link wiped) when None.
 pub async fn mark_failed(
@@ -104,35 +102,16 @@ pub async fn mark_failed(
     retry_in: Option<Duration>,
 ) -> Result<(), DbError> {
     match retry_in {
-        Some(delay) => {
-            cached::execute(
-                db,
-                "UPDATE email_outbox SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
-                        updated_at = now() WHERE id = $1",
-                &[&id, &error, &delay.as_secs_f64()],
-            )
-            .await?
-        }
-        None => {
-            cached::execute(
-                db,
-                "UPDATE email_outbox SET status = $3, last_error = $2, payload = payload - 'link',
-                        updated_at = now() WHERE id = $1",
-                &[&id, &error, &OutboxStatus::Dead],
-            )
-            .await?
-        }
+        Some(delay) => cached::execute(db, RETRY_LATER, &[&id, &error, &delay.as_secs_f64()]).await?,
+        None => cached::execute(db, GIVE_UP, &[&id, &error, &OutboxStatus::Dead]).await?,
     };
     Ok(())
 }
 
+const FORGET_DELIVERED_TO: &str = "DELETE FROM email_outbox WHERE lower(recipient) = lower($1) AND status <> $2";
+
 /// Deletes the record of mails already sent (or given up on) to an address, whose payloads
 /// name its owner; mails still to go stay. Returns how many.
 pub async fn forget_delivered_to(db: &impl GenericClient, recipient: &str) -> Result<u64, DbError> {
-    cached::execute(
-        db,
-        "DELETE FROM email_outbox WHERE lower(recipient) = lower($1) AND status <> $2",
-        &[&recipient, &OutboxStatus::Pending],
-    )
-    .await
+    cached::execute(db, FORGET_DELIVERED_TO, &[&recipient, &OutboxStatus::Pending]).await
 }

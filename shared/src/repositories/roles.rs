@@ -104,17 +104,15 @@ pub async fn delete(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> 
     Ok(cached::execute(db, DELETE, &[&id]).await? == 1)
 }
 
+const PENDING_INVITATIONS_GRANTING: &str =
+    "SELECT count(*) FROM invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > now()
+           AND $2 = ANY (role_ids)";
+
 /// How many live pending invitations of the org grant this role.
 pub async fn pending_invitations_granting(
     db: &impl GenericClient,
     org_id: Uuid,
     role_id: Uuid,
 ) -> Result<i64, DbError> {
-    cached::value(
-        db,
-        "SELECT count(*) FROM invitations WHERE org_id = $1 AND status = 'pending' AND expires_at > now()
-           AND $2 = ANY (role_ids)",
-        &[&org_id, &role_id],
-    )
-    .await
+    cached::value(db, PENDING_INVITATIONS_GRANTING, &[&org_id, &role_id]).await
 }

@@ -184,20 +184,20 @@ pub async fn stamp(db: &impl GenericClient, id: Uuid) -> Result<Option<Uuid>, Db
     cached::value_opt(db, STAMP, &[&id]).await
 }
 
+const LOCK_PLATFORM_ADMINS: &str =
+    "SELECT id FROM users WHERE is_platform_admin AND status = $1 ORDER BY id FOR NO KEY UPDATE";
+
 /// Locks the active platform administrators' rows, in id order (the order every locker of
 /// several takes), until the transaction ends; their ids.
 pub async fn lock_platform_admins(db: &impl GenericClient) -> Result<Vec<Uuid>, DbError> {
-    let rows = cached::query(
-        db,
-        "SELECT id FROM users WHERE is_platform_admin AND status = $1 ORDER BY id FOR NO KEY UPDATE",
-        &[&UserStatus::Active],
-    )
-    .await?;
+    let rows = cached::query(db, LOCK_PLATFORM_ADMINS, &[&UserStatus::Active]).await?;
     rows.iter().map(|row| row.try_get(0).map_err(DbError::from)).collect()
 }
+
+const LOCK_FOR_DELETION: &str = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE";
 
 /// Locks the account's row for its deletion, before anything else of it is read: a write
 /// made as this user (which locks it first) is waited for and then seen. False if it is gone.
 pub async fn lock_for_deletion(db: &impl GenericClient, id: Uuid) -> Result<bool, DbError> {
-    Ok(cached::query_opt(db, "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", &[&id]).await?.is_some())
+    Ok(cached::query_opt(db, LOCK_FOR_DELETION, &[&id]).await?.is_some())
 }

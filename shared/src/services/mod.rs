@@ -9,6 +9,7 @@ pub mod factors;
 pub mod health;
 pub mod invitations;
 pub mod ip_limits;
+pub mod joining;
 pub mod key_rotation;
 pub mod lockouts;
 pub mod members;

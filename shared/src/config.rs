@@ -392,7 +392,7 @@ fn database_url(env: &Env<'_>) -> Result<String, ConfigError> {
         Some(host) => {
             let parts = crate::db::url::Parts { host: Some(host), ..Default::default() };
             crate::db::url::with_parts(Some(&url), &parts)
-                .map_err(|e| ConfigError::Invalid { name: "DATABASE_HOST", reason: crate::db::chain(&e) })
+                .map_err(|e| ConfigError::Invalid { name: "DATABASE_HOST", reason: crate::error_chain::chain(&e) })
         }
     }
 }

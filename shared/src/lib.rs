@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod equal_time;
 pub mod error;
+pub mod error_chain;
 pub mod http;
 pub mod mail;
 pub mod models;

@@ -81,8 +81,10 @@ pub async fn resolve(env: &mut HashMap<String, String>) -> Result<(), SecretsErr
         read(MFA_ENCRYPTION_KEY_SECRET_ARN, mfa_arn)
     );
     if let Some(secret) = database? {
-        let url = database_url(get("DATABASE_URL").as_deref(), &secret)
-            .map_err(|e| SecretsError::Invalid { variable: DATABASE_SECRET_ARN, reason: crate::db::chain(&e) })?;
+        let url = database_url(get("DATABASE_URL").as_deref(), &secret).map_err(|e| SecretsError::Invalid {
+            variable: DATABASE_SECRET_ARN,
+            reason: crate::error_chain::chain(&e),
+        })?;
         env.insert("DATABASE_URL".into(), url);
     }
     if let Some(secret) = jwt? {
@@ -281,7 +283,7 @@ mod tests {
     #[test]
     fn a_secret_in_another_shape_is_refused_without_echoing_it() {
         for secret in ["hunter2", r#"{"username":"u"}"#, r#"{"password":"hunter2","port":"x"}"#, r#"{"password":7}"#] {
-            let err = crate::db::chain(&database_url(Some("postgres://h/d"), secret).unwrap_err());
+            let err = crate::error_chain::chain(&database_url(Some("postgres://h/d"), secret).unwrap_err());
             assert!(!err.contains("hunter2"), "{err}");
         }
     }

@@ -18,6 +18,8 @@ pub mod iam;
 pub mod tls;
 pub mod url;
 
+pub use crate::error_chain::chain;
+
 /// Key of the advisory lock that serialises concurrent migration runs.
 const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
 
@@ -117,22 +119,6 @@ fn is_unreachable(err: &tokio_postgres::Error) -> bool {
     kind == "timeout waiting for server"
         || kind == "error performing TLS handshake"
         || (io && (kind == "error communicating with the server" || kind == "error connecting to server"))
-}
-
-/// The error and each of its sources, joined by ": ".
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        // Some errors repeat their source's text in their own; say it once.
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 impl From<tokio_postgres::Error> for DbError {

@@ -87,9 +87,11 @@ async fn run(
     let mut report = DrainReport::default();
     for row in rows {
         let sent = match Mail::from_row(&row.template, &row.payload) {
-            Ok(message) => {
-                sender.mailer.send(&mail.from, &message.render(&row.recipient)).await.map_err(|e| db::chain(&e))
-            }
+            Ok(message) => sender
+                .mailer
+                .send(&mail.from, &message.render(&row.recipient))
+                .await
+                .map_err(|e| crate::error_chain::chain(&e)),
             Err(e) => Err(format!("cannot read the mail: {e}")),
         };
         match sent {

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod jwk;
 pub mod jwt;
+pub mod machine_secret;
 pub mod password;
 pub mod recovery;
 pub mod sealed;

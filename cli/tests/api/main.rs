@@ -2,6 +2,7 @@
 
 mod account;
 mod account_lifecycle;
+mod api_keys;
 mod auth;
 mod credentials;
 mod database;

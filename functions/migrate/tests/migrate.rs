@@ -23,7 +23,8 @@ async fn running_twice_is_harmless() {
             "V7__accounts_and_limits".to_owned(),
             "V8__mfa".to_owned(),
             "V9__security_stamp".to_owned(),
-            "V10__quotas".to_owned()
+            "V10__quotas".to_owned(),
+            "V11__api_keys".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -58,7 +59,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V7__accounts_and_limits".to_owned(),
             "V8__mfa".to_owned(),
             "V9__security_stamp".to_owned(),
-            "V10__quotas".to_owned()
+            "V10__quotas".to_owned(),
+            "V11__api_keys".to_owned()
         ]
     );
 }

@@ -19,6 +19,8 @@ use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod api_keys;
+
 /// The orgs function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
     http::finish(routes().into())
@@ -37,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_role, delete_role))
         .routes(routes!(audit_log))
         .routes(routes!(permissions))
+        .merge(api_keys::routes())
 }
 
 #[utoipa::path(

@@ -2,6 +2,7 @@
 //! once into the checked input its service takes, and the problem answers each route family
 //! documents. Answers are models.
 
+pub mod api_keys;
 pub mod auth;
 pub mod invitations;
 pub mod mfa;

@@ -132,7 +132,7 @@ impl UpdateRole {
 }
 
 /// The permissions named, or None with each unknown name noted by its position.
-fn permission_set(names: &[String], fields: &mut FieldErrors) -> Option<PermissionSet> {
+pub(crate) fn permission_set(names: &[String], fields: &mut FieldErrors) -> Option<PermissionSet> {
     let mut set = vec![];
     let mut all_known = true;
     for (i, name) in names.iter().enumerate() {

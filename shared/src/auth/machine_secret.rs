@@ -50,6 +50,7 @@ pub fn generate(kind: SecretKind) -> String {
 }
 
 /// A presented secret whose shape and checksum are right: only its hash is looked up.
+#[derive(Clone)]
 pub struct MachineSecret {
     value: SecretString,
     kind: SecretKind,

@@ -6,7 +6,7 @@ pub mod layers;
 
 pub use crate::state::AppState;
 pub use extract::{
-    ApiJson, ApiQuery, Authenticated, Client, FactorPath, InvitationPath, MaybeAuthenticated, MemberPath,
+    ApiJson, ApiKeyPath, ApiQuery, Authenticated, Client, FactorPath, InvitationPath, MaybeAuthenticated, MemberPath,
     MySessionPath, OptionalJson, OrgAccess, OrgPath, OrgToken, PlatformAdmin, RolePath, SessionPath, UserPath, path_id,
 };
 pub use layers::finish;

@@ -19,8 +19,9 @@ pub enum Mail {
         org_name: String,
         /// Who invites.
         inviter_name: String,
-        /// Their address.
-        inviter_email: String,
+        /// Their address; none when the organization itself (an API key) invites.
+        #[serde(default)]
+        inviter_email: Option<String>,
         /// The roles the invitation grants.
         roles: Vec<String>,
         /// When the link stops working.
@@ -113,7 +114,7 @@ impl Mail {
     pub fn render(&self, to: &str) -> Email {
         let (subject, text, html) = match self {
             Mail::Invitation { org_name, inviter_name, inviter_email, roles, expires_at, link } => {
-                invitation(to, org_name, inviter_name, inviter_email, roles, *expires_at, link)
+                invitation(to, org_name, inviter_name, inviter_email.as_deref(), roles, *expires_at, link)
             }
             Mail::VerifyEmail { name, link, expires_at } => verify_email(name, link, *expires_at),
             Mail::ResetPassword { name, link, expires_at } => reset_password(name, link, *expires_at),
@@ -152,7 +153,7 @@ fn invitation(
     to: &str,
     org: &str,
     inviter: &str,
-    inviter_email: &str,
+    inviter_email: Option<&str>,
     roles: &[String],
     expires_at: DateTime<Utc>,
     link: &str,
@@ -160,22 +161,19 @@ fn invitation(
     let expires = when(expires_at);
     let roles = if roles.is_empty() { "no role yet".to_owned() } else { roles.join(", ") };
     let subject = format!("{inviter} invited you to join {org}");
+    let from = match inviter_email {
+        Some(email) => format!("{inviter} ({email})"),
+        None => inviter.to_owned(),
+    };
     let text = format!(
-        "{inviter} ({inviter_email}) invited you ({to}) to join {org} as: {roles}.\n\n\
+        "{from} invited you ({to}) to join {org} as: {roles}.\n\n\
          Accept the invitation: {link}\n\nThe invitation expires on {expires}. \
          If you did not expect it, ignore this email.\n"
     );
     let html = page(
         &subject,
         &[
-            format!(
-                "{} ({}) invited you ({}) to join <strong>{}</strong> as: {}.",
-                h(inviter),
-                h(inviter_email),
-                h(to),
-                h(org),
-                h(&roles)
-            ),
+            format!("{} invited you ({}) to join <strong>{}</strong> as: {}.", h(&from), h(to), h(org), h(&roles)),
             format!("The invitation expires on {expires}. If you did not expect it, ignore this email."),
         ],
         link,
@@ -334,7 +332,7 @@ mod tests {
         let mail = Mail::Invitation {
             org_name: "Acme <script>".into(),
             inviter_name: "Ada & Co".into(),
-            inviter_email: "ada@example.com".into(),
+            inviter_email: Some("ada@example.com".into()),
             roles: vec!["admin".into(), "support".into()],
             expires_at: at(),
             link: "https://app.example.com/invitations/accept?token=abc\"x".into(),

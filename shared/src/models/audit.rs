@@ -13,8 +13,10 @@ pub struct AuditEntry {
     pub id: Uuid,
     /// The org it concerns.
     pub org_id: Option<Uuid>,
-    /// Who did it.
+    /// Who did it: a user's id, or an API key's.
     pub actor_id: Option<Uuid>,
+    /// `user` or `api_key`: what `actor_id` names.
+    pub actor_type: String,
     /// e.g. `member.roles_changed`.
     pub action: String,
     /// e.g. `member`, `role`, `organization`.
@@ -57,6 +59,14 @@ pub enum AuditAction {
     RoleUpdated,
     /// A custom role was deleted.
     RoleDeleted,
+    /// An API key was created.
+    ApiKeyCreated,
+    /// An API key's name or permissions changed.
+    ApiKeyUpdated,
+    /// An API key was rotated: a new key took its place, the old one works until its overlap ends.
+    ApiKeyRotated,
+    /// An API key was revoked.
+    ApiKeyRevoked,
     /// An invitation was sent.
     InvitationCreated,
     /// An invitation was sent again with a new link.
@@ -91,7 +101,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -103,6 +113,10 @@ impl AuditAction {
         AuditAction::RoleCreated,
         AuditAction::RoleUpdated,
         AuditAction::RoleDeleted,
+        AuditAction::ApiKeyCreated,
+        AuditAction::ApiKeyUpdated,
+        AuditAction::ApiKeyRotated,
+        AuditAction::ApiKeyRevoked,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
         AuditAction::InvitationRevoked,
@@ -134,6 +148,10 @@ impl AuditAction {
             AuditAction::RoleCreated => "role.created",
             AuditAction::RoleUpdated => "role.updated",
             AuditAction::RoleDeleted => "role.deleted",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyUpdated => "api_key.updated",
+            AuditAction::ApiKeyRotated => "api_key.rotated",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::InvitationCreated => "invitation.created",
             AuditAction::InvitationResent => "invitation.resent",
             AuditAction::InvitationRevoked => "invitation.revoked",
@@ -162,6 +180,10 @@ impl AuditAction {
             | AuditAction::OrgDeleted => "organization",
             AuditAction::MemberAdded | AuditAction::MemberRemoved | AuditAction::MemberRolesChanged => "member",
             AuditAction::RoleCreated | AuditAction::RoleUpdated | AuditAction::RoleDeleted => "role",
+            AuditAction::ApiKeyCreated
+            | AuditAction::ApiKeyUpdated
+            | AuditAction::ApiKeyRotated
+            | AuditAction::ApiKeyRevoked => "api_key",
             AuditAction::InvitationCreated
             | AuditAction::InvitationResent
             | AuditAction::InvitationRevoked
@@ -187,6 +209,8 @@ pub struct NewAuditEntry {
     pub org_id: Option<Uuid>,
     /// Who did it; None for an anonymous caller (declining an invitation by its token).
     pub actor_id: Option<Uuid>,
+    /// `user` or `api_key`.
+    pub actor_type: &'static str,
     /// What happened.
     pub action: AuditAction,
     /// Its id.

@@ -4,6 +4,7 @@
 #[macro_use]
 pub mod text_enum;
 
+pub mod api_key;
 pub mod audit;
 pub mod fields;
 pub mod invitation;
@@ -15,6 +16,7 @@ pub mod reply;
 pub mod session;
 pub mod user;
 
+pub use api_key::{ApiKey, CreatedApiKey, KeyCaller};
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
 pub use fields::{DisplayName, Email, FieldErrors, NewPassword, Password, RoleName, Slug};
 pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, MyInvitation};

@@ -29,11 +29,13 @@ pub enum Permission {
     InvitationsRevoke,
     /// Read the audit log.
     AuditRead,
+    /// Create, rotate and revoke the organization's API keys.
+    ApiKeysManage,
 }
 
 impl Permission {
     /// Every permission, in catalog order.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgDelete,
@@ -46,6 +48,7 @@ impl Permission {
         Permission::InvitationsCreate,
         Permission::InvitationsRevoke,
         Permission::AuditRead,
+        Permission::ApiKeysManage,
     ];
 
     /// The wire and database spelling, e.g. `members:read`.
@@ -63,6 +66,7 @@ impl Permission {
             Permission::InvitationsCreate => "invitations:create",
             Permission::InvitationsRevoke => "invitations:revoke",
             Permission::AuditRead => "audit:read",
+            Permission::ApiKeysManage => "api_keys:manage",
         }
     }
 
@@ -81,6 +85,7 @@ impl Permission {
             Permission::InvitationsCreate => "Invite people and resend invitations",
             Permission::InvitationsRevoke => "Revoke invitations",
             Permission::AuditRead => "Read the audit log",
+            Permission::ApiKeysManage => "Create, rotate and revoke the organization's API keys",
         }
     }
 

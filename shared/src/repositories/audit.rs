@@ -7,8 +7,9 @@ use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
 
-const INSERT: &str = "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT: &str =
+    "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Records a change; call it in the transaction that makes the change.
 pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<(), DbError> {
@@ -24,14 +25,16 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<()
             &entry.target_id,
             &entry.metadata,
             &entry.ip,
+            &entry.actor_type,
         ],
     )
     .await?;
     Ok(())
 }
 
-const INSERT_EACH: &str = "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip)
-         SELECT unnest($1::uuid[]), $2, $3, $4, $5, unnest($6::uuid[]), $7, $8";
+const INSERT_EACH: &str =
+    "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
+         SELECT unnest($1::uuid[]), $2, $3, $4, $5, unnest($6::uuid[]), $7, $8, $9";
 
 /// Records one change per target, all alike but for the target, in one statement.
 pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_ids: &[Uuid]) -> Result<(), DbError> {
@@ -48,6 +51,7 @@ pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_
             &target_ids,
             &entry.metadata,
             &entry.ip,
+            &entry.actor_type,
         ],
     )
     .await?;
@@ -71,7 +75,7 @@ pub async fn erase_personal_data(db: &impl GenericClient, user_id: Uuid, email: 
     Ok(from_ip + named)
 }
 
-const LIST: &str = "SELECT id, org_id, actor_id, action, target_type, target_id, metadata, ip, created_at FROM audit_log
+const LIST: &str = "SELECT id, org_id, actor_id, actor_type, action, target_type, target_id, metadata, ip, created_at FROM audit_log
              WHERE org_id = $1 AND id < COALESCE($2::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY id DESC LIMIT $3";
 
 /// The org's entries, newest first, older than `before` if given.

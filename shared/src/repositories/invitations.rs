@@ -3,6 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::cached::Param;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{Invitation, InvitationPreview, InvitationStatus, MyInvitation};
@@ -17,8 +18,8 @@ const COLUMNS: &str = "i.id, i.org_id, i.email, i.roles, i.invited_by, i.status,
 const EXPIRE_STALE: &str = "UPDATE invitations SET status = $3, updated_at = now()
      WHERE org_id = $1 AND lower(email) = lower($2) AND status = $4 AND expires_at <= now()";
 const INSERT: &str =
-    "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8))";
+    "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at, invited_by_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8), $9)";
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM invitation_details i WHERE i.org_id = $1 AND i.id = $2");
 const LIST: &str = concatcp!(
     "SELECT ",
@@ -28,7 +29,7 @@ const LIST: &str = concatcp!(
       ORDER BY i.id DESC LIMIT $4"
 );
 /// A rotated invitation is pending again with a fresh expiry, whether it was pending or expired.
-const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, updated_at = now(),
+const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, invited_by_key = $6, updated_at = now(),
             expires_at = now() + ttl_days * interval '1 day'
      WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const REVOKE: &str = "UPDATE invitations SET status = $3, updated_at = now()
@@ -43,12 +44,17 @@ const TAKE: &str = "UPDATE invitations SET status = $4, accepted_by = $5,
             accepted_at = CASE WHEN $4 = $6 THEN now() END, updated_at = now()
      WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
        AND status = $7 AND expires_at > now()
-     RETURNING id, org_id, email, role_ids, invited_by";
+     RETURNING id, org_id, email, role_ids, invited_by, invited_by_key";
 /// Whether the inviter could still grant the invitation's roles: an active member of its org
 /// holding every permission those roles carry. No row when the inviter is gone or left.
 const INVITER_CAN_GRANT: &str = "SELECT u.status = $4 AND m.permissions @> COALESCE(
          (SELECT array_agg(DISTINCT rp.permission) FROM role_permissions rp WHERE rp.role_id = ANY ($3)), '{}')
      FROM users u JOIN memberships m ON m.user_id = u.id AND m.org_id = $2 WHERE u.id = $1";
+/// The same for a key: live, of the org, holding every permission the roles carry.
+const KEY_CAN_GRANT: &str = "SELECT k.permissions @> COALESCE(
+         (SELECT array_agg(DISTINCT rp.permission) FROM role_permissions rp WHERE rp.role_id = ANY ($3)), '{}')
+     FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND k.revoked_at IS NULL
+       AND (k.expires_at IS NULL OR k.expires_at > now())";
 const STATUS_BY_TOKEN: &str = "SELECT status FROM invitation_details WHERE token_hash = $1";
 const STATUS_FOR_EMAIL: &str = "SELECT status FROM invitation_details WHERE id = $1 AND lower(email) = lower($2)";
 const PENDING_FOR_EMAIL: &str = concatcp!(
@@ -66,6 +72,25 @@ pub async fn expire_stale(db: &impl GenericClient, org_id: Uuid, email: &str) ->
     Ok(())
 }
 
+/// Who sends an invitation, and answers for it when it is accepted.
+#[derive(Clone, Copy, Debug)]
+pub enum Inviter {
+    /// A member of the org.
+    User(Uuid),
+    /// One of its API keys.
+    ApiKey(Uuid),
+}
+
+impl Inviter {
+    /// The `invited_by` and `invited_by_key` columns.
+    fn columns(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Inviter::User(id) => (Some(id), None),
+            Inviter::ApiKey(id) => (None, Some(id)),
+        }
+    }
+}
+
 /// A new invitation.
 pub struct NewInvitation<'a> {
     /// UUIDv7.
@@ -76,8 +101,8 @@ pub struct NewInvitation<'a> {
     pub email: &'a str,
     /// Roles granted on accepting.
     pub role_ids: &'a [Uuid],
-    /// Who invites.
-    pub invited_by: Uuid,
+    /// Who invites: a member, or an API key.
+    pub inviter: Inviter,
     /// SHA-256 of the token.
     pub token_hash: &'a [u8],
     /// Lifetime in days.
@@ -87,8 +112,9 @@ pub struct NewInvitation<'a> {
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
     let ttl_days = i32::from(new.ttl_days);
-    let params: [cached::Param; 8] =
-        [&new.id, &new.org_id, &new.email, &new.role_ids, &new.invited_by, &new.token_hash, &new.ttl_days, &ttl_days];
+    let (by_user, by_key) = new.inviter.columns();
+    let params: [cached::Param; 9] =
+        [&new.id, &new.org_id, &new.email, &new.role_ids, &by_user, &new.token_hash, &new.ttl_days, &ttl_days, &by_key];
     // The insert and its read back through the view leave together and run in this order:
     // both prepared first, then sent in order (biased polling).
     cached::warm(db, &[INSERT, FIND]).await?;
@@ -120,10 +146,11 @@ pub async fn rotate(
     org_id: Uuid,
     id: Uuid,
     token_hash: &[u8],
-    resent_by: Uuid,
+    resent_by: Inviter,
 ) -> Result<Option<Invitation>, DbError> {
     let pending = InvitationStatus::Pending;
-    let n = cached::execute(db, ROTATE, &[&org_id, &id, &token_hash, &pending, &resent_by]).await?;
+    let (by_user, by_key) = resent_by.columns();
+    let n = cached::execute(db, ROTATE, &[&org_id, &id, &token_hash, &pending, &by_user, &by_key]).await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
 
@@ -159,20 +186,23 @@ pub struct Taken {
     pub email: String,
     /// Roles to grant.
     pub role_ids: Vec<Uuid>,
-    /// Who sent it (None once their account is deleted).
+    /// Who sent it (None once their account is deleted, or when a key did).
     pub invited_by: Option<Uuid>,
+    /// The API key that sent it (None once the key is deleted with its org, or when a member did).
+    pub invited_by_key: Option<Uuid>,
 }
 
 /// Whether the inviter of `taken` could still grant its roles in its org now (false when
 /// they are disabled, gone from the org, or lost a permission the roles carry).
 pub async fn inviter_can_grant(db: &impl GenericClient, taken: &Taken) -> Result<bool, DbError> {
-    let Some(inviter) = taken.invited_by else { return Ok(false) };
-    let found: Option<bool> = cached::value_opt(
-        db,
-        INVITER_CAN_GRANT,
-        &[&inviter, &taken.org_id, &taken.role_ids, &crate::models::UserStatus::Active],
-    )
-    .await?;
+    let found: Option<bool> = match (taken.invited_by, taken.invited_by_key) {
+        (Some(inviter), _) => {
+            let params: [Param; 4] = [&inviter, &taken.org_id, &taken.role_ids, &crate::models::UserStatus::Active];
+            cached::value_opt(db, INVITER_CAN_GRANT, &params).await?
+        }
+        (None, Some(key)) => cached::value_opt(db, KEY_CAN_GRANT, &[&key, &taken.org_id, &taken.role_ids]).await?,
+        (None, None) => return Ok(false),
+    };
     Ok(found.unwrap_or(false))
 }
 

@@ -1,5 +1,6 @@
 //! SQL, and nothing else. Every function takes any client or transaction.
 
+pub mod api_keys;
 pub mod audit;
 pub mod cached;
 pub mod invitations;

@@ -6,24 +6,42 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::auth::jwt::AccessClaims;
+use crate::auth::machine_secret::{self, MachineSecret, SecretKind};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
-use crate::models::{Permission, PermissionSet, User};
-use crate::repositories::{GenericClient, memberships, sessions};
+use crate::models::{KeyCaller, Permission, PermissionSet, User};
+use crate::repositories::{GenericClient, api_keys, memberships, sessions};
 use crate::state::AppState;
 
-/// A member acting in one of their organizations, as resolved for this request.
+/// Who acts in an organization.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A member, an active user, through their live session.
+    Member {
+        /// The member.
+        user: User,
+        /// Their session.
+        session_id: Uuid,
+    },
+    /// One of the organization's live API keys.
+    ApiKey {
+        /// The key.
+        id: Uuid,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// Someone acting in an organization, as resolved for this request: a member or an API key.
 #[derive(Clone, Debug)]
 pub struct OrgActor {
     /// The organization.
     pub org_id: Uuid,
-    /// The member, an active user with a live session.
-    pub user: User,
-    /// That session.
-    pub session_id: Uuid,
-    /// Their role names there.
+    /// Who acts.
+    pub principal: Principal,
+    /// A member's role names there (none for a key).
     pub roles: Vec<String>,
-    /// Their permissions there, fresh from the database.
+    /// What they may do there, fresh from the database.
     pub permissions: PermissionSet,
     /// Their address, for the audit log.
     pub ip: Option<IpAddr>,
@@ -36,12 +54,44 @@ impl OrgActor {
     /// write that committed first removed, demoted or signed out is judged as they are now:
     /// 401, 404 or 403 as on any org request.
     pub async fn locked(&self, tx: &impl GenericClient) -> AppResult<OrgActor> {
-        let (locked, caller) =
-            memberships::lock_org_and_resolve_caller(tx, self.org_id, self.user.id, self.session_id).await?;
-        if !locked {
-            return Err(no_org());
+        match &self.principal {
+            Principal::Member { user, session_id } => {
+                let (locked, caller) =
+                    memberships::lock_org_and_resolve_caller(tx, self.org_id, user.id, *session_id).await?;
+                if !locked {
+                    return Err(no_org());
+                }
+                actor_from(self.org_id, *session_id, self.ip, caller)
+            }
+            Principal::ApiKey { id, .. } => {
+                let (locked, key) = api_keys::lock_org_and_resolve(tx, self.org_id, *id).await?;
+                if !locked {
+                    return Err(no_org());
+                }
+                key_actor(self.org_id, self.ip, key, None)
+            }
         }
-        actor_from(self.org_id, self.session_id, self.ip, caller)
+    }
+
+    /// The member acting, or None for an API key.
+    pub fn member(&self) -> Option<&User> {
+        match &self.principal {
+            Principal::Member { user, .. } => Some(user),
+            Principal::ApiKey { .. } => None,
+        }
+    }
+
+    /// The acting member's id, or None for an API key.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.member().map(|u| u.id)
+    }
+
+    /// The acting API key's id, or None for a member.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match &self.principal {
+            Principal::ApiKey { id, .. } => Some(*id),
+            Principal::Member { .. } => None,
+        }
     }
 
     /// 403 unless the actor holds `permission`.
@@ -98,23 +148,41 @@ pub async fn authorize_org(
 ) -> AppResult<OrgActor> {
     let request = OrgRequest::verify(state, bearer, org_id, ip)?;
     let client = db::client(state.pool()).await?;
-    request.actor(memberships::resolve_caller(&client, request.claims.sub, request.claims.sid, request.org_id).await?)
+    request.actor(request.find(&client).await?)
 }
 
-/// An org route's verified token, its caller not yet looked up: a read sends the lookup with
+/// What an org route's bearer is, checked offline: a session's access token (its signature
+/// and claims verified) or an API key (its shape and checksum right).
+#[derive(Clone, Debug)]
+enum Credential {
+    Session(Box<AccessClaims>),
+    ApiKey(MachineSecret),
+}
+
+/// The caller's row as the per-request statement found it.
+enum Found {
+    Session(Option<memberships::SessionMember>),
+    ApiKey(Option<KeyCaller>),
+}
+
+/// An org route's verified bearer, its caller not yet looked up: a read sends the lookup with
 /// its own statement, so both take one round trip on one connection.
 #[derive(Clone, Debug)]
 pub struct OrgRequest {
-    claims: AccessClaims,
+    credential: Credential,
     org_id: Uuid,
     ip: Option<IpAddr>,
 }
 
 impl OrgRequest {
-    /// Verifies the token (401) and that the path names an org id (404); no database yet.
+    /// Verifies the bearer (401) and that the path names an org id (404); no database yet.
     pub fn verify(state: &AppState, bearer: &str, org_id: Option<Uuid>, ip: Option<IpAddr>) -> AppResult<OrgRequest> {
-        let claims = verify(state, bearer)?;
-        Ok(OrgRequest { claims, org_id: org_id.ok_or_else(no_org)?, ip })
+        let credential = match MachineSecret::parse(bearer) {
+            Some(secret) if secret.kind() == SecretKind::ApiKey => Credential::ApiKey(secret),
+            Some(_) => return Err(not_a_bearer()),
+            None => Credential::Session(Box::new(verify(state, bearer)?)),
+        };
+        Ok(OrgRequest { credential, org_id: org_id.ok_or_else(no_org)?, ip })
     }
 
     /// A read that needs `permission`.
@@ -122,10 +190,61 @@ impl OrgRequest {
         OrgRead { request: self, permission }
     }
 
-    /// The actor from the caller's row (see [`actor_from`]).
-    fn actor(&self, caller: Option<memberships::SessionMember>) -> AppResult<OrgActor> {
-        actor_from(self.org_id, self.claims.sid, self.ip, caller)
+    /// The per-request statement for this bearer.
+    async fn find(&self, db: &impl GenericClient) -> Result<Found, DbError> {
+        Ok(match &self.credential {
+            Credential::Session(claims) => {
+                Found::Session(memberships::resolve_caller(db, claims.sub, claims.sid, self.org_id).await?)
+            }
+            Credential::ApiKey(secret) => Found::ApiKey(api_keys::resolve(db, &secret.hash()).await?),
+        })
     }
+
+    /// The actor from the caller's row (see [`actor_from`] and [`key_actor`]).
+    fn actor(&self, found: Found) -> AppResult<OrgActor> {
+        match (found, &self.credential) {
+            (Found::Session(caller), Credential::Session(claims)) => {
+                actor_from(self.org_id, claims.sid, self.ip, caller)
+            }
+            (Found::ApiKey(key), Credential::ApiKey(secret)) => key_actor(self.org_id, self.ip, key, Some(secret)),
+            _ => Err(AppError::bug("a bearer was resolved as another kind")),
+        }
+    }
+}
+
+/// The actor from a key's row: 401 when no live key has the value, the org's 404 for a key
+/// of another org (as for a stranger).
+fn key_actor(
+    org_id: Uuid,
+    ip: Option<IpAddr>,
+    key: Option<KeyCaller>,
+    presented: Option<&MachineSecret>,
+) -> AppResult<OrgActor> {
+    let key = key.ok_or_else(key_refused)?;
+    // The row was found by this hash; comparing again, in constant time, costs nothing.
+    if presented.is_some_and(|p| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
+        return Err(key_refused());
+    }
+    if key.org_id != org_id {
+        return Err(no_org());
+    }
+    Ok(OrgActor {
+        org_id,
+        principal: Principal::ApiKey { id: key.id, name: key.name },
+        roles: vec![],
+        permissions: key.permissions,
+        ip,
+    })
+}
+
+/// The 401 of an API key that is unknown, expired or revoked: one answer for all.
+fn key_refused() -> AppError {
+    AppError::Unauthorized("The API key is invalid, expired or revoked.".into())
+}
+
+/// The 401 of a client secret sent as a bearer: it is exchanged at the token endpoint.
+fn not_a_bearer() -> AppError {
+    AppError::Unauthorized("A client secret is not a bearer token; exchange it at POST /oauth2/token.".into())
 }
 
 /// The actor from the caller's row: 401 when the session is gone, 404 for a non-member, 403
@@ -141,7 +260,7 @@ fn actor_from(
     if caller.needs_mfa {
         return Err(mfa_required());
     }
-    Ok(OrgActor { org_id, user: caller.user, session_id, roles, permissions, ip })
+    Ok(OrgActor { org_id, principal: Principal::Member { user: caller.user, session_id }, roles, permissions, ip })
 }
 
 /// An org read and the permission it needs: the caller is resolved in the same exchange as the
@@ -166,10 +285,8 @@ impl OrgRead {
         db: &impl GenericClient,
         read: impl Future<Output = Result<T, DbError>>,
     ) -> AppResult<T> {
-        let claims = &self.request.claims;
-        let resolve = memberships::resolve_caller(db, claims.sub, claims.sid, self.request.org_id);
-        let (caller, value) = tokio::try_join!(resolve, read)?;
-        self.request.actor(caller)?.require(self.permission)?;
+        let (found, value) = tokio::try_join!(self.request.find(db), read)?;
+        self.request.actor(found)?.require(self.permission)?;
         Ok(value)
     }
 
@@ -191,6 +308,12 @@ impl OrgRead {
 }
 
 fn verify(state: &AppState, bearer: &str) -> AppResult<AccessClaims> {
+    if MachineSecret::parse(bearer).is_some() {
+        return Err(AppError::Unauthorized(
+            "API keys act only on their organization's routes; this route needs a signed-in user's access token."
+                .into(),
+        ));
+    }
     state.jwt().verify(bearer).map_err(|e| {
         tracing::info!(reason = %e.0, "access token refused");
         AppError::Unauthorized("The access token is missing, invalid or expired.".into())

@@ -76,7 +76,7 @@ async fn erase(state: &AppState, user_id: Uuid, actor_id: Uuid, ip: Option<std::
     )?;
     // Each org's own log says the member left, as its members would otherwise see a gap.
     for org_id in &orgs {
-        let actor = Attribution { org_id: *org_id, actor_id: Some(actor_id), ip };
+        let actor = Attribution { org_id: *org_id, actor_id: Some(actor_id), actor_type: "user", ip };
         audit::record(&tx, actor, AuditAction::MemberRemoved, user_id, json!({"reason": "account_deleted"})).await?;
     }
     tx.commit().await?;

@@ -8,7 +8,7 @@ use crate::error::AppResult;
 use crate::models::{AuditAction, AuditEntry, NewAuditEntry};
 use crate::models::{Page, PageRequest};
 use crate::repositories::{GenericClient, audit};
-use crate::services::access::{OrgActor, OrgRead};
+use crate::services::access::{OrgActor, OrgRead, Principal};
 use crate::state::AppState;
 
 /// What an audit row is attributed to: the org it belongs to, who acted and from where.
@@ -16,15 +16,21 @@ use crate::state::AppState;
 pub struct Attribution {
     /// The org whose log the row joins.
     pub org_id: Uuid,
-    /// The acting user; None for an anonymous act (declining an invitation by its link).
+    /// The acting user or API key; None for an anonymous act (declining an invitation by its link).
     pub actor_id: Option<Uuid>,
+    /// Which of the two `actor_id` names: `user` or `api_key`.
+    pub actor_type: &'static str,
     /// The acting client's address.
     pub ip: Option<std::net::IpAddr>,
 }
 
 impl From<&OrgActor> for Attribution {
     fn from(actor: &OrgActor) -> Self {
-        Attribution { org_id: actor.org_id, actor_id: Some(actor.user.id), ip: actor.ip }
+        let (actor_id, actor_type) = match &actor.principal {
+            Principal::Member { user, .. } => (user.id, "user"),
+            Principal::ApiKey { id, .. } => (*id, "api_key"),
+        };
+        Attribution { org_id: actor.org_id, actor_id: Some(actor_id), actor_type, ip: actor.ip }
     }
 }
 
@@ -40,6 +46,7 @@ pub async fn record(
     let entry = NewAuditEntry {
         org_id: Some(actor.org_id),
         actor_id: actor.actor_id,
+        actor_type: actor.actor_type,
         action,
         target_id,
         metadata,
@@ -58,7 +65,15 @@ pub async fn record_account(
     target_ids: &[Uuid],
     metadata: Value,
 ) -> Result<(), DbError> {
-    let entry = NewAuditEntry { org_id: None, actor_id: Some(actor_id), action, target_id: Uuid::nil(), metadata, ip };
+    let entry = NewAuditEntry {
+        org_id: None,
+        actor_id: Some(actor_id),
+        actor_type: "user",
+        action,
+        target_id: Uuid::nil(),
+        metadata,
+        ip,
+    };
     audit::insert_each(db, &entry, target_ids).await
 }
 

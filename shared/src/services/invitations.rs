@@ -11,9 +11,9 @@ use crate::mail::templates::Mail;
 use crate::models::AuditAction;
 use crate::models::{Email, Invitation, InvitationStatus};
 use crate::models::{Organization, Page, PageRequest, Permission};
-use crate::repositories::invitations::{self, NewInvitation};
+use crate::repositories::invitations::{self, Inviter, NewInvitation};
 use crate::repositories::{GenericClient, memberships, organizations, roles};
-use crate::services::access::{OrgActor, OrgRead};
+use crate::services::access::{OrgActor, OrgRead, Principal};
 use crate::services::audit::{self};
 use crate::services::outbox;
 use crate::services::quotas::{self, Hourly};
@@ -94,7 +94,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
         org_id: actor.org_id,
         email,
         role_ids: &role_ids,
-        invited_by: actor.user.id,
+        inviter: inviter(actor),
         token_hash: &tokens::hash(&token),
         ttl_days: ttl as i16,
     };
@@ -111,6 +111,14 @@ pub async fn create(state: &AppState, actor: &OrgActor, req: Invite) -> AppResul
     Ok(invitation)
 }
 
+/// Who answers for an invitation the actor sends.
+fn inviter(actor: &OrgActor) -> Inviter {
+    match &actor.principal {
+        Principal::Member { user, .. } => Inviter::User(user.id),
+        Principal::ApiKey { id, .. } => Inviter::ApiKey(*id),
+    }
+}
+
 async fn queue_mail(
     state: &AppState,
     db: &impl GenericClient,
@@ -119,10 +127,15 @@ async fn queue_mail(
     invitation: &Invitation,
     token: &str,
 ) -> AppResult<Uuid> {
+    // A key's invitation comes from the organization itself.
+    let (inviter_name, inviter_email) = match actor.member() {
+        Some(user) => (user.name.clone(), Some(user.email.clone())),
+        None => (org.name.clone(), None),
+    };
     let mail = Mail::Invitation {
         org_name: org.name.clone(),
-        inviter_name: actor.user.name.clone(),
-        inviter_email: actor.user.email.clone(),
+        inviter_name,
+        inviter_email,
         roles: invitation.roles.clone(),
         expires_at: invitation.expires_at,
         link: format!("{}/invitations/accept?token={token}", state.config().mail.app_base_url),
@@ -175,7 +188,7 @@ pub async fn resend(state: &AppState, actor: &OrgActor, id: Uuid) -> AppResult<I
     quotas::spend(state, &tx, Hourly::ResendsPerInvitation, id).await?;
     quotas::spend(state, &tx, Hourly::InvitationsPerOrg, actor.org_id).await?;
     let token = tokens::generate();
-    let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token), actor.user.id)
+    let invitation = invitations::rotate(&tx, actor.org_id, id, &tokens::hash(&token), inviter(actor))
         .await
         .map_err(on_constraint(
             invitations::ONE_PENDING,

@@ -274,7 +274,7 @@ async fn take(
 /// (`invitation.refused`) for its admins to see. The accept's own transaction has rolled back;
 /// the audit row is its own.
 async fn refuse_ungrantable(db: &deadpool_postgres::Object, taken: &Taken, ip: Option<std::net::IpAddr>) -> AppError {
-    let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: None, actor_type: "user", ip };
     let metadata = json!({"email": taken.email, "reason": "inviter_cannot_grant"});
     if let Err(err) = audit::record(db, actor, AuditAction::InvitationRefused, taken.id, metadata).await {
         return err.into();
@@ -308,7 +308,7 @@ async fn join(
         return Err(AppError::Conflict("You are already a member of this organization.".into()));
     }
     let role_ids: Vec<Uuid> = roles.iter().map(|r| r.id).collect();
-    let actor = Attribution { org_id: taken.org_id, actor_id: Some(user.id), ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: Some(user.id), actor_type: "user", ip };
     let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     // None of these depends on another but the member read on their new roles, which
     // set_roles_and_find keeps in order: one round trip for all.
@@ -331,7 +331,7 @@ pub async fn decline(state: &AppState, token: &Opaque, ip: Option<std::net::IpAd
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let taken = take(&tx, Pick::Token(&hash), InvitationStatus::Declined, None).await?;
-    let actor = Attribution { org_id: taken.org_id, actor_id: None, ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: None, actor_type: "user", ip };
     audit::record(&tx, actor, AuditAction::InvitationDeclined, taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;
@@ -397,7 +397,7 @@ pub async fn decline_mine(
     let tx = client.transaction().await?;
     let pick = Pick::ForEmail(id, &caller.user.email);
     let taken = take(&tx, pick, InvitationStatus::Declined, None).await?;
-    let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), ip };
+    let actor = Attribution { org_id: taken.org_id, actor_id: Some(caller.user.id), actor_type: "user", ip };
     audit::record(&tx, actor, AuditAction::InvitationDeclined, taken.id, json!({"email": taken.email})).await?;
     let invitation = invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation)?;
     tx.commit().await?;

@@ -63,7 +63,7 @@ pub async fn remove(state: &AppState, actor: &OrgActor, user_id: Uuid) -> AppRes
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
     let actor = &actor.locked(&tx).await?;
-    let leaving = user_id == actor.user.id;
+    let leaving = actor.user_id() == Some(user_id);
     if !leaving {
         actor.require(Permission::MembersRemove)?;
     }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod account_deletion;
+pub mod api_keys;
 pub mod audit;
 pub mod email_change;
 pub mod factors;

@@ -82,7 +82,7 @@ pub async fn create(state: &AppState, caller: &Caller, ip: Option<IpAddr>, req: 
     };
     memberships::insert(&tx, id, creator).await?;
     memberships::set_roles(&tx, id, creator, &[OWNER_ROLE_ID]).await?;
-    let actor = Attribution { org_id: id, actor_id: Some(creator), ip };
+    let actor = Attribution { org_id: id, actor_id: Some(creator), actor_type: "user", ip };
     let created = json!({"name": name.as_str(), "slug": organization.slug});
     audit::record(&tx, actor, AuditAction::OrgCreated, id, created).await?;
     audit::record(&tx, actor, AuditAction::MemberAdded, creator, json!({"roles": [OWNER_ROLE]})).await?;
@@ -191,7 +191,7 @@ pub async fn set_limits(
     let tx = client.transaction().await?;
     let before = organizations::lock_seats(&tx, org_id).await?.ok_or_else(no_org)?;
     let org = organizations::set_max_members(&tx, org_id, max_members).await?.ok_or_else(no_org)?;
-    let actor = Attribution { org_id, actor_id: Some(admin_id), ip };
+    let actor = Attribution { org_id, actor_id: Some(admin_id), actor_type: "user", ip };
     let metadata = json!({"before": {"max_members": before}, "after": {"max_members": max_members}});
     audit::record(&tx, actor, AuditAction::OrgLimitsChanged, org_id, metadata).await?;
     tx.commit().await?;

@@ -68,6 +68,10 @@ uuid_path!(
     SessionPath, "sid", "session"
 );
 uuid_path!(
+    /// The `{id}` of an API key route.
+    ApiKeyPath, "id", "API key"
+);
+uuid_path!(
     /// The `{org}` of a platform-admin org route, which needs no membership.
     OrgPath, "org", "organization"
 );

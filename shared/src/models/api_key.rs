@@ -1,0 +1,62 @@
+//! An organization's API keys: machine callers on its routes with permissions of their own.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::PermissionSet;
+
+/// An API key as lists and reads show it: never its value, only a hint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
+pub struct ApiKey {
+    /// UUIDv7; also the key's `client_id` at the token endpoint.
+    pub id: Uuid,
+    /// The organization it acts in.
+    pub org_id: Uuid,
+    /// What its holder calls it.
+    pub name: String,
+    /// What it may do there, in catalog order.
+    #[schema(example = json!(["members:read", "invitations:create"]))]
+    pub permissions: Vec<String>,
+    /// The kind and first characters of its value, to tell keys apart: `idn_ak_3xK9…`.
+    pub hint: String,
+    /// The member who created it (null once their account is gone, or for a key a key made).
+    pub created_by: Option<Uuid>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, if ever (a rotated key's overlap ends here).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Its last request, to the minute (written at most once a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked; it answers 401 from then on.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The key a rotation made in its place.
+    pub replaced_by: Option<Uuid>,
+}
+
+/// A key just made or rotated: its value, shown this once.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    /// The key.
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The value to send as `Authorization: Bearer <value>`; never shown again.
+    #[schema(example = "idn_ak_3xK9...")]
+    pub value: String,
+}
+
+/// The key behind a presented value, as the per-request check finds it.
+#[derive(Clone, Debug, postgres_from_row::FromRow)]
+pub struct KeyCaller {
+    /// The key.
+    pub id: Uuid,
+    /// Its organization.
+    pub org_id: Uuid,
+    /// Its name, for logs and audit metadata.
+    pub name: String,
+    /// What it may do.
+    #[from_row(from = "Vec<String>")]
+    pub permissions: PermissionSet,
+    /// The stored hash, compared again in constant time.
+    pub secret_hash: Vec<u8>,
+}

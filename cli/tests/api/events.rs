@@ -34,6 +34,13 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("orgs-members-get", 200),
         ("orgs-members-remove", 204),
         ("orgs-members-set-roles", 200),
+        ("orgs-api-keys-list", 200),
+        ("orgs-api-keys-create", 201),
+        ("orgs-api-keys-get", 200),
+        ("orgs-api-keys-update", 200),
+        ("orgs-api-keys-revoke", 204),
+        ("orgs-api-keys-rotate", 201),
+        ("orgs-get-with-api-key", 200),
         ("orgs-roles-list", 200),
         ("orgs-roles-create", 201),
         ("orgs-roles-update", 200),
@@ -154,6 +161,8 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     post(format!("/orgs/{org}/roles"), json!({"name": "support", "permissions": ["members:read"]}), access.clone())
         .await;
     let dan = post(format!("/orgs/{org}/invitations"), json!({"email": "dan@example.com"}), access.clone()).await;
+    let key =
+        post(format!("/orgs/{org}/api-keys"), json!({"name": "ci", "permissions": ["org:read"]}), access.clone()).await;
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
@@ -191,6 +200,8 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_TOTP_CODE", &code)
         .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
         .replace("REPLACE_WITH_ORG_ID", &org.to_string())
+        .replace("REPLACE_WITH_API_KEY_ID", key["id"].as_str().unwrap())
+        .replace("REPLACE_WITH_API_KEY", key["value"].as_str().unwrap())
         .replace("REPLACE_WITH_USER_ID", &bob.to_string())
         .replace("REPLACE_WITH_ROLE", "support")
         .replace("REPLACE_WITH_INVITATION_ID", invitation.as_str().unwrap())

@@ -98,8 +98,8 @@ async fn permissions_catalog_lists_every_permission() {
     let res = app.get("/permissions", None).await;
     assert_eq!(res.status, 200);
     let names: Vec<&str> = res.json["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names.len(), 12);
-    for p in ["org:read", "org:delete", "roles:assign", "invitations:create", "audit:read"] {
+    assert_eq!(names.len(), identity_shared::models::Permission::ALL.len());
+    for p in ["org:read", "org:delete", "roles:assign", "invitations:create", "audit:read", "api_keys:manage"] {
         assert!(names.contains(&p), "{p}");
     }
 }

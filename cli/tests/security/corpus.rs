@@ -81,6 +81,9 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "VerifyTotpRequest" => json!({"code": "123456"}),
         // A wrong password: enrolment, removal and new codes stay undone.
         "StepUpRequest" => json!({"password": "wrong password"}),
+        "CreateApiKey" => json!({"name": "ci", "permissions": ["org:read"], "expires_at": "2999-01-01T00:00:00Z"}),
+        "UpdateApiKey" => json!({"name": "renamed", "permissions": ["org:read"]}),
+        "RotateApiKey" => json!({"overlap_seconds": 60}),
         other => panic!("no valid body for {other}: add one"),
     }
 }

@@ -1,6 +1,7 @@
 //! Cross-tenant matrix: every org route and method, and every user route that names another
 //! user's account or session, called as owner, admin and member of org A, owner of org B, with
-//! no token and with a garbage token. Each cell runs on a world of its
+//! no token, with a garbage token, and with API keys of org A (reading only) and org B (every
+//! permission). Each cell runs on a world of its
 //! own, so a cell that succeeds cannot change what the next one sees.
 
 use axum::http::Method;
@@ -19,9 +20,15 @@ enum As {
     OwnerB,
     NoToken,
     Garbage,
+    KeyA,
+    KeyB,
 }
 
-const CALLERS: [As; 6] = [As::OwnerA, As::AdminA, As::MemberA, As::OwnerB, As::NoToken, As::Garbage];
+const CALLERS: [As; 8] =
+    [As::OwnerA, As::AdminA, As::MemberA, As::OwnerB, As::NoToken, As::Garbage, As::KeyA, As::KeyB];
+
+/// What org A's key may do: read, like a member, but not the audit log.
+const KEY_A_PERMISSIONS: [&str; 3] = ["org:read", "members:read", "roles:read"];
 
 struct World {
     app: TestApp,
@@ -32,6 +39,8 @@ struct World {
     victim_token: String,
     owner_b: Uuid,
     tokens: [String; 4],
+    /// Org A's and org B's keys: (id, value).
+    keys: [(String, String); 2],
 }
 
 async fn world() -> World {
@@ -72,6 +81,17 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         assert_eq!(on.status, 200, "{}", on.json);
     }
     let owner_b_id = user_id(&app, &owner_b);
+    let key = |org: Uuid, token: String, permissions: Vec<&'static str>| {
+        let app = &app;
+        async move {
+            let body = json!({"name": "matrix", "permissions": permissions});
+            let res = app.call(Method::POST, &format!("/orgs/{org}/api-keys"), Some(body), Some(&token)).await;
+            assert_eq!(res.status, 201, "{}", res.json);
+            (res.json["id"].as_str().unwrap().to_owned(), res.json["value"].as_str().unwrap().to_owned())
+        }
+    };
+    let all: Vec<&str> = identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()).collect();
+    let keys = [key(org_a, owner_a.clone(), KEY_A_PERMISSIONS.to_vec()).await, key(org_b, owner_b.clone(), all).await];
     World {
         app,
         org_a,
@@ -81,6 +101,7 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         victim_token,
         owner_b: owner_b_id,
         tokens: [owner_a, admin_a, member_a, owner_b],
+        keys,
     }
 }
 
@@ -93,6 +114,8 @@ impl World {
             As::OwnerB => Some(self.tokens[3].clone()),
             As::NoToken => None,
             As::Garbage => Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.".into()),
+            As::KeyA => Some(self.keys[0].1.clone()),
+            As::KeyB => Some(self.keys[1].1.clone()),
         }
     }
 
@@ -104,59 +127,82 @@ impl World {
             .replace("{victim}", &self.victim.to_string())
             .replace("{ownerB}", &self.owner_b.to_string())
             .replace("{random}", &Uuid::now_v7().to_string())
+            .replace("{keyA}", &self.keys[0].0)
+            .replace("{keyB}", &self.keys[1].0)
     }
 }
 
-/// (method, path, body, statuses for OwnerA, AdminA, MemberA, OwnerB, NoToken, Garbage)
-fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 6])> {
+/// (method, path, body, statuses for OwnerA, AdminA, MemberA, OwnerB, NoToken, Garbage, KeyA, KeyB)
+fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
     let get = Method::GET;
     vec![
-        (get.clone(), "/orgs/{A}", None, [200, 200, 200, 404, 401, 401]),
-        (Method::PATCH, "/orgs/{A}", Some(json!({"name": "Renamed"})), [200, 200, 403, 404, 401, 401]),
-        (Method::DELETE, "/orgs/{A}", None, [204, 403, 403, 404, 401, 401]),
-        (get.clone(), "/orgs/{A}/members", None, [200, 200, 200, 404, 401, 401]),
-        (get.clone(), "/orgs/{A}/members/{victim}", None, [200, 200, 200, 404, 401, 401]),
-        (Method::DELETE, "/orgs/{A}/members/{victim}", None, [204, 204, 403, 404, 401, 401]),
+        (get.clone(), "/orgs/{A}", None, [200, 200, 200, 404, 401, 401, 200, 404]),
+        (Method::PATCH, "/orgs/{A}", Some(json!({"name": "Renamed"})), [200, 200, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}", None, [204, 403, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/members", None, [200, 200, 200, 404, 401, 401, 200, 404]),
+        (get.clone(), "/orgs/{A}/members/{victim}", None, [200, 200, 200, 404, 401, 401, 200, 404]),
+        (Method::DELETE, "/orgs/{A}/members/{victim}", None, [204, 204, 403, 404, 401, 401, 403, 404]),
         (
             Method::PUT,
             "/orgs/{A}/members/{victim}/roles",
             Some(json!({"roles": ["admin"]})),
-            [200, 200, 403, 404, 401, 401],
+            [200, 200, 403, 404, 401, 401, 403, 404],
         ),
-        (get.clone(), "/orgs/{A}/roles", None, [200, 200, 200, 404, 401, 401]),
+        (get.clone(), "/orgs/{A}/roles", None, [200, 200, 200, 404, 401, 401, 200, 404]),
         (
             Method::POST,
             "/orgs/{A}/roles",
             Some(json!({"name": "auditor", "permissions": ["audit:read"]})),
-            [201, 201, 403, 404, 401, 401],
+            [201, 201, 403, 404, 401, 401, 403, 404],
         ),
         (
             Method::PATCH,
             "/orgs/{A}/roles/support",
             Some(json!({"description": "Helps"})),
-            [200, 200, 403, 404, 401, 401],
+            [200, 200, 403, 404, 401, 401, 403, 404],
         ),
-        (Method::DELETE, "/orgs/{A}/roles/support", None, [204, 204, 403, 404, 401, 401]),
-        (get.clone(), "/orgs/{A}/audit-log", None, [200, 200, 403, 404, 401, 401]),
+        (Method::DELETE, "/orgs/{A}/roles/support", None, [204, 204, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/audit-log", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        // API keys: managed by owners and admins; A's reading key manages none, B's reaches none of A's.
+        (get.clone(), "/orgs/{A}/api-keys", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/api-keys",
+            Some(json!({"name": "n", "permissions": ["org:read"]})),
+            [201, 201, 403, 404, 401, 401, 403, 404],
+        ),
+        (get.clone(), "/orgs/{A}/api-keys/{keyA}", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::PATCH,
+            "/orgs/{A}/api-keys/{keyA}",
+            Some(json!({"name": "renamed"})),
+            [200, 200, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::POST, "/orgs/{A}/api-keys/{keyA}/rotate", None, [201, 201, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}/api-keys/{keyA}", None, [204, 204, 403, 404, 401, 401, 403, 404]),
+        // B's key through A's path, and A's key through B's: no such key, whoever asks.
+        (get.clone(), "/orgs/{A}/api-keys/{keyB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}/api-keys/{keyB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{B}/api-keys/{keyA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
         // Objects of B reached through A's path, and orgs that do not exist.
-        (get.clone(), "/orgs/{A}/members/{ownerB}", None, [404, 404, 404, 404, 401, 401]),
-        (Method::DELETE, "/orgs/{A}/members/{ownerB}", None, [404, 404, 403, 404, 401, 401]),
-        (get.clone(), "/orgs/{random}", None, [404, 404, 404, 404, 401, 401]),
-        (get.clone(), "/orgs/not-a-uuid/members", None, [404, 404, 404, 404, 401, 401]),
-        (Method::PATCH, "/orgs/{B}", Some(json!({"name": "Hijacked"})), [404, 404, 404, 200, 401, 401]),
-        (Method::DELETE, "/orgs/{B}", None, [404, 404, 404, 204, 401, 401]),
-        (get.clone(), "/orgs/{B}/audit-log", None, [404, 404, 404, 200, 401, 401]),
+        (get.clone(), "/orgs/{A}/members/{ownerB}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        (Method::DELETE, "/orgs/{A}/members/{ownerB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{random}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        (get.clone(), "/orgs/not-a-uuid/members", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        (Method::PATCH, "/orgs/{B}", Some(json!({"name": "Hijacked"})), [404, 404, 404, 200, 401, 401, 404, 200]),
+        (Method::DELETE, "/orgs/{B}", None, [404, 404, 404, 204, 401, 401, 404, 204]),
+        (get.clone(), "/orgs/{B}/audit-log", None, [404, 404, 404, 200, 401, 401, 404, 200]),
         // Member limits are the platform's to set: no org role reaches them, and the answer is
         // the same for a member's org and another's, so it tells nothing.
-        (Method::PUT, "/orgs/{A}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401]),
-        (Method::PUT, "/orgs/{B}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401]),
+        (Method::PUT, "/orgs/{A}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401, 401, 401]),
+        (Method::PUT, "/orgs/{B}/limits", Some(json!({"max_members": 10})), [403, 403, 403, 403, 401, 401, 401, 401]),
         // Another user's session is no session of the caller's: 404, whoever asks.
-        (Method::DELETE, "/me/sessions/{victimSession}", None, [404, 404, 404, 404, 401, 401]),
-        (Method::DELETE, "/me/sessions/{random}", None, [404, 404, 404, 404, 401, 401]),
+        (Method::DELETE, "/me/sessions/{victimSession}", None, [404, 404, 404, 404, 401, 401, 401, 401]),
+        (Method::DELETE, "/me/sessions/{random}", None, [404, 404, 404, 404, 401, 401, 401, 401]),
         // Other users' accounts and sessions: platform admins only.
-        (get.clone(), "/users/{victim}/sessions", None, [403, 403, 403, 403, 401, 401]),
-        (Method::DELETE, "/users/{victim}/sessions/{victimSession}", None, [403, 403, 403, 403, 401, 401]),
-        (Method::DELETE, "/users/{victim}", None, [403, 403, 403, 403, 401, 401]),
+        (get.clone(), "/users/{victim}/sessions", None, [403, 403, 403, 403, 401, 401, 401, 401]),
+        (Method::DELETE, "/users/{victim}/sessions/{victimSession}", None, [403, 403, 403, 403, 401, 401, 401, 401]),
+        (Method::DELETE, "/users/{victim}", None, [403, 403, 403, 403, 401, 401, 401, 401]),
     ]
 }
 
@@ -164,7 +210,7 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 6])> {
 async fn every_org_route_answers_each_caller_correctly() {
     let cells = run_matrix(false, table()).await;
     identity_testkit::figure(format!(
-        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token), 0 leaks, 0 wrong answers"
+        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token, an API key of A and one of B), 0 leaks, 0 wrong answers"
     ));
 }
 
@@ -186,7 +232,7 @@ async fn with_org_a_requiring_mfa_only_its_unenrolled_member_changes_answer() {
     identity_testkit::figure(format!("{cells} cross-tenant cells with org A requiring MFA, 0 leaks, 0 wrong answers"));
 }
 
-async fn run_matrix(mfa: bool, rows: Vec<(Method, &'static str, Option<Value>, [u16; 6])>) -> usize {
+async fn run_matrix(mfa: bool, rows: Vec<(Method, &'static str, Option<Value>, [u16; 8])>) -> usize {
     let mut tasks = vec![];
     for (row, (method, template, body, expected)) in rows.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {

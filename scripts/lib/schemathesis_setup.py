@@ -31,6 +31,9 @@ STATEFUL_VALIDITY = [
     "^/orgs/\\{org\\}/(members|audit-log|invitations)$",
     "^/orgs/\\{org\\}/members/\\{user\\}/roles$",
     "^/orgs/\\{org\\}/roles(/\\{role\\})?$",
+    # API keys: permission names the caller holds, an expiry still in the future, key ids the
+    # server issued, and keys this run already revoked or rotated (409).
+    "^/orgs/\\{org\\}/api-keys(/\\{id\\}(/rotate)?)?$",
     "^/users(/\\{id\\})?$",
     "^/users/\\{id\\}/sessions(/\\{sid\\})?$",
     # Second factors: a fresh password or code of the server's, factor ids it issued, an

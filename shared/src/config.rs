@@ -88,6 +88,8 @@ pub struct Quotas {
     pub roles_per_org: u32,
     /// `QUOTA_SESSIONS_PER_USER`: live sessions of one account; a new one ends the oldest.
     pub sessions_per_user: u32,
+    /// `QUOTA_API_KEY_REQUESTS_PER_MINUTE`: requests one API key may make per minute.
+    pub api_key_requests_per_minute: u32,
 }
 
 /// Requests allowed per client address (an IPv4 address or an IPv6 /64) in each window; 0
@@ -257,6 +259,7 @@ impl Config {
                 orgs_per_user: env.parse("QUOTA_ORGS_PER_USER", 50)?,
                 roles_per_org: env.parse("QUOTA_ROLES_PER_ORG", 100)?,
                 sessions_per_user: env.parse("QUOTA_SESSIONS_PER_USER", 100)?,
+                api_key_requests_per_minute: env.parse("QUOTA_API_KEY_REQUESTS_PER_MINUTE", 600)?,
             },
             mfa: MfaConfig {
                 encryption_key: env.get("MFA_ENCRYPTION_KEY").map(SecretString::from),

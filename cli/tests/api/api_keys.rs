@@ -263,3 +263,33 @@ async fn an_org_holds_at_most_fifty_active_keys() {
     app.sql(&format!("UPDATE api_keys SET revoked_at = now() WHERE org_id = '{org}' AND name = 'k1'")).await;
     make_key(&app, &owner, org, json!({"name": "51st", "permissions": []})).await;
 }
+
+#[tokio::test]
+async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after_never_401() {
+    let app = crate::app_with(&[("QUOTA_API_KEY_REQUESTS_PER_MINUTE", "3")]).await;
+    let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let key = make_key(&app, &owner, org, json!({"name": "busy", "permissions": ["org:read"]})).await;
+    let value = key["value"].as_str().unwrap();
+    let other = make_key(&app, &owner, org, json!({"name": "quiet", "permissions": ["org:read"]})).await;
+    // Eight at once: exactly three get through, counted atomically.
+    let app = std::sync::Arc::new(app);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, value) = (app.clone(), value.to_owned());
+        calls.spawn(async move { app.get(&format!("/orgs/{org}"), Some(&value)).await.status.as_u16() });
+    }
+    let statuses = calls.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 5, "{statuses:?}");
+    let limited = app.get(&format!("/orgs/{org}"), Some(value)).await;
+    limited.assert_problem(429);
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Each key has its own count; a member's session has none.
+    assert_eq!(app.get(&format!("/orgs/{org}"), Some(other["value"].as_str().unwrap())).await.status, 200);
+    assert_eq!(app.get(&format!("/orgs/{org}"), Some(&owner)).await.status, 200);
+    // The window passes: the key works again.
+    app.sql("UPDATE quota_counters SET window_start = now() - interval '61 seconds'").await;
+    assert_eq!(app.get(&format!("/orgs/{org}"), Some(value)).await.status, 200);
+}

@@ -24,6 +24,7 @@ const SCOPE_FORBIDDEN: Answer = Answer(
      requires a second factor this session has not proved",
 );
 const NOT_FOUND: Answer = Answer(404, "Not found (also for orgs the caller is not a member of)");
+const KEY_RATE: Answer = Answer(429, "An API key over its requests per minute (Retry-After says when)");
 const CONFLICT: Answer = Answer(409, "Conflicts with the current state");
 const DEFAULT_ROLE: Answer =
     Answer(409, "The role is the organization's default role for invitations, or pending invitations grant it");
@@ -80,8 +81,8 @@ problem_set! {
     /// A bearer route: no valid token (401) or no database (503).
     SignedIn: UNAUTHORIZED, UNAVAILABLE;
     /// A route under `/orgs/{org}`: no token (401), no permission (403), not a member or no such
-    /// thing (404), no database (503).
-    OrgRoute: UNAUTHORIZED, ORG_FORBIDDEN, NOT_FOUND, UNAVAILABLE;
+    /// thing (404), an API key over its rate (429), no database (503).
+    OrgRoute: UNAUTHORIZED, ORG_FORBIDDEN, NOT_FOUND, KEY_RATE, UNAVAILABLE;
     /// No valid token (401), where a slot-bound hash may also make the route 503.
     Unauthorized: UNAUTHORIZED;
     /// Signed in but not allowed (403).

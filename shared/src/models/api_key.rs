@@ -59,4 +59,8 @@ pub struct KeyCaller {
     pub permissions: PermissionSet,
     /// The stored hash, compared again in constant time.
     pub secret_hash: Vec<u8>,
+    /// Requests in the key's current one-minute window, this one included (None: not counted).
+    pub hits: Option<i32>,
+    /// When that window ends.
+    pub window_end: Option<chrono::DateTime<Utc>>,
 }

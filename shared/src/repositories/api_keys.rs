@@ -13,23 +13,34 @@ const COLUMNS: &str = "k.id, k.org_id, k.name, k.permissions, k.hint, k.created_
 /// A key that may act now: not revoked, not expired.
 const LIVE: &str = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())";
 
-/// Every request with a key runs this one: finds the live key by its hash and marks it used
-/// now if it was last marked over a minute ago (a key another transaction holds is skipped,
-/// never waited for), in one round trip.
+/// Every request with a key runs this one, in one round trip: finds the live key by its hash,
+/// marks it used now if it was last marked over a minute ago (a key another transaction holds
+/// is skipped, never waited for), and counts the request in the key's one-minute window when
+/// `$2` (the limit) is above 0.
 const RESOLVE: &str = concatcp!(
-    "WITH touched AS (
-         UPDATE api_keys SET last_used_at = now()
-         WHERE id = (SELECT k.id FROM api_keys k WHERE k.secret_hash = $1 AND ",
+    "WITH k AS (SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, k.last_used_at FROM api_keys k
+                WHERE k.secret_hash = $1 AND ",
     LIVE,
-    " AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
-                     FOR NO KEY UPDATE SKIP LOCKED))
-     SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash FROM api_keys k WHERE k.secret_hash = $1 AND ",
-    LIVE
+    "),
+          touched AS (
+             UPDATE api_keys SET last_used_at = now()
+             WHERE id = (SELECT a.id FROM api_keys a JOIN k ON a.id = k.id
+                         WHERE k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
+                         FOR NO KEY UPDATE OF a SKIP LOCKED)),
+          hit AS (
+             INSERT INTO quota_counters AS q (quota, subject) SELECT 'api_key_requests_minute', k.id FROM k WHERE $2 > 0
+             ON CONFLICT (quota, subject) DO UPDATE SET
+               hits = CASE WHEN q.window_start <= now() - interval '1 minute' THEN 1 ELSE q.hits + 1 END,
+               window_start = CASE WHEN q.window_start <= now() - interval '1 minute' THEN now() ELSE q.window_start END
+             RETURNING hits, window_start + interval '1 minute' AS window_end)
+     SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
+     FROM k LEFT JOIN hit ON true"
 );
 /// The same under the organization's lock, without the touch: an org write decides with the
 /// key as it is once earlier writes committed.
 const RESOLVE_LOCKED: &str = concatcp!(
-    "SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND ",
+    "SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, NULL::int4 AS hits, NULL::timestamptz AS window_end
+     FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND ",
     LIVE
 );
 const INSERT: &str = concatcp!(
@@ -64,9 +75,14 @@ const RETIRE: &str = concatcp!(
 );
 const COUNT_ACTIVE: &str = concatcp!("SELECT count(*) FROM api_keys k WHERE k.org_id = $1 AND ", LIVE);
 
-/// The live key with this hash, touched at most once a minute.
-pub async fn resolve(db: &impl GenericClient, secret_hash: &[u8]) -> Result<Option<KeyCaller>, DbError> {
-    cached::fetch_opt(db, RESOLVE, &[&secret_hash]).await
+/// The live key with this hash, touched at most once a minute, with this request counted
+/// against `per_minute` (0: not counted).
+pub async fn resolve(
+    db: &impl GenericClient,
+    secret_hash: &[u8],
+    per_minute: i32,
+) -> Result<Option<KeyCaller>, DbError> {
+    cached::fetch_opt(db, RESOLVE, &[&secret_hash, &per_minute]).await
 }
 
 /// Locks the org's row until the transaction ends, then reads the key again under that lock,

@@ -156,7 +156,8 @@ pub async fn authorize_org(
 #[derive(Clone, Debug)]
 enum Credential {
     Session(Box<AccessClaims>),
-    ApiKey(MachineSecret),
+    /// A key and the requests it may make per minute (0: no limit).
+    ApiKey(MachineSecret, u32),
 }
 
 /// The caller's row as the per-request statement found it.
@@ -178,7 +179,9 @@ impl OrgRequest {
     /// Verifies the bearer (401) and that the path names an org id (404); no database yet.
     pub fn verify(state: &AppState, bearer: &str, org_id: Option<Uuid>, ip: Option<IpAddr>) -> AppResult<OrgRequest> {
         let credential = match MachineSecret::parse(bearer) {
-            Some(secret) if secret.kind() == SecretKind::ApiKey => Credential::ApiKey(secret),
+            Some(secret) if secret.kind() == SecretKind::ApiKey => {
+                Credential::ApiKey(secret, state.config().quotas.api_key_requests_per_minute)
+            }
             Some(_) => return Err(not_a_bearer()),
             None => Credential::Session(Box::new(verify(state, bearer)?)),
         };
@@ -196,7 +199,10 @@ impl OrgRequest {
             Credential::Session(claims) => {
                 Found::Session(memberships::resolve_caller(db, claims.sub, claims.sid, self.org_id).await?)
             }
-            Credential::ApiKey(secret) => Found::ApiKey(api_keys::resolve(db, &secret.hash()).await?),
+            Credential::ApiKey(secret, per_minute) => {
+                let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
+                Found::ApiKey(api_keys::resolve(db, &secret.hash(), per_minute).await?)
+            }
         })
     }
 
@@ -206,7 +212,9 @@ impl OrgRequest {
             (Found::Session(caller), Credential::Session(claims)) => {
                 actor_from(self.org_id, claims.sid, self.ip, caller)
             }
-            (Found::ApiKey(key), Credential::ApiKey(secret)) => key_actor(self.org_id, self.ip, key, Some(secret)),
+            (Found::ApiKey(key), Credential::ApiKey(secret, per_minute)) => {
+                key_actor(self.org_id, self.ip, key, Some((secret, *per_minute)))
+            }
             _ => Err(AppError::bug("a bearer was resolved as another kind")),
         }
     }
@@ -218,15 +226,25 @@ fn key_actor(
     org_id: Uuid,
     ip: Option<IpAddr>,
     key: Option<KeyCaller>,
-    presented: Option<&MachineSecret>,
+    presented: Option<(&MachineSecret, u32)>,
 ) -> AppResult<OrgActor> {
     let key = key.ok_or_else(key_refused)?;
     // The row was found by this hash; comparing again, in constant time, costs nothing.
-    if presented.is_some_and(|p| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
+    if presented.is_some_and(|(p, _)| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
         return Err(key_refused());
     }
     if key.org_id != org_id {
         return Err(no_org());
+    }
+    if let (Some((_, limit)), Some(hits), Some(window_end)) = (presented, key.hits, key.window_end)
+        && limit > 0
+        && i64::from(hits) > i64::from(limit)
+    {
+        let wait = (window_end - chrono::Utc::now()).to_std().unwrap_or_default();
+        return Err(AppError::TooManyRequests {
+            detail: format!("This API key made more than {limit} requests this minute; wait and try again."),
+            retry_after: wait.max(std::time::Duration::from_secs(1)),
+        });
     }
     Ok(OrgActor {
         org_id,

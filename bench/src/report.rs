@@ -277,6 +277,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         "Each guarded route (login, register, forgot, reset, verify, invitation preview and accept) counts the \
          request against its address first: one upsert, its own round trip. \"on\": limits set too high to reach.",
     )?;
+    api_keys(&mut out, &rows.iter().filter(|r| r["kind"] == "api-key").collect::<Vec<_>>())?;
     side_by_side(
         &mut out,
         "The per-request log line: GET /orgs/{org}, closed loop, 8 connections",
@@ -320,8 +321,9 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          Statements are PostgreSQL's statement log: each execute and each simple statement (BEGIN, COMMIT).\n"
     )?;
 
-    let loads =
-        rows.iter().filter(|r| ["http", "ratio", "ip-check", "logging"].contains(&r["kind"].as_str().unwrap_or("")));
+    let loads = rows
+        .iter()
+        .filter(|r| ["http", "ratio", "ip-check", "logging", "api-key"].contains(&r["kind"].as_str().unwrap_or("")));
     let loads: BTreeMap<String, &Value> = loads
         .map(|r| {
             let part = |k: &str| r[k].as_str().map(str::to_owned).or_else(|| r[k].as_u64().map(|n| n.to_string()));
@@ -369,6 +371,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("memory", kind("memory").count() == 1),
         ("ip-check", kind("ip-check").count() == 4),
         ("logging", kind("logging").count() == 4),
+        ("api-key", kind("api-key").count() == 6),
         ("tls", http.contains_key("tls-open") && http.contains_key("tls-closed")),
         ("argon2", !logins.is_empty() && argon.len() == logins.len()),
         ("flows", flows.len() == 2),
@@ -442,6 +445,61 @@ fn read_ratios(out: &mut String, ratios: &[&Value]) -> anyhow::Result<()> {
 }
 
 /// Two variants of one load measured in alternating rounds, as the means of their rounds.
+/// An org read with an API key against the same read with a session, and a forged key.
+fn api_keys(out: &mut String, rows: &[&Value]) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mean = |variant: &str, field: &str| {
+        let of: Vec<f64> = rows.iter().filter(|r| r["variant"] == variant).map(|r| f(r, field)).collect();
+        of.iter().sum::<f64>() / of.len().max(1) as f64
+    };
+    writeln!(
+        out,
+        "### An org read with an API key: GET /orgs/{{org}}, closed loop, 8 connections\n\n\
+         | bearer | requests/s | p50 | p99 | server CPU / request | PostgreSQL CPU / request | of the session's | goal |\n\
+         |---|---|---|---|---|---|---|---|"
+    )?;
+    let session = mean("session", "rps");
+    for (variant, label) in [
+        ("session", "a session's access token"),
+        ("api-key", "an API key"),
+        ("forged-key", "a forged key (one checksum character changed): 401"),
+    ] {
+        let share = mean(variant, "rps") / session;
+        let goal = match variant {
+            "api-key" => format!(">= 95%: {}", verdict(share >= 0.95)),
+            // No query: what PostgreSQL spends per request is the machine's background.
+            "forged-key" => {
+                format!(
+                    "no database work: {}",
+                    verdict(mean(variant, "database_us") < 0.1 * mean("session", "database_us"))
+                )
+            }
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "| {label} | {:.0} | {:.2} ms | {:.2} ms | {:.0} µs | {:.0} µs | {:.0}% | {goal} |",
+            mean(variant, "rps"),
+            mean(variant, "p50_ms"),
+            mean(variant, "p99_ms"),
+            mean(variant, "server_us"),
+            mean(variant, "database_us"),
+            share * 100.0
+        )?;
+    }
+    writeln!(
+        out,
+        "\nMeans of {} alternating rounds each. A key is found by its hash in the one statement that also marks \
+         `last_used_at` (at most once a minute) and counts the request in the key's minute (an upsert on every \
+         request); a session's read checks the session, the user and the membership. A forged key is refused by \
+         its checksum before any query.\n",
+        rows.len() / 3
+    )?;
+    Ok(())
+}
+
 fn side_by_side(
     out: &mut String,
     title: &str,

@@ -223,6 +223,36 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         results.record(with(row, fields))?;
     }
 
+    println!("== an org read with an API key beside the same read with a session, and a forged key");
+    let key = json!({"name": "bench", "permissions": ["org:read"]});
+    let key = api.expect("POST", &format!("/orgs/{org1}/api-keys"), key, Some(&token), 201).await?;
+    let key = key["value"].as_str().context("a key value")?.to_owned();
+    // The last checksum character changed: refused by the checksum, before any query.
+    let mut forged = key.clone();
+    let last = forged.pop().context("a key")?;
+    forged.push(if last == '0' { '1' } else { '0' });
+    for n in 1..=2 {
+        for (variant, bearer, expect) in
+            [("session", &token, None), ("api-key", &key, None), ("forged-key", &forged, Some(401))]
+        {
+            let target = Target {
+                headers: vec![format!("authorization: Bearer {bearer}")],
+                expect,
+                ..get(format!("{api_url}/orgs/{org1}"))
+            };
+            if plan.warmup > 0 {
+                load::run(target.clone(), 0, plan.warmup.min(1), 0, 8).await?;
+            }
+            let before = cpu::Usage::now(server.pid()?, postmaster)?;
+            let row = load::run(target, 0, plan.short, 0, 8).await?;
+            let requests = row["requests"].as_f64().unwrap_or(0.0);
+            let (server_us, database_us) =
+                cpu::Usage::now(server.pid()?, postmaster)?.per_request_since(&before, requests);
+            let fields = json!({"kind": "api-key", "variant": variant, "round": n, "server_us": server_us, "database_us": database_us});
+            results.record(with(row, fields))?;
+        }
+    }
+
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     println!("== logins against the argon2 limit ({cores} cores)");
     // Enough clients that a login is always waiting for each core the hashing may use, as 1,000

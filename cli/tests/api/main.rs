@@ -24,6 +24,7 @@ mod mfa_keys;
 mod mfa_paths;
 mod mfa_policy;
 mod my_sessions;
+mod oauth;
 mod openapi;
 mod orgs;
 mod pages;
@@ -51,6 +52,14 @@ pub async fn app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// A well-formed API key value (right shape and checksum) that is not `value`.
+pub fn api_keys_value_of_another_shape(value: &str) -> String {
+    let other =
+        identity_shared::auth::machine_secret::generate(identity_shared::auth::machine_secret::SecretKind::ApiKey);
+    assert_ne!(other, value);
+    other
+}
 
 /// Creates an org through the API as the holder of `token`; returns its id.
 pub async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {

@@ -23,6 +23,7 @@ use identity_shared::services::{account, email_change, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod oauth;
 mod pages;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
@@ -45,6 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_password))
         .routes(routes!(jwks))
         .routes(routes!(openid_configuration))
+        .merge(oauth::routes())
         .merge(pages::routes().into())
 }
 

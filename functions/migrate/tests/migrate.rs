@@ -24,7 +24,8 @@ async fn running_twice_is_harmless() {
             "V8__mfa".to_owned(),
             "V9__security_stamp".to_owned(),
             "V10__quotas".to_owned(),
-            "V11__api_keys".to_owned()
+            "V11__api_keys".to_owned(),
+            "V12__revoked_tokens".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -60,7 +61,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V8__mfa".to_owned(),
             "V9__security_stamp".to_owned(),
             "V10__quotas".to_owned(),
-            "V11__api_keys".to_owned()
+            "V11__api_keys".to_owned(),
+            "V12__revoked_tokens".to_owned()
         ]
     );
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod invitations;
 pub mod mfa;
+pub mod oauth;
 pub mod orgs;
 pub mod problems;
 pub mod users;

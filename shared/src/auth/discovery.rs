@@ -22,11 +22,85 @@ pub struct Discovery {
     pub login_endpoint: String,
     /// `POST` a refresh token here for a new pair.
     pub refresh_endpoint: String,
+    /// The OAuth 2.0 token endpoint (client credentials).
+    pub token_endpoint: String,
+    /// Where a client revokes a token it was issued (RFC 7009).
+    pub revocation_endpoint: String,
+    /// `client_credentials`.
+    pub grant_types_supported: Vec<&'static str>,
+    /// How clients authenticate at the token and revocation endpoints.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The scopes a client may ask for: the permission catalog.
+    pub scopes_supported: Vec<&'static str>,
+}
+
+/// RFC 8414 authorization server metadata (`/.well-known/oauth-authorization-server`): what an
+/// OAuth client library reads to find the token endpoint and how to authenticate there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AuthorizationServer {
+    /// Equals the `iss` of every token.
+    pub issuer: String,
+    /// Where tokens are issued.
+    pub token_endpoint: String,
+    /// Where the public keys are.
+    pub jwks_uri: String,
+    /// Where a client revokes a token.
+    pub revocation_endpoint: String,
+    /// `client_credentials`.
+    pub grant_types_supported: Vec<&'static str>,
+    /// No authorization endpoint: none.
+    pub response_types_supported: Vec<&'static str>,
+    /// `client_secret_basic`, `client_secret_post`.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The same methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The permission catalog.
+    pub scopes_supported: Vec<&'static str>,
+}
+
+/// How clients authenticate at the token and revocation endpoints.
+const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+fn scopes() -> Vec<&'static str> {
+    crate::models::Permission::ALL.iter().map(|p| p.as_str()).collect()
+}
+
+impl AuthorizationServer {
+    /// The document for these keys' issuer.
+    pub fn of(keys: &JwtKeys) -> Result<AuthorizationServer, KeyError> {
+        let issuer = keys.issuer()?.to_owned();
+        Ok(AuthorizationServer {
+            token_endpoint: format!("{issuer}/oauth2/token"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+            grant_types_supported: vec!["client_credentials"],
+            response_types_supported: vec![],
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            scopes_supported: scopes(),
+            issuer,
+        })
+    }
 }
 
 /// Every claim an access token can carry (see `AccessClaims`).
-const CLAIMS: [&str; 12] =
-    ["iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti", "email", "org_id", "roles", "permissions"];
+const CLAIMS: [&str; 15] = [
+    "iss",
+    "aud",
+    "sub",
+    "sid",
+    "iat",
+    "nbf",
+    "exp",
+    "jti",
+    "email",
+    "amr",
+    "org_id",
+    "roles",
+    "permissions",
+    "client_id",
+    "scope",
+];
 
 impl Discovery {
     /// The document for these keys and their issuer.
@@ -38,6 +112,11 @@ impl Discovery {
             claims_supported: CLAIMS.to_vec(),
             login_endpoint: format!("{issuer}/auth/login"),
             refresh_endpoint: format!("{issuer}/auth/refresh"),
+            token_endpoint: format!("{issuer}/oauth2/token"),
+            revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+            grant_types_supported: vec!["client_credentials"],
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            scopes_supported: scopes(),
             issuer,
         })
     }

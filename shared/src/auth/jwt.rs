@@ -51,6 +51,53 @@ pub struct AccessClaims {
     pub permissions: Option<Vec<String>>,
 }
 
+/// Claims of a machine's access token (RFC 9068), issued by the token endpoint to a client:
+/// no session, no user; `scope` is the permissions it may use, space-separated, as API
+/// Gateway's JWT authorizer reads route scopes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The client: its `client_id`.
+    pub sub: String,
+    /// The client again, as RFC 9068 names it.
+    pub client_id: String,
+    /// Issued at.
+    pub iat: u64,
+    /// Not before.
+    pub nbf: u64,
+    /// Expiry.
+    pub exp: u64,
+    /// Unique token id; revoking the token records it.
+    pub jti: Uuid,
+    /// The permissions granted, space-separated.
+    pub scope: String,
+    /// The organization the client acts in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<Uuid>,
+    /// The permissions granted, as a list.
+    pub permissions: Vec<String>,
+}
+
+/// The issuer a token's claims name.
+trait Issued {
+    fn iss(&self) -> &str;
+}
+
+impl Issued for AccessClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+}
+
+impl Issued for MachineClaims {
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+}
+
 /// Why the keys could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -238,8 +285,32 @@ impl JwtKeys {
         self.signing.is_some()
     }
 
+    /// The claims of a machine token for `client_id`, lasting `ttl`.
+    pub fn machine_claims(
+        &self,
+        client_id: &str,
+        org_id: Option<Uuid>,
+        permissions: Vec<String>,
+        ttl: Duration,
+    ) -> Result<MachineClaims, KeyError> {
+        let now = unix_now();
+        Ok(MachineClaims {
+            iss: self.issuer()?.to_owned(),
+            aud: self.audience.clone(),
+            sub: client_id.to_owned(),
+            client_id: client_id.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl.as_secs(),
+            jti: Uuid::now_v7(),
+            scope: permissions.join(" "),
+            org_id,
+            permissions,
+        })
+    }
+
     /// Signs claims with the current key.
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+    pub fn sign(&self, claims: &impl Serialize) -> Result<String, KeyError> {
         let (key, kid, alg) = self.signing.as_ref().ok_or(KeyError::VerifyOnly)?;
         let mut header = Header::new(alg.jose());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
@@ -250,6 +321,16 @@ impl JwtKeys {
     /// Verifies signature, algorithm (the one of the key `kid` names), `typ`, issuer, audience
     /// and time claims.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, InvalidToken> {
+        self.verify_as(token)
+    }
+
+    /// Verifies a machine's token as [`verify`](Self::verify) does a user's; a user's token is
+    /// refused here (it has no `client_id`), as a machine's is there (no session).
+    pub fn verify_machine(&self, token: &str) -> Result<MachineClaims, InvalidToken> {
+        self.verify_as(token)
+    }
+
+    fn verify_as<T: serde::de::DeserializeOwned + Issued>(&self, token: &str) -> Result<T, InvalidToken> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| InvalidToken(e.to_string()))?;
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return Err(InvalidToken("typ is not at+jwt".into()));
@@ -262,10 +343,10 @@ impl JwtKeys {
         if header.alg != verifier.alg.jose() {
             return Err(InvalidToken(format!("algorithm {:?} for a {} key", header.alg, verifier.alg)));
         }
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &verifier.key, &verifier.validation)
+        let data = jsonwebtoken::decode::<T>(token, &verifier.key, &verifier.validation)
             .map_err(|e| InvalidToken(e.to_string()))?;
         let issuer = self.issuer().map_err(|e| InvalidToken(e.to_string()))?;
-        if data.claims.iss != issuer {
+        if data.claims.iss() != issuer {
             return Err(InvalidToken("issuer".into()));
         }
         Ok(data.claims)

@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod lambda;
 pub mod layers;
+pub mod oauth;
 
 pub use crate::state::AppState;
 pub use extract::{

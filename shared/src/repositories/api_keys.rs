@@ -13,28 +13,47 @@ const COLUMNS: &str = "k.id, k.org_id, k.name, k.permissions, k.hint, k.created_
 /// A key that may act now: not revoked, not expired.
 const LIVE: &str = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())";
 
-/// Every request with a key runs this one, in one round trip: finds the live key by its hash,
-/// marks it used now if it was last marked over a minute ago (a key another transaction holds
-/// is skipped, never waited for), and counts the request in the key's one-minute window when
-/// `$2` (the limit) is above 0.
-const RESOLVE: &str = concatcp!(
-    "WITH k AS (SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, k.last_used_at FROM api_keys k
-                WHERE k.secret_hash = $1 AND ",
-    LIVE,
-    "),
-          touched AS (
-             UPDATE api_keys SET last_used_at = now()
-             WHERE id = (SELECT a.id FROM api_keys a JOIN k ON a.id = k.id
-                         WHERE k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
-                         FOR NO KEY UPDATE OF a SKIP LOCKED)),
-          hit AS (
-             INSERT INTO quota_counters AS q (quota, subject) SELECT 'api_key_requests_minute', k.id FROM k WHERE $2 > 0
-             ON CONFLICT (quota, subject) DO UPDATE SET
-               hits = CASE WHEN q.window_start <= now() - interval '1 minute' THEN 1 ELSE q.hits + 1 END,
-               window_start = CASE WHEN q.window_start <= now() - interval '1 minute' THEN now() ELSE q.window_start END
-             RETURNING hits, window_start + interval '1 minute' AS window_end)
-     SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
-     FROM k LEFT JOIN hit ON true"
+/// Finds the live key (`WHERE` clause $1 fills), marks it used now if it was last marked over
+/// a minute ago (a key another transaction holds is skipped, never waited for), and counts the
+/// request in the key's one-minute window when `$2` (the limit) is above 0: one statement.
+macro_rules! resolve_where {
+    ($condition:literal) => {
+        concatcp!(
+            "WITH k AS (SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, k.last_used_at FROM api_keys k
+                        WHERE ",
+            $condition,
+            " AND ",
+            LIVE,
+            "),
+                  touched AS (
+                     UPDATE api_keys SET last_used_at = now()
+                     WHERE id = (SELECT a.id FROM api_keys a JOIN k ON a.id = k.id
+                                 WHERE k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
+                                 FOR NO KEY UPDATE OF a SKIP LOCKED)),
+                  hit AS (
+                     INSERT INTO quota_counters AS q (quota, subject)
+                     SELECT 'api_key_requests_minute', k.id FROM k WHERE $2 > 0
+                     ON CONFLICT (quota, subject) DO UPDATE SET
+                       hits = CASE WHEN q.window_start <= now() - interval '1 minute' THEN 1 ELSE q.hits + 1 END,
+                       window_start = CASE WHEN q.window_start <= now() - interval '1 minute' THEN now()
+                                      ELSE q.window_start END
+                     RETURNING hits, window_start + interval '1 minute' AS window_end)
+             SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
+             FROM k LEFT JOIN hit ON true"
+        )
+    };
+}
+/// Every request with a key as its bearer runs this one.
+const RESOLVE: &str = resolve_where!("k.secret_hash = $1");
+/// Every request with a token the key got at the token endpoint runs this one: the key by its
+/// id ($1), while the token ($3) is not revoked.
+const RESOLVE_FOR_TOKEN: &str =
+    resolve_where!("k.id = $1 AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3)");
+/// A live key by id, for the token endpoint to check the secret against.
+const FIND_LIVE: &str = concatcp!(
+    "SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, NULL::int4 AS hits, NULL::timestamptz AS window_end
+     FROM api_keys k WHERE k.id = $1 AND ",
+    LIVE
 );
 /// The same under the organization's lock, without the touch: an org write decides with the
 /// key as it is once earlier writes committed.
@@ -83,6 +102,22 @@ pub async fn resolve(
     per_minute: i32,
 ) -> Result<Option<KeyCaller>, DbError> {
     cached::fetch_opt(db, RESOLVE, &[&secret_hash, &per_minute]).await
+}
+
+/// The live key with this id, touched and counted as [`resolve`] does, while the token with
+/// `jti` is not revoked.
+pub async fn resolve_for_token(
+    db: &impl GenericClient,
+    id: Uuid,
+    per_minute: i32,
+    jti: Uuid,
+) -> Result<Option<KeyCaller>, DbError> {
+    cached::fetch_opt(db, RESOLVE_FOR_TOKEN, &[&id, &per_minute, &jti]).await
+}
+
+/// The live key with this id, its stored hash included, touching nothing.
+pub async fn find_live(db: &impl GenericClient, id: Uuid) -> Result<Option<KeyCaller>, DbError> {
+    cached::fetch_opt(db, FIND_LIVE, &[&id]).await
 }
 
 /// Locks the org's row until the transaction ends, then reads the key again under that lock,

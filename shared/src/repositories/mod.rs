@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod quotas;
 pub mod refresh_tokens;
+pub mod revoked_tokens;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use crate::auth::jwt::AccessClaims;
+use crate::auth::jwt::{AccessClaims, MachineClaims};
 use crate::auth::machine_secret::{self, MachineSecret, SecretKind};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
@@ -68,7 +68,7 @@ impl OrgActor {
                 if !locked {
                     return Err(no_org());
                 }
-                key_actor(self.org_id, self.ip, key, None)
+                key_actor(self.org_id, self.ip, key, None, 0)
             }
         }
     }
@@ -158,6 +158,8 @@ enum Credential {
     Session(Box<AccessClaims>),
     /// A key and the requests it may make per minute (0: no limit).
     ApiKey(MachineSecret, u32),
+    /// A token the token endpoint issued to a key, and the key's requests per minute.
+    Machine(Box<MachineClaims>, u32),
 }
 
 /// The caller's row as the per-request statement found it.
@@ -183,7 +185,16 @@ impl OrgRequest {
                 Credential::ApiKey(secret, state.config().quotas.api_key_requests_per_minute)
             }
             Some(_) => return Err(not_a_bearer()),
-            None => Credential::Session(Box::new(verify(state, bearer)?)),
+            None => match verify(state, bearer) {
+                Ok(claims) => Credential::Session(Box::new(claims)),
+                // Not a user's token: perhaps a machine's, which has no session.
+                Err(refused) => match state.jwt().verify_machine(bearer) {
+                    Ok(claims) => {
+                        Credential::Machine(Box::new(claims), state.config().quotas.api_key_requests_per_minute)
+                    }
+                    Err(_) => return Err(refused),
+                },
+            },
         };
         Ok(OrgRequest { credential, org_id: org_id.ok_or_else(no_org)?, ip })
     }
@@ -203,6 +214,13 @@ impl OrgRequest {
                 let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
                 Found::ApiKey(api_keys::resolve(db, &secret.hash(), per_minute).await?)
             }
+            Credential::Machine(claims, per_minute) => {
+                let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
+                match claims.client_id.parse::<Uuid>() {
+                    Ok(key_id) => Found::ApiKey(api_keys::resolve_for_token(db, key_id, per_minute, claims.jti).await?),
+                    Err(_) => Found::ApiKey(None),
+                }
+            }
         })
     }
 
@@ -213,30 +231,43 @@ impl OrgRequest {
                 actor_from(self.org_id, claims.sid, self.ip, caller)
             }
             (Found::ApiKey(key), Credential::ApiKey(secret, per_minute)) => {
-                key_actor(self.org_id, self.ip, key, Some((secret, *per_minute)))
+                key_actor(self.org_id, self.ip, key, Some(secret), *per_minute)
+            }
+            (Found::ApiKey(key), Credential::Machine(claims, per_minute)) => {
+                // The token acts with what it was granted, and only while the key still holds it.
+                let granted = PermissionSet::from_names(&claims.permissions);
+                let key = key.filter(|k| claims.org_id == Some(k.org_id)).map(|k| KeyCaller {
+                    permissions: PermissionSet::from_names(
+                        granted.iter().filter(|p| k.permissions.has(*p)).map(Permission::as_str),
+                    ),
+                    ..k
+                });
+                key_actor(self.org_id, self.ip, key, None, *per_minute)
             }
             _ => Err(AppError::bug("a bearer was resolved as another kind")),
         }
     }
 }
 
-/// The actor from a key's row: 401 when no live key has the value, the org's 404 for a key
+/// The actor from a key's row (found by a key's value, or by the id a token names): 401 when
+/// no live key has the value, the org's 404 for a key
 /// of another org (as for a stranger).
 fn key_actor(
     org_id: Uuid,
     ip: Option<IpAddr>,
     key: Option<KeyCaller>,
-    presented: Option<(&MachineSecret, u32)>,
+    presented: Option<&MachineSecret>,
+    limit: u32,
 ) -> AppResult<OrgActor> {
     let key = key.ok_or_else(key_refused)?;
     // The row was found by this hash; comparing again, in constant time, costs nothing.
-    if presented.is_some_and(|(p, _)| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
+    if presented.is_some_and(|p| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
         return Err(key_refused());
     }
     if key.org_id != org_id {
         return Err(no_org());
     }
-    if let (Some((_, limit)), Some(hits), Some(window_end)) = (presented, key.hits, key.window_end)
+    if let (Some(hits), Some(window_end)) = (key.hits, key.window_end)
         && limit > 0
         && i64::from(hits) > i64::from(limit)
     {

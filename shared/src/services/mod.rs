@@ -14,6 +14,7 @@ pub mod joining;
 pub mod key_rotation;
 pub mod lockouts;
 pub mod members;
+pub mod oauth;
 pub mod orgs;
 pub mod outbox;
 pub mod quotas;

@@ -1,0 +1,102 @@
+//! OAuth 2.0 for machines: the token endpoint (client credentials), token revocation, and the
+//! authorization server metadata an OAuth library reads first.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use identity_shared::AppError;
+use identity_shared::api::oauth::{RevokeForm, TokenForm};
+use identity_shared::auth::discovery::AuthorizationServer;
+use identity_shared::http::AppState;
+use identity_shared::http::oauth::{OAuthErrorBody, OAuthForm};
+use identity_shared::services::oauth::{self, OAuthError, OAuthErrorCode, TokenAnswer, TokenError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The OAuth routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token)).routes(routes!(revoke)).routes(routes!(authorization_server))
+}
+
+/// A refusal in RFC 6749's JSON, or a failure as the problem it is.
+fn answer_error(e: TokenError) -> Response {
+    match e {
+        TokenError::Refused(refusal) => refusal.into_response(),
+        TokenError::Failed(failure) => failure.into_response(),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/oauth2/token", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An RFC 9068 access token (Cache-Control: no-store); no refresh token", body = TokenAnswer),
+        (status = 400, description = "RFC 6749 error: invalid_request, unsupported_grant_type or invalid_scope", body = OAuthErrorBody),
+        (status = 401, description = "RFC 6749 error invalid_client (with WWW-Authenticate when Basic was used)", body = OAuthErrorBody),
+        (status = 429, description = "Too many wrong secrets for this client (Retry-After)", body = OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
+    ),
+)]
+async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    let auth = match form.client_auth(&headers) {
+        Ok(auth) => auth,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match form.get("grant_type") {
+        Some("client_credentials") => {}
+        Some(_) => {
+            let e = OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "this server issues client_credentials only");
+            return e.into_response();
+        }
+        None => return OAuthError::invalid_request("grant_type is required").into_response(),
+    }
+    match oauth::client_credentials(&state, &auth, form.get("scope")).await {
+        Ok(answer) => {
+            ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(answer)).into_response()
+        }
+        Err(e) => answer_error(e),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke: the same answer (RFC 7009 §2.2)"),
+        (status = 400, description = "RFC 6749 error invalid_request", body = OAuthErrorBody),
+        (status = 401, description = "RFC 6749 error invalid_client", body = OAuthErrorBody),
+        (status = 429, description = "Too many wrong secrets for this client (Retry-After)", body = OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
+    ),
+)]
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    let auth = match form.client_auth(&headers) {
+        Ok(auth) => auth,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_response();
+    };
+    match oauth::revoke(&state, &auth, token).await {
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => answer_error(e),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, description = "RFC 8414 authorization server metadata", body = AuthorizationServer)),
+)]
+async fn authorization_server(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    let document = AuthorizationServer::of(state.jwt()).map_err(AppError::internal("building the server metadata"))?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=3600")], Json(document)))
+}

@@ -1,0 +1,30 @@
+//! The OAuth endpoints' form bodies, as the OpenAPI document describes them (the handlers read
+//! them with `http::oauth::OAuthForm`, which refuses a repeated parameter).
+
+/// Form of POST /oauth2/token.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `client_credentials`.
+    grant_type: String,
+    /// Space-separated permissions to ask for; all the client holds when absent.
+    scope: Option<String>,
+    /// The client's id, with `client_secret` (client_secret_post); or send both as HTTP Basic.
+    client_id: Option<String>,
+    /// The client's secret (an API key's value).
+    client_secret: Option<String>,
+}
+
+/// Form of POST /oauth2/revoke.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RevokeForm {
+    /// The access token to revoke.
+    token: String,
+    /// `access_token`; optional.
+    token_type_hint: Option<String>,
+    /// As at the token endpoint.
+    client_id: Option<String>,
+    /// As at the token endpoint.
+    client_secret: Option<String>,
+}

@@ -1,0 +1,112 @@
+//! The OAuth endpoints' own HTTP: form bodies (RFC 6749 §3.2: each parameter at most once) and
+//! error answers in RFC 6749 §5.2's JSON rather than problem+json, as OAuth clients expect.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::http::extract::MAX_BODY_BYTES;
+use crate::services::oauth::{ClientAuth, OAuthError, OAuthErrorCode};
+
+/// A form body's parameters, each named once.
+#[derive(Debug, Default)]
+pub struct OAuthForm(Vec<(String, String)>);
+
+impl OAuthForm {
+    /// The value of `name`, if sent (an empty value counts as not sent, RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    /// The client's credentials: from the Basic header, or from the form; both at once, or a
+    /// malformed header, is an invalid request (RFC 6749 §2.3.1: one method per request).
+    pub fn client_auth(&self, headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
+        let basic = headers.get(header::AUTHORIZATION).map(basic_credentials).transpose()?;
+        let posted = (self.get("client_id"), self.get("client_secret"));
+        match (basic, posted) {
+            (Some(_), (_, Some(_))) => {
+                Err(OAuthError::invalid_request("use one client authentication method, not two"))
+            }
+            (Some((id, secret)), _) => Ok(ClientAuth::Basic { client_id: id, secret: secret.into() }),
+            (None, (Some(id), Some(secret))) => {
+                Ok(ClientAuth::Post { client_id: id.to_owned(), secret: secret.to_owned().into() })
+            }
+            (None, _) => Err(OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication is required")),
+        }
+    }
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(value: &HeaderValue) -> Result<(String, String), OAuthError> {
+    let bad = || OAuthError::new(OAuthErrorCode::InvalidClient, "the Authorization header is not HTTP Basic").basic();
+    let text = value.to_str().map_err(|_| bad())?;
+    let (scheme, encoded) = text.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Ok((unescape(id).ok_or_else(bad)?, unescape(secret).ok_or_else(bad)?))
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+            t.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+        if !form {
+            return Err(
+                OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into_response()
+            );
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge(MAX_BODY_BYTES).into_response())?;
+        let mut pairs: Vec<(String, String)> = vec![];
+        for (name, value) in form_urlencoded::parse(&bytes) {
+            if pairs.iter().any(|(k, _)| *k == name) {
+                return Err(OAuthError::invalid_request(&format!("{name} is sent more than once")).into_response());
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(OAuthForm(pairs))
+    }
+}
+
+/// RFC 6749 §5.2's body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type` or `invalid_scope`.
+    pub error: &'static str,
+    /// What was wrong, for the developer.
+    pub error_description: String,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = OAuthErrorBody { error: self.code.as_str(), error_description: self.description.clone() };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_used && status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"identity-api\""));
+        }
+        if let Some(wait) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+        }
+        response
+    }
+}

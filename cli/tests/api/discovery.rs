@@ -27,9 +27,14 @@ async fn discovery_names_the_issuer_its_keys_and_nothing_it_does_not_do() {
             "issuer": issuer,
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
             "access_token_signing_alg_values_supported": ["EdDSA"],
-            "claims_supported": ["iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti", "email", "org_id", "roles", "permissions"],
+            "claims_supported": ["iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti", "email", "amr", "org_id", "roles", "permissions", "client_id", "scope"],
             "login_endpoint": format!("{issuer}/auth/login"),
             "refresh_endpoint": format!("{issuer}/auth/refresh"),
+            "token_endpoint": format!("{issuer}/oauth2/token"),
+            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         })
     );
     assert_eq!(app.state.jwt().verify(&access).unwrap().iss, issuer, "the document's issuer is the tokens' iss");
@@ -192,4 +197,71 @@ async fn after_switching_from_eddsa_to_es256_both_verifiers_accept_old_and_new_t
     old_claims.iss = issuer.clone();
     let old_key_token = before.state.jwt().sign(&old_claims).unwrap();
     both_refuse(&issuer, "identity-api", &old_key_token, "a token of the dropped EdDSA key").await;
+}
+
+/// What `library` (see scripts/lib/verifiers/client_credentials.py) made of a client-credentials
+/// exchange with the key `client_id`/`secret`, then using and revoking the token on `org`.
+async fn client_credentials(
+    issuer: &str,
+    client_id: &str,
+    secret: &str,
+    library: &str,
+    org: &str,
+) -> Result<Value, String> {
+    let dir = PathBuf::from(
+        std::env::var("JWT_VERIFIERS")
+            .expect("set JWT_VERIFIERS to the clients scripts/lib/verifiers.sh installs (scripts/test exports it)"),
+    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib/verifiers/client_credentials.py");
+    let mut command = std::process::Command::new(dir.join("venv/bin/python"));
+    // Both libraries refuse plain HTTP unless told: the test server is on loopback.
+    command.env("OAUTHLIB_INSECURE_TRANSPORT", "1").env("AUTHLIB_INSECURE_TRANSPORT", "1");
+    command.arg(script).args([issuer, client_id, secret, library, org]);
+    let output = tokio::task::spawn_blocking(move || command.output().expect("the client runs")).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    match output.status.success() {
+        true => Ok(serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{library} printed {stdout}"))),
+        false => Err(format!("{stdout}{}", String::from_utf8_lossy(&output.stderr))),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_oauth_clients_get_use_and_revoke_a_key_token() {
+    let (app, issuer) = served(&[]).await;
+    let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
+    let org = crate::create_org(&app, &owner, "Acme").await.to_string();
+    let key = app
+        .call(
+            axum::http::Method::POST,
+            &format!("/orgs/{org}/api-keys"),
+            Some(json!({"name": "m2m", "permissions": ["org:read", "members:read"]})),
+            Some(&owner),
+        )
+        .await;
+    let (id, secret) = (key.json["id"].as_str().unwrap(), key.json["value"].as_str().unwrap());
+    for library in ["authlib-basic", "authlib-post", "requests-oauthlib"] {
+        let seen =
+            client_credentials(&issuer, id, secret, library, &org).await.unwrap_or_else(|e| panic!("{library}: {e}"));
+        assert_eq!(seen["token"]["token_type"], "Bearer", "{library}: {seen}");
+        // requests-oauthlib hands the scope back as a list, authlib as the string we sent.
+        let scope = match &seen["token"]["scope"] {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
+            other => other.as_str().unwrap_or_default().to_owned(),
+        };
+        assert_eq!(scope, "org:read members:read", "{library}");
+        assert_eq!(seen["typ"], "at+jwt", "{library}");
+        assert_eq!(seen["claims"]["client_id"], id, "{library}");
+        assert_eq!(seen["claims"]["org_id"], org, "{library}");
+        assert_eq!(
+            (seen["before"].as_u64(), seen["revoked"].as_u64(), seen["after"].as_u64()),
+            (Some(200), Some(200), Some(401)),
+            "{library}: {seen}"
+        );
+    }
+    // A wrong secret (well formed, another key's shape): each library reports the refusal.
+    let wrong = crate::api_keys_value_of_another_shape(secret);
+    for library in ["authlib-basic", "authlib-post", "requests-oauthlib"] {
+        let refused = client_credentials(&issuer, id, &wrong, library, &org).await.unwrap_err();
+        assert!(refused.contains("invalid_client"), "{library}: {refused}");
+    }
 }

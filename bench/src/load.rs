@@ -28,7 +28,7 @@ pub struct Target {
     pub url: String,
     /// Headers as "name: value".
     pub headers: Vec<String>,
-    /// JSON body, if any; `{n}` in it becomes 1, 2, ... `vary`, then 1 again, one per request.
+    /// Body, if any (JSON unless `headers` name a content type); `{n}` in it becomes 1, 2, ... `vary`, then 1 again, one per request.
     pub body: Option<String>,
     /// How many values `{n}` takes (1: the body never changes).
     pub vary: u64,
@@ -45,7 +45,8 @@ async fn send(http: &Http, target: &Target, seq: u64) -> u16 {
             req = req.header(name.trim(), value.trim());
         }
     }
-    if target.body.is_some() {
+    let typed = target.headers.iter().any(|h| h.to_ascii_lowercase().starts_with("content-type:"));
+    if target.body.is_some() && !typed {
         req = req.header("content-type", "application/json");
     }
     let body = target.body.as_deref().unwrap_or_default();

@@ -280,6 +280,17 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     api_keys(&mut out, &rows.iter().filter(|r| r["kind"] == "api-key").collect::<Vec<_>>())?;
     side_by_side(
         &mut out,
+        "Client-credentials grants: POST /oauth2/token with an API key against GET /me, closed loop, 8 connections",
+        &rows.iter().filter(|r| r["kind"] == "grant").collect::<Vec<_>>(),
+        "variant",
+        ["me", "grant"],
+        "A grant checks the key (shape and checksum, then its row and the client's lockout in one round trip, a constant-time hash \
+         comparison) and signs an RFC 9068 JWT. \
+         Goal: at least half of GET /me's rate; Keycloak's sizing guide plans 120 client-credentials grants \
+         per second per vCPU.",
+    )?;
+    side_by_side(
+        &mut out,
         "The per-request log line: GET /orgs/{org}, closed loop, 8 connections",
         &rows.iter().filter(|r| r["kind"] == "logging").collect::<Vec<_>>(),
         "level",
@@ -321,9 +332,9 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          Statements are PostgreSQL's statement log: each execute and each simple statement (BEGIN, COMMIT).\n"
     )?;
 
-    let loads = rows
-        .iter()
-        .filter(|r| ["http", "ratio", "ip-check", "logging", "api-key"].contains(&r["kind"].as_str().unwrap_or("")));
+    let loads = rows.iter().filter(|r| {
+        ["http", "ratio", "ip-check", "logging", "api-key", "grant"].contains(&r["kind"].as_str().unwrap_or(""))
+    });
     let loads: BTreeMap<String, &Value> = loads
         .map(|r| {
             let part = |k: &str| r[k].as_str().map(str::to_owned).or_else(|| r[k].as_u64().map(|n| n.to_string()));
@@ -372,6 +383,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("ip-check", kind("ip-check").count() == 4),
         ("logging", kind("logging").count() == 4),
         ("api-key", kind("api-key").count() == 6),
+        ("grant", kind("grant").count() == 4),
         ("tls", http.contains_key("tls-open") && http.contains_key("tls-closed")),
         ("argon2", !logins.is_empty() && argon.len() == logins.len()),
         ("flows", flows.len() == 2),

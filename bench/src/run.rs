@@ -253,6 +253,28 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         }
     }
 
+    println!("== client-credentials grants against GET /me (closed loop, 8 connections, alternating rounds)");
+    let client = json!({"name": "grants", "permissions": ["org:read"]});
+    let client = api.expect("POST", &format!("/orgs/{org1}/api-keys"), client, Some(&token), 201).await?;
+    let grant = Target {
+        method: "POST".into(),
+        url: format!("{api_url}/oauth2/token"),
+        headers: vec!["content-type: application/x-www-form-urlencoded".into()],
+        body: Some(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            client["id"].as_str().context("a key id")?,
+            client["value"].as_str().context("a key value")?
+        )),
+        vary: 1,
+        expect: None,
+    };
+    for n in 1..=2 {
+        for (variant, target) in [("me", get(format!("{api_url}/me"))), ("grant", grant.clone())] {
+            let row = load::run(target, 0, plan.short, plan.warmup.min(1), 8).await?;
+            results.record(with(row, json!({"kind": "grant", "variant": variant, "round": n})))?;
+        }
+    }
+
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     println!("== logins against the argon2 limit ({cores} cores)");
     // Enough clients that a login is always waiting for each core the hashing may use, as 1,000

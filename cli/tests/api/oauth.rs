@@ -224,3 +224,18 @@ async fn the_metadata_names_the_endpoints_methods_and_scopes() {
     assert_eq!(oidc.json["token_endpoint"], meta.json["token_endpoint"]);
     assert_eq!(oidc.json["issuer"], meta.json["issuer"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_grants_of_one_client_never_lock_it() {
+    let app = std::sync::Arc::new(app().await);
+    let (_, _, id, secret) = keyed(&app, &["org:read"]).await;
+    let mut grants = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (app, id, secret) = (app.clone(), id.clone(), secret.clone());
+        grants.spawn(async move {
+            form(&app, "/oauth2/token", "grant_type=client_credentials", Some((&id, &secret))).await.status.as_u16()
+        });
+    }
+    let statuses = grants.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}

@@ -54,6 +54,18 @@ pub async fn record_failure(
     Ok(())
 }
 
+const STATUS: &str = "SELECT failures, locked_until FROM login_lockouts WHERE email = lower($1)";
+
+/// The failures counted for `key` and, if it is locked now, until when; None when nothing is
+/// counted. Reads only: a caller whose check is cheap counts failures alone, after the check.
+pub async fn status(db: &impl GenericClient, key: &str) -> Result<Option<(i32, Option<DateTime<Utc>>)>, DbError> {
+    let row = cached::query_opt(db, STATUS, &[&key]).await?;
+    Ok(row.map(|r| {
+        let until: Option<DateTime<Utc>> = r.get(1);
+        (r.get(0), until.filter(|u| *u > Utc::now()))
+    }))
+}
+
 const CLEAR: &str = "DELETE FROM login_lockouts WHERE email = lower($1)";
 
 /// After a successful sign-in or a password reset: forgets the failures.

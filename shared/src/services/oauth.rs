@@ -174,8 +174,10 @@ pub struct TokenAnswer {
     pub scope: String,
 }
 
-/// Checks the client's credentials, counting wrong secrets toward the client's lockout as
-/// wrong passwords count toward an email's.
+/// Checks the client's credentials; wrong secrets count toward the client's lockout as wrong
+/// passwords count toward an email's, and a locked client gets no token even with the right
+/// one. Unlike a password, a secret is checked with one hash, so attempts are counted after
+/// the check, not before: a client's many concurrent requests never lock it.
 async fn authenticate(state: &AppState, auth: &ClientAuth) -> Result<Client, TokenError> {
     let (client_id, secret, basic) = auth.parts();
     let refuse = |e: OAuthError| if basic { e.basic() } else { e };
@@ -186,15 +188,24 @@ async fn authenticate(state: &AppState, auth: &ClientAuth) -> Result<Client, Tok
         .ok_or_else(|| refuse(wrong_client()))?;
     let lockout_key = format!("client:{id}");
     let client = db::client(state.pool()).await?;
-    let detail = "Too many failed attempts for this client; try again later.";
-    lockouts::reserve_attempt(state, &client, &lockout_key, detail).await.map_err(|e| locked(e, basic))?;
-    let key = api_keys::find_live(&client, id).await?;
+    // Both reads leave together on the connection: one round trip.
+    let (status, key) =
+        tokio::try_join!(lockout_rows::status(&client, &lockout_key), api_keys::find_live(&client, id))?;
+    if let Some((_, Some(until))) = status {
+        let wait = (until - Utc::now()).to_std().unwrap_or_default().max(Duration::from_secs(1));
+        let detail = "Too many failed attempts for this client; try again later.".to_owned();
+        return Err(locked(AppError::TooManyRequests { detail, retry_after: wait }, basic));
+    }
     match key.filter(|k| machine_secret::hashes_match(&k.secret_hash, &presented.hash())) {
         Some(key) => {
-            lockout_rows::clear(&client, &lockout_key).await?;
+            if status.is_some() {
+                lockout_rows::clear(&client, &lockout_key).await?;
+            }
             Ok(Client { id: key.id, org_id: key.org_id, permissions: key.permissions })
         }
         None => {
+            let detail = "Too many failed attempts for this client; try again later.";
+            lockouts::reserve_attempt(state, &client, &lockout_key, detail).await.map_err(|e| locked(e, basic))?;
             lockouts::record_failure(state, &client, &lockout_key).await.map_err(|e| locked(e, basic))?;
             Err(refuse(wrong_client()).into())
         }

@@ -135,6 +135,9 @@ async fn the_token_endpoint_refuses_in_rfc_6749_words_and_never_a_5xx() {
         assert!(res.json["error_description"].is_string(), "case {i}");
         assert_eq!(res.header("content-type"), Some("application/json"), "case {i}");
     }
+    // A parameter OAuth does not define is ignored, even repeated (RFC 6749 §3.1).
+    let extra = form(&app, "/oauth2/token", "grant_type=client_credentials&x=1&x=2&=3", Some((&id, &secret))).await;
+    assert_eq!(extra.status, 200, "{}", extra.json);
     // A 401 after HTTP Basic names the scheme.
     assert!(cases[0].0.header("www-authenticate").is_some_and(|v| v.starts_with("Basic")));
     // A JSON body is not a form.

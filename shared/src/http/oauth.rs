@@ -14,7 +14,28 @@ use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::services::oauth::{ClientAuth, OAuthError, OAuthErrorCode};
 
-/// A form body's parameters, each named once.
+/// The parameters OAuth defines for the token and revocation endpoints (RFC 6749, 7009, 7521,
+/// 8707): each may be sent once. Any other is ignored, repeated or not (RFC 6749 §3.1).
+const OAUTH_PARAMETERS: [&str; 16] = [
+    "grant_type",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    "token",
+    "token_type_hint",
+    "audience",
+    "resource",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "username",
+    "password",
+];
+
+/// A form body's OAuth parameters, each named once; others are dropped.
 #[derive(Debug, Default)]
 pub struct OAuthForm(Vec<(String, String)>);
 
@@ -74,6 +95,9 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             .map_err(|_| AppError::PayloadTooLarge(MAX_BODY_BYTES).into_response())?;
         let mut pairs: Vec<(String, String)> = vec![];
         for (name, value) in form_urlencoded::parse(&bytes) {
+            if !OAUTH_PARAMETERS.contains(&name.as_ref()) {
+                continue;
+            }
             if pairs.iter().any(|(k, _)| *k == name) {
                 return Err(OAuthError::invalid_request(&format!("{name} is sent more than once")).into_response());
             }

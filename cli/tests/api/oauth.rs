@@ -242,3 +242,59 @@ async fn many_concurrent_grants_of_one_client_never_lock_it() {
     let statuses = grants.join_all().await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn forged_and_misused_machine_tokens_are_refused() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let app = app().await;
+    let (_, org, id, secret) = keyed(&app, &["org:read"]).await;
+    let token = form(&app, "/oauth2/token", "grant_type=client_credentials", Some((&id, &secret))).await;
+    let token = token.json["access_token"].as_str().unwrap().to_owned();
+    let keys = app.state.jwt();
+    let genuine = serde_json::to_value(keys.verify_machine(&token).unwrap()).unwrap();
+    let kid = keys.jwks().keys[0].kid.clone();
+    let body = token.split('.').nth(1).unwrap();
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let resign = |f: &dyn Fn(&mut Value)| {
+        let mut claims = genuine.clone();
+        f(&mut claims);
+        keys.sign(&claims).unwrap()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut hs256 = Header::new(Algorithm::HS256);
+    hs256.typ = Some("at+jwt".into());
+    hs256.kid = Some(kid.clone());
+    let public = URL_SAFE_NO_PAD.decode(&keys.jwks().keys[0].x).unwrap();
+    let attacks = [
+        ("alg none", format!("{}.{body}.", b64(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})))),
+        (
+            "HS256 keyed with the public key",
+            jsonwebtoken::encode(&hs256, &genuine, &EncodingKey::from_secret(&public)).unwrap(),
+        ),
+        ("an audience array", resign(&|c| c["aud"] = json!(["identity-api", "another-api"]))),
+        ("another audience", resign(&|c| c["aud"] = json!("another-api"))),
+        ("expired", resign(&|c| c["exp"] = json!(now - 3600))),
+        ("another organization's id", resign(&|c| c["org_id"] = json!(Uuid::now_v7()))),
+        (
+            "an unknown client",
+            resign(&|c| {
+                let other = Uuid::now_v7().to_string();
+                c["client_id"] = json!(other);
+                c["sub"] = json!(other);
+            }),
+        ),
+        ("a session's claims missing", resign(&|c| c["client_id"] = Value::Null)),
+    ];
+    for (what, forged) in attacks {
+        let res = app.get(&format!("/orgs/{org}"), Some(&forged)).await;
+        assert_eq!(res.status, 401, "{what}: {}", res.json);
+    }
+    // Permissions written into a genuinely signed token count only as far as the key holds them.
+    let escalated = resign(&|c| {
+        c["permissions"] = json!(["org:read", "org:delete"]);
+        c["scope"] = json!("org:read org:delete");
+    });
+    assert_eq!(app.call(Method::DELETE, &format!("/orgs/{org}"), None, Some(&escalated)).await.status, 403);
+    assert_eq!(app.get(&format!("/orgs/{org}"), Some(&token)).await.status, 200, "the genuine token still works");
+}

@@ -56,9 +56,7 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<O
         None => return OAuthError::invalid_request("grant_type is required").into_response(),
     }
     match oauth::client_credentials(&state, &auth, form.get("scope")).await {
-        Ok(answer) => {
-            ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(answer)).into_response()
-        }
+        Ok(answer) => super::no_store(answer).into_response(),
         Err(e) => answer_error(e),
     }
 }

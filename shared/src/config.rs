@@ -88,8 +88,15 @@ pub struct Quotas {
     pub roles_per_org: u32,
     /// `QUOTA_SESSIONS_PER_USER`: live sessions of one account; a new one ends the oldest.
     pub sessions_per_user: u32,
-    /// `QUOTA_API_KEY_REQUESTS_PER_MINUTE`: requests one API key may make per minute.
+    /// `QUOTA_API_KEY_REQUESTS_PER_MINUTE`: requests one API key (or a token it got) may make
+    /// per minute.
     pub api_key_requests_per_minute: u32,
+    /// `QUOTA_CLIENT_REQUESTS_PER_MINUTE`: requests an OAuth client's tokens may make per
+    /// minute.
+    pub client_requests_per_minute: u32,
+    /// `QUOTA_CLIENT_TOKEN_REQUESTS_PER_MINUTE`: token requests one client (or API key) may
+    /// make per minute: a token is reused until it expires, not fetched per call.
+    pub client_token_requests_per_minute: u32,
 }
 
 /// Requests allowed per client address (an IPv4 address or an IPv6 /64) in each window; 0
@@ -260,6 +267,8 @@ impl Config {
                 roles_per_org: env.parse("QUOTA_ROLES_PER_ORG", 100)?,
                 sessions_per_user: env.parse("QUOTA_SESSIONS_PER_USER", 100)?,
                 api_key_requests_per_minute: env.parse("QUOTA_API_KEY_REQUESTS_PER_MINUTE", 600)?,
+                client_requests_per_minute: env.parse("QUOTA_CLIENT_REQUESTS_PER_MINUTE", 600)?,
+                client_token_requests_per_minute: env.parse("QUOTA_CLIENT_TOKEN_REQUESTS_PER_MINUTE", 120)?,
             },
             mfa: MfaConfig {
                 encryption_key: env.get("MFA_ENCRYPTION_KEY").map(SecretString::from),

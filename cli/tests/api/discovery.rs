@@ -32,8 +32,10 @@ async fn discovery_names_the_issuer_its_keys_and_nothing_it_does_not_do() {
             "refresh_endpoint": format!("{issuer}/auth/refresh"),
             "token_endpoint": format!("{issuer}/oauth2/token"),
             "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
             "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"],
             "scopes_supported": identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         })
     );

@@ -25,6 +25,14 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("auth-oauth-authorization-server", 200),
         ("auth-oauth2-token", 200),
         ("auth-oauth2-revoke", 200),
+        ("auth-oauth2-introspect", 200),
+        ("auth-clients-list", 200),
+        ("auth-clients-create", 201),
+        ("auth-clients-get", 200),
+        ("auth-clients-update", 200),
+        ("auth-clients-delete", 204),
+        ("auth-clients-add-secret", 201),
+        ("auth-clients-remove-secret", 204),
         ("users-me", 200),
         ("users-health", 200),
         ("users-openapi", 200),
@@ -44,6 +52,13 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("orgs-api-keys-revoke", 204),
         ("orgs-api-keys-rotate", 201),
         ("orgs-get-with-api-key", 200),
+        ("orgs-clients-list", 200),
+        ("orgs-clients-create", 201),
+        ("orgs-clients-get", 200),
+        ("orgs-clients-update", 200),
+        ("orgs-clients-delete", 204),
+        ("orgs-clients-add-secret", 201),
+        ("orgs-clients-remove-secret", 204),
         ("orgs-roles-list", 200),
         ("orgs-roles-create", 201),
         ("orgs-roles-update", 200),
@@ -166,6 +181,25 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     let dan = post(format!("/orgs/{org}/invitations"), json!({"email": "dan@example.com"}), access.clone()).await;
     let key =
         post(format!("/orgs/{org}/api-keys"), json!({"name": "ci", "permissions": ["org:read"]}), access.clone()).await;
+    // An org client and a platform client, each with a second secret so that one can go
+    // (unless the event adds it).
+    let client =
+        post(format!("/orgs/{org}/clients"), json!({"name": "ci", "permissions": ["org:read"]}), access.clone()).await;
+    let client_id = client["client_id"].as_str().unwrap();
+    let second_secret = !name.ends_with("-add-secret");
+    if second_secret {
+        post(format!("/orgs/{org}/clients/{client_id}/secrets"), json!({}), access.clone()).await;
+    }
+    let platform = post(
+        "/oauth2/clients".into(),
+        json!({"name": "backend", "permissions": [], "token_endpoint_auth_method": "client_secret_post"}),
+        access.clone(),
+    )
+    .await;
+    let platform_id = platform["client_id"].as_str().unwrap();
+    if second_secret {
+        post(format!("/oauth2/clients/{platform_id}/secrets"), json!({}), access.clone()).await;
+    }
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
@@ -203,6 +237,11 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_TOTP_CODE", &code)
         .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
         .replace("REPLACE_WITH_ORG_ID", &org.to_string())
+        .replace("REPLACE_WITH_PLATFORM_CLIENT_SECRET_ID", platform["secrets"][0]["id"].as_str().unwrap())
+        .replace("REPLACE_WITH_PLATFORM_CLIENT_SECRET", platform["client_secret"].as_str().unwrap())
+        .replace("REPLACE_WITH_PLATFORM_CLIENT_ID", platform_id)
+        .replace("REPLACE_WITH_CLIENT_SECRET_ID", client["secrets"][0]["id"].as_str().unwrap())
+        .replace("REPLACE_WITH_CLIENT_ID", client_id)
         .replace("REPLACE_WITH_API_KEY_ID", key["id"].as_str().unwrap())
         .replace("REPLACE_WITH_API_KEY", key["value"].as_str().unwrap())
         .replace("REPLACE_WITH_USER_ID", &bob.to_string())

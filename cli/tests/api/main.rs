@@ -4,6 +4,7 @@ mod account;
 mod account_lifecycle;
 mod api_keys;
 mod auth;
+mod clients;
 mod credentials;
 mod database;
 mod default_role;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{PASSWORD, app, create_org};
 
 /// POSTs a form, with HTTP Basic credentials if given.
-async fn form(app: &TestApp, path: &str, body: &str, basic: Option<(&str, &str)>) -> TestResponse {
+pub(crate) async fn form(app: &TestApp, path: &str, body: &str, basic: Option<(&str, &str)>) -> TestResponse {
     let mut request = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -41,7 +41,7 @@ async fn keyed(app: &TestApp, permissions: &[&str]) -> (String, Uuid, String, St
     (owner, org, key.json["id"].as_str().unwrap().to_owned(), key.json["value"].as_str().unwrap().to_owned())
 }
 
-fn claims(token: &str) -> Value {
+pub(crate) fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
@@ -217,10 +217,13 @@ async fn the_metadata_names_the_endpoints_methods_and_scopes() {
     let issuer = meta.json["issuer"].as_str().unwrap();
     assert_eq!(meta.json["token_endpoint"], format!("{issuer}/oauth2/token"));
     assert_eq!(meta.json["revocation_endpoint"], format!("{issuer}/oauth2/revoke"));
+    assert_eq!(meta.json["introspection_endpoint"], format!("{issuer}/oauth2/introspect"));
     assert_eq!(meta.json["grant_types_supported"], json!(["client_credentials"]));
-    assert_eq!(
-        meta.json["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+    let methods = json!(["client_secret_basic", "client_secret_post", "private_key_jwt"]);
+    assert_eq!(meta.json["token_endpoint_auth_methods_supported"], methods);
+    assert_eq!(meta.json["introspection_endpoint_auth_methods_supported"], methods);
+    assert!(
+        meta.json["token_endpoint_auth_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES256"))
     );
     assert!(meta.json["scopes_supported"].as_array().unwrap().contains(&json!("api_keys:manage")));
     let oidc = app.get("/.well-known/openid-configuration", None).await;

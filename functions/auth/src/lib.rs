@@ -23,6 +23,7 @@ use identity_shared::services::{account, email_change, sessions, sign_in};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod clients;
 mod oauth;
 mod pages;
 
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jwks))
         .routes(routes!(openid_configuration))
         .merge(oauth::routes())
+        .merge(clients::routes())
         .merge(pages::routes().into())
 }
 

@@ -6,17 +6,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use identity_shared::AppError;
-use identity_shared::api::oauth::{RevokeForm, TokenForm};
+use identity_shared::api::oauth::{IntrospectForm, RevokeForm, TokenForm};
 use identity_shared::auth::discovery::AuthorizationServer;
 use identity_shared::http::AppState;
 use identity_shared::http::oauth::{OAuthErrorBody, OAuthForm};
-use identity_shared::services::oauth::{self, OAuthError, OAuthErrorCode, TokenAnswer, TokenError};
+use identity_shared::services::oauth::{self, Introspection, OAuthError, OAuthErrorCode, TokenAnswer, TokenError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The OAuth routes.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(token)).routes(routes!(revoke)).routes(routes!(authorization_server))
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(revoke))
+        .routes(routes!(introspect))
+        .routes(routes!(authorization_server))
 }
 
 /// A refusal in RFC 6749's JSON, or a failure as the problem it is.
@@ -34,7 +38,7 @@ fn answer_error(e: TokenError) -> Response {
         (status = 200, description = "An RFC 9068 access token (Cache-Control: no-store); no refresh token", body = TokenAnswer),
         (status = 400, description = "RFC 6749 error: invalid_request, unsupported_grant_type or invalid_scope", body = OAuthErrorBody),
         (status = 401, description = "RFC 6749 error invalid_client (with WWW-Authenticate when Basic was used)", body = OAuthErrorBody),
-        (status = 429, description = "Too many wrong secrets for this client (Retry-After)", body = OAuthErrorBody),
+        (status = 429, description = "Too many wrong secrets for this client, or too many token requests this minute (Retry-After)", body = OAuthErrorBody),
         (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
     ),
 )]
@@ -86,6 +90,36 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, form: Result<
     };
     match oauth::revoke(&state, &auth, token).await {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => answer_error(e),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content = IntrospectForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "RFC 7662: `active`, and for an active token what it is and may do now (Cache-Control: no-store)", body = Introspection),
+        (status = 400, description = "RFC 6749 error invalid_request", body = OAuthErrorBody),
+        (status = 401, description = "RFC 6749 error invalid_client", body = OAuthErrorBody),
+        (status = 403, description = "access_denied: only the platform's own clients may introspect", body = OAuthErrorBody),
+        (status = 429, description = "Too many wrong secrets for this client (Retry-After)", body = OAuthErrorBody),
+        (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
+    ),
+)]
+async fn introspect(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
+    let form = match form {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    let auth = match form.client_auth(&headers) {
+        Ok(auth) => auth,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Some(token) = form.get("token") else {
+        return OAuthError::invalid_request("token is required").into_response();
+    };
+    match oauth::introspect(&state, &auth, token).await {
+        Ok(answer) => super::no_store(answer).into_response(),
         Err(e) => answer_error(e),
     }
 }

@@ -25,7 +25,8 @@ async fn running_twice_is_harmless() {
             "V9__security_stamp".to_owned(),
             "V10__quotas".to_owned(),
             "V11__api_keys".to_owned(),
-            "V12__revoked_tokens".to_owned()
+            "V12__revoked_tokens".to_owned(),
+            "V13__oauth_clients".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -62,7 +63,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V9__security_stamp".to_owned(),
             "V10__quotas".to_owned(),
             "V11__api_keys".to_owned(),
-            "V12__revoked_tokens".to_owned()
+            "V12__revoked_tokens".to_owned(),
+            "V13__oauth_clients".to_owned()
         ]
     );
 }

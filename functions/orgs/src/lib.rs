@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod api_keys;
+mod clients;
 
 /// The orgs function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -40,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_log))
         .routes(routes!(permissions))
         .merge(api_keys::routes())
+        .merge(clients::routes())
 }
 
 #[utoipa::path(

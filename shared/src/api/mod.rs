@@ -7,6 +7,7 @@ pub mod auth;
 pub mod invitations;
 pub mod mfa;
 pub mod oauth;
+pub mod oauth_clients;
 pub mod orgs;
 pub mod problems;
 pub mod users;

@@ -11,8 +11,12 @@ pub struct TokenForm {
     scope: Option<String>,
     /// The client's id, with `client_secret` (client_secret_post); or send both as HTTP Basic.
     client_id: Option<String>,
-    /// The client's secret (an API key's value).
+    /// The client's secret (or an API key's value).
     client_secret: Option<String>,
+    /// For private_key_jwt: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    client_assertion_type: Option<String>,
+    /// For private_key_jwt: a JWT the client signed (RFC 7523), single-use.
+    client_assertion: Option<String>,
 }
 
 /// Form of POST /oauth2/revoke.
@@ -27,4 +31,26 @@ pub struct RevokeForm {
     client_id: Option<String>,
     /// As at the token endpoint.
     client_secret: Option<String>,
+    /// As at the token endpoint.
+    client_assertion_type: Option<String>,
+    /// As at the token endpoint.
+    client_assertion: Option<String>,
+}
+
+/// Form of POST /oauth2/introspect (RFC 7662), for the platform's own clients.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct IntrospectForm {
+    /// A token from the token endpoint, a user's access token, or an API key.
+    token: String,
+    /// `access_token`; optional.
+    token_type_hint: Option<String>,
+    /// As at the token endpoint.
+    client_id: Option<String>,
+    /// As at the token endpoint.
+    client_secret: Option<String>,
+    /// As at the token endpoint.
+    client_assertion_type: Option<String>,
+    /// As at the token endpoint.
+    client_assertion: Option<String>,
 }

@@ -26,10 +26,14 @@ pub struct Discovery {
     pub token_endpoint: String,
     /// Where a client revokes a token it was issued (RFC 7009).
     pub revocation_endpoint: String,
+    /// Where the platform's own clients ask whether a token works (RFC 7662).
+    pub introspection_endpoint: String,
     /// `client_credentials`.
     pub grant_types_supported: Vec<&'static str>,
     /// How clients authenticate at the token and revocation endpoints.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// What a `private_key_jwt` assertion may be signed with.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// The scopes a client may ask for: the permission catalog.
     pub scopes_supported: Vec<&'static str>,
 }
@@ -46,20 +50,28 @@ pub struct AuthorizationServer {
     pub jwks_uri: String,
     /// Where a client revokes a token.
     pub revocation_endpoint: String,
+    /// Where the platform's own clients ask whether a token works (RFC 7662).
+    pub introspection_endpoint: String,
     /// `client_credentials`.
     pub grant_types_supported: Vec<&'static str>,
     /// No authorization endpoint: none.
     pub response_types_supported: Vec<&'static str>,
-    /// `client_secret_basic`, `client_secret_post`.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// What a `private_key_jwt` assertion may be signed with.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// The same methods at the revocation endpoint.
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The same methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The permission catalog.
     pub scopes_supported: Vec<&'static str>,
 }
 
-/// How clients authenticate at the token and revocation endpoints.
-const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+/// How clients authenticate at the token, revocation and introspection endpoints.
+const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+/// What a client's assertion may be signed with (see `client_assertion`).
+const ASSERTION_ALGS: [&str; 9] = ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"];
 
 fn scopes() -> Vec<&'static str> {
     crate::models::Permission::ALL.iter().map(|p| p.as_str()).collect()
@@ -73,10 +85,13 @@ impl AuthorizationServer {
             token_endpoint: format!("{issuer}/oauth2/token"),
             jwks_uri: format!("{issuer}/.well-known/jwks.json"),
             revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+            introspection_endpoint: format!("{issuer}/oauth2/introspect"),
             grant_types_supported: vec!["client_credentials"],
             response_types_supported: vec![],
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             scopes_supported: scopes(),
             issuer,
         })
@@ -114,8 +129,10 @@ impl Discovery {
             refresh_endpoint: format!("{issuer}/auth/refresh"),
             token_endpoint: format!("{issuer}/oauth2/token"),
             revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+            introspection_endpoint: format!("{issuer}/oauth2/introspect"),
             grant_types_supported: vec!["client_credentials"],
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             scopes_supported: scopes(),
             issuer,
         })

@@ -1,6 +1,7 @@
 //! Credentials: access tokens (JWT), password hashing, opaque tokens, and the second factor
 //! (TOTP, its sealed secrets, recovery codes).
 
+pub mod client_assertion;
 pub mod discovery;
 pub mod jwk;
 pub mod jwt;

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
+use crate::auth::client_assertion;
 use crate::error::AppError;
 use crate::http::extract::MAX_BODY_BYTES;
 use crate::services::oauth::{ClientAuth, OAuthError, OAuthErrorCode};
@@ -45,20 +46,35 @@ impl OAuthForm {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
-    /// The client's credentials: from the Basic header, or from the form; both at once, or a
-    /// malformed header, is an invalid request (RFC 6749 §2.3.1: one method per request).
+    /// The client's credentials: from the Basic header, from the form, or a signed assertion
+    /// (RFC 7523); two at once, or a malformed header, is an invalid request (RFC 6749 §2.3.1:
+    /// one method per request).
     pub fn client_auth(&self, headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
         let basic = headers.get(header::AUTHORIZATION).map(basic_credentials).transpose()?;
         let posted = (self.get("client_id"), self.get("client_secret"));
-        match (basic, posted) {
-            (Some(_), (_, Some(_))) => {
+        let assertion = match (self.get("client_assertion_type"), self.get("client_assertion")) {
+            (None, None) => None,
+            (Some(client_assertion::ASSERTION_TYPE), Some(assertion)) => Some(assertion),
+            (Some(client_assertion::ASSERTION_TYPE), None) | (None, Some(_)) => {
+                return Err(OAuthError::invalid_request("client_assertion and client_assertion_type go together"));
+            }
+            (Some(_), _) => {
+                let why = format!("client_assertion_type must be {}", client_assertion::ASSERTION_TYPE);
+                return Err(OAuthError::new(OAuthErrorCode::InvalidClient, &why));
+            }
+        };
+        match (basic, posted, assertion) {
+            (Some(_), (_, Some(_)), _) | (Some(_), _, Some(_)) | (None, (_, Some(_)), Some(_)) => {
                 Err(OAuthError::invalid_request("use one client authentication method, not two"))
             }
-            (Some((id, secret)), _) => Ok(ClientAuth::Basic { client_id: id, secret: secret.into() }),
-            (None, (Some(id), Some(secret))) => {
+            (Some((id, secret)), _, None) => Ok(ClientAuth::Basic { client_id: id, secret: secret.into() }),
+            (None, (id, None), Some(assertion)) => {
+                Ok(ClientAuth::Assertion { client_id: id.map(str::to_owned), assertion: assertion.to_owned().into() })
+            }
+            (None, (Some(id), Some(secret)), None) => {
                 Ok(ClientAuth::Post { client_id: id.to_owned(), secret: secret.to_owned().into() })
             }
-            (None, _) => Err(OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication is required")),
+            (None, _, None) => Err(OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication is required")),
         }
     }
 }

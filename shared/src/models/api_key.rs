@@ -45,19 +45,22 @@ pub struct CreatedApiKey {
     pub value: String,
 }
 
-/// The key behind a presented value, as the per-request check finds it.
+/// The machine behind a presented key or token, as the per-request check finds it: an API key,
+/// or an OAuth client whose token is presented.
 #[derive(Clone, Debug, postgres_from_row::FromRow)]
 pub struct KeyCaller {
-    /// The key.
+    /// The key or client.
     pub id: Uuid,
-    /// Its organization.
-    pub org_id: Uuid,
+    /// Its organization (None: a platform client, which acts in none).
+    pub org_id: Option<Uuid>,
+    /// True for an OAuth client, false for an API key.
+    pub is_client: bool,
     /// Its name, for logs and audit metadata.
     pub name: String,
     /// What it may do.
     #[from_row(from = "Vec<String>")]
     pub permissions: PermissionSet,
-    /// The stored hash, compared again in constant time.
+    /// The stored hash, compared again in constant time (empty when found by a token).
     pub secret_hash: Vec<u8>,
     /// Requests in the key's current one-minute window, this one included (None: not counted).
     pub hits: Option<i32>,

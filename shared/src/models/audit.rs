@@ -67,6 +67,16 @@ pub enum AuditAction {
     ApiKeyRotated,
     /// An API key was revoked.
     ApiKeyRevoked,
+    /// An OAuth client was registered.
+    ClientCreated,
+    /// An OAuth client's name, permissions, token lifetime or keys changed.
+    ClientUpdated,
+    /// An OAuth client was deleted; its tokens stop working.
+    ClientDeleted,
+    /// A secret was added to an OAuth client.
+    ClientSecretAdded,
+    /// A secret of an OAuth client was removed.
+    ClientSecretRemoved,
     /// An invitation was sent.
     InvitationCreated,
     /// An invitation was sent again with a new link.
@@ -101,7 +111,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -117,6 +127,11 @@ impl AuditAction {
         AuditAction::ApiKeyUpdated,
         AuditAction::ApiKeyRotated,
         AuditAction::ApiKeyRevoked,
+        AuditAction::ClientCreated,
+        AuditAction::ClientUpdated,
+        AuditAction::ClientDeleted,
+        AuditAction::ClientSecretAdded,
+        AuditAction::ClientSecretRemoved,
         AuditAction::InvitationCreated,
         AuditAction::InvitationResent,
         AuditAction::InvitationRevoked,
@@ -152,6 +167,11 @@ impl AuditAction {
             AuditAction::ApiKeyUpdated => "api_key.updated",
             AuditAction::ApiKeyRotated => "api_key.rotated",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::ClientCreated => "client.created",
+            AuditAction::ClientUpdated => "client.updated",
+            AuditAction::ClientDeleted => "client.deleted",
+            AuditAction::ClientSecretAdded => "client.secret_added",
+            AuditAction::ClientSecretRemoved => "client.secret_removed",
             AuditAction::InvitationCreated => "invitation.created",
             AuditAction::InvitationResent => "invitation.resent",
             AuditAction::InvitationRevoked => "invitation.revoked",
@@ -184,6 +204,11 @@ impl AuditAction {
             | AuditAction::ApiKeyUpdated
             | AuditAction::ApiKeyRotated
             | AuditAction::ApiKeyRevoked => "api_key",
+            AuditAction::ClientCreated
+            | AuditAction::ClientUpdated
+            | AuditAction::ClientDeleted
+            | AuditAction::ClientSecretAdded
+            | AuditAction::ClientSecretRemoved => "client",
             AuditAction::InvitationCreated
             | AuditAction::InvitationResent
             | AuditAction::InvitationRevoked

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod fields;
 pub mod invitation;
 pub mod mfa;
+pub mod oauth_client;
 pub mod organization;
 pub mod page;
 pub mod permission;
@@ -24,6 +25,7 @@ pub use mfa::{
     ChallengePurpose, Factor, FactorActivated, FactorKind, FactorStatus, MfaFactors, MfaRequired, RecoveryCodes,
     SignInAnswer, TotpEnrolment,
 };
+pub use oauth_client::{ClientSecret, CreatedClient, CreatedSecret, Grantee, OAuthClient};
 pub use organization::{Member, MyOrganization, Organization, Role};
 pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

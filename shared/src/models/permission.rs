@@ -121,6 +121,11 @@ impl PermissionSet {
         other.0.is_subset(&self.0)
     }
 
+    /// The permissions both sets hold.
+    pub fn intersection(&self, other: &PermissionSet) -> PermissionSet {
+        PermissionSet(self.0.intersection(&other.0).copied().collect())
+    }
+
     /// Sorted wire spellings.
     pub fn names(&self) -> Vec<String> {
         self.0.iter().map(|p| p.as_str().to_owned()).collect()

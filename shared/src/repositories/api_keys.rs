@@ -1,11 +1,12 @@
-//! The api_keys table.
+//! The api_keys table, and the per-request lookups of machines (keys, and the clients whose
+//! tokens are presented).
 
 use const_format::concatcp;
 use uuid::Uuid;
 
 use super::{GenericClient, cached, organizations};
 use crate::db::DbError;
-use crate::models::{ApiKey, KeyCaller};
+use crate::models::{ApiKey, Grantee, KeyCaller};
 
 /// The columns [`ApiKey`] maps from, on the alias `k`.
 const COLUMNS: &str = "k.id, k.org_id, k.name, k.permissions, k.hint, k.created_by, k.created_at, k.expires_at, \
@@ -13,54 +14,68 @@ const COLUMNS: &str = "k.id, k.org_id, k.name, k.permissions, k.hint, k.created_
 /// A key that may act now: not revoked, not expired.
 const LIVE: &str = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())";
 
-/// Finds the live key (`WHERE` clause $1 fills), marks it used now if it was last marked over
-/// a minute ago (a key another transaction holds is skipped, never waited for), and counts the
-/// request in the key's one-minute window when `$2` (the limit) is above 0: one statement.
-macro_rules! resolve_where {
-    ($condition:literal) => {
-        concatcp!(
-            "WITH k AS (SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, k.last_used_at FROM api_keys k
-                        WHERE ",
-            $condition,
-            " AND ",
-            LIVE,
-            "),
-                  touched AS (
-                     UPDATE api_keys SET last_used_at = now()
-                     WHERE id = (SELECT a.id FROM api_keys a JOIN k ON a.id = k.id
-                                 WHERE k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
-                                 FOR NO KEY UPDATE OF a SKIP LOCKED)),
-                  hit AS (
-                     INSERT INTO quota_counters AS q (quota, subject)
-                     SELECT 'api_key_requests_minute', k.id FROM k WHERE $2 > 0
-                     ON CONFLICT (quota, subject) DO UPDATE SET
-                       hits = CASE WHEN q.window_start <= now() - interval '1 minute' THEN 1 ELSE q.hits + 1 END,
-                       window_start = CASE WHEN q.window_start <= now() - interval '1 minute' THEN now()
-                                      ELSE q.window_start END
-                     RETURNING hits, window_start + interval '1 minute' AS window_end)
-             SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
-             FROM k LEFT JOIN hit ON true"
-        )
-    };
-}
-/// Every request with a key as its bearer runs this one.
-const RESOLVE: &str = resolve_where!("k.secret_hash = $1");
-/// Every request with a token the key got at the token endpoint runs this one: the key by its
-/// id ($1), while the token ($3) is not revoked.
-const RESOLVE_FOR_TOKEN: &str =
-    resolve_where!("k.id = $1 AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3)");
-/// A live key by id, for the token endpoint to check the secret against.
-const FIND_LIVE: &str = concatcp!(
-    "SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, NULL::int4 AS hits, NULL::timestamptz AS window_end
-     FROM api_keys k WHERE k.id = $1 AND ",
-    LIVE
+/// Every request with a key as its bearer runs this one: the live key with this hash ($1),
+/// marked used at most once a minute, its request counted against the limit $2 (0: none).
+const RESOLVE: &str = concatcp!(
+    "WITH k AS (SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, k.secret_hash, k.last_used_at
+                FROM api_keys k WHERE k.secret_hash = $1 AND ",
+    LIVE,
+    "), ",
+    touch_minutely!("touched", "api_keys", "k"),
+    ", ",
+    minute_hit!("'api_key_requests_minute'", "k", "$2"),
+    " SELECT k.id, k.org_id, k.is_client, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
+      FROM k LEFT JOIN hit ON true"
 );
-/// The same under the organization's lock, without the touch: an org write decides with the
-/// key as it is once earlier writes committed.
+/// Every request with a token from the token endpoint runs this one: the live key or the
+/// client its `client_id` names ($1), while the token ($3) is not revoked, marked and counted
+/// as [`RESOLVE`] does (against $2 for a key, $4 for a client).
+const RESOLVE_FOR_TOKEN: &str = concatcp!(
+    "WITH m AS (SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, k.last_used_at
+                FROM api_keys k WHERE k.id = $1 AND ",
+    LIVE,
+    "           UNION ALL
+                SELECT c.id, c.org_id, true, c.name, c.permissions, c.last_used_at
+                FROM oauth_clients c WHERE c.id = $1),
+          s AS (SELECT * FROM m WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3)),
+          k AS (SELECT * FROM s WHERE NOT s.is_client),
+          c AS (SELECT * FROM s WHERE s.is_client), ",
+    touch_minutely!("touched_key", "api_keys", "k"),
+    ", ",
+    touch_minutely!("touched_client", "oauth_clients", "c"),
+    ", ",
+    minute_hit!(
+        "CASE WHEN s.is_client THEN 'client_requests_minute' ELSE 'api_key_requests_minute' END",
+        "s",
+        "CASE WHEN s.is_client THEN $4::int4 ELSE $2::int4 END"
+    ),
+    " SELECT s.id, s.org_id, s.is_client, s.name, s.permissions, ''::bytea AS secret_hash, hit.hits, hit.window_end
+      FROM s LEFT JOIN hit ON true"
+);
+/// The token endpoint's lookup of a key as a client: the live key with this id ($1) and hash
+/// ($2), marked used, its token request counted against the limit $3 (0: none).
+const FIND_FOR_GRANT: &str = concatcp!(
+    "WITH k AS (SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, k.last_used_at
+                FROM api_keys k WHERE k.id = $1 AND k.secret_hash = $2 AND ",
+    LIVE,
+    "), ",
+    touch_minutely!("touched", "api_keys", "k"),
+    ", ",
+    minute_hit!("'client_token_requests_minute'", "k", "$3"),
+    " SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, NULL::text AS auth_method,
+             NULL::int4 AS ttl_secs, k.secret_hash, NULL::jsonb AS jwks, hit.hits, hit.window_end
+      FROM k LEFT JOIN hit ON true"
+);
+/// The key or client ($1) of the org ($2) under the organization's lock, without the touch:
+/// an org write decides with the machine as it is once earlier writes committed.
 const RESOLVE_LOCKED: &str = concatcp!(
-    "SELECT k.id, k.org_id, k.name, k.permissions, k.secret_hash, NULL::int4 AS hits, NULL::timestamptz AS window_end
+    "SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, k.secret_hash, NULL::int4 AS hits,
+            NULL::timestamptz AS window_end
      FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND ",
-    LIVE
+    LIVE,
+    " UNION ALL
+     SELECT c.id, c.org_id, true, c.name, c.permissions, ''::bytea, NULL, NULL
+     FROM oauth_clients c WHERE c.id = $1 AND c.org_id = $2"
 );
 const INSERT: &str = concatcp!(
     "INSERT INTO api_keys AS k (id, org_id, name, permissions, secret_hash, hint, created_by, expires_at)
@@ -104,20 +119,26 @@ pub async fn resolve(
     cached::fetch_opt(db, RESOLVE, &[&secret_hash, &per_minute]).await
 }
 
-/// The live key with this id, touched and counted as [`resolve`] does, while the token with
-/// `jti` is not revoked.
+/// The live key or the client with this id, touched and counted as [`resolve`] does (against
+/// `limits`: a key's, a client's), while the token with `jti` is not revoked.
 pub async fn resolve_for_token(
     db: &impl GenericClient,
     id: Uuid,
-    per_minute: i32,
+    limits: (i32, i32),
     jti: Uuid,
 ) -> Result<Option<KeyCaller>, DbError> {
-    cached::fetch_opt(db, RESOLVE_FOR_TOKEN, &[&id, &per_minute, &jti]).await
+    cached::fetch_opt(db, RESOLVE_FOR_TOKEN, &[&id, &limits.0, &jti, &limits.1]).await
 }
 
-/// The live key with this id, its stored hash included, touching nothing.
-pub async fn find_live(db: &impl GenericClient, id: Uuid) -> Result<Option<KeyCaller>, DbError> {
-    cached::fetch_opt(db, FIND_LIVE, &[&id]).await
+/// The live key with this id and hash as a client at the token endpoint, its token request
+/// counted against `per_minute` (0: not counted).
+pub async fn find_for_grant(
+    db: &impl GenericClient,
+    id: Uuid,
+    secret_hash: &[u8],
+    per_minute: i32,
+) -> Result<Option<Grantee>, DbError> {
+    cached::fetch_opt(db, FIND_FOR_GRANT, &[&id, &secret_hash, &per_minute]).await
 }
 
 /// Locks the org's row until the transaction ends, then reads the key again under that lock,

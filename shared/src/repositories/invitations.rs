@@ -18,8 +18,9 @@ const COLUMNS: &str = "i.id, i.org_id, i.email, i.roles, i.invited_by, i.status,
 const EXPIRE_STALE: &str = "UPDATE invitations SET status = $3, updated_at = now()
      WHERE org_id = $1 AND lower(email) = lower($2) AND status = $4 AND expires_at <= now()";
 const INSERT: &str =
-    "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at, invited_by_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8), $9)";
+    "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at, invited_by_key,
+                              invited_by_client)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8), $9, $10)";
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM invitation_details i WHERE i.org_id = $1 AND i.id = $2");
 const LIST: &str = concatcp!(
     "SELECT ",
@@ -29,7 +30,8 @@ const LIST: &str = concatcp!(
       ORDER BY i.id DESC LIMIT $4"
 );
 /// A rotated invitation is pending again with a fresh expiry, whether it was pending or expired.
-const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, invited_by_key = $6, updated_at = now(),
+const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, invited_by_key = $6,
+            invited_by_client = $7, updated_at = now(),
             expires_at = now() + ttl_days * interval '1 day'
      WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const REVOKE: &str = "UPDATE invitations SET status = $3, updated_at = now()
@@ -44,17 +46,20 @@ const TAKE: &str = "UPDATE invitations SET status = $4, accepted_by = $5,
             accepted_at = CASE WHEN $4 = $6 THEN now() END, updated_at = now()
      WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
        AND status = $7 AND expires_at > now()
-     RETURNING id, org_id, email, role_ids, invited_by, invited_by_key";
+     RETURNING id, org_id, email, role_ids, invited_by, invited_by_key, invited_by_client";
 /// Whether the inviter could still grant the invitation's roles: an active member of its org
 /// holding every permission those roles carry. No row when the inviter is gone or left.
 const INVITER_CAN_GRANT: &str = "SELECT u.status = $4 AND m.permissions @> COALESCE(
          (SELECT array_agg(DISTINCT rp.permission) FROM role_permissions rp WHERE rp.role_id = ANY ($3)), '{}')
      FROM users u JOIN memberships m ON m.user_id = u.id AND m.org_id = $2 WHERE u.id = $1";
 /// The same for a key: live, of the org, holding every permission the roles carry.
-const KEY_CAN_GRANT: &str = "SELECT k.permissions @> COALESCE(
+/// The same for a machine that sent it: a live API key, or an OAuth client, of the org.
+const KEY_CAN_GRANT: &str = "SELECT m.permissions @> COALESCE(
          (SELECT array_agg(DISTINCT rp.permission) FROM role_permissions rp WHERE rp.role_id = ANY ($3)), '{}')
-     FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND k.revoked_at IS NULL
-       AND (k.expires_at IS NULL OR k.expires_at > now())";
+     FROM (SELECT k.permissions FROM api_keys k WHERE k.id = $1 AND k.org_id = $2 AND k.revoked_at IS NULL
+             AND (k.expires_at IS NULL OR k.expires_at > now())
+           UNION ALL
+           SELECT c.permissions FROM oauth_clients c WHERE c.id = $1 AND c.org_id = $2) m";
 const STATUS_BY_TOKEN: &str = "SELECT status FROM invitation_details WHERE token_hash = $1";
 const STATUS_FOR_EMAIL: &str = "SELECT status FROM invitation_details WHERE id = $1 AND lower(email) = lower($2)";
 const PENDING_FOR_EMAIL: &str = concatcp!(
@@ -79,14 +84,17 @@ pub enum Inviter {
     User(Uuid),
     /// One of its API keys.
     ApiKey(Uuid),
+    /// One of its OAuth clients, through a token.
+    Client(Uuid),
 }
 
 impl Inviter {
-    /// The `invited_by` and `invited_by_key` columns.
-    fn columns(self) -> (Option<Uuid>, Option<Uuid>) {
+    /// The `invited_by`, `invited_by_key` and `invited_by_client` columns.
+    fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
         match self {
-            Inviter::User(id) => (Some(id), None),
-            Inviter::ApiKey(id) => (None, Some(id)),
+            Inviter::User(id) => (Some(id), None, None),
+            Inviter::ApiKey(id) => (None, Some(id), None),
+            Inviter::Client(id) => (None, None, Some(id)),
         }
     }
 }
@@ -112,9 +120,19 @@ pub struct NewInvitation<'a> {
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
     let ttl_days = i32::from(new.ttl_days);
-    let (by_user, by_key) = new.inviter.columns();
-    let params: [cached::Param; 9] =
-        [&new.id, &new.org_id, &new.email, &new.role_ids, &by_user, &new.token_hash, &new.ttl_days, &ttl_days, &by_key];
+    let (by_user, by_key, by_client) = new.inviter.columns();
+    let params: [cached::Param; 10] = [
+        &new.id,
+        &new.org_id,
+        &new.email,
+        &new.role_ids,
+        &by_user,
+        &new.token_hash,
+        &new.ttl_days,
+        &ttl_days,
+        &by_key,
+        &by_client,
+    ];
     // The insert and its read back through the view leave together and run in this order:
     // both prepared first, then sent in order (biased polling).
     cached::warm(db, &[INSERT, FIND]).await?;
@@ -149,8 +167,9 @@ pub async fn rotate(
     resent_by: Inviter,
 ) -> Result<Option<Invitation>, DbError> {
     let pending = InvitationStatus::Pending;
-    let (by_user, by_key) = resent_by.columns();
-    let n = cached::execute(db, ROTATE, &[&org_id, &id, &token_hash, &pending, &by_user, &by_key]).await?;
+    let (by_user, by_key, by_client) = resent_by.columns();
+    let params: [cached::Param; 7] = [&org_id, &id, &token_hash, &pending, &by_user, &by_key, &by_client];
+    let n = cached::execute(db, ROTATE, &params).await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
 
@@ -190,12 +209,14 @@ pub struct Taken {
     pub invited_by: Option<Uuid>,
     /// The API key that sent it (None once the key is deleted with its org, or when a member did).
     pub invited_by_key: Option<Uuid>,
+    /// The OAuth client that sent it (None once the client is deleted, or when another did).
+    pub invited_by_client: Option<Uuid>,
 }
 
 /// Whether the inviter of `taken` could still grant its roles in its org now (false when
 /// they are disabled, gone from the org, or lost a permission the roles carry).
 pub async fn inviter_can_grant(db: &impl GenericClient, taken: &Taken) -> Result<bool, DbError> {
-    let found: Option<bool> = match (taken.invited_by, taken.invited_by_key) {
+    let found: Option<bool> = match (taken.invited_by, taken.invited_by_key.or(taken.invited_by_client)) {
         (Some(inviter), _) => {
             let params: [Param; 4] = [&inviter, &taken.org_id, &taken.role_ids, &crate::models::UserStatus::Active];
             cached::value_opt(db, INVITER_CAN_GRANT, &params).await?

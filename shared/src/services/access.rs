@@ -30,6 +30,13 @@ pub enum Principal {
         /// Its name.
         name: String,
     },
+    /// One of the organization's OAuth clients, through a token it got.
+    Client {
+        /// The client.
+        id: Uuid,
+        /// Its name.
+        name: String,
+    },
 }
 
 /// Someone acting in an organization, as resolved for this request: a member or an API key.
@@ -63,35 +70,30 @@ impl OrgActor {
                 }
                 actor_from(self.org_id, *session_id, self.ip, caller)
             }
-            Principal::ApiKey { id, .. } => {
+            Principal::ApiKey { id, .. } | Principal::Client { id, .. } => {
                 let (locked, key) = api_keys::lock_org_and_resolve(tx, self.org_id, *id).await?;
                 if !locked {
                     return Err(no_org());
                 }
+                // A machine keeps no more than it had when the request began: a token's
+                // narrower scope stays narrow.
+                let key = key.map(|k| KeyCaller { permissions: k.permissions.intersection(&self.permissions), ..k });
                 key_actor(self.org_id, self.ip, key, None, 0)
             }
         }
     }
 
-    /// The member acting, or None for an API key.
+    /// The member acting, or None for a machine.
     pub fn member(&self) -> Option<&User> {
         match &self.principal {
             Principal::Member { user, .. } => Some(user),
-            Principal::ApiKey { .. } => None,
+            Principal::ApiKey { .. } | Principal::Client { .. } => None,
         }
     }
 
-    /// The acting member's id, or None for an API key.
+    /// The acting member's id, or None for a machine.
     pub fn user_id(&self) -> Option<Uuid> {
         self.member().map(|u| u.id)
-    }
-
-    /// The acting API key's id, or None for a member.
-    pub fn api_key_id(&self) -> Option<Uuid> {
-        match &self.principal {
-            Principal::ApiKey { id, .. } => Some(*id),
-            Principal::Member { .. } => None,
-        }
     }
 
     /// 403 unless the actor holds `permission`.
@@ -158,8 +160,9 @@ enum Credential {
     Session(Box<AccessClaims>),
     /// A key and the requests it may make per minute (0: no limit).
     ApiKey(MachineSecret, u32),
-    /// A token the token endpoint issued to a key, and the key's requests per minute.
-    Machine(Box<MachineClaims>, u32),
+    /// A token the token endpoint issued to a key or a client, and the requests per minute
+    /// of each.
+    Machine(Box<MachineClaims>, (u32, u32)),
 }
 
 /// The caller's row as the per-request statement found it.
@@ -190,7 +193,9 @@ impl OrgRequest {
                 // Not a user's token: perhaps a machine's, which has no session.
                 Err(refused) => match state.jwt().verify_machine(bearer) {
                     Ok(claims) => {
-                        Credential::Machine(Box::new(claims), state.config().quotas.api_key_requests_per_minute)
+                        let quotas = &state.config().quotas;
+                        let limits = (quotas.api_key_requests_per_minute, quotas.client_requests_per_minute);
+                        Credential::Machine(Box::new(claims), limits)
                     }
                     Err(_) => return Err(refused),
                 },
@@ -214,10 +219,11 @@ impl OrgRequest {
                 let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
                 Found::ApiKey(api_keys::resolve(db, &secret.hash(), per_minute).await?)
             }
-            Credential::Machine(claims, per_minute) => {
-                let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
+            Credential::Machine(claims, (per_key, per_client)) => {
+                let limits =
+                    (i32::try_from(*per_key).unwrap_or(i32::MAX), i32::try_from(*per_client).unwrap_or(i32::MAX));
                 match claims.client_id.parse::<Uuid>() {
-                    Ok(key_id) => Found::ApiKey(api_keys::resolve_for_token(db, key_id, per_minute, claims.jti).await?),
+                    Ok(id) => Found::ApiKey(api_keys::resolve_for_token(db, id, limits, claims.jti).await?),
                     Err(_) => Found::ApiKey(None),
                 }
             }
@@ -233,16 +239,15 @@ impl OrgRequest {
             (Found::ApiKey(key), Credential::ApiKey(secret, per_minute)) => {
                 key_actor(self.org_id, self.ip, key, Some(secret), *per_minute)
             }
-            (Found::ApiKey(key), Credential::Machine(claims, per_minute)) => {
-                // The token acts with what it was granted, and only while the key still holds it.
+            (Found::ApiKey(key), Credential::Machine(claims, (per_key, per_client))) => {
+                // The token acts with what it was granted, and only while its key or client
+                // still holds it.
                 let granted = PermissionSet::from_names(&claims.permissions);
-                let key = key.filter(|k| claims.org_id == Some(k.org_id)).map(|k| KeyCaller {
-                    permissions: PermissionSet::from_names(
-                        granted.iter().filter(|p| k.permissions.has(*p)).map(Permission::as_str),
-                    ),
-                    ..k
-                });
-                key_actor(self.org_id, self.ip, key, None, *per_minute)
+                let key = key
+                    .filter(|k| claims.org_id == k.org_id)
+                    .map(|k| KeyCaller { permissions: granted.intersection(&k.permissions), ..k });
+                let limit = if key.as_ref().is_some_and(|k| k.is_client) { *per_client } else { *per_key };
+                key_actor(self.org_id, self.ip, key, None, limit)
             }
             _ => Err(AppError::bug("a bearer was resolved as another kind")),
         }
@@ -264,7 +269,8 @@ fn key_actor(
     if presented.is_some_and(|p| !machine_secret::hashes_match(&key.secret_hash, &p.hash())) {
         return Err(key_refused());
     }
-    if key.org_id != org_id {
+    // A platform client's token acts in no organization: the same 404 as a stranger's.
+    if key.org_id != Some(org_id) {
         return Err(no_org());
     }
     if let (Some(hits), Some(window_end)) = (key.hits, key.window_end)
@@ -272,18 +278,18 @@ fn key_actor(
         && i64::from(hits) > i64::from(limit)
     {
         let wait = (window_end - chrono::Utc::now()).to_std().unwrap_or_default();
+        let who = if key.is_client { "This client's tokens" } else { "This API key" };
         return Err(AppError::TooManyRequests {
-            detail: format!("This API key made more than {limit} requests this minute; wait and try again."),
+            detail: format!("{who} made more than {limit} requests this minute; wait and try again."),
             retry_after: wait.max(std::time::Duration::from_secs(1)),
         });
     }
-    Ok(OrgActor {
-        org_id,
-        principal: Principal::ApiKey { id: key.id, name: key.name },
-        roles: vec![],
-        permissions: key.permissions,
-        ip,
-    })
+    let principal = if key.is_client {
+        Principal::Client { id: key.id, name: key.name }
+    } else {
+        Principal::ApiKey { id: key.id, name: key.name }
+    };
+    Ok(OrgActor { org_id, principal, roles: vec![], permissions: key.permissions, ip })
 }
 
 /// The 401 of an API key that is unknown, expired or revoked: one answer for all.

@@ -18,7 +18,7 @@ pub struct Attribution {
     pub org_id: Uuid,
     /// The acting user or API key; None for an anonymous act (declining an invitation by its link).
     pub actor_id: Option<Uuid>,
-    /// Which of the two `actor_id` names: `user` or `api_key`.
+    /// What `actor_id` names: `user`, `api_key` or `client`.
     pub actor_type: &'static str,
     /// The acting client's address.
     pub ip: Option<std::net::IpAddr>,
@@ -29,6 +29,7 @@ impl From<&OrgActor> for Attribution {
         let (actor_id, actor_type) = match &actor.principal {
             Principal::Member { user, .. } => (user.id, "user"),
             Principal::ApiKey { id, .. } => (*id, "api_key"),
+            Principal::Client { id, .. } => (*id, "client"),
         };
         Attribution { org_id: actor.org_id, actor_id: Some(actor_id), actor_type, ip: actor.ip }
     }

@@ -116,6 +116,7 @@ fn inviter(actor: &OrgActor) -> Inviter {
     match &actor.principal {
         Principal::Member { user, .. } => Inviter::User(user.id),
         Principal::ApiKey { id, .. } => Inviter::ApiKey(*id),
+        Principal::Client { id, .. } => Inviter::Client(*id),
     }
 }
 

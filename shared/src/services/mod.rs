@@ -15,6 +15,7 @@ pub mod key_rotation;
 pub mod lockouts;
 pub mod members;
 pub mod oauth;
+pub mod oauth_clients;
 pub mod orgs;
 pub mod outbox;
 pub mod quotas;

@@ -65,12 +65,7 @@ pub async fn update(
     }
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let admins = users::lock_platform_admins(&tx).await?;
-    let still_admin =
-        admins.contains(&admin_id) && sessions::find_by_live_session(&tx, admin_id, admin.session_id).await?.is_some();
-    if !still_admin {
-        return Err(AppError::Forbidden("This needs a platform administrator.".into()));
-    }
+    let admins = lock_admins_as(&tx, admin).await?;
     let before = users::find(&tx, id).await?.ok_or_else(no_user)?;
     let removes_an_admin =
         admins.contains(&id) && (status == Some(UserStatus::Disabled) || is_platform_admin == Some(false));
@@ -111,4 +106,20 @@ pub async fn grant_platform_admin(pool: &deadpool_postgres::Pool, email: &Email)
     users::grant_platform_admin(&client, email.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No user has the email {email}; register first.")))
+}
+
+/// Locks the active platform administrators' rows (in id order, as every locker of several
+/// does) and checks, under that lock, that `admin` is still one with a live session: a write
+/// that demoted, disabled or signed them out first is seen (403). The admins' ids.
+pub(crate) async fn lock_admins_as(
+    tx: &impl crate::repositories::GenericClient,
+    admin: &Caller,
+) -> AppResult<Vec<Uuid>> {
+    let admins = users::lock_platform_admins(tx).await?;
+    let still_admin = admins.contains(&admin.user.id)
+        && sessions::find_by_live_session(tx, admin.user.id, admin.session_id).await?.is_some();
+    if !still_admin {
+        return Err(AppError::Forbidden("This needs a platform administrator.".into()));
+    }
+    Ok(admins)
 }

@@ -72,6 +72,14 @@ uuid_path!(
     ApiKeyPath, "id", "API key"
 );
 uuid_path!(
+    /// The `{client_id}` of an OAuth client route.
+    ClientPath, "client_id", "client"
+);
+uuid_path!(
+    /// The `{secret_id}` of one of an OAuth client's secrets.
+    ClientSecretPath, "secret_id", "secret of this client"
+);
+uuid_path!(
     /// The `{org}` of a platform-admin org route, which needs no membership.
     OrgPath, "org", "organization"
 );

@@ -34,6 +34,10 @@ STATEFUL_VALIDITY = [
     # API keys: permission names the caller holds, an expiry still in the future, key ids the
     # server issued, and keys this run already revoked or rotated (409).
     "^/orgs/\\{org\\}/api-keys(/\\{id\\}(/rotate)?)?$",
+    # OAuth clients: the same, plus jwks the server must check, secrets it issued, the two-secret
+    # ceiling and the last secret kept (409); the platform's clients are a platform admin's.
+    "^/orgs/\\{org\\}/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
+    "^/oauth2/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
     "^/users(/\\{id\\})?$",
     "^/users/\\{id\\}/sessions(/\\{sid\\})?$",
     # Second factors: a fresh password or code of the server's, factor ids it issued, an
@@ -76,6 +80,8 @@ def main():
          {"name": "support", "permissions": ["members:read"]}, alice["token"])
     invitation = call(api, "POST", f"/orgs/{alice['org']}/invitations",
                       {"email": "carol@example.com", "roles": ["member"]}, alice["token"])
+    client = call(api, "POST", f"/orgs/{alice['org']}/clients",
+                  {"name": "backend", "permissions": ["org:read"]}, alice["token"])
     auth = {"auth": [
         {"name": name, "fixedHeaders": [{"name": "Authorization", "value": "Bearer " + who["token"]}]}
         for name, who in (("alice", alice), ("bob", bob))
@@ -93,6 +99,8 @@ def main():
         f'user = "{alice["id"]}"',
         f'id = "{invitation["id"]}"',
         'role = "support"',
+        f'client_id = "{client["client_id"]}"',
+        f'secret_id = "{client["secrets"][0]["id"]}"',
     ]
     for pattern in STATEFUL_VALIDITY:
         lines += [

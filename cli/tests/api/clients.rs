@@ -384,3 +384,32 @@ async fn token_requests_and_token_use_are_limited_per_client() {
     over.assert_problem(429);
     assert!(over.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn the_mailers_schedule_forgets_expired_revocations_and_assertions_only() {
+    let app = app().await;
+    let (owner, org) = org(&app).await;
+    let (_, public) = es256_key();
+    let made = register(
+        &app,
+        &owner,
+        org,
+        json!({"name": "s", "permissions": [], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [public]}}),
+    )
+    .await;
+    let id = made["client_id"].as_str().unwrap();
+    app.sql(&format!(
+        "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES
+           ('{id}', 'old', now() - interval '1 minute'), ('{id}', 'live', now() + interval '1 minute')"
+    ))
+    .await;
+    app.sql(
+        "INSERT INTO revoked_tokens (jti, expires_at) VALUES
+           (gen_random_uuid(), now() - interval '1 minute'), (gen_random_uuid(), now() + interval '1 minute')",
+    )
+    .await;
+    let db = identity_shared::db::client(app.state.pool()).await.unwrap();
+    assert_eq!(identity_shared::services::oauth::prune(&db).await.unwrap(), 2);
+    let left = app.sql("SELECT (SELECT count(*) FROM client_assertions) + (SELECT count(*) FROM revoked_tokens)").await;
+    assert_eq!(left[0].get::<_, i64>(0), 2, "what can still matter stays");
+}

@@ -1,8 +1,9 @@
 //! Cross-tenant matrix: every org route and method, and every user route that names another
 //! user's account or session, called as owner, admin and member of org A, owner of org B, with
-//! no token, with a garbage token, and with API keys of org A (reading only) and org B (every
-//! permission). Each cell runs on a world of its
-//! own, so a cell that succeeds cannot change what the next one sees.
+//! no token, with a garbage token, with API keys of org A (reading only) and org B (every
+//! permission), and with tokens of M2M clients of org A and org B holding the same permissions
+//! as those keys (they must answer as the keys do). Each cell runs on a world of its own, so a
+//! cell that succeeds cannot change what the next one sees.
 
 use axum::http::Method;
 use identity_testkit::TestApp;
@@ -22,10 +23,22 @@ enum As {
     Garbage,
     KeyA,
     KeyB,
+    ClientTokenA,
+    ClientTokenB,
 }
 
-const CALLERS: [As; 8] =
-    [As::OwnerA, As::AdminA, As::MemberA, As::OwnerB, As::NoToken, As::Garbage, As::KeyA, As::KeyB];
+const CALLERS: [As; 10] = [
+    As::OwnerA,
+    As::AdminA,
+    As::MemberA,
+    As::OwnerB,
+    As::NoToken,
+    As::Garbage,
+    As::KeyA,
+    As::KeyB,
+    As::ClientTokenA,
+    As::ClientTokenB,
+];
 
 /// What org A's key may do: read, like a member, but not the audit log.
 const KEY_A_PERMISSIONS: [&str; 3] = ["org:read", "members:read", "roles:read"];
@@ -41,6 +54,8 @@ struct World {
     tokens: [String; 4],
     /// Org A's and org B's keys: (id, value).
     keys: [(String, String); 2],
+    /// Org A's and org B's clients: (client_id, its secret's id, a token it got).
+    clients: [(String, String, String); 2],
 }
 
 async fn world() -> World {
@@ -91,7 +106,24 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         }
     };
     let all: Vec<&str> = identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()).collect();
-    let keys = [key(org_a, owner_a.clone(), KEY_A_PERMISSIONS.to_vec()).await, key(org_b, owner_b.clone(), all).await];
+    let keys =
+        [key(org_a, owner_a.clone(), KEY_A_PERMISSIONS.to_vec()).await, key(org_b, owner_b.clone(), all.clone()).await];
+    let client = |org: Uuid, token: String, permissions: Vec<&'static str>| {
+        let app = &app;
+        async move {
+            let body = json!({"name": "matrix", "permissions": permissions});
+            let res = app.call(Method::POST, &format!("/orgs/{org}/clients"), Some(body), Some(&token)).await;
+            assert_eq!(res.status, 201, "{}", res.json);
+            let (id, secret) = (res.json["client_id"].as_str().unwrap(), res.json["client_secret"].as_str().unwrap());
+            let granted =
+                crate::oauth::form(app, "/oauth2/token", "grant_type=client_credentials", Some((id, secret))).await;
+            assert_eq!(granted.status, 200, "{}", granted.json);
+            let token = granted.json["access_token"].as_str().unwrap().to_owned();
+            (id.to_owned(), res.json["secrets"][0]["id"].as_str().unwrap().to_owned(), token)
+        }
+    };
+    let clients =
+        [client(org_a, owner_a.clone(), KEY_A_PERMISSIONS.to_vec()).await, client(org_b, owner_b.clone(), all).await];
     World {
         app,
         org_a,
@@ -102,6 +134,7 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         owner_b: owner_b_id,
         tokens: [owner_a, admin_a, member_a, owner_b],
         keys,
+        clients,
     }
 }
 
@@ -116,6 +149,8 @@ impl World {
             As::Garbage => Some("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.".into()),
             As::KeyA => Some(self.keys[0].1.clone()),
             As::KeyB => Some(self.keys[1].1.clone()),
+            As::ClientTokenA => Some(self.clients[0].2.clone()),
+            As::ClientTokenB => Some(self.clients[1].2.clone()),
         }
     }
 
@@ -129,10 +164,14 @@ impl World {
             .replace("{random}", &Uuid::now_v7().to_string())
             .replace("{keyA}", &self.keys[0].0)
             .replace("{keyB}", &self.keys[1].0)
+            .replace("{clientA}", &self.clients[0].0)
+            .replace("{clientB}", &self.clients[1].0)
+            .replace("{secretA}", &self.clients[0].1)
     }
 }
 
-/// (method, path, body, statuses for OwnerA, AdminA, MemberA, OwnerB, NoToken, Garbage, KeyA, KeyB)
+/// (method, path, body, statuses for OwnerA, AdminA, MemberA, OwnerB, NoToken, Garbage, KeyA, KeyB);
+/// the client tokens of A and B answer as the keys of A and B do.
 fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
     let get = Method::GET;
     vec![
@@ -184,6 +223,35 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
         (get.clone(), "/orgs/{A}/api-keys/{keyB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (Method::DELETE, "/orgs/{A}/api-keys/{keyB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/api-keys/{keyA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        // M2M clients: managing them is api_keys:manage, as keys are.
+        (get.clone(), "/orgs/{A}/clients", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/clients",
+            Some(json!({"name": "x", "permissions": ["org:read"]})),
+            [201, 201, 403, 404, 401, 401, 403, 404],
+        ),
+        (get.clone(), "/orgs/{A}/clients/{clientA}", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::PATCH,
+            "/orgs/{A}/clients/{clientA}",
+            Some(json!({"name": "renamed"})),
+            [200, 200, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::POST, "/orgs/{A}/clients/{clientA}/secrets", None, [201, 201, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::DELETE,
+            "/orgs/{A}/clients/{clientA}/secrets/{secretA}",
+            None,
+            [409, 409, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::DELETE, "/orgs/{A}/clients/{clientA}", None, [204, 204, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{B}/clients/{clientA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        // The platform's clients are platform admins' alone.
+        (get.clone(), "/oauth2/clients", None, [403, 403, 403, 403, 401, 401, 401, 401]),
+        (get.clone(), "/oauth2/clients/{clientA}", None, [403, 403, 403, 403, 401, 401, 401, 401]),
         // Objects of B reached through A's path, and orgs that do not exist.
         (get.clone(), "/orgs/{A}/members/{ownerB}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
         (Method::DELETE, "/orgs/{A}/members/{ownerB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
@@ -210,7 +278,7 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
 async fn every_org_route_answers_each_caller_correctly() {
     let cells = run_matrix(false, table()).await;
     identity_testkit::figure(format!(
-        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token, an API key of A and one of B), 0 leaks, 0 wrong answers"
+        "{cells} cross-tenant cells (each org route and other-user route x owner, admin and member of org A, owner of org B, no token, a garbage token, an API key of A and one of B, an M2M client token of A and one of B), 0 leaks, 0 wrong answers"
     ));
 }
 
@@ -237,6 +305,7 @@ async fn run_matrix(mfa: bool, rows: Vec<(Method, &'static str, Option<Value>, [
     for (row, (method, template, body, expected)) in rows.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut failures = vec![];
+            let expected: Vec<u16> = expected.iter().chain(&expected[6..8]).copied().collect();
             for (who, want) in CALLERS.into_iter().zip(expected) {
                 let world = world_where_a_requires_mfa(mfa).await;
                 let path = world.path(template);

@@ -21,6 +21,9 @@ struct World {
     /// A session of the member (for /users/{id}/sessions/{sid}) that the owner's
     /// /me/sessions/{id} cannot reach.
     session: String,
+    /// An OAuth client of the org, and its one secret's id.
+    client: String,
+    secret: String,
 }
 
 async fn world(app: &TestApp, n: usize) -> World {
@@ -44,7 +47,11 @@ async fn world(app: &TestApp, n: usize) -> World {
         call(Method::POST, format!("/orgs/{org}/roles"), json!({"name": "support", "permissions": ["members:read"]}))
             .await;
     assert_eq!((invited.status.as_u16(), role.status.as_u16()), (201, 201), "{} {}", invited.json, role.json);
+    let client = call(Method::POST, format!("/orgs/{org}/clients"), json!({"name": "c", "permissions": []})).await;
+    assert_eq!(client.status, 201, "{}", client.json);
     World {
+        client: client.json["client_id"].as_str().unwrap().to_owned(),
+        secret: client.json["secrets"][0]["id"].as_str().unwrap().to_owned(),
         token,
         refresh,
         email,
@@ -84,6 +91,8 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "CreateApiKey" => json!({"name": "ci", "permissions": ["org:read"], "expires_at": "2999-01-01T00:00:00Z"}),
         "UpdateApiKey" => json!({"name": "renamed", "permissions": ["org:read"]}),
         "RotateApiKey" => json!({"overlap_seconds": 60}),
+        "CreateClient" => json!({"name": "backend", "permissions": ["org:read"], "access_token_ttl_seconds": 600}),
+        "UpdateClient" => json!({"name": "renamed", "permissions": ["org:read"], "access_token_ttl_seconds": 300}),
         other => panic!("no valid body for {other}: add one"),
     }
 }
@@ -249,6 +258,8 @@ fn fill(path: &str, w: &World) -> String {
             },
         )
         .replace("{sid}", &w.session)
+        .replace("{client_id}", &w.client)
+        .replace("{secret_id}", &w.secret)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 
 use identity_shared::db::{self, DbError};
 use identity_shared::services::outbox::{self, DrainReport, Sender};
-use identity_shared::services::{ip_limits, quotas};
+use identity_shared::services::{ip_limits, oauth, quotas};
 
 /// Rows claimed per round.
 const BATCH: i64 = 50;
@@ -32,9 +32,10 @@ pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbEr
     }
 }
 
-/// Forgets per-IP and quota counters whose window ended long ago, so the tables hold recent
-/// clients and subjects only; how many rows went.
-pub async fn prune_ip_counters(pool: &db::Pool) -> Result<u64, DbError> {
+/// Forgets what only mattered for a while: per-IP and quota counters whose window ended long
+/// ago, revocations of tokens that have expired anyway and spent assertions past their expiry,
+/// so the tables hold recent rows only; how many rows went.
+pub async fn prune_expired(pool: &db::Pool) -> Result<u64, DbError> {
     let client = db::client(pool).await?;
-    Ok(ip_limits::prune(&client).await? + quotas::prune(&client).await?)
+    Ok(ip_limits::prune(&client).await? + quotas::prune(&client).await? + oauth::prune(&client).await?)
 }

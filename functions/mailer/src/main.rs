@@ -22,8 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let sender = Sender { pool, mailer, mail: &config.mail };
         let report = mailer_function::drain_all(sender, MAX_PER_RUN).await?;
         tracing::info!(sent = report.sent, retrying = report.retrying, dead = report.dead, "outbox drained");
-        let pruned = mailer_function::prune_ip_counters(pool).await?;
-        tracing::info!(pruned, "old per-IP counters removed");
+        let pruned = mailer_function::prune_expired(pool).await?;
+        tracing::info!(pruned, "expired counters, revocations and assertions removed");
         Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
     }))
     .await

@@ -425,6 +425,12 @@ pub async fn revoke(state: &AppState, auth: &ClientAuth, token: &str) -> Result<
     Ok(())
 }
 
+/// Forgets revocations of tokens that have expired anyway and assertions that can no longer
+/// be replayed (the mailer's schedule runs this); how many rows went.
+pub async fn prune(db: &impl GenericClient) -> Result<u64, crate::db::DbError> {
+    Ok(revoked_tokens::prune(db).await? + oauth_clients::prune_assertions(db).await?)
+}
+
 /// RFC 7662's answer: `active`, and for an active token what it is and may do.
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Introspection {

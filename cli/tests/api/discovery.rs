@@ -66,7 +66,7 @@ async fn through_api_gateway_the_issuer_is_the_stage_url_of_the_invoking_api() {
 }
 
 /// An app on a real port whose issuer is its own address, as a customer's verifier finds it.
-async fn served(overrides: &[(&str, &str)]) -> (TestApp, String) {
+pub(crate) async fn served(overrides: &[(&str, &str)]) -> (TestApp, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut settings = overrides.to_vec();
@@ -203,7 +203,7 @@ async fn after_switching_from_eddsa_to_es256_both_verifiers_accept_old_and_new_t
 
 /// What `library` (see scripts/lib/verifiers/client_credentials.py) made of a client-credentials
 /// exchange with the key `client_id`/`secret`, then using and revoking the token on `org`.
-async fn client_credentials(
+pub(crate) async fn client_credentials(
     issuer: &str,
     client_id: &str,
     secret: &str,

@@ -37,6 +37,7 @@ mod roles;
 mod scoped_tokens;
 mod secrets;
 mod sessions;
+mod standard_clients;
 mod statements;
 mod tls;
 

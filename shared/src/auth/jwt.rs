@@ -14,6 +14,9 @@ use crate::config::{API_ID_PLACEHOLDER, Config};
 
 /// The `typ` header of every access token (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The `client_id` of a user's token from this API's own sign-in (password, refresh, code):
+/// RFC 9068 requires every access token to name the client it was issued to.
+pub const FIRST_PARTY_CLIENT_ID: &str = "identity-api";
 
 /// Claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +29,10 @@ pub struct AccessClaims {
     pub sub: Uuid,
     /// The session's id.
     pub sid: Uuid,
+    /// The client that asked for the token (RFC 9068 §2.2): [`FIRST_PARTY_CLIENT_ID`] for this
+    /// API's own sign-in (tokens issued before the claim existed read as empty).
+    #[serde(default)]
+    pub client_id: String,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Not before.
@@ -268,6 +275,7 @@ impl JwtKeys {
             aud: self.audience.clone(),
             sub: user_id,
             sid: session_id,
+            client_id: FIRST_PARTY_CLIENT_ID.to_owned(),
             iat: now,
             nbf: now,
             exp: now + self.ttl.as_secs(),

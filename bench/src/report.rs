@@ -280,11 +280,12 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     api_keys(&mut out, &rows.iter().filter(|r| r["kind"] == "api-key").collect::<Vec<_>>())?;
     side_by_side(
         &mut out,
-        "Client-credentials grants: POST /oauth2/token with an API key against GET /me, closed loop, 8 connections",
+        "Client-credentials grants: POST /oauth2/token by an M2M client (client_secret_post) against GET /me, closed loop, 8 connections",
         &rows.iter().filter(|r| r["kind"] == "grant").collect::<Vec<_>>(),
         "variant",
         ["me", "grant"],
-        "A grant checks the key (shape and checksum, then its row and the client's lockout in one round trip, a constant-time hash \
+        "A grant checks the secret (shape and checksum; then, in one round trip, the client's row found by its id and the \
+         secret's hash, marked used and its token request counted, beside the client's lockout; a constant-time hash \
          comparison) and signs an RFC 9068 JWT. \
          Goal: at least half of GET /me's rate; Keycloak's sizing guide plans 120 client-credentials grants \
          per second per vCPU.",

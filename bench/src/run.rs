@@ -254,16 +254,17 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     }
 
     println!("== client-credentials grants against GET /me (closed loop, 8 connections, alternating rounds)");
-    let client = json!({"name": "grants", "permissions": ["org:read"]});
-    let client = api.expect("POST", &format!("/orgs/{org1}/api-keys"), client, Some(&token), 201).await?;
+    let client =
+        json!({"name": "grants", "permissions": ["org:read"], "token_endpoint_auth_method": "client_secret_post"});
+    let client = api.expect("POST", &format!("/orgs/{org1}/clients"), client, Some(&token), 201).await?;
     let grant = Target {
         method: "POST".into(),
         url: format!("{api_url}/oauth2/token"),
         headers: vec!["content-type: application/x-www-form-urlencoded".into()],
         body: Some(format!(
             "grant_type=client_credentials&client_id={}&client_secret={}",
-            client["id"].as_str().context("a key id")?,
-            client["value"].as_str().context("a key value")?
+            client["client_id"].as_str().context("a client id")?,
+            client["client_secret"].as_str().context("a client secret")?
         )),
         vary: 1,
         expect: None,

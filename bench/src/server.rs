@@ -57,8 +57,11 @@ impl Server {
             // beyond a real hour's quota: those two are off (their counting still runs).
             .env("QUOTA_INVITATIONS_PER_ORG_HOUR", "1000000")
             .env("QUOTA_ORGS_PER_USER", "1000000")
-            // The bench's key makes tens of thousands of requests a minute: counted, never refused.
+            // The bench's key and client make tens of thousands of requests (and token requests)
+            // a minute: counted, never refused.
             .env("QUOTA_API_KEY_REQUESTS_PER_MINUTE", "1000000000")
+            .env("QUOTA_CLIENT_REQUESTS_PER_MINUTE", "1000000000")
+            .env("QUOTA_CLIENT_TOKEN_REQUESTS_PER_MINUTE", "1000000000")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("PORT", port)
             .stdout(log.try_clone()?)

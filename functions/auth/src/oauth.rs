@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use identity_shared::AppError;
-use identity_shared::api::oauth::{IntrospectForm, RevokeForm, TokenForm};
+use identity_shared::api::oauth::{TokenCheckForm, TokenForm};
 use identity_shared::auth::discovery::AuthorizationServer;
 use identity_shared::http::AppState;
-use identity_shared::http::oauth::{OAuthErrorBody, OAuthForm};
+use identity_shared::http::oauth::{ClientForm, OAuthErrorBody};
 use identity_shared::services::oauth::{self, Introspection, OAuthError, OAuthErrorCode, TokenAnswer, TokenError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,22 +42,14 @@ fn answer_error(e: TokenError) -> Response {
         (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
     ),
 )]
-async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
-    let form = match form {
-        Ok(form) => form,
-        Err(refusal) => return refusal,
-    };
-    let auth = match form.client_auth(&headers) {
-        Ok(auth) => auth,
-        Err(refusal) => return refusal.into_response(),
-    };
-    match form.get("grant_type") {
-        Some("client_credentials") => {}
-        Some(_) => {
+async fn token(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
+    match form.required("grant_type") {
+        Ok("client_credentials") => {}
+        Ok(_) => {
             let e = OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "this server issues client_credentials only");
             return e.into_response();
         }
-        None => return OAuthError::invalid_request("grant_type is required").into_response(),
+        Err(refusal) => return refusal,
     }
     match oauth::client_credentials(&state, &auth, form.get("scope")).await {
         Ok(answer) => super::no_store(answer).into_response(),
@@ -67,7 +59,7 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<O
 
 #[utoipa::path(
     post, path = "/oauth2/revoke", tag = "oauth",
-    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenCheckForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke: the same answer (RFC 7009 §2.2)"),
         (status = 400, description = "RFC 6749 error invalid_request", body = OAuthErrorBody),
@@ -76,17 +68,10 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<O
         (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
     ),
 )]
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
-    let form = match form {
-        Ok(form) => form,
+async fn revoke(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
+    let token = match form.required("token") {
+        Ok(token) => token,
         Err(refusal) => return refusal,
-    };
-    let auth = match form.client_auth(&headers) {
-        Ok(auth) => auth,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(token) = form.get("token") else {
-        return OAuthError::invalid_request("token is required").into_response();
     };
     match oauth::revoke(&state, &auth, token).await {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
@@ -96,7 +81,7 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, form: Result<
 
 #[utoipa::path(
     post, path = "/oauth2/introspect", tag = "oauth",
-    request_body(content = IntrospectForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TokenCheckForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "RFC 7662: `active`, and for an active token what it is and may do now (Cache-Control: no-store)", body = Introspection),
         (status = 400, description = "RFC 6749 error invalid_request", body = OAuthErrorBody),
@@ -106,17 +91,10 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, form: Result<
         (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
     ),
 )]
-async fn introspect(State(state): State<AppState>, headers: HeaderMap, form: Result<OAuthForm, Response>) -> Response {
-    let form = match form {
-        Ok(form) => form,
+async fn introspect(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
+    let token = match form.required("token") {
+        Ok(token) => token,
         Err(refusal) => return refusal,
-    };
-    let auth = match form.client_auth(&headers) {
-        Ok(auth) => auth,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(token) = form.get("token") else {
-        return OAuthError::invalid_request("token is required").into_response();
     };
     match oauth::introspect(&state, &auth, token).await {
         Ok(answer) => super::no_store(answer).into_response(),

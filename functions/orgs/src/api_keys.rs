@@ -2,12 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use identity_shared::api::api_keys::{CreateApiKey, RotateApiKey, UpdateApiKey};
 use identity_shared::api::problems::{Conflict, InvalidQuery, JsonBody, OrgRoute, QuotaSpent};
 use identity_shared::api::users::PageParams;
-use identity_shared::http::{ApiJson, ApiKeyPath, ApiQuery, AppState, OptionalJson, OrgAccess, OrgToken};
+use identity_shared::http::{ApiJson, ApiKeyPath, ApiQuery, AppState, OptionalJson, OrgAccess, OrgToken, shown_once};
 use identity_shared::models::{ApiKey, CreatedApiKey, Page, Permission};
 use identity_shared::services::api_keys;
 use identity_shared::{AppError, AppResult};
@@ -20,11 +20,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_keys, create_key))
         .routes(routes!(get_key, update_key, revoke_key))
         .routes(routes!(rotate_key))
-}
-
-/// A key's value is in this answer only: no cache may keep it.
-fn shown_once(created: CreatedApiKey) -> impl IntoResponse {
-    (StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(created))
 }
 
 #[utoipa::path(

@@ -3,16 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use identity_shared::api::oauth_clients::{CreateClient, UpdateClient};
 use identity_shared::api::problems::{Conflict, InvalidQuery, JsonBody, OrgRoute, QuotaSpent};
 use identity_shared::api::users::PageParams;
-use identity_shared::http::{ApiJson, ApiQuery, AppState, ClientPath, ClientSecretPath, OrgAccess, OrgToken};
+use identity_shared::http::{
+    ApiJson, ApiQuery, AppState, ClientPath, ClientSecretPath, OrgAccess, OrgToken, shown_once,
+};
 use identity_shared::models::{CreatedClient, CreatedSecret, OAuthClient, Page, Permission};
 use identity_shared::services::oauth_clients::{self, Manager, Reader};
 use identity_shared::{AppError, AppResult};
-use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,11 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_client, update_client, delete_client))
         .routes(routes!(add_secret))
         .routes(routes!(remove_secret))
-}
-
-/// A secret is in this answer only: no cache may keep it.
-pub fn shown_once(body: impl Serialize) -> impl IntoResponse {
-    (StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body))
 }
 
 #[utoipa::path(

@@ -19,29 +19,13 @@ pub struct TokenForm {
     client_assertion: Option<String>,
 }
 
-/// Form of POST /oauth2/revoke.
+/// Form of POST /oauth2/revoke (RFC 7009) and POST /oauth2/introspect (RFC 7662, for the
+/// platform's own clients).
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
-pub struct RevokeForm {
-    /// The access token to revoke.
-    token: String,
-    /// `access_token`; optional.
-    token_type_hint: Option<String>,
-    /// As at the token endpoint.
-    client_id: Option<String>,
-    /// As at the token endpoint.
-    client_secret: Option<String>,
-    /// As at the token endpoint.
-    client_assertion_type: Option<String>,
-    /// As at the token endpoint.
-    client_assertion: Option<String>,
-}
-
-/// Form of POST /oauth2/introspect (RFC 7662), for the platform's own clients.
-#[derive(Debug, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct IntrospectForm {
-    /// A token from the token endpoint, a user's access token, or an API key.
+pub struct TokenCheckForm {
+    /// The token: at /revoke one this client was issued; at /introspect a token from the token
+    /// endpoint, a user's access token, or an API key.
     token: String,
     /// `access_token`; optional.
     token_type_hint: Option<String>,

@@ -123,6 +123,34 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
     }
 }
 
+/// An OAuth form and the client's credentials read from it and the Basic header: what the
+/// token, revocation and introspection endpoints all start from. Refused in RFC 6749's words.
+#[derive(Debug)]
+pub struct ClientForm {
+    /// The form's OAuth parameters.
+    pub form: OAuthForm,
+    /// How the client authenticated.
+    pub auth: ClientAuth,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let form = OAuthForm::from_request(req, state).await?;
+        let auth = form.client_auth(&headers).map_err(IntoResponse::into_response)?;
+        Ok(ClientForm { form, auth })
+    }
+}
+
+impl OAuthForm {
+    /// The value of `name`, or the `invalid_request` that says it is required.
+    pub fn required(&self, name: &str) -> Result<&str, Response> {
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(&format!("{name} is required")).into_response())
+    }
+}
+
 /// RFC 6749 §5.2's body.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct OAuthErrorBody {

@@ -49,7 +49,7 @@ async fn token(State(state): State<AppState>, ClientForm { form, auth }: ClientF
             let e = OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "this server issues client_credentials only");
             return e.into_response();
         }
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     }
     match oauth::client_credentials(&state, &auth, form.get("scope")).await {
         Ok(answer) => super::no_store(answer).into_response(),
@@ -71,7 +71,7 @@ async fn token(State(state): State<AppState>, ClientForm { form, auth }: ClientF
 async fn revoke(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
     let token = match form.required("token") {
         Ok(token) => token,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     match oauth::revoke(&state, &auth, token).await {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
@@ -94,7 +94,7 @@ async fn revoke(State(state): State<AppState>, ClientForm { form, auth }: Client
 async fn introspect(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
     let token = match form.required("token") {
         Ok(token) => token,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     match oauth::introspect(&state, &auth, token).await {
         Ok(answer) => super::no_store(answer).into_response(),

@@ -146,8 +146,8 @@ impl<S: Send + Sync> FromRequest<S> for ClientForm {
 
 impl OAuthForm {
     /// The value of `name`, or the `invalid_request` that says it is required.
-    pub fn required(&self, name: &str) -> Result<&str, Response> {
-        self.get(name).ok_or_else(|| OAuthError::invalid_request(&format!("{name} is required")).into_response())
+    pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(&format!("{name} is required")))
     }
 }
 

@@ -82,13 +82,13 @@ fn serve(app: &TestApp, listener: tokio::net::TcpListener) {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Verifier {
+pub(crate) enum Verifier {
     PyJwt,
     Jose,
 }
 
 /// What `verifier` makes of `token`: its verdict's JSON (alg, claims), or why it refused.
-async fn verify(verifier: Verifier, issuer: &str, audience: &str, token: &str) -> Result<Value, String> {
+pub(crate) async fn verify(verifier: Verifier, issuer: &str, audience: &str, token: &str) -> Result<Value, String> {
     let dir = PathBuf::from(
         std::env::var("JWT_VERIFIERS")
             .expect("set JWT_VERIFIERS to the verifiers scripts/lib/verifiers.sh installs (scripts/test exports it)"),

@@ -14,8 +14,8 @@ use identity_shared::auth::machine_secret::{self, SecretKind};
 use identity_testkit::TestApp;
 use serde_json::{Value, json};
 
-use crate::discovery::{client_credentials, served};
-use crate::oauth::form;
+use crate::discovery::{Verifier, client_credentials, served, verify};
+use crate::oauth::{claims, form};
 use crate::{PASSWORD, create_org, email};
 
 /// Runs a Node script of scripts/lib/verifiers with `args` and `stdin`; its JSON, or why not.
@@ -186,6 +186,14 @@ async fn oauth4webapi_accepts_every_kind_of_token_this_api_issues() {
     .unwrap_or_else(|e| panic!("oauth4webapi: {e}"));
     for ((what, _), verdict) in tokens.iter().zip(verdicts.as_array().unwrap()) {
         assert_eq!(verdict["ok"], true, "{what}: {verdict}");
+    }
+    // jose and PyJWT, through the JWKS, verify the machines' tokens as they do users'.
+    for (what, token) in &tokens[2..] {
+        for verifier in [Verifier::Jose, Verifier::PyJwt] {
+            let verdict = verify(verifier, &issuer, "identity-api", token).await;
+            let verdict = verdict.unwrap_or_else(|e| panic!("{verifier:?} refused {what}: {e}"));
+            assert_eq!(verdict["claims"]["client_id"], claims(token)["client_id"], "{verifier:?} {what}");
+        }
     }
     // And it refuses what no key of ours signed.
     let payload = owner.split('.').nth(1).unwrap();

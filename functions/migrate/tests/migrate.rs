@@ -26,7 +26,8 @@ async fn running_twice_is_harmless() {
             "V10__quotas".to_owned(),
             "V11__api_keys".to_owned(),
             "V12__revoked_tokens".to_owned(),
-            "V13__oauth_clients".to_owned()
+            "V13__oauth_clients".to_owned(),
+            "V14__request_counters".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -64,7 +65,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V10__quotas".to_owned(),
             "V11__api_keys".to_owned(),
             "V12__revoked_tokens".to_owned(),
-            "V13__oauth_clients".to_owned()
+            "V13__oauth_clients".to_owned(),
+            "V14__request_counters".to_owned()
         ]
     );
 }

@@ -1,26 +1,36 @@
 //! SQL, and nothing else. Every function takes any client or transaction.
 
-/// A CTE text that counts one request of each row of the CTE `$source` (its `id`) in the
-/// quota `$quota`'s one-minute window when `$limit` (a parameter) is above 0, returning the
-/// count and the window's end as `hit`: the per-minute limits of machines, in the statement
-/// that finds them.
+/// CTE texts that count one request of each row of the CTE `$source` (its `id`) toward the
+/// quota `$quota` (an expression over `s`) when `$limit` (a parameter) is above 0, ending in
+/// `hit`: the machine's requests in the last minute, this one included, and when the oldest
+/// of them leaves the window. The count is spread over eight rows of the unlogged
+/// `request_counters` (see migration V14), so a busy machine has no hot row.
 macro_rules! minute_hit {
     ($quota:literal, $source:literal, $limit:literal) => {
         concat!(
-            "hit AS (
-                 INSERT INTO quota_counters AS q (quota, subject)
+            "counted AS (
+                 INSERT INTO request_counters AS q (quota, subject, shard)
                  SELECT ",
             $quota,
-            ", s.id FROM ",
+            ", s.id, floor(random() * 8)::int2 FROM ",
             $source,
             " s WHERE ",
             $limit,
             " > 0
-                 ON CONFLICT (quota, subject) DO UPDATE SET
+                 ON CONFLICT (quota, subject, shard) DO UPDATE SET
                    hits = CASE WHEN q.window_start <= now() - interval '1 minute' THEN 1 ELSE q.hits + 1 END,
                    window_start = CASE WHEN q.window_start <= now() - interval '1 minute' THEN now()
                                   ELSE q.window_start END
-                 RETURNING hits, window_start + interval '1 minute' AS window_end)"
+                 RETURNING q.quota, q.subject, q.shard, q.hits, q.window_start),
+             others AS (
+                 SELECT o.hits, o.window_start FROM counted c JOIN request_counters o
+                   ON o.quota = c.quota AND o.subject = c.subject AND o.shard <> c.shard
+                  AND o.window_start > now() - interval '1 minute'),
+             hit AS (
+                 SELECT (c.hits + COALESCE((SELECT sum(o.hits) FROM others o), 0))::int4 AS hits,
+                        LEAST(c.window_start, (SELECT min(o.window_start) FROM others o)) + interval '1 minute'
+                          AS window_end
+                 FROM counted c)"
         )
     };
 }

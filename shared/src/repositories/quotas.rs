@@ -35,10 +35,12 @@ pub async fn hit(
 }
 
 const PRUNE: &str = "DELETE FROM quota_counters WHERE window_start < $1";
+const PRUNE_REQUESTS: &str = "DELETE FROM request_counters WHERE window_start < $1";
 
-/// Deletes counters whose window began before `before`; returns how many.
+/// Deletes counters (the quotas' and the machines' per-minute ones) whose window began before
+/// `before`; returns how many.
 pub async fn prune(db: &impl GenericClient, before: DateTime<Utc>) -> Result<u64, DbError> {
-    cached::execute(db, PRUNE, &[&before]).await
+    Ok(cached::execute(db, PRUNE, &[&before]).await? + cached::execute(db, PRUNE_REQUESTS, &[&before]).await?)
 }
 
 const ORGS_CREATED_BY: &str = "SELECT count(*) FROM organizations WHERE created_by = $1";

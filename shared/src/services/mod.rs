@@ -30,15 +30,25 @@ pub mod users;
 mod tests {
     use std::collections::BTreeMap;
 
-    /// Each service module's name and source, this file aside.
+    /// Each service module's name and source, this file aside; a module that is a folder is
+    /// the text of all its files.
     fn sources() -> BTreeMap<String, String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/services");
+        let read = |path: &std::path::Path| -> String {
+            if path.is_dir() {
+                let mut parts: Vec<_> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
+                parts.sort();
+                parts.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect::<Vec<_>>().join("\n")
+            } else {
+                std::fs::read_to_string(path).unwrap()
+            }
+        };
         std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .map(|path| (path.file_stem().unwrap().to_str().unwrap().to_owned(), path))
             .filter(|(name, _)| name != "mod")
-            .map(|(name, path)| (name, std::fs::read_to_string(&path).unwrap()))
+            .map(|(name, path)| (name, read(&path)))
             .collect()
     }
 

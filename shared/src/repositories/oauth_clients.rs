@@ -39,14 +39,8 @@ const UPDATE: &str = concatcp!(
     COLUMNS
 );
 const DELETE: &str = concatcp!("DELETE FROM oauth_clients c WHERE c.id = $2 AND ", OWNED_BY_1, " RETURNING c.name");
-/// Locks the client's row for a change of its secrets; how many it has and how it
-/// authenticates.
-const LOCK: &str = concatcp!(
-    "SELECT (SELECT count(*) FROM oauth_client_secrets s WHERE s.client_id = c.id) AS secrets, c.auth_method
-     FROM oauth_clients c WHERE c.id = $2 AND ",
-    OWNED_BY_1,
-    " FOR NO KEY UPDATE OF c"
-);
+/// Locks the client's row for a change of its secrets.
+const LOCK: &str = concatcp!("SELECT 1 FROM oauth_clients c WHERE c.id = $2 AND ", OWNED_BY_1, " FOR NO KEY UPDATE");
 const INSERT_SECRET: &str =
     "INSERT INTO oauth_client_secrets (id, client_id, secret_hash, hint) VALUES ($1, $2, $3, $4)
      RETURNING id, hint, created_at";
@@ -179,11 +173,10 @@ pub async fn delete(db: &impl GenericClient, owner: Option<Uuid>, id: Uuid) -> R
     cached::value_opt(db, DELETE, &[&owner, &id]).await
 }
 
-/// Locks the client's row until the transaction ends: how many secrets it has and its
-/// authentication method, or None if the owner has no such client.
-pub async fn lock(db: &impl GenericClient, owner: Option<Uuid>, id: Uuid) -> Result<Option<(i64, String)>, DbError> {
-    let row = cached::query_opt(db, LOCK, &[&owner, &id]).await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+/// Locks the client's row until the transaction ends, so its secrets change one change at a
+/// time; false if the owner has no such client.
+pub async fn lock(db: &impl GenericClient, owner: Option<Uuid>, id: Uuid) -> Result<bool, DbError> {
+    Ok(cached::query_opt(db, LOCK, &[&owner, &id]).await?.is_some())
 }
 
 /// Adds a secret to a client.

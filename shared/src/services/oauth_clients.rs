@@ -350,7 +350,9 @@ pub async fn remove_secret(state: &AppState, manager: Manager<'_>, id: Uuid, sec
 /// Locks the client's row (its secrets change one change at a time) and reads it; 403 unless
 /// the manager holds its permissions.
 async fn locked_client(tx: &impl GenericClient, decided: &Decided, id: Uuid, what: &str) -> AppResult<OAuthClient> {
-    oauth_clients::lock(tx, decided.owner(), id).await?.ok_or_else(no_client)?;
+    if !oauth_clients::lock(tx, decided.owner(), id).await? {
+        return Err(no_client());
+    }
     let client = oauth_clients::find(tx, decided.owner(), id).await?.ok_or_else(no_client)?;
     decided.require_all(&PermissionSet::from_names(&client.permissions), what)?;
     Ok(client)

@@ -12,6 +12,7 @@ mod discovery;
 mod docs;
 mod events;
 mod failures;
+mod feed;
 mod input;
 mod invitations;
 mod lockout;

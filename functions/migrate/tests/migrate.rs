@@ -27,7 +27,8 @@ async fn running_twice_is_harmless() {
             "V11__api_keys".to_owned(),
             "V12__revoked_tokens".to_owned(),
             "V13__oauth_clients".to_owned(),
-            "V14__request_counters".to_owned()
+            "V14__request_counters".to_owned(),
+            "V15__events".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -66,7 +67,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V11__api_keys".to_owned(),
             "V12__revoked_tokens".to_owned(),
             "V13__oauth_clients".to_owned(),
-            "V14__request_counters".to_owned()
+            "V14__request_counters".to_owned(),
+            "V15__events".to_owned()
         ]
     );
 }

@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 
 mod api_keys;
 mod clients;
+mod events;
 
 /// The orgs function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -42,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(permissions))
         .merge(api_keys::routes())
         .merge(clients::routes())
+        .merge(events::routes())
 }
 
 #[utoipa::path(

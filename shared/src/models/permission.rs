@@ -31,11 +31,13 @@ pub enum Permission {
     AuditRead,
     /// Create, rotate and revoke the organization's API keys.
     ApiKeysManage,
+    /// Read the organization's events feed.
+    EventsRead,
 }
 
 impl Permission {
     /// Every permission, in catalog order.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgDelete,
@@ -49,6 +51,7 @@ impl Permission {
         Permission::InvitationsRevoke,
         Permission::AuditRead,
         Permission::ApiKeysManage,
+        Permission::EventsRead,
     ];
 
     /// The wire and database spelling, e.g. `members:read`.
@@ -67,6 +70,7 @@ impl Permission {
             Permission::InvitationsRevoke => "invitations:revoke",
             Permission::AuditRead => "audit:read",
             Permission::ApiKeysManage => "api_keys:manage",
+            Permission::EventsRead => "events:read",
         }
     }
 
@@ -86,6 +90,7 @@ impl Permission {
             Permission::InvitationsRevoke => "Revoke invitations",
             Permission::AuditRead => "Read the audit log",
             Permission::ApiKeysManage => "Create, rotate and revoke the organization's API keys",
+            Permission::EventsRead => "Read the organization's events feed",
         }
     }
 

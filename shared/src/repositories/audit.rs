@@ -1,5 +1,6 @@
 //! The audit_log table.
 
+use const_format::concatcp;
 use uuid::Uuid;
 
 use super::cached::Param;
@@ -7,9 +8,23 @@ use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
 
-const INSERT: &str =
-    "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// The events a change's audit rows (the CTE `a`) write beside them, one each: the event's id
+/// is the audit row's (`evt_` and its UUIDv7, so ids sort by time), its type $10, its actor as
+/// the feed names it, and thin data (the target's id and the audit metadata, which never holds
+/// a secret or an address).
+const EVENTS_OF_AUDIT_ROWS: &str = " INSERT INTO events (id, type, org_id, actor_type, actor_id, data)
+     SELECT 'evt_' || replace(a.id::text, '-', ''), $10, a.org_id,
+            CASE WHEN a.actor_id IS NULL THEN 'system' WHEN a.actor_type = 'client' THEN 'm2m_client'
+                 ELSE a.actor_type END,
+            a.actor_id, jsonb_build_object('id', a.target_id) || a.metadata
+     FROM a";
+const INSERT: &str = concatcp!(
+    "WITH a AS (
+         INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id, org_id, actor_id, actor_type, target_id, metadata)",
+    EVENTS_OF_AUDIT_ROWS
+);
 
 /// Records a change; call it in the transaction that makes the change.
 pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<(), DbError> {
@@ -26,15 +41,20 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<()
             &entry.metadata,
             &entry.ip,
             &entry.actor_type,
+            &entry.action.event_type(),
         ],
     )
     .await?;
     Ok(())
 }
 
-const INSERT_EACH: &str =
-    "INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
-         SELECT unnest($1::uuid[]), $2, $3, $4, $5, unnest($6::uuid[]), $7, $8, $9";
+const INSERT_EACH: &str = concatcp!(
+    "WITH a AS (
+         INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
+         SELECT unnest($1::uuid[]), $2, $3, $4, $5, unnest($6::uuid[]), $7, $8, $9
+         RETURNING id, org_id, actor_id, actor_type, target_id, metadata)",
+    EVENTS_OF_AUDIT_ROWS
+);
 
 /// Records one change per target, all alike but for the target, in one statement.
 pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_ids: &[Uuid]) -> Result<(), DbError> {
@@ -52,6 +72,7 @@ pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_
             &entry.metadata,
             &entry.ip,
             &entry.actor_type,
+            &entry.action.event_type(),
         ],
     )
     .await?;

@@ -6,6 +6,7 @@ pub mod account_deletion;
 pub mod api_keys;
 pub mod audit;
 pub mod email_change;
+pub mod events;
 pub mod factors;
 pub mod health;
 pub mod invitations;

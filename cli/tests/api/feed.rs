@@ -1,0 +1,112 @@
+//! The events feed: every audited change writes an event in its own transaction, and a reader
+//! paging with `after` sees each event exactly once, whenever its transaction commits.
+
+use std::collections::BTreeSet;
+
+use axum::http::Method;
+use identity_shared::models::AuditAction;
+use identity_shared::services::audit::{self, Attribution};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{PASSWORD, app, create_org};
+
+#[tokio::test]
+async fn a_change_writes_its_event_and_a_rolled_back_one_none() {
+    let app = app().await;
+    let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let role = app
+        .call(
+            Method::POST,
+            &format!("/orgs/{org}/roles"),
+            Some(json!({"name": "support", "permissions": ["members:read"]})),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(role.status, 201, "{}", role.json);
+    // A transaction running anywhere on the cluster (another test's) holds the feed back until
+    // it ends: wait for it, as a poller would.
+    let mut feed = app.get(&format!("/orgs/{org}/events"), Some(&owner)).await;
+    for _ in 0..200 {
+        if feed.json["items"].as_array().is_some_and(|items| items.len() >= 3) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        feed = app.get(&format!("/orgs/{org}/events"), Some(&owner)).await;
+    }
+    assert_eq!(feed.status, 200, "{}", feed.json);
+    let types: Vec<&str> = feed.json["items"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types, ["organization.created", "organization_membership.created", "role.created"], "{}", feed.json);
+    let created = &feed.json["items"][2];
+    assert_eq!(created["data"]["id"], role.json["id"]);
+    assert_eq!(created["organization_id"], org.to_string());
+    assert_eq!(created["actor"]["type"], "user");
+    assert!(created["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(feed.json["after"], created["id"]);
+    // A change rolled back after its audit row leaves no event.
+    let mut db = identity_shared::db::client(app.state.pool()).await.unwrap();
+    let tx = db.transaction().await.unwrap();
+    let who = Attribution { org_id: org, actor_id: None, actor_type: "user", ip: None };
+    audit::record(&tx, who, AuditAction::RoleUpdated, Uuid::now_v7(), json!({})).await.unwrap();
+    drop(tx);
+    let after = feed.json["after"].as_str().unwrap();
+    let rest = app.get(&format!("/orgs/{org}/events?after={after}"), Some(&owner)).await;
+    assert_eq!(rest.json["items"], json!([]), "{}", rest.json);
+    assert_eq!(rest.json["after"], after, "an empty page keeps the reader's place");
+    // Only the organization's readers read it; types filter; bad queries are 422.
+    let (stranger, _) = app.signed_in("stranger@example.com", PASSWORD).await;
+    app.get(&format!("/orgs/{org}/events"), Some(&stranger)).await.assert_problem(404);
+    let only = app.get(&format!("/orgs/{org}/events?types=role.created"), Some(&owner)).await;
+    assert_eq!(only.json["items"].as_array().unwrap().len(), 1);
+    for bad in ["types=nope.created", "limit=0", "limit=101", "after=evt_unknown", "after=123"] {
+        app.get(&format!("/orgs/{org}/events?{bad}"), Some(&owner)).await.assert_problem(422);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_paging_with_after_sees_every_event_once_whenever_it_commits() {
+    const WRITERS: usize = 8;
+    const EACH: usize = 6;
+    let app = std::sync::Arc::new(app().await);
+    let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let app = app.clone();
+        writers.spawn(async move {
+            for i in 0..EACH {
+                let mut db = identity_shared::db::client(app.state.pool()).await.unwrap();
+                let tx = db.transaction().await.unwrap();
+                let who = Attribution { org_id: org, actor_id: None, actor_type: "user", ip: None };
+                audit::record(&tx, who, AuditAction::RoleUpdated, Uuid::now_v7(), json!({"w": w, "i": i}))
+                    .await
+                    .unwrap();
+                // Commit late, by a different delay each time: later events commit first.
+                let delay = (w * 7 + i * 13) % 40;
+                tokio::time::sleep(std::time::Duration::from_millis(delay as u64)).await;
+                tx.commit().await.unwrap();
+            }
+        });
+    }
+    let mut seen: Vec<String> = vec![];
+    let mut after: Option<String> = None;
+    let expected = WRITERS * EACH + 2; // and the organization's creation, with its owner
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.len() < expected && std::time::Instant::now() < deadline {
+        let query = after.as_ref().map(|a| format!("&after={a}")).unwrap_or_default();
+        let page = app.get(&format!("/orgs/{org}/events?limit=7{query}"), Some(&owner)).await;
+        assert_eq!(page.status, 200, "{}", page.json);
+        seen.extend(page.json["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        after = page.json["after"].as_str().map(str::to_owned);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    writers.join_all().await;
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no event twice");
+    let all = app.sql(&format!("SELECT id FROM events WHERE org_id = '{org}'")).await;
+    let all: BTreeSet<String> = all.iter().map(|r| r.get(0)).collect();
+    assert_eq!(all.len(), expected);
+    let missed: Vec<&String> = all.iter().filter(|id| !unique.contains(id)).collect();
+    assert!(missed.is_empty(), "the reader passed over {} events that committed late: {missed:?}", missed.len());
+}

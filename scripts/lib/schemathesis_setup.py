@@ -39,6 +39,8 @@ STATEFUL_VALIDITY = [
     "^/orgs/\\{org\\}/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
     "^/oauth2/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
     "^/users(/\\{id\\})?$",
+    # The feed's `after` must name an event of the feed, and `types` known event types.
+    "^(/orgs/\\{org\\})?/events$",
     "^/users/\\{id\\}/sessions(/\\{sid\\})?$",
     # Second factors: a fresh password or code of the server's, factor ids it issued, an
     # mfa_token from a sign-in; and an admin's reset, which alice and bob may not do.

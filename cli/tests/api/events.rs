@@ -64,6 +64,8 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("orgs-roles-update", 200),
         ("orgs-roles-delete", 204),
         ("orgs-audit-log", 200),
+        ("orgs-events", 200),
+        ("orgs-platform-events", 200),
         ("orgs-permissions", 200),
         ("users-my-organizations", 200),
         ("users-list", 200),

@@ -249,6 +249,10 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
         (get.clone(), "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (Method::DELETE, "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/clients/{clientA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        // The events feed: events:read (owners and admins); the platform's feed is admins'.
+        (get.clone(), "/orgs/{A}/events", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{B}/events", None, [404, 404, 404, 200, 401, 401, 404, 200]),
+        (get.clone(), "/events", None, [403, 403, 403, 403, 401, 401, 401, 401]),
         // The platform's clients are platform admins' alone.
         (get.clone(), "/oauth2/clients", None, [403, 403, 403, 403, 401, 401, 401, 401]),
         (get.clone(), "/oauth2/clients/{clientA}", None, [403, 403, 403, 403, 401, 401, 401, 401]),

@@ -2,7 +2,7 @@
 
 use identity_shared::db::{self, DbError};
 use identity_shared::services::outbox::{self, DrainReport, Sender};
-use identity_shared::services::{ip_limits, oauth, quotas};
+use identity_shared::services::{events, ip_limits, oauth, quotas};
 
 /// Rows claimed per round.
 const BATCH: i64 = 50;
@@ -33,9 +33,11 @@ pub async fn drain_all(sender: Sender<'_>, max: u32) -> Result<DrainReport, DbEr
 }
 
 /// Forgets what only mattered for a while: per-IP and quota counters whose window ended long
-/// ago, revocations of tokens that have expired anyway and spent assertions past their expiry,
+/// ago, revocations of tokens that have expired anyway, spent assertions past their expiry and
+/// events over 30 days old,
 /// so the tables hold recent rows only; how many rows went.
 pub async fn prune_expired(pool: &db::Pool) -> Result<u64, DbError> {
     let client = db::client(pool).await?;
-    Ok(ip_limits::prune(&client).await? + quotas::prune(&client).await? + oauth::prune(&client).await?)
+    let counters = ip_limits::prune(&client).await? + quotas::prune(&client).await?;
+    Ok(counters + oauth::prune(&client).await? + events::prune(&client).await?)
 }

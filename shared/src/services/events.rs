@@ -4,7 +4,7 @@
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::EventPage;
-use crate::repositories::events;
+use crate::repositories::{GenericClient, events};
 use crate::services::access::OrgRead;
 use crate::state::AppState;
 
@@ -54,4 +54,9 @@ pub async fn page(state: &AppState, feed: Feed<'_>, query: &FeedQuery) -> AppRes
     };
     let after = items.last().map(|e| e.id.clone()).or_else(|| query.after.clone());
     Ok(EventPage { items, after })
+}
+
+/// Forgets events older than 30 days (the mailer's schedule runs this); how many.
+pub async fn prune(db: &impl GenericClient) -> Result<u64, crate::db::DbError> {
+    events::prune(db).await
 }

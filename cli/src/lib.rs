@@ -13,6 +13,23 @@ fn groups() -> OpenApiRouter<AppState> {
         .merge(users_function::routes())
 }
 
+/// How often the local sender looks for due deliveries besides being woken: a retry due in
+/// five seconds goes out within a second of it.
+const SENDER_SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs the webhook sender inside this process, woken after each commit that queues a
+/// delivery: what the sender function and its schedule do on AWS.
+pub fn start_webhook_sender(state: &AppState) -> anyhow::Result<()> {
+    use identity_shared::services::webhook_delivery;
+    use identity_shared::webhooks::{client::Sender, handoff, resolver::SystemResolver};
+    let settings = &state.config().webhooks;
+    let sender = Sender::new(std::sync::Arc::new(SystemResolver), settings.timeout, settings.allow_local_targets)?;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    handoff::install(handoff::Handoff::InProcess(wake.clone()));
+    tokio::spawn(webhook_delivery::serve(state.clone(), sender, wake, SENDER_SWEEP));
+    Ok(())
+}
+
 /// Every route group's routes on one router, with the shared fallbacks and layers.
 pub fn routes() -> Router<AppState> {
     identity_shared::http::finish(groups().into())

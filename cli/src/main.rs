@@ -164,6 +164,7 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         tracing::info!(migrations = %applied.join(", "), "database migrated");
     }
     let state = AppState::new(config)?;
+    identity_cli::start_webhook_sender(&state)?;
     let app = identity_cli::app(state);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

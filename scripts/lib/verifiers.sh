@@ -1,11 +1,11 @@
-# Sourced by scripts: clients written by others, to check that our tokens verify and our OAuth
-# endpoints answer the way a customer's code expects: PyJWT's PyJWKClient, authlib and
-# requests-oauthlib (PyPI), and jose, openid-client and oauth4webapi (npm), in
-# .local/verifiers. Installed once; JWT_VERIFIERS is exported for the tests that run them.
+# Sourced by scripts: clients written by others, to check that our tokens verify, our OAuth
+# endpoints answer the way a customer's code expects and our webhooks verify: PyJWT's
+# PyJWKClient, authlib, requests-oauthlib and standardwebhooks (PyPI), and jose, openid-client,
+# oauth4webapi and standardwebhooks (npm), in .local/verifiers. Installed once; JWT_VERIFIERS is exported for the tests that run them.
 
 VERIFIERS_DIR="$PWD/.local/verifiers"
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
-VERIFIERS_PINS="pyjwt[crypto]==$PYJWT_VERSION authlib==$AUTHLIB_VERSION requests==$REQUESTS_VERSION requests-oauthlib==$REQUESTS_OAUTHLIB_VERSION jose@$JOSE_VERSION openid-client@$OPENID_CLIENT_VERSION oauth4webapi@$OAUTH4WEBAPI_VERSION"
+VERIFIERS_PINS="pyjwt[crypto]==$PYJWT_VERSION authlib==$AUTHLIB_VERSION requests==$REQUESTS_VERSION requests-oauthlib==$REQUESTS_OAUTHLIB_VERSION jose@$JOSE_VERSION openid-client@$OPENID_CLIENT_VERSION oauth4webapi@$OAUTH4WEBAPI_VERSION standardwebhooks==$STANDARDWEBHOOKS_PY_VERSION standardwebhooks@$STANDARDWEBHOOKS_NPM_VERSION"
 
 verifiers_install() {
   if [ ! -f "$VERIFIERS_DIR/.pins" ] || [ "$(cat "$VERIFIERS_DIR/.pins")" != "$VERIFIERS_PINS" ]; then
@@ -14,9 +14,10 @@ verifiers_install() {
     rm -rf "$VERIFIERS_DIR"
     python3 -m venv "$VERIFIERS_DIR/venv"
     "$VERIFIERS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "pyjwt[crypto]==$PYJWT_VERSION" \
-      "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION" "requests-oauthlib==$REQUESTS_OAUTHLIB_VERSION"
+      "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION" "requests-oauthlib==$REQUESTS_OAUTHLIB_VERSION" \
+      "standardwebhooks==$STANDARDWEBHOOKS_PY_VERSION"
     npm install --prefix "$VERIFIERS_DIR" --no-audit --no-fund --loglevel=error "jose@$JOSE_VERSION" \
-      "openid-client@$OPENID_CLIENT_VERSION" "oauth4webapi@$OAUTH4WEBAPI_VERSION" >/dev/null
+      "openid-client@$OPENID_CLIENT_VERSION" "oauth4webapi@$OAUTH4WEBAPI_VERSION" "standardwebhooks@$STANDARDWEBHOOKS_NPM_VERSION" >/dev/null
     echo "$VERIFIERS_PINS" >"$VERIFIERS_DIR/.pins"
   fi
   export JWT_VERIFIERS="$VERIFIERS_DIR"

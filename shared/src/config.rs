@@ -68,8 +68,21 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Email delivery settings.
     pub mail: MailConfig,
+    /// Webhook delivery settings.
+    pub webhooks: WebhookConfig,
     /// The AWS region and credentials (SES, Secrets Manager, RDS IAM tokens).
     pub aws: AwsEnv,
+}
+
+/// How webhooks are sent.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_ALLOW_LOCAL_TARGETS`: admit `http` and loopback receivers, for a receiver on
+    /// the developer's own machine; refused unless JWT_ISSUER is a loopback URL (a local
+    /// deployment).
+    pub allow_local_targets: bool,
+    /// `WEBHOOK_TIMEOUT_MS`: the longest one delivery attempt takes, connect to last byte (15 s).
+    pub timeout: Duration,
 }
 
 /// Quotas on what mails or grows without bound; 0 turns one off.
@@ -312,6 +325,10 @@ impl Config {
                 invitation_ttl_days: env.parse("INVITATION_TTL_DAYS", 7)?,
                 run_budget: env.secs("MAILER_RUN_BUDGET_SECS", 60)?,
             },
+            webhooks: WebhookConfig {
+                allow_local_targets: local_targets(&env)?,
+                timeout: env.millis("WEBHOOK_TIMEOUT_MS", 15_000)?,
+            },
             aws: AwsEnv::from_lookup(|key| env.get(key)),
         })
     }
@@ -396,6 +413,23 @@ fn issuer(env: &Env<'_>) -> Result<String, ConfigError> {
     Ok(raw)
 }
 
+/// WEBHOOK_ALLOW_LOCAL_TARGETS, which only a local deployment (a loopback issuer) may set: a
+/// deployed API that could post to its own network is what the URL rules exist to prevent.
+fn local_targets(env: &Env<'_>) -> Result<bool, ConfigError> {
+    if !env.flag("WEBHOOK_ALLOW_LOCAL_TARGETS")? {
+        return Ok(false);
+    }
+    let issuer = issuer(env)?;
+    let host = url::Url::parse(&issuer).ok().and_then(|u| u.host_str().map(str::to_owned));
+    match host.as_deref() {
+        Some("localhost" | "127.0.0.1" | "[::1]") => Ok(true),
+        _ => Err(ConfigError::Invalid {
+            name: "WEBHOOK_ALLOW_LOCAL_TARGETS",
+            reason: format!("is only for a local deployment, and JWT_ISSUER is {issuer}"),
+        }),
+    }
+}
+
 /// DATABASE_URL, with DATABASE_HOST's host in it when that is set.
 fn database_url(env: &Env<'_>) -> Result<String, ConfigError> {
     let url = env.required("DATABASE_URL")?;
@@ -463,6 +497,26 @@ mod tests {
             ("JWT_ISSUER".to_owned(), issuer.to_owned()),
         ]);
         Config::from_map(&map)
+    }
+
+    #[test]
+    fn local_webhook_targets_are_only_for_a_local_deployment() {
+        let with = |issuer: Option<&str>| {
+            let mut map = HashMap::from([
+                ("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned()),
+                ("WEBHOOK_ALLOW_LOCAL_TARGETS".to_owned(), "true".to_owned()),
+            ]);
+            if let Some(issuer) = issuer {
+                map.insert("JWT_ISSUER".to_owned(), issuer.to_owned());
+            }
+            Config::from_map(&map)
+        };
+        assert!(with(None).unwrap().webhooks.allow_local_targets, "serve's default issuer is loopback");
+        assert!(with(Some("http://localhost:3000")).unwrap().webhooks.allow_local_targets);
+        let refused = with(Some("https://id.example.com")).unwrap_err().to_string();
+        assert!(refused.contains("WEBHOOK_ALLOW_LOCAL_TARGETS"), "{refused}");
+        let map = HashMap::from([("DATABASE_URL".to_owned(), "postgres://localhost/x".to_owned())]);
+        assert!(!Config::from_map(&map).unwrap().webhooks.allow_local_targets, "off unless asked");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{AppError, AppResult};

@@ -33,6 +33,7 @@ mod pages;
 mod platform;
 mod pool;
 mod quotas;
+mod receiver;
 mod rie;
 mod roles;
 mod scoped_tokens;
@@ -41,6 +42,7 @@ mod sessions;
 mod standard_clients;
 mod statements;
 mod tls;
+mod webhooks;
 
 use identity_testkit::TestApp;
 

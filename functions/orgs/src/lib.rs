@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 mod api_keys;
 mod clients;
 mod events;
+mod webhooks;
 
 /// The orgs function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -44,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(clients::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
 }
 
 #[utoipa::path(

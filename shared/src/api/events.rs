@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 use crate::error::AppResult;
-use crate::models::{AuditAction, FieldErrors};
+use crate::models::FieldErrors;
+use crate::models::event::is_event_type;
 use crate::services::events::FeedQuery;
 
 /// Most events a page holds, and how many when `limit` is not given.
@@ -47,10 +48,9 @@ impl EventParams {
         let types = match self.types.as_deref() {
             None => Some(None),
             Some(raw) => {
-                let known: Vec<&str> = AuditAction::ALL.iter().map(|a| a.event_type()).collect();
                 let asked: Vec<String> =
                     raw.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-                match asked.iter().find(|t| !known.contains(&t.as_str())) {
+                match asked.iter().find(|t| !is_event_type(t)) {
                     Some(unknown) => {
                         fields.push("types", format!("'{unknown}' is not an event type"));
                         None

@@ -12,3 +12,4 @@ pub mod oauth_clients;
 pub mod orgs;
 pub mod problems;
 pub mod users;
+pub mod webhooks;

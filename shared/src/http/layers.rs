@@ -12,6 +12,7 @@ use tracing::Instrument;
 use super::extract::MAX_BODY_BYTES;
 use crate::error::{AppError, RetryOnce};
 use crate::state::AppState;
+use crate::webhooks::handoff;
 
 /// Adds the shared fallbacks and layers to a function's routes.
 pub fn finish(router: Router<AppState>) -> Router<AppState> {
@@ -19,6 +20,7 @@ pub fn finish(router: Router<AppState>) -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(retry_once_on_contention))
+        .layer(middleware::from_fn(hand_off_after_commit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(trace_request))
 }
@@ -49,6 +51,16 @@ async fn retry_once_on_contention(req: Request, next: Next) -> Response {
     }
     tracing::info!("the request met another head-on in the database; running it once more");
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// Wakes the webhook sender when the request queued a delivery and succeeded (so its
+/// transaction committed; a failed one wrote nothing to send).
+async fn hand_off_after_commit(req: Request, next: Next) -> Response {
+    let (response, queued) = handoff::scope(next.run(req)).await;
+    if queued && !response.status().is_client_error() && !response.status().is_server_error() {
+        handoff::wake();
+    }
+    response
 }
 
 /// Wraps each request in a span carrying its id (the Lambda request id on AWS), so every log

@@ -107,11 +107,21 @@ pub enum AuditAction {
     UserMfaReset,
     /// New recovery codes replaced the old.
     UserRecoveryCodesRegenerated,
+    /// A webhook endpoint was made.
+    WebhookEndpointCreated,
+    /// A webhook endpoint's URL, description, event types or state changed.
+    WebhookEndpointUpdated,
+    /// A webhook endpoint was deleted, with its pending deliveries.
+    WebhookEndpointDeleted,
+    /// A webhook endpoint's signing secret was rotated; the old one signs until the overlap ends.
+    WebhookEndpointSecretRotated,
+    /// The sender disabled a webhook endpoint: it answered 410, or failed every attempt for five days.
+    WebhookEndpointDisabled,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -147,6 +157,11 @@ impl AuditAction {
         AuditAction::UserMfaRemoved,
         AuditAction::UserMfaReset,
         AuditAction::UserRecoveryCodesRegenerated,
+        AuditAction::WebhookEndpointCreated,
+        AuditAction::WebhookEndpointUpdated,
+        AuditAction::WebhookEndpointDeleted,
+        AuditAction::WebhookEndpointSecretRotated,
+        AuditAction::WebhookEndpointDisabled,
     ];
 
     /// The `action` column's value, e.g. `member.roles_changed`.
@@ -187,6 +202,11 @@ impl AuditAction {
             AuditAction::UserMfaRemoved => "user.mfa_removed",
             AuditAction::UserMfaReset => "user.mfa_reset",
             AuditAction::UserRecoveryCodesRegenerated => "user.recovery_codes_regenerated",
+            AuditAction::WebhookEndpointCreated => "webhook_endpoint.created",
+            AuditAction::WebhookEndpointUpdated => "webhook_endpoint.updated",
+            AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
+            AuditAction::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            AuditAction::WebhookEndpointDisabled => "webhook_endpoint.disabled",
         }
     }
 
@@ -228,6 +248,11 @@ impl AuditAction {
             AuditAction::UserMfaEnrolled => "mfa_factor.created",
             AuditAction::UserMfaRemoved | AuditAction::UserMfaReset => "mfa_factor.deleted",
             AuditAction::UserRecoveryCodesRegenerated => "mfa_factor.recovery_codes_regenerated",
+            action @ (AuditAction::WebhookEndpointCreated
+            | AuditAction::WebhookEndpointUpdated
+            | AuditAction::WebhookEndpointDeleted
+            | AuditAction::WebhookEndpointSecretRotated
+            | AuditAction::WebhookEndpointDisabled) => action.name(),
         }
     }
 
@@ -264,6 +289,11 @@ impl AuditAction {
             | AuditAction::UserMfaReset
             | AuditAction::UserRecoveryCodesRegenerated => "user",
             AuditAction::UserMfaEnrolled | AuditAction::UserMfaRemoved => "mfa_factor",
+            AuditAction::WebhookEndpointCreated
+            | AuditAction::WebhookEndpointUpdated
+            | AuditAction::WebhookEndpointDeleted
+            | AuditAction::WebhookEndpointSecretRotated
+            | AuditAction::WebhookEndpointDisabled => "webhook_endpoint",
         }
     }
 }

@@ -7,6 +7,15 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+/// The type of the event that checks a webhook endpoint; sent to that endpoint only.
+pub const TEST_EVENT_TYPE: &str = "webhook.test";
+
+/// Whether `name` is the type of an event changes write (a feed filter or an endpoint's
+/// subscription may name it).
+pub fn is_event_type(name: &str) -> bool {
+    super::AuditAction::ALL.iter().any(|a| a.event_type() == name)
+}
+
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema, postgres_from_row::FromRow)]
 pub struct EventActor {

@@ -17,6 +17,7 @@ pub mod permission;
 pub mod reply;
 pub mod session;
 pub mod user;
+pub mod webhook;
 
 pub use api_key::{ApiKey, CreatedApiKey, KeyCaller};
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
@@ -34,3 +35,4 @@ pub use permission::{Permission, PermissionSet};
 pub use reply::{Message, SessionsRevoked};
 pub use session::{ClientInfo, Session, SessionMethod, TokenPair};
 pub use user::{PendingEmailChange, User, UserCredentials, UserStatus};
+pub use webhook::{CreatedWebhookEndpoint, RotatedWebhookSecret, WebhookDelivery, WebhookEndpoint};

@@ -33,11 +33,13 @@ pub enum Permission {
     ApiKeysManage,
     /// Read the organization's events feed.
     EventsRead,
+    /// Create, change, test and delete the organization's webhook endpoints.
+    WebhooksManage,
 }
 
 impl Permission {
     /// Every permission, in catalog order.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgDelete,
@@ -52,6 +54,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::ApiKeysManage,
         Permission::EventsRead,
+        Permission::WebhooksManage,
     ];
 
     /// The wire and database spelling, e.g. `members:read`.
@@ -71,6 +74,7 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::ApiKeysManage => "api_keys:manage",
             Permission::EventsRead => "events:read",
+            Permission::WebhooksManage => "webhooks:manage",
         }
     }
 
@@ -91,6 +95,7 @@ impl Permission {
             Permission::AuditRead => "Read the audit log",
             Permission::ApiKeysManage => "Create, rotate and revoke the organization's API keys",
             Permission::EventsRead => "Read the organization's events feed",
+            Permission::WebhooksManage => "Create, change, test and delete the organization's webhook endpoints",
         }
     }
 

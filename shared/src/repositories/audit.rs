@@ -11,13 +11,21 @@ use crate::models::{AuditEntry, NewAuditEntry};
 /// The events a change's audit rows (the CTE `a`) write beside them, one each: the event's id
 /// is the audit row's (`evt_` and its UUIDv7, so ids sort by time), its type $10, its actor as
 /// the feed names it, and thin data (the target's id and the audit metadata, which never holds
-/// a secret or an address).
-const EVENTS_OF_AUDIT_ROWS: &str = " INSERT INTO events (id, type, org_id, actor_type, actor_id, data)
+/// a secret or an address). Each event is queued for every enabled webhook endpoint that
+/// takes it (the organization's and the platform's), in the same transaction; the statement's
+/// row count is the number queued.
+const EVENTS_OF_AUDIT_ROWS: &str = ", e AS (
+     INSERT INTO events (id, type, org_id, actor_type, actor_id, data)
      SELECT 'evt_' || replace(a.id::text, '-', ''), $10, a.org_id,
             CASE WHEN a.actor_id IS NULL THEN 'system' WHEN a.actor_type = 'client' THEN 'm2m_client'
                  ELSE a.actor_type END,
             a.actor_id, jsonb_build_object('id', a.target_id) || a.metadata
-     FROM a";
+     FROM a
+     RETURNING id, type, org_id)
+ INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at)
+ SELECT w.id, e.id, now() FROM e JOIN webhook_endpoints w
+     ON w.enabled AND (w.org_id IS NULL OR w.org_id = e.org_id)
+    AND (w.event_types = '{}' OR e.type = ANY (w.event_types))";
 const INSERT: &str = concatcp!(
     "WITH a AS (
          INSERT INTO audit_log (id, org_id, actor_id, action, target_type, target_id, metadata, ip, actor_type)
@@ -26,8 +34,9 @@ const INSERT: &str = concatcp!(
     EVENTS_OF_AUDIT_ROWS
 );
 
-/// Records a change; call it in the transaction that makes the change.
-pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<(), DbError> {
+/// Records a change; call it in the transaction that makes the change. Answers how many
+/// webhook deliveries it queued.
+pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<u64, DbError> {
     cached::execute(
         db,
         INSERT,
@@ -44,8 +53,7 @@ pub async fn insert(db: &impl GenericClient, entry: &NewAuditEntry) -> Result<()
             &entry.action.event_type(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 const INSERT_EACH: &str = concatcp!(
@@ -56,8 +64,9 @@ const INSERT_EACH: &str = concatcp!(
     EVENTS_OF_AUDIT_ROWS
 );
 
-/// Records one change per target, all alike but for the target, in one statement.
-pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_ids: &[Uuid]) -> Result<(), DbError> {
+/// Records one change per target, all alike but for the target, in one statement. Answers how
+/// many webhook deliveries it queued.
+pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_ids: &[Uuid]) -> Result<u64, DbError> {
     let ids: Vec<Uuid> = target_ids.iter().map(|_| Uuid::now_v7()).collect();
     cached::execute(
         db,
@@ -75,8 +84,7 @@ pub async fn insert_each(db: &impl GenericClient, entry: &NewAuditEntry, target_
             &entry.action.event_type(),
         ],
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 const FORGET_ADDRESSES_OF_ACTOR: &str = "UPDATE audit_log SET ip = NULL WHERE actor_id = $1 AND ip IS NOT NULL";

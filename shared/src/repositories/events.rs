@@ -14,13 +14,15 @@ const POSITION: &str = "SELECT e.xact_id::text, e.seq FROM events e
      WHERE e.id = $2 AND ($1::uuid IS NULL OR e.org_id = $1)";
 /// Events after a place ($2, $3; NULL: from the start), of some types ($4; NULL: all), in feed
 /// order: (transaction, sequence), and only those whose transaction is older than every one
-/// still running, so an event that commits late is never passed over.
+/// still running, so an event that commits late is never passed over. A `webhook.test` event
+/// is for its one endpoint, not the feed.
 const PAGE: &str = concatcp!(
     "SELECT ",
     COLUMNS,
     " FROM events e
       WHERE ($1::uuid IS NULL OR e.org_id = $1)
         AND e.xact_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND e.type <> 'webhook.test'
         AND ($2::text IS NULL OR (e.xact_id, e.seq) > ($2::text::xid8, $3::int8))
         AND ($4::text[] IS NULL OR e.type = ANY ($4))
       ORDER BY e.xact_id, e.seq

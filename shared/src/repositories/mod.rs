@@ -76,6 +76,8 @@ pub mod revoked_tokens;
 pub mod roles;
 pub mod sessions;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 pub use deadpool_postgres::GenericClient;
 

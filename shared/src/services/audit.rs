@@ -53,7 +53,8 @@ pub async fn record(
         metadata,
         ip: actor.ip,
     };
-    audit::insert(db, &entry).await
+    queued(audit::insert(db, &entry).await?);
+    Ok(())
 }
 
 /// Records an account's own event (no org), one row per target: who acted, from where, on
@@ -75,7 +76,15 @@ pub async fn record_account(
         metadata,
         ip,
     };
-    audit::insert_each(db, &entry, target_ids).await
+    queued(audit::insert_each(db, &entry, target_ids).await?);
+    Ok(())
+}
+
+/// Marks the request for a hand-off to the webhook sender when the change queued deliveries.
+fn queued(deliveries: u64) {
+    if deliveries > 0 {
+        crate::webhooks::handoff::note_queued();
+    }
 }
 
 /// The org's log, newest first.

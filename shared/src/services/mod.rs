@@ -19,6 +19,7 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod orgs;
 pub mod outbox;
+pub mod ownership;
 pub mod quotas;
 pub mod roles;
 pub mod second_factor;
@@ -26,6 +27,9 @@ pub mod session_admin;
 pub mod sessions;
 pub mod sign_in;
 pub mod users;
+#[cfg(feature = "sender")]
+pub mod webhook_delivery;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests {

@@ -3,21 +3,20 @@
 //! administrators for the platform's own clients. A secret is shown once; a client has at most
 //! two, so one is replaced by adding the new and then removing the old.
 
-use std::net::IpAddr;
-
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::machine_secret::{self, SecretKind};
 use crate::auth::tokens;
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::{AuditAction, ClientSecret, CreatedClient, CreatedSecret, OAuthClient, Page, PageRequest};
 use crate::models::{Permission, PermissionSet};
 use crate::repositories::GenericClient;
 use crate::repositories::oauth_clients::{self, ClientUpdate, NewClient as NewClientRow};
-use crate::services::access::{Caller, OrgActor, OrgRead};
-use crate::services::{audit, quotas, users};
+use crate::services::ownership::Decided;
+pub use crate::services::ownership::{Manager, Reader};
+use crate::services::quotas;
 use crate::state::AppState;
 
 /// Most clients one organization (or the platform) may register.
@@ -85,86 +84,6 @@ pub struct ClientChanges {
     pub jwks: Option<Value>,
 }
 
-/// Who changes clients: a member (or machine) of an organization, or a platform admin.
-#[derive(Clone, Copy, Debug)]
-pub enum Manager<'a> {
-    /// For the organization's clients.
-    Org(&'a OrgActor),
-    /// For the platform's clients, from this address.
-    Platform(&'a Caller, Option<IpAddr>),
-}
-
-/// Who reads clients: an org read (its caller resolved with the read), or a platform admin.
-#[derive(Clone, Copy, Debug)]
-pub enum Reader<'a> {
-    /// The organization's clients.
-    Org(&'a OrgRead),
-    /// The platform's.
-    Platform,
-}
-
-/// A manager as judged under the owner's lock.
-enum Decided {
-    Org(OrgActor),
-    Platform { admin: Uuid, ip: Option<IpAddr> },
-}
-
-impl Decided {
-    /// Takes the owner's lock and judges the manager under it: an org write's lock with
-    /// `api_keys:manage`, or the platform admins' lock with the caller still one of them.
-    async fn under_lock(manager: Manager<'_>, tx: &impl GenericClient) -> AppResult<Decided> {
-        match manager {
-            Manager::Org(actor) => {
-                let actor = actor.locked(tx).await?;
-                actor.require(Permission::ApiKeysManage)?;
-                Ok(Decided::Org(actor))
-            }
-            Manager::Platform(caller, ip) => {
-                users::lock_admins_as(tx, caller).await?;
-                Ok(Decided::Platform { admin: caller.user.id, ip })
-            }
-        }
-    }
-
-    /// The clients' owner column: the org, or None for the platform.
-    fn owner(&self) -> Option<Uuid> {
-        match self {
-            Decided::Org(actor) => Some(actor.org_id),
-            Decided::Platform { .. } => None,
-        }
-    }
-
-    fn created_by(&self) -> Option<Uuid> {
-        match self {
-            Decided::Org(actor) => actor.user_id(),
-            Decided::Platform { admin, .. } => Some(*admin),
-        }
-    }
-
-    /// In an organization nobody gives a client more than they hold; a platform admin gives
-    /// a platform client any permission (it acts in no organization).
-    fn require_all(&self, wanted: &PermissionSet, what: &str) -> AppResult<()> {
-        match self {
-            Decided::Org(actor) => actor.require_all(wanted, what),
-            Decided::Platform { .. } => Ok(()),
-        }
-    }
-
-    /// Records the change: in the org's audit log, or as the admin's own act.
-    async fn record(
-        &self,
-        tx: &impl GenericClient,
-        action: AuditAction,
-        id: Uuid,
-        metadata: Value,
-    ) -> Result<(), DbError> {
-        match self {
-            Decided::Org(actor) => audit::record(tx, actor, action, id, metadata).await,
-            Decided::Platform { admin, ip } => audit::record_account(tx, *admin, *ip, action, &[id], metadata).await,
-        }
-    }
-}
-
 fn no_client() -> AppError {
     AppError::NotFound("No such client.".into())
 }
@@ -174,7 +93,7 @@ fn no_client() -> AppError {
 pub async fn create(state: &AppState, manager: Manager<'_>, req: NewClient) -> AppResult<CreatedClient> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let decided = Decided::under_lock(manager, &tx).await?;
+    let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     decided.require_all(&req.permissions, "A client with these permissions")?;
     // Counted under the owner's lock, which every client write takes.
     let existing = oauth_clients::count(&tx, decided.owner()).await?;
@@ -258,7 +177,7 @@ pub async fn update(
 ) -> AppResult<OAuthClient> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let decided = Decided::under_lock(manager, &tx).await?;
+    let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     let before = oauth_clients::find(&tx, decided.owner(), id).await?.ok_or_else(no_client)?;
     decided.require_all(&PermissionSet::from_names(&before.permissions), "Changing this client")?;
     if let Some(permissions) = &changes.permissions {
@@ -293,7 +212,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, manager: Manager<'_>, id: Uuid) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let decided = Decided::under_lock(manager, &tx).await?;
+    let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     let before = oauth_clients::find(&tx, decided.owner(), id).await?.ok_or_else(no_client)?;
     decided.require_all(&PermissionSet::from_names(&before.permissions), "Deleting this client")?;
     oauth_clients::delete(&tx, decided.owner(), id).await?.ok_or_else(no_client)?;
@@ -308,7 +227,7 @@ pub async fn delete(state: &AppState, manager: Manager<'_>, id: Uuid) -> AppResu
 pub async fn add_secret(state: &AppState, manager: Manager<'_>, id: Uuid) -> AppResult<CreatedSecret> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let decided = Decided::under_lock(manager, &tx).await?;
+    let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     let before = locked_client(&tx, &decided, id, "Adding a secret to this client").await?;
     if before.jwks.is_some() {
         return Err(AppError::Conflict("This client signs assertions with its keys; it has no secrets.".into()));
@@ -331,7 +250,7 @@ pub async fn add_secret(state: &AppState, manager: Manager<'_>, id: Uuid) -> App
 pub async fn remove_secret(state: &AppState, manager: Manager<'_>, id: Uuid, secret_id: Uuid) -> AppResult<()> {
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
-    let decided = Decided::under_lock(manager, &tx).await?;
+    let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     let before = locked_client(&tx, &decided, id, "Removing a secret of this client").await?;
     if !before.secrets.0.iter().any(|s| s.id == secret_id) {
         return Err(AppError::NotFound("No such secret of this client.".into()));

@@ -80,6 +80,14 @@ uuid_path!(
     ClientSecretPath, "secret_id", "secret of this client"
 );
 uuid_path!(
+    /// The `{webhook_id}` of a webhook endpoint route.
+    WebhookPath, "webhook_id", "webhook endpoint"
+);
+uuid_path!(
+    /// The `{delivery_id}` of one of a webhook endpoint's deliveries.
+    DeliveryPath, "delivery_id", "delivery"
+);
+uuid_path!(
     /// The `{org}` of a platform-admin org route, which needs no membership.
     OrgPath, "org", "organization"
 );

@@ -51,7 +51,7 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
         }
         if name in SIGNING:
             env["JWT_PRIVATE_KEY"] = private_key
-        if name in SIGNING or name == "UsersFunction":
+        if name in SIGNING or name in ("UsersFunction", "OrgsFunction"):
             env["MFA_ENCRYPTION_KEY"] = mfa_key
         props["Environment"] = {"Variables": env}
     template["Globals"]["Function"].pop("Environment", None)

@@ -66,6 +66,24 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("orgs-audit-log", 200),
         ("orgs-events", 200),
         ("orgs-platform-events", 200),
+        ("orgs-webhooks-list", 200),
+        ("orgs-webhooks-create", 201),
+        ("orgs-webhooks-get", 200),
+        ("orgs-webhooks-update", 200),
+        ("orgs-webhooks-delete", 204),
+        ("orgs-webhooks-rotate-secret", 201),
+        ("orgs-webhooks-test", 202),
+        ("orgs-webhooks-deliveries", 200),
+        ("orgs-webhooks-retry", 202),
+        ("orgs-platform-webhooks-list", 200),
+        ("orgs-platform-webhooks-create", 201),
+        ("orgs-platform-webhooks-get", 200),
+        ("orgs-platform-webhooks-update", 200),
+        ("orgs-platform-webhooks-delete", 204),
+        ("orgs-platform-webhooks-rotate-secret", 201),
+        ("orgs-platform-webhooks-test", 202),
+        ("orgs-platform-webhooks-deliveries", 200),
+        ("orgs-platform-webhooks-retry", 202),
         ("orgs-permissions", 200),
         ("users-my-organizations", 200),
         ("users-list", 200),
@@ -202,6 +220,21 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     if second_secret {
         post(format!("/oauth2/clients/{platform_id}/secrets"), json!({}), access.clone()).await;
     }
+    // A webhook endpoint of the org and one of the platform, each with a delivery that has
+    // failed (so that it can be retried).
+    let webhook = post(format!("/orgs/{org}/webhooks"), json!({"url": "https://hooks.example.com/in"}), access.clone())
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivery = post(format!("/orgs/{org}/webhooks/{webhook}/test"), json!({}), access.clone()).await;
+    let platform_webhook = post("/webhooks".into(), json!({"url": "https://hooks.example.com/all"}), access.clone())
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let platform_delivery = post(format!("/webhooks/{platform_webhook}/test"), json!({}), access.clone()).await;
+    app.sql("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL").await;
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
@@ -244,6 +277,10 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_PLATFORM_CLIENT_ID", platform_id)
         .replace("REPLACE_WITH_CLIENT_SECRET_ID", client["secrets"][0]["id"].as_str().unwrap())
         .replace("REPLACE_WITH_CLIENT_ID", client_id)
+        .replace("REPLACE_WITH_PLATFORM_WEBHOOK_ID", &platform_webhook)
+        .replace("REPLACE_WITH_PLATFORM_DELIVERY_ID", platform_delivery["id"].as_str().unwrap())
+        .replace("REPLACE_WITH_WEBHOOK_ID", &webhook)
+        .replace("REPLACE_WITH_DELIVERY_ID", delivery["id"].as_str().unwrap())
         .replace("REPLACE_WITH_API_KEY_ID", key["id"].as_str().unwrap())
         .replace("REPLACE_WITH_API_KEY", key["value"].as_str().unwrap())
         .replace("REPLACE_WITH_USER_ID", &bob.to_string())

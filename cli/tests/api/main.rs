@@ -42,6 +42,7 @@ mod sessions;
 mod standard_clients;
 mod statements;
 mod tls;
+mod webhook_delivery;
 mod webhooks;
 
 use identity_testkit::TestApp;

@@ -14,7 +14,7 @@ use identity_testkit::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::receiver::{Answer, Received, Receiver};
+use crate::receiver::{Received, Receiver};
 use crate::{PASSWORD, app_with, create_org, email};
 
 /// An app whose webhooks may go to loopback receivers, as a local deployment's may.

@@ -24,6 +24,9 @@ struct World {
     /// An OAuth client of the org, and its one secret's id.
     client: String,
     secret: String,
+    /// A webhook endpoint of the org, and the delivery of its test event.
+    webhook: String,
+    delivery: String,
 }
 
 async fn world(app: &TestApp, n: usize) -> World {
@@ -49,7 +52,14 @@ async fn world(app: &TestApp, n: usize) -> World {
     assert_eq!((invited.status.as_u16(), role.status.as_u16()), (201, 201), "{} {}", invited.json, role.json);
     let client = call(Method::POST, format!("/orgs/{org}/clients"), json!({"name": "c", "permissions": []})).await;
     assert_eq!(client.status, 201, "{}", client.json);
+    let webhook = call(Method::POST, format!("/orgs/{org}/webhooks"), json!({"url": "https://hooks.example.com/in"})).await;
+    assert_eq!(webhook.status, 201, "{}", webhook.json);
+    let webhook = webhook.json["id"].as_str().unwrap().to_owned();
+    let delivery = call(Method::POST, format!("/orgs/{org}/webhooks/{webhook}/test"), json!({})).await;
+    assert_eq!(delivery.status, 202, "{}", delivery.json);
     World {
+        webhook,
+        delivery: delivery.json["id"].as_str().unwrap().to_owned(),
         client: client.json["client_id"].as_str().unwrap().to_owned(),
         secret: client.json["secrets"][0]["id"].as_str().unwrap().to_owned(),
         token,
@@ -93,6 +103,9 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "RotateApiKey" => json!({"overlap_seconds": 60}),
         "CreateClient" => json!({"name": "backend", "permissions": ["org:read"], "access_token_ttl_seconds": 600}),
         "UpdateClient" => json!({"name": "renamed", "permissions": ["org:read"], "access_token_ttl_seconds": 300}),
+        "CreateWebhook" => json!({"url": "https://hooks.example.com/in", "description": "d", "event_types": ["role.created"]}),
+        "UpdateWebhook" => json!({"url": "https://hooks.example.com/2", "description": "d", "event_types": [], "enabled": true}),
+        "RotateWebhookSecret" => json!({"overlap_seconds": 60}),
         other => panic!("no valid body for {other}: add one"),
     }
 }
@@ -260,6 +273,8 @@ fn fill(path: &str, w: &World) -> String {
         .replace("{sid}", &w.session)
         .replace("{client_id}", &w.client)
         .replace("{secret_id}", &w.secret)
+        .replace("{webhook_id}", &w.webhook)
+        .replace("{delivery_id}", &w.delivery)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

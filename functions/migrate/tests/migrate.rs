@@ -28,7 +28,8 @@ async fn running_twice_is_harmless() {
             "V12__revoked_tokens".to_owned(),
             "V13__oauth_clients".to_owned(),
             "V14__request_counters".to_owned(),
-            "V15__events".to_owned()
+            "V15__events".to_owned(),
+            "V16__webhooks".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -68,7 +69,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V12__revoked_tokens".to_owned(),
             "V13__oauth_clients".to_owned(),
             "V14__request_counters".to_owned(),
-            "V15__events".to_owned()
+            "V15__events".to_owned(),
+            "V16__webhooks".to_owned()
         ]
     );
 }

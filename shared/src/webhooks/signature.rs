@@ -55,7 +55,7 @@ mod tests {
         let key = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"test": 2432232314}"#;
         assert_eq!(
-            sign(&[key.clone()], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            sign(std::slice::from_ref(&key), "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
         let two = sign(&[key.clone(), key], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);

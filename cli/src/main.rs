@@ -101,12 +101,12 @@ async fn main() -> anyhow::Result<()> {
             let pool = identity_shared::db::create_pool(&config)?;
             let report = identity_shared::services::key_rotation::reseal_all(&pool, &sealer).await?;
             println!(
-                "checked {} factor(s): {} sealed again under MFA_ENCRYPTION_KEY, {} open under no configured key",
+                "checked {} secret(s) (TOTP factors and webhook signing secrets): {} sealed again under MFA_ENCRYPTION_KEY, {} open under no configured key",
                 report.checked, report.resealed, report.unopenable
             );
             anyhow::ensure!(
                 report.unopenable == 0,
-                "{} factor(s) open under no configured key (their owners need an admin's DELETE /users/{{id}}/mfa)",
+                "{} secret(s) open under no configured key (a factor's owner needs an admin's DELETE /users/{{id}}/mfa; a webhook endpoint, a rotate-secret)",
                 report.unopenable
             );
             Ok(())

@@ -177,6 +177,14 @@ async fn mfa_reseal_moves_every_factor_to_the_new_key_and_reports_what_no_key_op
         let (token, _) = app.signed_in(email, "long enough").await;
         factors.push(app.enrol_totp(&token, "long enough").await);
     }
+    // A webhook endpoint's signing secret is sealed with the same key, and moves with the factors.
+    let (owner, _) = app.signed_in("owner@example.com", "long enough").await;
+    let org =
+        app.call(axum::http::Method::POST, "/orgs", Some(serde_json::json!({"name": "Acme"})), Some(&owner)).await;
+    let body = serde_json::json!({"url": "https://hooks.example.com/in"});
+    let path = format!("/orgs/{}/webhooks", org.json["id"].as_str().unwrap());
+    let endpoint = app.call(axum::http::Method::POST, path, Some(body), Some(&owner)).await;
+    let webhook_secret = endpoint.json["secret"].as_str().unwrap().to_owned();
     let reseal = |keys: &[(&str, &str)]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_identity"));
         command.args(["mfa", "reseal"]).env("DATABASE_URL", &app.db.url).env_remove("MFA_PREVIOUS_ENCRYPTION_KEYS");
@@ -186,9 +194,18 @@ async fn mfa_reseal_moves_every_factor_to_the_new_key_and_reports_what_no_key_op
     let out = reseal(&rotation);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8(out.stdout).unwrap();
-    assert!(said.contains("checked 2 factor(s): 2 sealed again"), "{said}");
+    assert!(said.contains("checked 3 secret(s) (TOTP factors and webhook signing secrets): 3 sealed again"), "{said}");
     let again = String::from_utf8(reseal(&rotation).stdout).unwrap();
-    assert!(again.contains("checked 2 factor(s): 0 sealed again"), "running twice is harmless: {again}");
+    assert!(
+        again.contains("checked 3 secret(s) (TOTP factors and webhook signing secrets): 0 sealed again"),
+        "{again}"
+    );
+    let row = &app.sql("SELECT id, sealed FROM webhook_secrets").await[0];
+    let opened = identity_shared::auth::sealed::Sealer::new(NEW.as_bytes())
+        .unwrap()
+        .open(&row.get::<_, Vec<u8>>(1), &identity_shared::services::webhooks::secret_context(row.get(0)))
+        .expect("the new key alone opens the webhook secret");
+    assert_eq!(opened.plaintext, webhook_secret.as_bytes());
 
     // The old key gone, both still sign in with their codes.
     let new_only = app.sibling(identity_cli::routes(), &[("MFA_ENCRYPTION_KEY", NEW)]);
@@ -200,7 +217,7 @@ async fn mfa_reseal_moves_every_factor_to_the_new_key_and_reports_what_no_key_op
     let before = app.sql("SELECT secret_sealed FROM mfa_factors ORDER BY id").await;
     let out = reseal(&[("MFA_ENCRYPTION_KEY", "a key that sealed nothing here 32 bytes+")]);
     assert!(!out.status.success());
-    assert!(String::from_utf8(out.stdout).unwrap().contains("2 open under no configured key"));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("3 open under no configured key"));
     let after = app.sql("SELECT secret_sealed FROM mfa_factors ORDER BY id").await;
     let bytes = |rows: &[tokio_postgres::Row]| rows.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect::<Vec<_>>();
     assert_eq!(bytes(&before), bytes(&after));

@@ -56,6 +56,8 @@ struct World {
     keys: [(String, String); 2],
     /// Org A's and org B's clients: (client_id, its secret's id, a token it got).
     clients: [(String, String, String); 2],
+    /// Org A's and org B's webhook endpoints: (id, the id of a failed delivery to it).
+    webhooks: [(String, String); 2],
 }
 
 async fn world() -> World {
@@ -124,6 +126,21 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
     };
     let clients =
         [client(org_a, owner_a.clone(), KEY_A_PERMISSIONS.to_vec()).await, client(org_b, owner_b.clone(), all).await];
+    let webhook = |org: Uuid, token: String| {
+        let app = &app;
+        async move {
+            let body = json!({"url": "https://hooks.example.com/matrix"});
+            let res = app.call(Method::POST, &format!("/orgs/{org}/webhooks"), Some(body), Some(&token)).await;
+            assert_eq!(res.status, 201, "{}", res.json);
+            let id = res.json["id"].as_str().unwrap().to_owned();
+            let test = app.call(Method::POST, &format!("/orgs/{org}/webhooks/{id}/test"), None, Some(&token)).await;
+            assert_eq!(test.status, 202, "{}", test.json);
+            (id, test.json["id"].as_str().unwrap().to_owned())
+        }
+    };
+    let webhooks = [webhook(org_a, owner_a.clone()).await, webhook(org_b, owner_b.clone()).await];
+    // Finished deliveries, so that one can be retried.
+    app.sql("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL").await;
     World {
         app,
         org_a,
@@ -135,6 +152,7 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         tokens: [owner_a, admin_a, member_a, owner_b],
         keys,
         clients,
+        webhooks,
     }
 }
 
@@ -167,6 +185,10 @@ impl World {
             .replace("{clientA}", &self.clients[0].0)
             .replace("{clientB}", &self.clients[1].0)
             .replace("{secretA}", &self.clients[0].1)
+            .replace("{webhookA}", &self.webhooks[0].0)
+            .replace("{webhookB}", &self.webhooks[1].0)
+            .replace("{deliveryA}", &self.webhooks[0].1)
+            .replace("{deliveryB}", &self.webhooks[1].1)
     }
 }
 
@@ -249,6 +271,45 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
         (get.clone(), "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (Method::DELETE, "/orgs/{A}/clients/{clientB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/clients/{clientA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        // Webhook endpoints: webhooks:manage (owners and admins); the platform's are admins'.
+        (get.clone(), "/orgs/{A}/webhooks", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/webhooks",
+            Some(json!({"url": "https://hooks.example.com/new"})),
+            [201, 201, 403, 404, 401, 401, 403, 404],
+        ),
+        (get.clone(), "/orgs/{A}/webhooks/{webhookA}", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::PATCH,
+            "/orgs/{A}/webhooks/{webhookA}",
+            Some(json!({"description": "renamed"})),
+            [200, 200, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::POST, "/orgs/{A}/webhooks/{webhookA}/rotate-secret", None, [201, 201, 403, 404, 401, 401, 403, 404]),
+        (Method::POST, "/orgs/{A}/webhooks/{webhookA}/test", None, [202, 202, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/webhooks/{webhookA}/deliveries", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/webhooks/{webhookA}/deliveries/{deliveryA}/retry",
+            None,
+            [202, 202, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::DELETE, "/orgs/{A}/webhooks/{webhookA}", None, [204, 204, 403, 404, 401, 401, 403, 404]),
+        // B's endpoint or delivery through A's path, and A's through B's: no such thing.
+        (get.clone(), "/orgs/{A}/webhooks/{webhookB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (Method::POST, "/orgs/{A}/webhooks/{webhookB}/test", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/webhooks/{webhookB}/deliveries", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/webhooks/{webhookA}/deliveries/{deliveryB}/retry",
+            None,
+            [404, 404, 403, 404, 401, 401, 403, 404],
+        ),
+        (get.clone(), "/orgs/{B}/webhooks/{webhookA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        (Method::DELETE, "/orgs/{B}/webhooks/{webhookA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        (get.clone(), "/webhooks", None, [403, 403, 403, 403, 401, 401, 401, 401]),
+        (get.clone(), "/webhooks/{webhookA}", None, [403, 403, 403, 403, 401, 401, 401, 401]),
         // The events feed: events:read (owners and admins); the platform's feed is admins'.
         (get.clone(), "/orgs/{A}/events", None, [200, 200, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/events", None, [404, 404, 404, 200, 401, 401, 404, 200]),

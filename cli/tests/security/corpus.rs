@@ -52,7 +52,8 @@ async fn world(app: &TestApp, n: usize) -> World {
     assert_eq!((invited.status.as_u16(), role.status.as_u16()), (201, 201), "{} {}", invited.json, role.json);
     let client = call(Method::POST, format!("/orgs/{org}/clients"), json!({"name": "c", "permissions": []})).await;
     assert_eq!(client.status, 201, "{}", client.json);
-    let webhook = call(Method::POST, format!("/orgs/{org}/webhooks"), json!({"url": "https://hooks.example.com/in"})).await;
+    let webhook =
+        call(Method::POST, format!("/orgs/{org}/webhooks"), json!({"url": "https://hooks.example.com/in"})).await;
     assert_eq!(webhook.status, 201, "{}", webhook.json);
     let webhook = webhook.json["id"].as_str().unwrap().to_owned();
     let delivery = call(Method::POST, format!("/orgs/{org}/webhooks/{webhook}/test"), json!({})).await;
@@ -103,8 +104,12 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "RotateApiKey" => json!({"overlap_seconds": 60}),
         "CreateClient" => json!({"name": "backend", "permissions": ["org:read"], "access_token_ttl_seconds": 600}),
         "UpdateClient" => json!({"name": "renamed", "permissions": ["org:read"], "access_token_ttl_seconds": 300}),
-        "CreateWebhook" => json!({"url": "https://hooks.example.com/in", "description": "d", "event_types": ["role.created"]}),
-        "UpdateWebhook" => json!({"url": "https://hooks.example.com/2", "description": "d", "event_types": [], "enabled": true}),
+        "CreateWebhook" => {
+            json!({"url": "https://hooks.example.com/in", "description": "d", "event_types": ["role.created"]})
+        }
+        "UpdateWebhook" => {
+            json!({"url": "https://hooks.example.com/2", "description": "d", "event_types": [], "enabled": true})
+        }
         "RotateWebhookSecret" => json!({"overlap_seconds": 60}),
         other => panic!("no valid body for {other}: add one"),
     }

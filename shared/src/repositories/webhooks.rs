@@ -54,8 +54,10 @@ const RETIRE_SECRETS: &str =
 /// The secrets that sign now, the current one first.
 const SIGNING_SECRETS: &str = "SELECT id, sealed FROM webhook_secrets
      WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY expires_at NULLS FIRST, id";
-const RESEAL: &str = "UPDATE webhook_secrets SET sealed = $2 WHERE id = $1";
-const ALL_SECRETS: &str = "SELECT id, sealed FROM webhook_secrets";
+/// A secret sealed again, unless it changed since it was read.
+const RESEAL: &str = "UPDATE webhook_secrets SET sealed = $3 WHERE id = $1 AND sealed = $2";
+const SEALED_PAGE: &str = "SELECT id, sealed FROM webhook_secrets
+     WHERE id > COALESCE($1::uuid, '00000000-0000-0000-0000-000000000000') ORDER BY id LIMIT $2";
 
 /// A checked endpoint to store.
 #[derive(Debug)]
@@ -153,13 +155,17 @@ pub async fn signing_secrets(db: &impl GenericClient, endpoint_id: Uuid) -> Resu
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
-/// Every sealed secret, for sealing again under a new key.
-pub async fn all_secrets(db: &impl GenericClient) -> Result<Vec<(Uuid, Vec<u8>)>, DbError> {
-    let rows = cached::query(db, ALL_SECRETS, &[]).await?;
+/// Sealed secrets after `after`, by id, for sealing again under a new key.
+pub async fn sealed_page(
+    db: &impl GenericClient,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Vec<u8>)>, DbError> {
+    let rows = cached::query(db, SEALED_PAGE, &[&after, &limit]).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
-/// Stores a secret sealed again.
-pub async fn reseal(db: &impl GenericClient, id: Uuid, sealed: &[u8]) -> Result<(), DbError> {
-    cached::execute(db, RESEAL, &[&id, &sealed]).await.map(drop)
+/// Stores a secret sealed again if it is still `was`; whether it was.
+pub async fn reseal(db: &impl GenericClient, id: Uuid, was: &[u8], sealed: &[u8]) -> Result<bool, DbError> {
+    Ok(cached::execute(db, RESEAL, &[&id, &was, &sealed]).await? > 0)
 }

@@ -26,7 +26,8 @@ pub fn start_webhook_sender(state: &AppState) -> anyhow::Result<()> {
     let sender = Sender::new(std::sync::Arc::new(SystemResolver), settings.timeout, settings.allow_local_targets)?;
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     handoff::install(handoff::Handoff::InProcess(wake.clone()));
-    tokio::spawn(webhook_delivery::serve(state.clone(), sender, wake, SENDER_SWEEP));
+    let outbox = webhook_delivery::Outbox::of(state, sender)?;
+    tokio::spawn(webhook_delivery::serve(outbox, wake, SENDER_SWEEP));
     Ok(())
 }
 

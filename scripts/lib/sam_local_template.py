@@ -20,8 +20,9 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
     mfa_key = secrets.token_urlsafe(32)
     with open(path, encoding="utf-8") as f:
         template = yaml_parse(f.read())
-    # Only the HTTP functions serve start-api; the mailer and migrate have no route.
-    for name in ("MailerFunction", "MigrateFunction"):
+    # Only the HTTP functions serve start-api; the mailer, migrate and the webhook sender have
+    # no route (without the sender, its schedule's work waits: start-api runs no schedule).
+    for name in ("MailerFunction", "MigrateFunction", "SenderFunction", "SenderInvokePolicy", "SenderLogs"):
         template["Resources"].pop(name)
     for name in list(template["Resources"]):
         if name.startswith("Mailer") and template["Resources"][name]["Type"] == "AWS::Logs::MetricFilter":
@@ -35,6 +36,7 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
         props["CodeUri"] = os.path.join(code_dir, folder)
         props["Architectures"] = ["x86_64"]
         props.pop("ReservedConcurrentExecutions", None)
+        props["Policies"] = [p for p in props.get("Policies", []) if p != {"Ref": "SenderInvokePolicy"}]
         env = {
             "DATABASE_URL": database_url,
             "DATABASE_POOL_SIZE": "2",

@@ -19,13 +19,19 @@ DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref":
 SES = {"Ref": "SesSendPolicy"}
 JWT = {"Ref": "JwtKeyReadPolicy"}
 MFA = {"Ref": "MfaKeyReadPolicy"}
+# The HTTP functions hand off to the webhook sender after a commit that queues a delivery.
+HANDOFF = {"WEBHOOK_SENDER_FUNCTION"}
+INVOKE = {"Ref": "SenderInvokePolicy"}
 
 # function: (its variables, the policies it holds besides the basic execution ones)
 EXPECTED = {
-    "AuthFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, MFA, DB]),
-    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES, [SES, JWT, MFA, DB]),
-    "OrgsFunction": (COMMON | VERIFY, [DB]),
-    "UsersFunction": (COMMON | VERIFY | MFA_KEY, [MFA, DB]),
+    "AuthFunction": (COMMON | SIGN | MAIL | PAGES | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
+    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
+    # Orgs seals webhook signing secrets with the MFA key.
+    "OrgsFunction": (COMMON | VERIFY | MFA_KEY | HANDOFF, [MFA, INVOKE, DB]),
+    "UsersFunction": (COMMON | VERIFY | MFA_KEY | HANDOFF, [MFA, INVOKE, DB]),
+    # The sender opens the signing secrets and reaches the database, nothing else.
+    "SenderFunction": (COMMON | MFA_KEY | {"DATABASE_HOST"}, [MFA, DB]),
     "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),
     # Migrate connects to the instance (no DATABASE_HOST), and signs and mails nothing.
     "MigrateFunction": (COMMON, [DB]),
@@ -86,6 +92,13 @@ def main(path):
                if r["Type"] == "AWS::Lambda::EventInvokeConfig" and r["Properties"]["FunctionName"] == {"Ref": "MailerFunction"}]
     if retries != [0]:
         failures.append(f"MailerFunction: async retries {retries}, want [0]")
+    # The sender: a few runs at most, not retried by Lambda (the outbox retries each delivery).
+    sender = resources["SenderFunction"]["Properties"]
+    if not 1 <= sender.get("ReservedConcurrentExecutions", 0) <= 10:
+        failures.append("SenderFunction: reserved concurrency is not between 1 and 10")
+    invoke = resources["SenderInvokePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    if [(i["Action"], i["Resource"]) for i in invoke] != [("lambda:InvokeFunction", {"Fn::GetAtt": ["SenderFunction", "Arn"]})]:
+        failures.append(f"SenderInvokePolicy: {json.dumps(invoke)}")
     for failure in failures:
         print(f"FAIL {failure}")
     print(f"template access: {len(failures)} problem(s) in {len(EXPECTED)} functions and the API's routes")

@@ -83,6 +83,11 @@ pub struct WebhookConfig {
     pub allow_local_targets: bool,
     /// `WEBHOOK_TIMEOUT_MS`: the longest one delivery attempt takes, connect to last byte (15 s).
     pub timeout: Duration,
+    /// `WEBHOOK_SENDER_FUNCTION`: the sender function the HTTP functions invoke after a commit
+    /// that queues a delivery (unset: its one-minute schedule alone sends).
+    pub sender_function: Option<String>,
+    /// `AWS_ENDPOINT_URL_LAMBDA`: another Lambda endpoint for that invoke (an emulator).
+    pub lambda_endpoint: Option<String>,
 }
 
 /// Quotas on what mails or grows without bound; 0 turns one off.
@@ -328,6 +333,8 @@ impl Config {
             webhooks: WebhookConfig {
                 allow_local_targets: local_targets(&env)?,
                 timeout: env.millis("WEBHOOK_TIMEOUT_MS", 15_000)?,
+                sender_function: env.get("WEBHOOK_SENDER_FUNCTION"),
+                lambda_endpoint: env.get("AWS_ENDPOINT_URL_LAMBDA"),
             },
             aws: AwsEnv::from_lookup(|key| env.get(key)),
         })

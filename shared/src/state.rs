@@ -29,7 +29,7 @@ struct Inner {
     mailer: Mailer,
     dummy_hash: OnceCell<String>,
     forgot_time: EqualTime,
-    sealer: Option<Sealer>,
+    sealer: Option<Arc<Sealer>>,
 }
 
 /// Why the state could not be built from the configuration; each keeps its cause.
@@ -60,7 +60,7 @@ impl AppState {
         let passwords = Passwords::new(config.argon2, config.password_hash_queue)?;
         let mailer = Mailer::from_config(&config.mail, &config.aws);
         let forgot_time = EqualTime::new(config.forgot_password_min);
-        let sealer = Sealer::from_config(&config.mfa)?;
+        let sealer = Sealer::from_config(&config.mfa)?.map(Arc::new);
         let dummy_hash = OnceCell::new();
         Ok(AppState {
             inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash, forgot_time, sealer }),
@@ -72,8 +72,9 @@ impl AppState {
         AppState::new(Config::from_env()?)
     }
 
-    /// The sealer of TOTP secrets; a 500 naming the missing setting where none is configured.
-    pub fn sealer(&self) -> Result<&Sealer, AppError> {
+    /// The sealer of TOTP and webhook secrets; a 500 naming the missing setting where none is
+    /// configured.
+    pub fn sealer(&self) -> Result<&Arc<Sealer>, AppError> {
         self.inner
             .sealer
             .as_ref()

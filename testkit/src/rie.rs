@@ -70,6 +70,12 @@ impl RieFunction {
         RieFunction { emulator, port }
     }
 
+    /// The emulator's address, as an `AWS_ENDPOINT_URL_LAMBDA` for the SDK's Invoke (which
+    /// names the function `function`, as the emulator does).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// Invokes the function with `event`; returns its answer (for an HTTP function, the API
     /// Gateway response: statusCode, headers, body).
     pub async fn invoke(&self, event: &str) -> Value {

@@ -1,6 +1,7 @@
 //! The built function binaries under AWS's real Lambda Runtime Interface Emulator: every
-//! events/ sample answers as it does in-process, and a reset mail is out before the answer,
-//! so a sandbox frozen right after it (SIGSTOP, as Lambda does) loses nothing.
+//! events/ sample answers as it does in-process, a reset mail is out before the answer, so a
+//! sandbox frozen right after it (SIGSTOP, as Lambda does) loses nothing, and a change that
+//! queues a webhook hands off to the sender function before its answer, which delivers it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +40,7 @@ fn lambda_env(app: &TestApp, function: &str, ses_endpoint: &str) -> Vec<(&'stati
         ("RUST_LOG", "warn".into()),
     ];
     env.extend(ses::settings(ses_endpoint));
-    if matches!(function, "identity-auth" | "identity-invitations" | "identity-users") {
+    if matches!(function, "identity-auth" | "identity-invitations" | "identity-users" | "identity-orgs") {
         let key = config.mfa.encryption_key.as_ref().expect("the test sealing key").expose_secret().to_owned();
         env.push(("MFA_ENCRYPTION_KEY", key));
     }
@@ -111,4 +112,47 @@ async fn a_reset_mail_is_out_before_the_answer_so_a_frozen_sandbox_loses_nothing
     );
     let reset = mails.last().unwrap();
     assert!(reset["body"]["text"].as_str().unwrap().contains("/reset-password?token="), "{reset}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_hands_off_to_the_sender_function_which_delivers_before_the_sandbox_freezes() {
+    let refused = "http://127.0.0.1:9";
+    let app = crate::app_with_ses_at(refused, &[]).await;
+    let receiver = crate::receiver::Receiver::start().await;
+    let raw = std::fs::read_to_string(events_dir().join("orgs-roles-create.json")).unwrap();
+    let event = fill_placeholders(&app, "orgs-roles-create", &raw).await;
+    let parsed: Value = serde_json::from_str(&event).unwrap();
+    let bearer = parsed["headers"]["authorization"].as_str().unwrap().trim_start_matches("Bearer ").to_owned();
+    let org = parsed["rawPath"].as_str().unwrap().split('/').nth(2).unwrap().to_owned();
+    // The endpoint is made before the sender starts; it takes role events only.
+    let body = serde_json::json!({"url": receiver.url("/hooks"), "event_types": ["role.created"]});
+    let local = app.sibling(identity_cli::routes(), &[("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")]);
+    let made = local.call(axum::http::Method::POST, format!("/orgs/{org}/webhooks"), Some(body), Some(&bearer)).await;
+    assert_eq!(made.status, 201, "{}", made.json);
+
+    let key = app.state.config().mfa.encryption_key.as_ref().unwrap().expose_secret().to_owned();
+    let sender_env = vec![
+        ("DATABASE_URL", app.db.url.clone()),
+        ("MFA_ENCRYPTION_KEY", key),
+        ("WEBHOOK_ALLOW_LOCAL_TARGETS", "true".into()),
+        ("LOG_FORMAT", "json".into()),
+        ("RUST_LOG", "warn".into()),
+    ];
+    let sender = RieFunction::start(&rie::binary("identity-sender"), &sender_env).await;
+    let mut env = lambda_env(&app, "identity-orgs", refused);
+    env.push(("WEBHOOK_SENDER_FUNCTION", "function".into()));
+    env.push(("AWS_ENDPOINT_URL_LAMBDA", sender.url()));
+    let orgs = RieFunction::start(&rie::binary("identity-orgs"), &env).await;
+    let answer = orgs.invoke(&event).await;
+    assert_eq!(answer["statusCode"], 201, "{answer}");
+    // Nothing in the API function's sandbox runs once its answer is out.
+    orgs.signal_runtime("STOP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while receiver.received().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    orgs.signal_runtime("CONT");
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "the hand-off woke the sender, which delivered within 5 s");
+    assert_eq!(received[0].json()["type"], "role.created");
 }

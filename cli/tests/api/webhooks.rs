@@ -30,7 +30,8 @@ pub fn sender(app: &TestApp) -> Sender {
 
 /// Runs the sender until nothing is due.
 pub async fn send_due(app: &TestApp) -> Report {
-    webhook_delivery::run(&app.state, &sender(app), Duration::from_secs(30)).await.unwrap()
+    let outbox = webhook_delivery::Outbox::of(&app.state, sender(app)).unwrap();
+    webhook_delivery::run(&outbox, Duration::from_secs(30)).await.unwrap()
 }
 
 /// An owner's token and their organization.

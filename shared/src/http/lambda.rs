@@ -94,6 +94,11 @@ async fn state(inner: &Inner) -> Result<AppState, AppError> {
     if inner.keys == TokenKeys::Sign && config.jwt_private_key.is_none() {
         return Err(AppError::bug("this function issues tokens: set JWT_PRIVATE_KEY_SECRET_ARN or JWT_PRIVATE_KEY"));
     }
+    #[cfg(feature = "handoff")]
+    if let Some(function) = &config.webhooks.sender_function {
+        use crate::webhooks::handoff::{self, Handoff};
+        handoff::install(Handoff::invoke(&config.aws, function.clone(), config.webhooks.lambda_endpoint.clone()));
+    }
     AppState::new(config).map_err(AppError::internal("building the function's state"))
 }
 

@@ -58,7 +58,7 @@ async fn retry_once_on_contention(req: Request, next: Next) -> Response {
 async fn hand_off_after_commit(req: Request, next: Next) -> Response {
     let (response, queued) = handoff::scope(next.run(req)).await;
     if queued && !response.status().is_client_error() && !response.status().is_server_error() {
-        handoff::wake();
+        handoff::wake().await;
     }
     response
 }

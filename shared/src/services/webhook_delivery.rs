@@ -14,7 +14,8 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::auth::sealed::Sealer;
-use crate::db::{self, DbError};
+use crate::config::WebhookConfig;
+use crate::db::{self, DbError, Pool};
 use crate::error::{AppError, AppResult};
 use crate::models::{AuditAction, NewAuditEntry};
 use crate::repositories::webhook_deliveries::{self, Claimed, Outcome};
@@ -33,6 +34,31 @@ pub const DISABLE_AFTER_FAILING: chrono::TimeDelta = chrono::TimeDelta::days(5);
 const RETRY_AFTER_MAX_SECS: u64 = 24 * 3600;
 /// Deliveries one claim takes, sent at once.
 const BATCH: i64 = 16;
+
+/// What a sender runs with: the database, the sealing keys, the settings and the HTTP client.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    /// The database.
+    pub pool: Pool,
+    /// Opens the signing secrets.
+    pub sealer: Arc<Sealer>,
+    /// Timeout and whether local receivers are allowed.
+    pub settings: WebhookConfig,
+    /// Sends.
+    pub sender: Sender,
+}
+
+impl Outbox {
+    /// The outbox of an app's state, sending with `sender`.
+    pub fn of(state: &AppState, sender: Sender) -> AppResult<Outbox> {
+        Ok(Outbox {
+            pool: state.pool().clone(),
+            sealer: state.sealer()?.clone(),
+            settings: state.config().webhooks.clone(),
+            sender,
+        })
+    }
+}
 
 /// What one run of the sender did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -79,11 +105,11 @@ fn jitter() -> f64 {
 }
 
 /// Sends due deliveries until none is due or `budget` has passed; what it did.
-pub async fn run(state: &AppState, sender: &Sender, budget: Duration) -> AppResult<Report> {
+pub async fn run(outbox: &Outbox, budget: Duration) -> AppResult<Report> {
     let started = std::time::Instant::now();
     let mut report = Report::default();
     loop {
-        let (batch, claimed) = run_batch(state, sender).await?;
+        let (batch, claimed) = run_batch(outbox).await?;
         report.add(batch);
         if claimed < BATCH as usize || started.elapsed() >= budget {
             return Ok(report);
@@ -92,17 +118,17 @@ pub async fn run(state: &AppState, sender: &Sender, budget: Duration) -> AppResu
 }
 
 /// Claims and sends one batch; what it did and how many it claimed.
-async fn run_batch(state: &AppState, sender: &Sender) -> AppResult<(Report, usize)> {
-    let lease = state.config().webhooks.timeout.as_secs_f64() + 60.0;
+async fn run_batch(outbox: &Outbox) -> AppResult<(Report, usize)> {
+    let lease = outbox.settings.timeout.as_secs_f64() + 60.0;
     let claimed = {
-        let client = db::client(state.pool()).await?;
+        let client = db::client(&outbox.pool).await?;
         webhook_deliveries::claim(&client, BATCH, lease).await?
     };
     let count = claimed.len();
     let mut sends = JoinSet::new();
     for delivery in claimed {
-        let (state, sender) = (state.clone(), sender.clone());
-        sends.spawn(async move { deliver(&state, &sender, delivery).await });
+        let outbox = outbox.clone();
+        sends.spawn(async move { deliver(&outbox, delivery).await });
     }
     let mut report = Report::default();
     while let Some(done) = sends.join_next().await {
@@ -116,22 +142,21 @@ async fn run_batch(state: &AppState, sender: &Sender) -> AppResult<(Report, usiz
 }
 
 /// Signs, sends and records one claimed delivery.
-async fn deliver(state: &AppState, sender: &Sender, delivery: Claimed) -> AppResult<Report> {
-    let sealer = state.sealer()?;
+async fn deliver(outbox: &Outbox, delivery: Claimed) -> AppResult<Report> {
     let keys = {
-        let client = db::client(state.pool()).await?;
-        open_keys(sealer, webhooks::signing_secrets(&client, delivery.endpoint_id).await?)?
+        let client = db::client(&outbox.pool).await?;
+        open_keys(&outbox.sealer, webhooks::signing_secrets(&client, delivery.endpoint_id).await?)?
     };
     let body = Bytes::from(serde_json::to_vec(&delivery.event).map_err(AppError::internal("encoding an event"))?);
     let timestamp = Utc::now().timestamp();
-    let attempt = match target::parse(&delivery.url, state.config().webhooks.allow_local_targets) {
+    let attempt = match target::parse(&delivery.url, outbox.settings.allow_local_targets) {
         Ok(target) => {
             let headers = [
                 ("webhook-id", delivery.event.id.clone()),
                 ("webhook-timestamp", timestamp.to_string()),
                 ("webhook-signature", signature::sign(&keys, &delivery.event.id, timestamp, &body)),
             ];
-            sender.post(&target, &headers, body).await
+            outbox.sender.post(&target, &headers, body).await
         }
         // A URL a local deployment stored, read by one that is not.
         Err(_) => Attempt { status: None, error: Some("invalid_url"), retry_after: None, duration: Duration::ZERO },
@@ -145,7 +170,7 @@ async fn deliver(state: &AppState, sender: &Sender, delivery: Claimed) -> AppRes
         duration_ms = attempt.duration.as_millis() as u64,
         "webhook attempt"
     );
-    record(state, &delivery, &attempt).await
+    record(&outbox.pool, &delivery, &attempt).await
 }
 
 /// The HMAC keys of the endpoint's live secrets, current first.
@@ -162,8 +187,8 @@ fn open_keys(sealer: &Sealer, sealed: Vec<(Uuid, Vec<u8>)>) -> AppResult<Vec<Vec
 }
 
 /// Stores the attempt's outcome and what follows from it, in one transaction.
-async fn record(state: &AppState, delivery: &Claimed, attempt: &Attempt) -> AppResult<Report> {
-    let mut client = db::client(state.pool()).await?;
+async fn record(pool: &Pool, delivery: &Claimed, attempt: &Attempt) -> AppResult<Report> {
+    let mut client = db::client(pool).await?;
     let tx = client.transaction().await?;
     let duration_ms = i32::try_from(attempt.duration.as_millis()).unwrap_or(i32::MAX);
     let http_status = attempt.status.map(i32::from);
@@ -234,9 +259,9 @@ async fn disable_endpoint(
 
 /// The sender inside `identity serve`: runs when woken by a hand-off and at least every
 /// `sweep`, so retries fall due on time; stops when the process does.
-pub async fn serve(state: AppState, sender: Sender, wake: Arc<Notify>, sweep: Duration) {
+pub async fn serve(outbox: Outbox, wake: Arc<Notify>, sweep: Duration) {
     loop {
-        match run(&state, &sender, Duration::from_secs(60)).await {
+        match run(&outbox, Duration::from_secs(60)).await {
             Ok(report) if report.attempts() > 0 => tracing::debug!(?report, "webhook sender ran"),
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "webhook sender run failed"),

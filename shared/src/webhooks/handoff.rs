@@ -1,7 +1,9 @@
 //! Telling the sender there is work, after the commit that made it. A request that queues a
 //! delivery marks its task (the audit log's statement says how many it queued); the request
-//! layer, once the handler has answered with success, hands off. Nothing is lost when a
-//! hand-off is: the sender's schedule sweeps every minute.
+//! layer, once the handler has answered with success and before the answer leaves (on Lambda
+//! nothing runs after it), hands off: an asynchronous invoke of the sender function, or a
+//! wake-up of the sender inside `identity serve`. Nothing is lost when a hand-off is: the
+//! sender's schedule sweeps every minute.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -37,9 +39,9 @@ pub fn install(handoff: Handoff) {
 }
 
 /// Wakes this process's sender, if it has one.
-pub fn wake() {
+pub async fn wake() {
     if let Some(handoff) = INSTALLED.get() {
-        handoff.wake();
+        handoff.wake().await;
     }
 }
 
@@ -51,14 +53,67 @@ pub enum Handoff {
     Schedule,
     /// A sender in this process (`identity serve`), woken at once.
     InProcess(Arc<Notify>),
+    /// The sender function, invoked asynchronously (Lambda queues the event and answers 202).
+    #[cfg(feature = "handoff")]
+    Invoke {
+        /// The Lambda client.
+        client: aws_sdk_lambda::Client,
+        /// The sender function's name or ARN.
+        function: String,
+    },
 }
 
+/// The longest a hand-off may hold up an answer; past it the schedule finds the work.
+#[cfg(feature = "handoff")]
+const INVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Handoff {
-    /// Wakes the sender.
-    pub fn wake(&self) {
+    /// Wakes the sender; a failure is logged, never the request's.
+    pub async fn wake(&self) {
         match self {
             Handoff::Schedule => {}
             Handoff::InProcess(notify) => notify.notify_one(),
+            #[cfg(feature = "handoff")]
+            Handoff::Invoke { client, function } => {
+                use aws_sdk_lambda::types::InvocationType;
+                // The sender reads no event; a JSON one says where the run came from in its logs.
+                let payload = aws_sdk_lambda::primitives::Blob::new(br#"{"source":"identity-api.handoff"}"#.as_slice());
+                let invoke = client
+                    .invoke()
+                    .function_name(function)
+                    .invocation_type(InvocationType::Event)
+                    .payload(payload)
+                    .send();
+                match tokio::time::timeout(INVOKE_TIMEOUT, invoke).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
+                        let error = aws_sdk_lambda::error::DisplayErrorContext(error);
+                        tracing::warn!(error = %error, "handing off to the webhook sender failed; its schedule will");
+                    }
+                    Err(_) => tracing::warn!("handing off to the webhook sender timed out; its schedule will"),
+                }
+            }
         }
+    }
+
+    /// An asynchronous invoke of `function` with the function's own credentials, at `endpoint`
+    /// (`AWS_ENDPOINT_URL_LAMBDA`) when set.
+    #[cfg(feature = "handoff")]
+    pub fn invoke(aws: &crate::aws::AwsEnv, function: String, endpoint: Option<String>) -> Handoff {
+        use aws_sdk_lambda::config::retry::RetryConfig;
+        use aws_sdk_lambda::config::timeout::TimeoutConfig;
+        use aws_sdk_lambda::config::{BehaviorVersion, Region};
+        let mut builder = aws_sdk_lambda::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(aws.region_or_default()))
+            .timeout_config(TimeoutConfig::builder().operation_timeout(INVOKE_TIMEOUT).build())
+            .retry_config(RetryConfig::standard().with_max_attempts(1));
+        if let Some(credentials) = aws.credentials() {
+            builder = builder.credentials_provider(credentials);
+        }
+        if let Some(endpoint) = endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        Handoff::Invoke { client: aws_sdk_lambda::Client::from_conf(builder.build()), function }
     }
 }

@@ -25,16 +25,7 @@ async fn a_change_writes_its_event_and_a_rolled_back_one_none() {
         )
         .await;
     assert_eq!(role.status, 201, "{}", role.json);
-    // A transaction running anywhere on the cluster (another test's) holds the feed back until
-    // it ends: wait for it, as a poller would.
-    let mut feed = app.get(&format!("/orgs/{org}/events"), Some(&owner)).await;
-    for _ in 0..200 {
-        if feed.json["items"].as_array().is_some_and(|items| items.len() >= 3) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        feed = app.get(&format!("/orgs/{org}/events"), Some(&owner)).await;
-    }
+    let feed = crate::feed_of(&app, &format!("/orgs/{org}/events"), &owner, 3).await;
     assert_eq!(feed.status, 200, "{}", feed.json);
     let types: Vec<&str> = feed.json["items"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(types, ["organization.created", "organization_membership.created", "role.created"], "{}", feed.json);

@@ -101,3 +101,18 @@ pub async fn app_with_ses() -> TestApp {
 pub fn unique(name: &str) -> String {
     format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
 }
+
+/// GET a feed path until it holds at least `count` events (5 s at most). A transaction
+/// running anywhere on the cluster (another test's) holds the feed back until it ends: wait
+/// for it, as a poller would.
+pub async fn feed_of(app: &TestApp, path: &str, token: &str, count: usize) -> identity_testkit::client::TestResponse {
+    let mut feed = app.get(path, Some(token)).await;
+    for _ in 0..200 {
+        if feed.json["items"].as_array().is_some_and(|items| items.len() >= count) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        feed = app.get(path, Some(token)).await;
+    }
+    feed
+}

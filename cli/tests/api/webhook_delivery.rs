@@ -114,7 +114,8 @@ async fn a_410_or_five_failing_days_disable_the_endpoint_and_say_so() {
         (endpoint.json["enabled"].clone(), endpoint.json["disabled_reason"].clone()),
         (json!(false), json!("gone"))
     );
-    let events = app.get(&format!("/orgs/{org}/events?types=webhook_endpoint.disabled"), Some(&owner)).await;
+    let path = format!("/orgs/{org}/events?types=webhook_endpoint.disabled");
+    let events = crate::feed_of(&app, &path, &owner, 1).await;
     let event = &events.json["items"][0];
     assert_eq!((event["actor"]["type"].clone(), event["data"]["reason"].clone()), (json!("system"), json!("gone")));
     change(&app, &owner, org, "ignored").await;

@@ -85,6 +85,19 @@ pub enum Mail {
         /// The forgot-password page.
         link: String,
     },
+    /// Tells a webhook endpoint's owners (an organization's owners, or the platform admins)
+    /// that the sender disabled it.
+    WebhookEndpointDisabled {
+        /// The endpoint's id.
+        endpoint_id: String,
+        /// The receiver's origin (never its path or query, which may carry a secret).
+        url: String,
+        /// `gone` (it answered 410) or `failing` (five days of failed attempts).
+        reason: String,
+        /// The organization's name; none for a platform endpoint.
+        #[serde(default)]
+        org_name: Option<String>,
+    },
 }
 
 /// The (template, payload) pair an outbox row stores.
@@ -124,6 +137,9 @@ impl Mail {
                 email_change_notice(to, name, new_email, link, reset_link, *expires_at)
             }
             Mail::EmailInUse { name, link } => email_in_use(to, name, link),
+            Mail::WebhookEndpointDisabled { endpoint_id, url, reason, org_name } => {
+                webhook_endpoint_disabled(endpoint_id, url, reason, org_name.as_deref())
+            }
         };
         Email { to: to.to_owned(), subject, html, text }
     }
@@ -318,6 +334,33 @@ fn email_in_use(to: &str, name: &str, link: &str) -> Parts {
     (subject, text, html)
 }
 
+fn webhook_endpoint_disabled(id: &str, url: &str, reason: &str, org: Option<&str>) -> Parts {
+    let owner = org.map_or_else(|| "the platform".to_owned(), |name| name.to_owned());
+    let why = match reason {
+        "gone" => "its receiver answered 410 Gone",
+        _ => "every attempt to deliver to it has failed for five days",
+    };
+    let route = match org {
+        Some(_) => format!("PATCH /orgs/{{org}}/webhooks/{id}"),
+        None => format!("PATCH /webhooks/{id}"),
+    };
+    let subject = format!("A webhook endpoint of {owner} was disabled");
+    let said = format!("The webhook endpoint {id} ({url}) of {owner} was disabled: {why}.");
+    let next = format!(
+        "No events are sent to it now. Once the receiver works, enable it again with {route} {{\"enabled\": true}}; \
+         the events it missed are in the events feed."
+    );
+    let text = format!("{said}\n\n{next}\n");
+    let html = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>{}</p>\n<p>{}</p>\n</body></html>\n",
+        h(&subject),
+        h(&said),
+        h(&next)
+    );
+    (subject, text, html)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +450,16 @@ mod tests {
         assert!(mail.text.contains("from old@example.com to <new>@example.com"));
         assert!(mail.text.contains("cancel-email-change?token=c") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("&lt;new&gt;@example.com") && !mail.html.contains("<new>"));
+        let disabled = Mail::WebhookEndpointDisabled {
+            endpoint_id: "01a2".into(),
+            url: "https://hooks.example.com".into(),
+            reason: "gone".into(),
+            org_name: Some("Acme <b>".into()),
+        }
+        .render("owner@example.com");
+        assert!(disabled.subject.contains("Acme <b>") && disabled.text.contains("410 Gone"), "{}", disabled.text);
+        assert!(disabled.html.contains("Acme &lt;b&gt;") && !disabled.html.contains("<b>"));
+        assert!(disabled.text.contains(r#"PATCH /orgs/{org}/webhooks/01a2 {"enabled": true}"#), "{}", disabled.text);
         let in_use = Mail::EmailInUse { name: "Bob".into(), link: "https://x/forgot-password".into() };
         assert!(in_use.render("bob@example.com").text.contains("already has an account"));
     }

@@ -59,6 +59,12 @@ const RESEAL: &str = "UPDATE webhook_secrets SET sealed = $3 WHERE id = $1 AND s
 const SEALED_PAGE: &str = "SELECT id, sealed FROM webhook_secrets
      WHERE id > COALESCE($1::uuid, '00000000-0000-0000-0000-000000000000') ORDER BY id LIMIT $2";
 
+/// Whom to tell about the endpoint owner's ($1) endpoints: the organization's active owners,
+/// or for the platform's ($1 NULL) the active platform admins; and the organization's name.
+const OWNERS: &str = "SELECT u.email, (SELECT o.name FROM organizations o WHERE o.id = $1) FROM users u
+     WHERE u.status = 'active' AND CASE WHEN $1::uuid IS NULL THEN u.is_platform_admin
+         ELSE EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.user_id = u.id AND 'owner' = ANY (m.roles)) END";
+
 /// A checked endpoint to store.
 #[derive(Debug)]
 pub struct NewEndpoint<'a> {
@@ -168,4 +174,12 @@ pub async fn sealed_page(
 /// Stores a secret sealed again if it is still `was`; whether it was.
 pub async fn reseal(db: &impl GenericClient, id: Uuid, was: &[u8], sealed: &[u8]) -> Result<bool, DbError> {
     Ok(cached::execute(db, RESEAL, &[&id, &was, &sealed]).await? > 0)
+}
+
+/// The addresses of those who answer for the owner's endpoints, and the organization's name.
+pub async fn owners(db: &impl GenericClient, org: Option<Uuid>) -> Result<(Vec<String>, Option<String>), DbError> {
+    let rows = cached::query(db, OWNERS, &[&org]).await?;
+    let emails = rows.iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, _>>()?;
+    let name = rows.first().map(|r| r.try_get(1)).transpose()?.flatten();
+    Ok((emails, name))
 }

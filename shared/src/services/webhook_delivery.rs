@@ -1,7 +1,8 @@
 //! Sending what the outbox holds: claim due deliveries (SKIP LOCKED, leased), sign each as
 //! Standard Webhooks says with every live secret, POST it, and record the outcome: delivered,
 //! retried on Svix's schedule (or when `Retry-After` says), or given up. A 410 disables the
-//! endpoint, and so do five days of failed attempts; either writes `webhook_endpoint.disabled`.
+//! endpoint, and so do five days of failed attempts; either writes `webhook_endpoint.disabled`
+//! and mails the endpoint's owners.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,9 @@ use crate::db::{self, DbError, Pool};
 use crate::error::{AppError, AppResult};
 use crate::models::{AuditAction, NewAuditEntry};
 use crate::repositories::webhook_deliveries::{self, Claimed, Outcome};
+use crate::mail::templates::Mail;
 use crate::repositories::{audit, webhooks};
+use crate::services::outbox;
 use crate::services::webhooks::secret_context;
 use crate::state::AppState;
 use crate::webhooks::client::{Attempt, Sender};
@@ -250,10 +253,16 @@ async fn disable_endpoint(
         actor_type: "user",
         action: AuditAction::WebhookEndpointDisabled,
         target_id: id,
-        metadata: json!({"reason": reason, "url": origin}),
+        metadata: json!({"reason": reason, "url": &origin}),
         ip: None,
     };
     audit::insert(db, &entry).await?;
+    let (owners, org_name) = webhooks::owners(db, org_id).await?;
+    let mail = Mail::WebhookEndpointDisabled { endpoint_id: id.to_string(), url: origin, reason: reason.into(), org_name };
+    for owner in owners {
+        // The mailer's schedule sends it: this function holds no mail transport.
+        outbox::enqueue(db, &owner, &mail).await?;
+    }
     Ok(true)
 }
 

@@ -101,3 +101,67 @@ async fn a_reader_paging_with_after_sees_every_event_once_whenever_it_commits() 
     let missed: Vec<&String> = all.iter().filter(|id| !unique.contains(id)).collect();
     assert!(missed.is_empty(), "the reader passed over {} events that committed late: {missed:?}", missed.len());
 }
+
+#[tokio::test]
+async fn platform_clients_with_events_read_read_the_platform_feed_and_nobody_else_does() {
+    let app = app().await;
+    let (admin, _) = app.signed_in("root@example.com", PASSWORD).await;
+    identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("root@example.com"))
+        .await
+        .unwrap();
+    let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let token = |path: String, body: serde_json::Value, by: String| {
+        let app = &app;
+        async move {
+            let made = app.call(Method::POST, &path, Some(body), Some(&by)).await;
+            assert_eq!(made.status, 201, "{}", made.json);
+            let (id, secret) = (made.json["client_id"].as_str().unwrap(), made.json["client_secret"].as_str().unwrap());
+            let granted =
+                crate::oauth::form(app, "/oauth2/token", "grant_type=client_credentials", Some((id, secret))).await;
+            assert_eq!(granted.status, 200, "{}", granted.json);
+            (id.to_owned(), secret.to_owned(), granted.json["access_token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (reader_id, reader_secret, reader) =
+        token("/oauth2/clients".into(), json!({"name": "sync", "permissions": ["events:read"]}), admin.clone()).await;
+    let (_, _, other) =
+        token("/oauth2/clients".into(), json!({"name": "other", "permissions": ["org:read"]}), admin.clone()).await;
+    let (_, _, org_client) =
+        token(format!("/orgs/{org}/clients"), json!({"name": "c", "permissions": ["events:read"]}), owner.clone())
+            .await;
+    let key = app
+        .call(
+            Method::POST,
+            &format!("/orgs/{org}/api-keys"),
+            Some(json!({"name": "k", "permissions": ["events:read"]})),
+            Some(&owner),
+        )
+        .await
+        .json["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let feed = crate::feed_of(&app, "/events?types=organization.created", &reader, 1).await;
+    assert_eq!(feed.status, 200, "{}", feed.json);
+    assert_eq!(feed.json["items"][0]["organization_id"], org.to_string(), "every organization's events");
+    assert_eq!(app.get("/events", Some(&admin)).await.status, 200);
+    for (who, bearer) in [
+        ("a user", &owner),
+        ("a platform client without events:read", &other),
+        ("an org's client", &org_client),
+        ("an API key", &key),
+    ] {
+        assert_eq!(app.get("/events", Some(bearer)).await.assert_problem(403)["status"], 403, "{who}");
+    }
+    let mut forged = reader.clone();
+    forged.pop();
+    app.get("/events", Some(&forged)).await.assert_problem(401);
+    // Revoked, the reader's token stops at once.
+    let revoked =
+        crate::oauth::form(&app, "/oauth2/revoke", &format!("token={reader}"), Some((&reader_id, &reader_secret)))
+            .await;
+    assert_eq!(revoked.status, 200);
+    app.get("/events", Some(&reader)).await.assert_problem(401);
+}

@@ -313,7 +313,8 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
         // The events feed: events:read (owners and admins); the platform's feed is admins'.
         (get.clone(), "/orgs/{A}/events", None, [200, 200, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/events", None, [404, 404, 404, 200, 401, 401, 404, 200]),
-        (get.clone(), "/events", None, [403, 403, 403, 403, 401, 401, 401, 401]),
+        // Keys and org clients' tokens are valid credentials of an organization, not the platform's.
+        (get.clone(), "/events", None, [403, 403, 403, 403, 401, 401, 403, 403]),
         // The platform's clients are platform admins' alone.
         (get.clone(), "/oauth2/clients", None, [403, 403, 403, 403, 401, 401, 401, 401]),
         (get.clone(), "/oauth2/clients/{clientA}", None, [403, 403, 403, 403, 401, 401, 401, 401]),

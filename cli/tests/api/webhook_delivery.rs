@@ -118,7 +118,8 @@ async fn a_410_or_five_failing_days_disable_the_endpoint_and_say_so() {
     let events = crate::feed_of(&app, &path, &owner, 1).await;
     let event = &events.json["items"][0];
     assert_eq!((event["actor"]["type"].clone(), event["data"]["reason"].clone()), (json!("system"), json!("gone")));
-    let mailed = app.sql("SELECT recipient, payload FROM email_outbox WHERE template = 'webhook_endpoint_disabled'").await;
+    let mailed =
+        app.sql("SELECT recipient, payload FROM email_outbox WHERE template = 'webhook_endpoint_disabled'").await;
     assert_eq!(mailed.len(), 1, "the owner is told");
     assert_eq!(mailed[0].get::<_, String>(0), "owner@example.com");
     let payload: serde_json::Value = mailed[0].get(1);

@@ -4,8 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use identity_shared::api::events::EventParams;
 use identity_shared::api::problems::{Forbidden, InvalidQuery, OrgRoute, SignedIn};
-use identity_shared::http::{ApiQuery, AppState, OrgToken, PlatformAdmin};
+use identity_shared::http::{ApiQuery, AppState, OrgToken, PlatformBearer};
 use identity_shared::models::{EventPage, Permission};
+use identity_shared::services::access;
 use identity_shared::services::events::{self, Feed};
 use identity_shared::{AppError, AppResult};
 use utoipa_axum::router::OpenApiRouter;
@@ -40,14 +41,15 @@ async fn org_events(
     params(EventParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every organization's and account's events after `after`, oldest first", body = EventPage),
+        (status = 200, description = "Every organization's and account's events after `after`, oldest first; for platform admins and platform M2M clients whose token holds `events:read`", body = EventPage),
         SignedIn, Forbidden, InvalidQuery,
     ),
 )]
 async fn platform_events(
     State(state): State<AppState>,
-    PlatformAdmin(_): PlatformAdmin,
+    PlatformBearer(bearer): PlatformBearer,
     ApiQuery(params): ApiQuery<EventParams>,
 ) -> AppResult<Json<EventPage>> {
+    access::authorize_platform(&state, &bearer, Permission::EventsRead).await?;
     Ok(Json(events::page(&state, Feed::Platform, &params.parse()?).await?))
 }

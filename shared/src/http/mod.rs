@@ -11,6 +11,6 @@ pub use answers::shown_once;
 pub use extract::{
     ApiJson, ApiKeyPath, ApiQuery, Authenticated, Client, ClientPath, ClientSecretPath, DeliveryPath, FactorPath,
     InvitationPath, MaybeAuthenticated, MemberPath, MySessionPath, OptionalJson, OrgAccess, OrgPath, OrgToken,
-    PlatformAdmin, RolePath, SessionPath, UserPath, WebhookPath, path_id,
+    PlatformAdmin, PlatformBearer, RolePath, SessionPath, UserPath, WebhookPath, path_id,
 };
 pub use layers::finish;

@@ -138,6 +138,60 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
     Ok(Caller { user, session_id: claims.sid, claims })
 }
 
+/// Who reads a platform-wide resource: a platform admin, or a platform client (an M2M client
+/// of no organization) whose token carries the permission and which still holds it.
+#[derive(Clone, Debug)]
+pub enum PlatformReader {
+    /// A signed-in platform admin.
+    Admin(Box<Caller>),
+    /// A platform client, by its id.
+    Client(Uuid),
+}
+
+/// For a platform route that platform clients may read too: a user's token must be a platform
+/// admin's (else 403); a machine token must be a live platform client's holding `permission`
+/// (an organization's key or client: 403); anything else 401.
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
+pub async fn authorize_platform(state: &AppState, bearer: &str, permission: Permission) -> AppResult<PlatformReader> {
+    let not_platform = || AppError::Forbidden("This needs a platform administrator or a platform client.".into());
+    if let Some(secret) = MachineSecret::parse(bearer) {
+        // An API key acts in its organization only; an unknown one is a 401 as anywhere.
+        let client = db::client(state.pool()).await?;
+        return match api_keys::resolve(&client, &secret.hash(), 0).await? {
+            Some(_) if secret.kind() == SecretKind::ApiKey => Err(not_platform()),
+            _ => Err(key_refused()),
+        };
+    }
+    let refused = match verify(state, bearer) {
+        Ok(_) => {
+            let caller = authenticate(state, bearer).await?;
+            return match caller.user.is_platform_admin {
+                true => Ok(PlatformReader::Admin(Box::new(caller))),
+                false => Err(not_platform()),
+            };
+        }
+        Err(refused) => refused,
+    };
+    let claims = state.jwt().verify_machine(bearer).map_err(|_| refused)?;
+    let id = claims.client_id.parse::<Uuid>().map_err(|_| key_refused())?;
+    let limits = &state.config().quotas;
+    let limits = (
+        i32::try_from(limits.api_key_requests_per_minute).unwrap_or(i32::MAX),
+        i32::try_from(limits.client_requests_per_minute).unwrap_or(i32::MAX),
+    );
+    let client = db::client(state.pool()).await?;
+    let machine = api_keys::resolve_for_token(&client, id, limits, claims.jti).await?.ok_or_else(key_refused)?;
+    if !machine.is_client || machine.org_id.is_some() || claims.org_id.is_some() {
+        return Err(not_platform());
+    }
+    within_limit(&machine, state.config().quotas.client_requests_per_minute)?;
+    let granted = PermissionSet::from_names(&claims.permissions).intersection(&machine.permissions);
+    if !granted.has(permission) {
+        return Err(AppError::Forbidden(format!("This client's token does not hold {}.", permission.as_str())));
+    }
+    Ok(PlatformReader::Client(machine.id))
+}
+
 /// For an org route: verifies the token and resolves, in one query, the live session, the
 /// active user and their roles and permissions in the org. A non-member gets 404, so an
 /// org's existence does not leak.
@@ -273,6 +327,18 @@ fn key_actor(
     if key.org_id != Some(org_id) {
         return Err(no_org());
     }
+    within_limit(&key, limit)?;
+    let principal = if key.is_client {
+        Principal::Client { id: key.id, name: key.name }
+    } else {
+        Principal::ApiKey { id: key.id, name: key.name }
+    };
+    Ok(OrgActor { org_id, principal, roles: vec![], permissions: key.permissions, ip })
+}
+
+/// A 429 with Retry-After when the machine's requests this minute (counted by the statement
+/// that found it) passed `limit` (0: none).
+fn within_limit(key: &KeyCaller, limit: u32) -> AppResult<()> {
     if let (Some(hits), Some(window_end)) = (key.hits, key.window_end)
         && limit > 0
         && i64::from(hits) > i64::from(limit)
@@ -284,12 +350,7 @@ fn key_actor(
             retry_after: wait.max(std::time::Duration::from_secs(1)),
         });
     }
-    let principal = if key.is_client {
-        Principal::Client { id: key.id, name: key.name }
-    } else {
-        Principal::ApiKey { id: key.id, name: key.name }
-    };
-    Ok(OrgActor { org_id, principal, roles: vec![], permissions: key.permissions, ip })
+    Ok(())
 }
 
 /// The 401 of an API key that is unknown, expired or revoked: one answer for all.

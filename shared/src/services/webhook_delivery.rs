@@ -18,9 +18,9 @@ use crate::auth::sealed::Sealer;
 use crate::config::WebhookConfig;
 use crate::db::{self, DbError, Pool};
 use crate::error::{AppError, AppResult};
+use crate::mail::templates::Mail;
 use crate::models::{AuditAction, NewAuditEntry};
 use crate::repositories::webhook_deliveries::{self, Claimed, Outcome};
-use crate::mail::templates::Mail;
 use crate::repositories::{audit, webhooks};
 use crate::services::outbox;
 use crate::services::webhooks::secret_context;
@@ -258,7 +258,8 @@ async fn disable_endpoint(
     };
     audit::insert(db, &entry).await?;
     let (owners, org_name) = webhooks::owners(db, org_id).await?;
-    let mail = Mail::WebhookEndpointDisabled { endpoint_id: id.to_string(), url: origin, reason: reason.into(), org_name };
+    let mail =
+        Mail::WebhookEndpointDisabled { endpoint_id: id.to_string(), url: origin, reason: reason.into(), org_name };
     for owner in owners {
         // The mailer's schedule sends it: this function holds no mail transport.
         outbox::enqueue(db, &owner, &mail).await?;

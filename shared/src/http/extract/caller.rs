@@ -61,6 +61,19 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
     Ok(token)
 }
 
+/// The bearer of a platform route that platform clients may read too, unchecked: the handler
+/// checks it with the permission the route needs (`access::authorize_platform`).
+#[derive(Clone, Debug)]
+pub struct PlatformBearer(pub String);
+
+impl FromRequestParts<AppState> for PlatformBearer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AppError> {
+        bearer(parts).map(|token| PlatformBearer(token.to_owned()))
+    }
+}
+
 /// A signed-in user who is a platform admin; 403 for anyone else.
 #[derive(Clone, Debug)]
 pub struct PlatformAdmin(pub Caller);

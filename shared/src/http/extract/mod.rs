@@ -7,5 +7,5 @@ mod caller;
 mod path;
 
 pub use body::{ApiJson, ApiQuery, MAX_BODY_BYTES, OptionalJson, parse_json};
-pub use caller::{Authenticated, Client, MaybeAuthenticated, OrgAccess, OrgToken, PlatformAdmin};
+pub use caller::{Authenticated, Client, MaybeAuthenticated, OrgAccess, OrgToken, PlatformAdmin, PlatformBearer};
 pub use path::*;

@@ -63,3 +63,7 @@ CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
 INSERT INTO role_permissions (role_id, permission) VALUES
     ('00000000-0000-7000-8000-000000000001', 'webhooks:manage'),
     ('00000000-0000-7000-8000-000000000002', 'webhooks:manage');
+
+-- A user event carries the account's email; deleting the account takes it out of the events,
+-- found by this index rather than by reading 30 days of them.
+CREATE INDEX events_email_idx ON events ((data ->> 'email')) WHERE data ? 'email';

@@ -165,3 +165,28 @@ async fn platform_clients_with_events_read_read_the_platform_feed_and_nobody_els
     assert_eq!(revoked.status, 200);
     app.get("/events", Some(&reader)).await.assert_problem(401);
 }
+
+#[tokio::test]
+async fn user_events_carry_the_email_until_the_account_is_deleted() {
+    let app = app().await;
+    let (admin, _) = app.signed_in("root@example.com", PASSWORD).await;
+    identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("root@example.com"))
+        .await
+        .unwrap();
+    let (ada, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let created = crate::feed_of(&app, "/events?types=user.created", &admin, 2).await;
+    let ada_created = created.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["data"]["email"] == "ada@example.com")
+        .unwrap_or_else(|| panic!("user.created with the email: {}", created.json))
+        .clone();
+    assert_eq!(ada_created["actor"]["type"], "user");
+    let gone = app.call(Method::DELETE, "/me", Some(json!({"password": PASSWORD})), Some(&ada)).await;
+    assert_eq!(gone.status, 204, "{}", gone.json);
+    let rows = app.sql("SELECT data::text FROM events").await;
+    assert!(rows.iter().all(|r| !r.get::<_, String>(0).contains("ada@example.com")), "no event keeps the address");
+    let deleted = crate::feed_of(&app, "/events?types=user.deleted", &admin, 1).await;
+    assert_eq!(deleted.json["items"][0]["data"]["id"], ada_created["data"]["id"]);
+}

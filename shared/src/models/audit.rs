@@ -91,6 +91,8 @@ pub enum AuditAction {
     InvitationRefused,
     /// Sessions were ended by their user or an admin.
     SessionRevoked,
+    /// An account was made (by registering, or by accepting an invitation with a password).
+    UserCreated,
     /// A platform admin changed an account.
     UserUpdated,
     /// An account was deleted.
@@ -121,7 +123,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -149,6 +151,7 @@ impl AuditAction {
         AuditAction::InvitationDeclined,
         AuditAction::InvitationRefused,
         AuditAction::SessionRevoked,
+        AuditAction::UserCreated,
         AuditAction::UserUpdated,
         AuditAction::UserDeleted,
         AuditAction::UserEmailChanged,
@@ -194,6 +197,7 @@ impl AuditAction {
             AuditAction::InvitationDeclined => "invitation.declined",
             AuditAction::InvitationRefused => "invitation.refused",
             AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::UserCreated => "user.created",
             AuditAction::UserUpdated => "user.updated",
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::UserEmailChanged => "user.email_changed",
@@ -241,6 +245,7 @@ impl AuditAction {
             AuditAction::InvitationDeclined => "invitation.declined",
             AuditAction::InvitationRefused => "invitation.refused",
             AuditAction::SessionRevoked => "session.revoked",
+            AuditAction::UserCreated => "user.created",
             AuditAction::UserUpdated => "user.updated",
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::UserEmailChanged => "user.email_changed",
@@ -282,7 +287,8 @@ impl AuditAction {
             | AuditAction::InvitationDeclined
             | AuditAction::InvitationRefused => "invitation",
             AuditAction::SessionRevoked => "session",
-            AuditAction::UserUpdated
+            AuditAction::UserCreated
+            | AuditAction::UserUpdated
             | AuditAction::UserDeleted
             | AuditAction::UserEmailChanged
             | AuditAction::UserEmailChangeCancelled

@@ -9,10 +9,11 @@ use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates::Mail;
-use crate::models::{ClientInfo, DisplayName, Email, NewPassword, Password, User, UserStatus};
+use crate::models::{AuditAction, ClientInfo, DisplayName, Email, NewPassword, Password, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
 use crate::services::access::Caller;
+use crate::services::audit;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts as lockout;
 use crate::services::outbox;
@@ -74,7 +75,11 @@ pub async fn register(state: &AppState, req: Registration, client_info: ClientIn
         email_verified: false,
     };
     let mail = match users::insert_if_new(&tx, &new).await? {
-        Some(user) => Some(queue_verification(state, &tx, &user).await?),
+        Some(user) => {
+            let metadata = serde_json::json!({"name": user.name});
+            audit::record_account(&tx, user.id, client_info.ip, AuditAction::UserCreated, &[user.id], metadata).await?;
+            Some(queue_verification(state, &tx, &user).await?)
+        }
         None => queue_account_exists(state, &tx, email.as_str()).await?,
     };
     tx.commit().await?;

@@ -154,6 +154,16 @@ async fn open_scoped(
 /// the password it was just given is the whole proof.
 pub async fn create_account(db: &impl GenericClient, new: &users::NewUser<'_>) -> AppResult<SignInProof> {
     let user = users::insert(db, new).await.map_err(account::email_taken)?;
+    let metadata = serde_json::json!({"name": user.name});
+    crate::services::audit::record_account(
+        db,
+        user.id,
+        None,
+        crate::models::AuditAction::UserCreated,
+        &[user.id],
+        metadata,
+    )
+    .await?;
     let stamp = users::stamp(db, user.id).await?;
     let security_stamp = stamp.ok_or_else(|| AppError::bug("an account inserted in this transaction has no stamp"))?;
     Ok(SignInProof { user, security_stamp, amr: PASSWORD_ONLY })

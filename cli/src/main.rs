@@ -21,6 +21,10 @@ enum Command {
         /// Port to listen on.
         #[arg(long, env = "PORT", default_value_t = 3000)]
         port: u16,
+        /// Queue webhook deliveries but send none (for a server under generated input, whose
+        /// endpoints name hosts nobody should be sent to).
+        #[arg(long, env = "WEBHOOK_SENDER_OFF")]
+        without_webhook_sender: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -79,7 +83,7 @@ enum MfaCommand {
 async fn main() -> anyhow::Result<()> {
     identity_shared::telemetry::init();
     match Cli::parse().command {
-        Command::Serve { port } => serve(port).await,
+        Command::Serve { port, without_webhook_sender } => serve(port, !without_webhook_sender).await,
         Command::Migrate => {
             let applied = migrate(&Config::load().await?).await?;
             println!("applied {} migration(s){}", applied.len(), list(&applied));
@@ -149,7 +153,7 @@ fn list(names: &[String]) -> String {
     if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
 }
 
-async fn serve(port: u16) -> anyhow::Result<()> {
+async fn serve(port: u16, webhook_sender: bool) -> anyhow::Result<()> {
     let mut config = Config::load().await?;
     if std::env::var_os("JWT_ISSUER").is_none() {
         // The issuer is this server's own address, where its discovery document is.
@@ -164,7 +168,9 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         tracing::info!(migrations = %applied.join(", "), "database migrated");
     }
     let state = AppState::new(config)?;
-    identity_cli::start_webhook_sender(&state)?;
+    if webhook_sender {
+        identity_cli::start_webhook_sender(&state)?;
+    }
     let app = identity_cli::app(state);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

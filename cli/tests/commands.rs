@@ -222,3 +222,81 @@ async fn mfa_reseal_moves_every_factor_to_the_new_key_and_reports_what_no_key_op
     let bytes = |rows: &[tokio_postgres::Row]| rows.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect::<Vec<_>>();
     assert_eq!(bytes(&before), bytes(&after));
 }
+
+/// A receiver on loopback that answers 204 to anything and counts the connections it takes.
+fn counting_receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0u8; 16 * 1024];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_webhooks_in_process_unless_told_not_to() {
+    for sender_off in [false, true] {
+        let app = TestApp::new(identity_cli::routes(), &[("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")]).await;
+        let (url, connections) = counting_receiver();
+        let (owner, _) = app.signed_in("owner@example.com", "long enough").await;
+        let org =
+            app.call(axum::http::Method::POST, "/orgs", Some(serde_json::json!({"name": "Acme"})), Some(&owner)).await;
+        let org = org.json["id"].as_str().unwrap().to_owned();
+        let body = serde_json::json!({"url": url, "event_types": ["role.created"]});
+        let made = app.call(axum::http::Method::POST, format!("/orgs/{org}/webhooks"), Some(body), Some(&owner)).await;
+        assert_eq!(made.status, 201, "{}", made.json);
+        let keys = identity("postgres://unused/x", &["keygen"]);
+        let key = String::from_utf8(keys.stdout).unwrap();
+        let key = key.lines().find_map(|l| l.strip_prefix("JWT_PRIVATE_KEY=")).unwrap().to_owned();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let serve = Command::new(env!("CARGO_BIN_EXE_identity"))
+            .arg("serve")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", &app.db.url)
+            .env("JWT_PRIVATE_KEY", key)
+            .env("MFA_ENCRYPTION_KEY", identity_testkit::MFA_TEST_KEY)
+            .env("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")
+            .env("WEBHOOK_SENDER_OFF", sender_off.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let serve = Killed(serve);
+        // A change made elsewhere (no hand-off reaches this server): its sender's sweep finds it.
+        let role = serde_json::json!({"name": "auditor", "permissions": ["members:read"]});
+        let made = app.call(axum::http::Method::POST, format!("/orgs/{org}/roles"), Some(role), Some(&owner)).await;
+        assert_eq!(made.status, 201);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        while connections.load(std::sync::atomic::Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        drop(serve);
+        let delivered = connections.load(std::sync::atomic::Ordering::SeqCst);
+        match sender_off {
+            false => assert_eq!(delivered, 1, "serve's sender delivered within its sweep"),
+            true => {
+                assert_eq!(delivered, 0, "--without-webhook-sender sends nothing");
+                let pending = app.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").await;
+                assert_eq!(pending[0].get::<_, i64>(0), 1, "but the delivery stays queued");
+            }
+        }
+    }
+}
+
+/// A child process killed when dropped, a failing assertion included.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -13,6 +13,7 @@ mod run;
 mod runtime_api;
 mod server;
 mod stats;
+mod webhooks;
 mod wire;
 
 use std::path::PathBuf;

@@ -290,6 +290,17 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          Goal: at least half of GET /me's rate; Keycloak's sizing guide plans 120 client-credentials grants \
          per second per vCPU.",
     )?;
+    webhook_latency(&mut out, &rows.iter().filter(|r| r["kind"] == "webhook-latency").collect::<Vec<_>>())?;
+    side_by_side(
+        &mut out,
+        "A role change (PATCH /orgs/{org}/roles/{role}) with no webhook endpoint and with one taking its events, closed loop, 4 connections",
+        &rows.iter().filter(|r| r["kind"] == "webhook-write").collect::<Vec<_>>(),
+        "variant",
+        ["none", "endpoint"],
+        "Every audited change writes its event in the audit row's statement; with an endpoint taking the type, the \
+         same statement queues a delivery, the request hands off to the sender after the commit, and the sender \
+         (in the same process here) signs and sends it to a receiver on loopback.",
+    )?;
     side_by_side(
         &mut out,
         "The per-request log line: GET /orgs/{org}, closed loop, 8 connections",
@@ -334,7 +345,8 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     )?;
 
     let loads = rows.iter().filter(|r| {
-        ["http", "ratio", "ip-check", "logging", "api-key", "grant"].contains(&r["kind"].as_str().unwrap_or(""))
+        ["http", "ratio", "ip-check", "logging", "api-key", "grant", "webhook-write"]
+            .contains(&r["kind"].as_str().unwrap_or(""))
     });
     let loads: BTreeMap<String, &Value> = loads
         .map(|r| {
@@ -385,6 +397,8 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("logging", kind("logging").count() == 4),
         ("api-key", kind("api-key").count() == 6),
         ("grant", kind("grant").count() == 4),
+        ("webhook-latency", kind("webhook-latency").count() == 1),
+        ("webhook-write", kind("webhook-write").count() == 4),
         ("tls", http.contains_key("tls-open") && http.contains_key("tls-closed")),
         ("argon2", !logins.is_empty() && argon.len() == logins.len()),
         ("flows", flows.len() == 2),
@@ -458,6 +472,23 @@ fn read_ratios(out: &mut String, ratios: &[&Value]) -> anyhow::Result<()> {
 }
 
 /// Two variants of one load measured in alternating rounds, as the means of their rounds.
+/// A change's request to its webhook's arrival at the receiver.
+fn webhook_latency(out: &mut String, rows: &[&Value]) -> anyhow::Result<()> {
+    let Some(row) = rows.first() else { return Ok(()) };
+    writeln!(
+        out,
+        "### From a change to the receiver's 2xx: POST /orgs/{{org}}/roles, then its `role.created` webhook, one at a time\n\n\
+         | where | changes | p50 | p99 |\n|---|---|---|---|\n\
+         | `identity serve` (the hand-off wakes its in-process sender) | {} | {:.2} ms | {:.2} ms |\n\n\
+         From the request going out to the webhook's arrival: the change's commit, the hand-off, the claim, the \
+         signature and the POST. On Lambda the hand-off is an asynchronous invoke of the sender function.\n",
+        row["samples"],
+        f(row, "p50_ms"),
+        f(row, "p99_ms"),
+    )?;
+    Ok(())
+}
+
 /// An org read with an API key against the same read with a session, and a forged key.
 fn api_keys(out: &mut String, rows: &[&Value]) -> anyhow::Result<()> {
     if rows.is_empty() {

@@ -19,7 +19,7 @@ use crate::api::Api;
 use crate::cpu;
 use crate::load::{self, Target};
 use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
-use crate::{coldstart, fake_ses, flows, hashing, report, wire};
+use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire};
 
 /// Every seeded account's password.
 const PASSWORD: &str = "bench password 1";
@@ -135,6 +135,8 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     let ses_port = free_port()?;
     let mut main_env = common.clone();
     main_env.extend(ip_limits("0"));
+    // The webhook step's own server sends; this one's sender would only compete with it.
+    main_env.extend(server::env(&[("WEBHOOK_SENDER_OFF", "true")]));
     main_env.extend(fake_ses_env(ses_port));
     let server = Server::start_on(&plan.bin, &out, "main", &api_url, &main_env).await?;
     let api = Api::new(&api_url);
@@ -275,6 +277,41 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
             results.record(with(row, json!({"kind": "grant", "variant": variant, "round": n})))?;
         }
     }
+
+    println!(
+        "== webhooks: a change's request to the receiver's 2xx; a role write with an endpoint taking it and without"
+    );
+    let (hook_url, arrivals) = webhooks::receiver().await?;
+    let mut hooks_env = common.clone();
+    hooks_env.extend(ip_limits("0"));
+    hooks_env.extend(server::env(&[("WEBHOOK_ALLOW_LOCAL_TARGETS", "true"), ("QUOTA_ROLES_PER_ORG", "0")]));
+    let hooked = Server::start(&plan.bin, &out, "webhooks", &hooks_env).await?;
+    let hooks_api = Api::new(&hooked.url);
+    let endpoint = json!({"url": hook_url, "event_types": ["role.created", "role.updated"]});
+    let endpoint = hooks_api.expect("POST", &format!("/orgs/{org1}/webhooks"), endpoint, Some(&token), 201).await?;
+    let endpoint = format!("/orgs/{org1}/webhooks/{}", endpoint["id"].as_str().context("an endpoint id")?);
+    let count = if plan.smoke { 5 } else { 200 };
+    results.record(webhooks::commit_to_delivery(&hooks_api, &token, &org1, &arrivals, count, "serve").await?)?;
+    let role = json!({"name": "webhook-writes", "permissions": ["members:read"]});
+    hooks_api.expect("POST", &format!("/orgs/{org1}/roles"), role, Some(&token), 201).await?;
+    let write = Target {
+        method: "PATCH".into(),
+        url: format!("{}/orgs/{org1}/roles/webhook-writes", hooked.url),
+        headers: vec![auth.clone()],
+        body: Some(r#"{"description": "written {n}"}"#.into()),
+        vary: 1000,
+        expect: None,
+    };
+    for n in 1..=2 {
+        for (variant, enabled) in [("none", false), ("endpoint", true)] {
+            let toggle = json!({"enabled": enabled});
+            hooks_api.expect("PATCH", &endpoint, toggle, Some(&token), 200).await?;
+            let row = load::run(write.clone(), 0, plan.short, plan.warmup.min(1), 4).await?;
+            results.record(with(row, json!({"kind": "webhook-write", "variant": variant, "round": n})))?;
+        }
+    }
+    hooks_api.expect("DELETE", &endpoint, Value::Null, Some(&token), 204).await?;
+    drop(hooked);
 
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     println!("== logins against the argon2 limit ({cores} cores)");

@@ -20,6 +20,7 @@ use crate::cpu;
 use crate::load::{self, Target};
 use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
 use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire};
+use identity_testkit::rie::RieFunction;
 
 /// Every seeded account's password.
 const PASSWORD: &str = "bench password 1";
@@ -310,6 +311,26 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
             results.record(with(row, json!({"kind": "webhook-write", "variant": variant, "round": n})))?;
         }
     }
+    hooks_api
+        .expect("PATCH", &endpoint, json!({"enabled": true, "event_types": ["role.created"]}), Some(&token), 200)
+        .await?;
+
+    println!(
+        "== the same under the Lambda Runtime Interface Emulator: the orgs function hands off to the sender function"
+    );
+    let mut sender_env = common.clone();
+    sender_env.extend(server::env(&[("WEBHOOK_ALLOW_LOCAL_TARGETS", "true"), ("RUST_LOG", "warn")]));
+    let sender = RieFunction::start(&plan.bin.join("identity-sender"), &borrowed(&sender_env)).await;
+    let mut orgs_env = common.clone();
+    orgs_env.extend(fake_ses_env(ses_port));
+    orgs_env.extend(server::env(&[("WEBHOOK_SENDER_FUNCTION", "function"), ("RUST_LOG", "warn")]));
+    orgs_env.push(("AWS_ENDPOINT_URL_LAMBDA".into(), sender.url()));
+    orgs_env.push(("QUOTA_ROLES_PER_ORG".into(), "0".into()));
+    let orgs = RieFunction::start(&plan.bin.join("identity-orgs"), &borrowed(&orgs_env)).await;
+    let create = cold.event("orgs-roles-create")?;
+    let row = webhooks::through_functions(&orgs, &create, &api, &token, &org1, &arrivals, count).await?;
+    results.record(row)?;
+    drop((orgs, sender));
     hooks_api.expect("DELETE", &endpoint, Value::Null, Some(&token), 204).await?;
     drop(hooked);
 
@@ -489,6 +510,11 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         report::into_doc(&root.join("docs/benchmarks.md"), &table)?;
     }
     Ok(())
+}
+
+/// Settings as the emulator's starter takes them.
+fn borrowed(pairs: &[(String, String)]) -> Vec<(&str, String)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect()
 }
 
 /// The settings that make a process send mail through the real SES client to a fake endpoint.

@@ -13,6 +13,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use identity_testkit::rie::RieFunction;
+
 use crate::api::Api;
 use crate::stats::{ms, percentile};
 
@@ -37,6 +39,52 @@ async fn arrive(State(arrivals): State<Arrivals>, body: Bytes) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// As [`commit_to_delivery`], through the orgs function under the Runtime Interface Emulator
+/// (its `orgs-roles-create` event with the role's name changed), which hands off to the sender
+/// function under another emulator.
+pub async fn through_functions(
+    orgs: &RieFunction,
+    event: &str,
+    api: &Api,
+    token: &str,
+    org: &str,
+    arrivals: &Arrivals,
+    count: usize,
+) -> anyhow::Result<Value> {
+    let mut samples = Vec::with_capacity(count);
+    for n in 0..count {
+        let name = format!("latency-rie-{n}");
+        let started = Instant::now();
+        let answer = orgs.invoke(&event.replace("billing", &name)).await;
+        anyhow::ensure!(answer["statusCode"] == 201, "the orgs function answered {answer}");
+        samples.push(arrival(arrivals, &name, started).await?.duration_since(started));
+        api.call("DELETE", &format!("/orgs/{org}/roles/{name}"), Value::Null, Some(token)).await?;
+    }
+    Ok(latency_row("rie", &samples))
+}
+
+/// When the event of the role `name` arrived (10 s after `started` at most).
+async fn arrival(arrivals: &Arrivals, name: &str, started: Instant) -> anyhow::Result<Instant> {
+    let deadline = started + Duration::from_secs(10);
+    loop {
+        if let Some(at) = arrivals.lock().expect("the arrivals").get(name) {
+            return Ok(*at);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{name}'s event did not arrive within 10 s");
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+fn latency_row(variant: &str, samples: &[Duration]) -> Value {
+    json!({
+        "kind": "webhook-latency",
+        "variant": variant,
+        "samples": samples.len(),
+        "p50_ms": ms(percentile(samples, 50.0)),
+        "p99_ms": ms(percentile(samples, 99.0)),
+    })
+}
+
 /// Makes `count` roles one after another, each once the last one's event has arrived; the
 /// time from each request going out to its event's arrival, as p50 and p99.
 pub async fn commit_to_delivery(
@@ -53,24 +101,10 @@ pub async fn commit_to_delivery(
         let started = Instant::now();
         let role = json!({"name": name, "permissions": ["members:read"]});
         api.expect("POST", &format!("/orgs/{org}/roles"), role, Some(token), 201).await?;
-        let deadline = started + Duration::from_secs(10);
-        let arrived = loop {
-            if let Some(at) = arrivals.lock().expect("the arrivals").get(&name) {
-                break *at;
-            }
-            anyhow::ensure!(Instant::now() < deadline, "{name}'s event did not arrive within 10 s");
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
-        samples.push(arrived.duration_since(started));
+        samples.push(arrival(arrivals, &name, started).await?.duration_since(started));
         // Each role once: the organization's role quota stays out of the way.
         let path = format!("/orgs/{org}/roles/{name}");
         api.call("DELETE", &path, Value::Null, Some(token)).await.context("deleting a role")?;
     }
-    Ok(json!({
-        "kind": "webhook-latency",
-        "variant": variant,
-        "samples": samples.len(),
-        "p50_ms": ms(percentile(&samples, 50.0)),
-        "p99_ms": ms(percentile(&samples, 99.0)),
-    }))
+    Ok(latency_row(variant, &samples))
 }

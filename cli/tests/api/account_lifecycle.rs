@@ -8,7 +8,7 @@ use identity_testkit::{TestApp, TestResponse, ses};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{PASSWORD, app, app_with_ses, create_org, email, unique, user_id};
+use crate::{PASSWORD, app, app_with_ses, create_org, unique, user_id};
 
 async fn change_email(app: &TestApp, token: &str, new_email: &str, password: &str) -> TestResponse {
     app.call(Method::POST, "/me/email", Some(json!({"new_email": new_email, "password": password})), Some(token)).await
@@ -305,8 +305,7 @@ async fn two_owners_deleting_themselves_at_once_leave_one_owner() {
 #[tokio::test]
 async fn platform_admins_delete_accounts_but_not_their_own() {
     let app = app().await;
-    let (root, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
+    let root = crate::platform_admin(&app).await;
     let (bob, _) = app.signed_in("bob@example.com", PASSWORD).await;
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let bob_id = user_id(&app, &bob);

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::oauth::{claims, form};
-use crate::{PASSWORD, app, app_with, create_org, email};
+use crate::{PASSWORD, app, app_with, create_org};
 
 /// An org with an owner: (owner's token, org).
 async fn org(app: &TestApp) -> (String, Uuid) {
@@ -28,13 +28,6 @@ async fn register(app: &TestApp, token: &str, org: Uuid, body: Value) -> Value {
     assert_eq!(res.status, 201, "{}", res.json);
     assert_eq!(res.header("cache-control"), Some("no-store"));
     res.json
-}
-
-/// A signed-in platform administrator's token.
-async fn platform_admin(app: &TestApp) -> String {
-    let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
-    token
 }
 
 /// A token for the client with this id and secret (client_secret_basic); the answer.
@@ -311,7 +304,7 @@ async fn a_signed_assertion_is_a_credential_once() {
 #[tokio::test]
 async fn introspection_answers_the_platforms_clients_for_every_kind_of_bearer() {
     let app = app().await;
-    let admin = platform_admin(&app).await;
+    let admin = crate::platform_admin(&app).await;
     let res = app
         .call(Method::POST, "/oauth2/clients", Some(json!({"name": "backend", "permissions": []})), Some(&admin))
         .await;

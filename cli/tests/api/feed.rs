@@ -105,10 +105,7 @@ async fn a_reader_paging_with_after_sees_every_event_once_whenever_it_commits() 
 #[tokio::test]
 async fn platform_clients_with_events_read_read_the_platform_feed_and_nobody_else_does() {
     let app = app().await;
-    let (admin, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("root@example.com"))
-        .await
-        .unwrap();
+    let admin = crate::platform_admin(&app).await;
     let (owner, _) = app.signed_in("owner@example.com", PASSWORD).await;
     let org = create_org(&app, &owner, "Acme").await;
     let token = |path: String, body: serde_json::Value, by: String| {
@@ -169,10 +166,7 @@ async fn platform_clients_with_events_read_read_the_platform_feed_and_nobody_els
 #[tokio::test]
 async fn user_events_carry_the_email_until_the_account_is_deleted() {
     let app = app().await;
-    let (admin, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &crate::email("root@example.com"))
-        .await
-        .unwrap();
+    let admin = crate::platform_admin(&app).await;
     let (ada, _) = app.signed_in("ada@example.com", PASSWORD).await;
     let created = crate::feed_of(&app, "/events?types=user.created", &admin, 2).await;
     let ada_created = created.json["items"]

@@ -75,6 +75,13 @@ pub async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
 }
 
 /// The id in a JWT's `sub`.
+/// A signed-in platform administrator's token (root@example.com).
+pub async fn platform_admin(app: &TestApp) -> String {
+    let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
+    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
+    token
+}
+
 /// A checked email, for calling services directly.
 pub fn email(raw: &str) -> identity_shared::models::Email {
     identity_shared::models::Email::parse(raw).expect("a valid test email")

@@ -7,7 +7,7 @@ use identity_testkit::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::{PASSWORD, app, app_with_ses, create_org, email, unique, user_id};
+use crate::{PASSWORD, app, app_with_ses, create_org, unique, user_id};
 
 fn sid(app: &TestApp, token: &str) -> Uuid {
     app.state.jwt().verify(token).unwrap().sid
@@ -37,12 +37,6 @@ async fn login_as(app: &TestApp, who: &str, user_agent: &str, org: Option<Uuid>)
 
 async fn seconds(app: &TestApp, query: &str) -> f64 {
     app.sql(query).await[0].get(0)
-}
-
-async fn admin(app: &TestApp) -> String {
-    let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
-    token
 }
 
 #[tokio::test]
@@ -237,7 +231,7 @@ async fn last_used_is_written_at_most_once_a_minute() {
 #[tokio::test]
 async fn platform_admins_list_and_end_any_users_sessions() {
     let app = app().await;
-    let root = admin(&app).await;
+    let root = crate::platform_admin(&app).await;
     let (bob, bob_refresh) = app.signed_in("bob@example.com", PASSWORD).await;
     let (bob_laptop, _) = app.login("bob@example.com", PASSWORD).await;
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;

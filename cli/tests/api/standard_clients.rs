@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::discovery::{Verifier, client_credentials, served, verify};
 use crate::oauth::{claims, form};
-use crate::{PASSWORD, create_org, email};
+use crate::{PASSWORD, create_org};
 
 /// Runs a Node script of scripts/lib/verifiers with `args` and `stdin`; its JSON, or why not.
 async fn node(script: &str, args: Vec<String>, stdin: String) -> Result<Value, String> {
@@ -55,13 +55,6 @@ async fn register(app: &TestApp, token: &str, org: Option<&str>, body: Value) ->
     res.json
 }
 
-/// A platform admin's token.
-async fn admin(app: &TestApp) -> String {
-    let (token, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
-    token
-}
-
 fn id_and_secret(client: &Value) -> (String, String) {
     (client["client_id"].as_str().unwrap().to_owned(), client["client_secret"].as_str().unwrap().to_owned())
 }
@@ -80,7 +73,8 @@ async fn openid_client_discovers_gets_introspects_and_revokes() {
         json!({"name": "p", "permissions": ["org:read"], "token_endpoint_auth_method": "client_secret_post"}),
     )
     .await;
-    let platform = register(&app, &admin(&app).await, None, json!({"name": "backend", "permissions": []})).await;
+    let platform =
+        register(&app, &crate::platform_admin(&app).await, None, json!({"name": "backend", "permissions": []})).await;
     let ((id, secret), (post_id, post_secret), (platform_id, platform_secret)) =
         (id_and_secret(&basic), id_and_secret(&post), id_and_secret(&platform));
     let wrong = machine_secret::generate(SecretKind::ClientSecret);
@@ -174,7 +168,8 @@ async fn oauth4webapi_accepts_every_kind_of_token_this_api_issues() {
     let client = register(&app, &owner, Some(&org_s), json!({"name": "c", "permissions": ["org:read"]})).await;
     let (id, secret) = id_and_secret(&client);
     tokens.push(("an org client's token", grant(id, secret).await));
-    let platform = register(&app, &admin(&app).await, None, json!({"name": "p", "permissions": []})).await;
+    let platform =
+        register(&app, &crate::platform_admin(&app).await, None, json!({"name": "p", "permissions": []})).await;
     let (id, secret) = id_and_secret(&platform);
     tokens.push(("a platform client's token", grant(id, secret).await));
     let verdicts = node(

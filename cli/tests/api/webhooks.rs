@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::receiver::{Received, Receiver};
-use crate::{PASSWORD, app_with, create_org, email};
+use crate::{PASSWORD, app_with, create_org};
 
 /// An app whose webhooks may go to loopback receivers, as a local deployment's may.
 pub async fn local_app() -> TestApp {
@@ -261,8 +261,7 @@ async fn endpoints_are_managed_checked_and_never_show_their_secret_again() {
 async fn platform_endpoints_take_every_organizations_events() {
     let app = local_app().await;
     let receiver = Receiver::start().await;
-    let (admin, _) = app.signed_in("root@example.com", PASSWORD).await;
-    identity_shared::services::users::grant_platform_admin(app.state.pool(), &email("root@example.com")).await.unwrap();
+    let admin = crate::platform_admin(&app).await;
     let (owner, org) = owned_org(&app).await;
     app.call(Method::POST, "/webhooks", Some(json!({"url": receiver.url("/all")})), Some(&owner))
         .await

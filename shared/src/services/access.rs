@@ -339,18 +339,14 @@ fn key_actor(
 /// A 429 with Retry-After when the machine's requests this minute (counted by the statement
 /// that found it) passed `limit` (0: none).
 fn within_limit(key: &KeyCaller, limit: u32) -> AppResult<()> {
-    if let (Some(hits), Some(window_end)) = (key.hits, key.window_end)
-        && limit > 0
-        && i64::from(hits) > i64::from(limit)
-    {
-        let wait = (window_end - chrono::Utc::now()).to_std().unwrap_or_default();
-        let who = if key.is_client { "This client's tokens" } else { "This API key" };
-        return Err(AppError::TooManyRequests {
-            detail: format!("{who} made more than {limit} requests this minute; wait and try again."),
-            retry_after: wait.max(std::time::Duration::from_secs(1)),
-        });
+    match crate::services::quotas::over_minute_limit(key.hits, key.window_end, i64::from(limit)) {
+        Some(retry_after) => {
+            let who = if key.is_client { "This client's tokens" } else { "This API key" };
+            let detail = format!("{who} made more than {limit} requests this minute; wait and try again.");
+            Err(AppError::TooManyRequests { detail, retry_after })
+        }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The 401 of an API key that is unknown, expired or revoked: one answer for all.

@@ -88,3 +88,17 @@ pub fn room_for_one(quota: &'static str, existing: i64, limit: u32, what: &str) 
         retry_after: EXISTING_RETRY,
     })
 }
+
+/// How long a machine over its per-minute `limit` (0: none) waits, from the hits the statement
+/// that found it counted and when their window ends; None when it is within the limit.
+pub fn over_minute_limit(
+    hits: Option<i32>,
+    window_end: Option<chrono::DateTime<chrono::Utc>>,
+    limit: i64,
+) -> Option<std::time::Duration> {
+    let (hits, window_end) = (hits?, window_end?);
+    (limit > 0 && i64::from(hits) > limit).then(|| {
+        let wait = (window_end - chrono::Utc::now()).to_std().unwrap_or_default();
+        wait.max(std::time::Duration::from_secs(1))
+    })
+}

@@ -228,21 +228,17 @@ async fn failed(
 
 /// 429 once the client's token requests this minute pass the limit.
 fn within_limit(grantee: &Grantee, limit: i32) -> Result<(), TokenError> {
-    if let (Some(hits), Some(window_end)) = (grantee.hits, grantee.window_end)
-        && limit > 0
-        && hits > limit
-    {
-        let wait = (window_end - Utc::now()).to_std().unwrap_or_default().max(Duration::from_secs(1));
-        return Err(TokenError::Refused(OAuthError {
+    match crate::services::quotas::over_minute_limit(grantee.hits, grantee.window_end, i64::from(limit)) {
+        Some(wait) => Err(TokenError::Refused(OAuthError {
             code: OAuthErrorCode::TemporarilyUnavailable,
             description: format!(
                 "this client asked for more than {limit} tokens this minute; reuse a token until it expires"
             ),
             basic_used: false,
             retry_after: Some(wait),
-        }));
+        })),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A locked client's 429 in RFC 6749's shape, or any other error passed on.

@@ -298,3 +298,37 @@ async fn no_send_reaches_a_private_address_whatever_the_name_resolves_to() {
     let redirected = sender.post(&local, &[], "{}".into()).await;
     assert_eq!((redirected.status, redirected.error), (Some(307), Some("http_status")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_hand_off_is_not_tried_again_for_a_minute_and_fails_no_request() {
+    use identity_shared::webhooks::handoff::{self, Handoff};
+    // A Lambda API that takes connections and never answers: each invoke times out.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let aws = identity_shared::aws::AwsEnv::from_lookup(|key| match key {
+        "AWS_REGION" => Some("us-east-1".into()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
+        _ => None,
+    });
+    // This test's process alone (nextest runs each test in its own).
+    handoff::install(Handoff::invoke(&aws, "sender".into(), Some(endpoint)));
+    let app = local_app().await;
+    let receiver = Receiver::start().await;
+    let (owner, org, _) = one_queued(&app, &receiver).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "the first change handed off, and the invoke failed");
+    change(&app, &owner, org, "viewer").await;
+    change(&app, &owner, org, "billing").await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "no hand-off is tried for a minute after a failure");
+    // The changes stand and their deliveries wait for the schedule.
+    let pending = app.sql("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").await;
+    assert_eq!(pending[0].get::<_, i64>(0), 3);
+}

@@ -65,7 +65,21 @@ pub enum Handoff {
 
 /// The longest a hand-off may hold up an answer; past it the schedule finds the work.
 #[cfg(feature = "handoff")]
-const INVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+const INVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// After a failed invoke, requests stop trying for this long (the schedule sends meanwhile):
+/// an unreachable Lambda API must not add a second to every write.
+#[cfg(feature = "handoff")]
+const PAUSE_AFTER_FAILURE_SECS: u64 = 60;
+
+/// When the last invoke failed (Unix seconds; 0: never).
+#[cfg(feature = "handoff")]
+static LAST_FAILURE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(feature = "handoff")]
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
 
 impl Handoff {
     /// Wakes the sender; a failure is logged, never the request's.
@@ -75,7 +89,12 @@ impl Handoff {
             Handoff::InProcess(notify) => notify.notify_one(),
             #[cfg(feature = "handoff")]
             Handoff::Invoke { client, function } => {
+                use std::sync::atomic::Ordering;
+
                 use aws_sdk_lambda::types::InvocationType;
+                if now_secs().saturating_sub(LAST_FAILURE.load(Ordering::Relaxed)) < PAUSE_AFTER_FAILURE_SECS {
+                    return;
+                }
                 // The sender reads no event; a JSON one says where the run came from in its logs.
                 let payload = aws_sdk_lambda::primitives::Blob::new(br#"{"source":"identity-api.handoff"}"#.as_slice());
                 let invoke = client
@@ -84,13 +103,17 @@ impl Handoff {
                     .invocation_type(InvocationType::Event)
                     .payload(payload)
                     .send();
-                match tokio::time::timeout(INVOKE_TIMEOUT, invoke).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(error)) => {
-                        let error = aws_sdk_lambda::error::DisplayErrorContext(error);
-                        tracing::warn!(error = %error, "handing off to the webhook sender failed; its schedule will");
-                    }
-                    Err(_) => tracing::warn!("handing off to the webhook sender timed out; its schedule will"),
+                let failed = match tokio::time::timeout(INVOKE_TIMEOUT, invoke).await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(error)) => Some(aws_sdk_lambda::error::DisplayErrorContext(error).to_string()),
+                    Err(_) => Some("timed out".to_owned()),
+                };
+                if let Some(error) = failed {
+                    LAST_FAILURE.store(now_secs(), Ordering::Relaxed);
+                    tracing::warn!(
+                        error = %error,
+                        "handing off to the webhook sender failed; its schedule sends, and requests stop trying for a minute"
+                    );
                 }
             }
         }

@@ -38,6 +38,10 @@ STATEFUL_VALIDITY = [
     # ceiling and the last secret kept (409); the platform's clients are a platform admin's.
     "^/orgs/\\{org\\}/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
     "^/oauth2/clients(/\\{client_id\\}(/secrets(/\\{secret_id\\})?)?)?$",
+    # Webhook endpoints: URLs the server must find public (https, a DNS name that is no
+    # internal one), event types it knows, cursors it issued, deliveries it made (retrying a
+    # pending one is 409); the platform's are a platform admin's.
+    "^(/orgs/\\{org\\})?/webhooks(/\\{webhook_id\\}(/rotate-secret|/test|/deliveries(/\\{delivery_id\\}/retry)?)?)?$",
     "^/users(/\\{id\\})?$",
     # The feed's `after` must name an event of the feed, and `types` known event types.
     "^(/orgs/\\{org\\})?/events$",

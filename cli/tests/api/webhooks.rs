@@ -212,6 +212,9 @@ async fn endpoints_are_managed_checked_and_never_show_their_secret_again() {
     assert_eq!(enabled.json["disabled_reason"], Value::Null);
     let test = app.call(Method::POST, format!("{base}/{id}/test"), None, Some(&owner)).await;
     assert_eq!(test.status, 202, "{}", test.json);
+    // An optional body may be JSON null: a rotation with the default overlap.
+    let rotated = app.call(Method::POST, format!("{base}/{id}/rotate-secret"), Some(Value::Null), Some(&owner)).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.json);
     assert_eq!(
         (test.json["event_type"].clone(), test.json["status"].clone()),
         (json!("webhook.test"), json!("pending"))

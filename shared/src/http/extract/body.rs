@@ -44,6 +44,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if !json {
             return Err(AppError::UnsupportedMediaType);
         }
+        // JSON null is no body too: the documented schema of an optional body is nullable.
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(None));
+        }
         parse_json(&bytes).map(|body| OptionalJson(Some(body)))
     }
 }

@@ -38,7 +38,7 @@ CREATE FUNCTION uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
 $$;
 
 -- The outbox: one row per event and endpoint, written in the transaction that writes the event
--- (see the audit log's statements). A sender claims due rows with SKIP LOCKED and leases them by
+-- (see the audit log's statements), and gone with the event when events are pruned (30 days). A sender claims due rows with SKIP LOCKED and leases them by
 -- moving next_attempt_at past its timeout, so a sender that dies mid-send leaves the row to be
 -- sent again once the lease ends.
 CREATE TABLE webhook_deliveries (

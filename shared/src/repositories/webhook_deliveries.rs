@@ -204,8 +204,3 @@ pub async fn disable(
     let row = cached::query_opt(db, DISABLE, &[&endpoint_id, &reason]).await?;
     row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
-
-/// Forgets finished deliveries older than 30 days; how many.
-pub async fn prune(db: &impl GenericClient) -> Result<u64, DbError> {
-    cached::execute(db, PRUNE, &[]).await
-}

@@ -82,11 +82,6 @@ const ENDPOINT_FAILED: &str = "UPDATE webhook_endpoints SET failing_since = COAL
 /// Disables an enabled endpoint for a reason; its owner and URL.
 const DISABLE: &str = "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, updated_at = now()
      WHERE id = $1 AND enabled RETURNING org_id, url";
-/// Deliveries finished long ago go with their events (30 days); this drops finished ones
-/// after 30 days too.
-const PRUNE: &str =
-    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - interval '30 days'";
-
 /// A claimed delivery: what to send, and where.
 #[derive(Debug, postgres_from_row::FromRow)]
 pub struct Claimed {

@@ -226,38 +226,16 @@ impl AuditAction {
             AuditAction::MemberAdded => "organization_membership.created",
             AuditAction::MemberRemoved => "organization_membership.deleted",
             AuditAction::MemberRolesChanged => "organization_membership.updated",
-            AuditAction::RoleCreated => "role.created",
-            AuditAction::RoleUpdated => "role.updated",
-            AuditAction::RoleDeleted => "role.deleted",
-            AuditAction::ApiKeyCreated => "api_key.created",
-            AuditAction::ApiKeyUpdated => "api_key.updated",
-            AuditAction::ApiKeyRotated => "api_key.rotated",
-            AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::ClientCreated => "m2m_client.created",
             AuditAction::ClientUpdated => "m2m_client.updated",
             AuditAction::ClientDeleted => "m2m_client.deleted",
             AuditAction::ClientSecretAdded => "m2m_client.secret_added",
             AuditAction::ClientSecretRemoved => "m2m_client.secret_removed",
-            AuditAction::InvitationCreated => "invitation.created",
-            AuditAction::InvitationResent => "invitation.resent",
-            AuditAction::InvitationRevoked => "invitation.revoked",
-            AuditAction::InvitationAccepted => "invitation.accepted",
-            AuditAction::InvitationDeclined => "invitation.declined",
-            AuditAction::InvitationRefused => "invitation.refused",
-            AuditAction::SessionRevoked => "session.revoked",
-            AuditAction::UserCreated => "user.created",
-            AuditAction::UserUpdated => "user.updated",
-            AuditAction::UserDeleted => "user.deleted",
-            AuditAction::UserEmailChanged => "user.email_changed",
-            AuditAction::UserEmailChangeCancelled => "user.email_change_cancelled",
             AuditAction::UserMfaEnrolled => "mfa_factor.created",
             AuditAction::UserMfaRemoved | AuditAction::UserMfaReset => "mfa_factor.deleted",
             AuditAction::UserRecoveryCodesRegenerated => "mfa_factor.recovery_codes_regenerated",
-            action @ (AuditAction::WebhookEndpointCreated
-            | AuditAction::WebhookEndpointUpdated
-            | AuditAction::WebhookEndpointDeleted
-            | AuditAction::WebhookEndpointSecretRotated
-            | AuditAction::WebhookEndpointDisabled) => action.name(),
+            // Roles, API keys, invitations, sessions, users and webhook endpoints: as audited.
+            action => action.name(),
         }
     }
 

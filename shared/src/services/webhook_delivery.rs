@@ -246,7 +246,7 @@ async fn disable_endpoint(
 ) -> Result<bool, DbError> {
     let Some((org_id, url)) = webhook_deliveries::disable(db, id, reason).await? else { return Ok(false) };
     webhook_deliveries::fail_pending(db, id).await?;
-    let origin = url::Url::parse(&url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let origin = crate::services::webhooks::origin(&url);
     let entry = NewAuditEntry {
         org_id,
         actor_id: None,

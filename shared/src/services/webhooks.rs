@@ -68,7 +68,7 @@ pub fn secret_context(id: Uuid) -> Vec<u8> {
 
 /// The receiver's origin (scheme, host, port): what the audit log and events say of a URL,
 /// whose path or query may carry a receiver's own secret.
-fn origin(url: &str) -> String {
+pub(crate) fn origin(url: &str) -> String {
     url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 

@@ -15,6 +15,7 @@ mod server;
 mod stats;
 mod webhooks;
 mod wire;
+mod writes;
 
 use std::path::PathBuf;
 
@@ -45,7 +46,7 @@ enum Command {
         /// Cold starts per function.
         #[arg(long, env = "BENCH_COLD_STARTS", default_value_t = 20)]
         cold_starts: usize,
-        /// Measure only this commit's functions' cold starts, into bench/baseline.jsonl.
+        /// Measure only this commit's cold starts and event-making writes, into bench/baseline.jsonl.
         #[arg(long)]
         baseline: Option<String>,
     },

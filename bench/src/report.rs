@@ -290,6 +290,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          Goal: at least half of GET /me's rate; Keycloak's sizing guide plans 120 client-credentials grants \
          per second per vCPU.",
     )?;
+    write_costs(&mut out, &kind("write-cost").collect::<Vec<_>>(), baseline)?;
     webhook_latency(&mut out, &rows.iter().filter(|r| r["kind"] == "webhook-latency").collect::<Vec<_>>())?;
     side_by_side(
         &mut out,
@@ -345,17 +346,22 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
     )?;
 
     let loads = rows.iter().filter(|r| {
-        ["http", "ratio", "ip-check", "logging", "api-key", "grant", "webhook-write"]
+        ["http", "ratio", "ip-check", "logging", "api-key", "grant", "webhook-write", "write-cost"]
             .contains(&r["kind"].as_str().unwrap_or(""))
     });
     let loads: BTreeMap<String, &Value> = loads
         .map(|r| {
             let part = |k: &str| r[k].as_str().map(str::to_owned).or_else(|| r[k].as_u64().map(|n| n.to_string()));
-            let name = part("name").unwrap_or_else(|| {
-                let kind = part("kind").unwrap_or_default();
-                let variant = part("variant").or_else(|| part("level")).unwrap_or_default();
-                format!("{kind} {variant} round {}", part("round").unwrap_or_default())
-            });
+            // Rows measured in rounds are named by all that tells them apart.
+            let name = match part("round") {
+                None => part("name").unwrap_or_default(),
+                Some(round) => {
+                    let kind = part("kind").unwrap_or_default();
+                    let variant = part("variant").or_else(|| part("level")).unwrap_or_default();
+                    let what = part("name").map(|n| format!("{n} ")).unwrap_or_default();
+                    format!("{kind} {what}{variant} round {round}")
+                }
+            };
             (name, r)
         })
         .collect();
@@ -399,6 +405,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("grant", kind("grant").count() == 4),
         ("webhook-latency", kind("webhook-latency").count() == 2),
         ("webhook-write", kind("webhook-write").count() == 4),
+        ("write-cost", kind("write-cost").count() == 4),
         ("tls", http.contains_key("tls-open") && http.contains_key("tls-closed")),
         ("argon2", !logins.is_empty() && argon.len() == logins.len()),
         ("flows", flows.len() == 2),
@@ -597,12 +604,61 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// The writes that make events, by the baseline commit (bench/baseline.jsonl) and this build.
+fn write_costs(out: &mut String, after: &[&Value], baseline: &[Value]) -> anyhow::Result<()> {
+    if after.is_empty() {
+        return Ok(());
+    }
+    let before: Vec<&Value> = baseline.iter().filter(|r| r["kind"] == "write-cost").collect();
+    let commit = before.first().and_then(|r| r["commit"].as_str()).unwrap_or("");
+    let mean = |rows: &[&Value], name: &str, field: &str| {
+        let of: Vec<f64> = rows.iter().filter(|r| r["name"] == name).map(|r| f(r, field)).collect();
+        (!of.is_empty()).then(|| of.iter().sum::<f64>() / of.len() as f64)
+    };
+    let then = if commit.is_empty() { "no baseline recorded".to_owned() } else { format!("before ({commit}) and after") };
+    writeln!(out, "### Writes that make events: {then}, closed loop, 4 connections\n")?;
+    writeln!(out, "| write | requests/s | p50 | p99 | server CPU / request | PostgreSQL CPU / request | throughput |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for (name, route) in
+        [("role-change", "PATCH /orgs/{org}/roles/{role}"), ("invitation", "POST /orgs/{org}/invitations")]
+    {
+        let pair = |field: &str, unit: &str, digits: usize| match (mean(&before, name, field), mean(after, name, field)) {
+            (Some(b), Some(a)) => format!("{b:.digits$} -> {a:.digits$}{unit}"),
+            (None, Some(a)) => format!("{a:.digits$}{unit}"),
+            _ => "?".into(),
+        };
+        let share = match (mean(&before, name, "rps"), mean(after, name, "rps")) {
+            (Some(b), Some(a)) if b > 0.0 => format!("{:.0}%", 100.0 * a / b),
+            _ => "no baseline".into(),
+        };
+        let row = [
+            route.to_owned(),
+            pair("rps", "", 0),
+            pair("p50_ms", " ms", 2),
+            pair("p99_ms", " ms", 2),
+            pair("server_us", " µs", 0),
+            pair("database_us", " µs", 0),
+            share,
+        ];
+        writeln!(out, "| {} |", row.join(" | "))?;
+    }
+    writeln!(
+        out,
+        "\nMeans of 2 alternating rounds each, on a database of their own (one account, one org). Before: \
+         `identity serve` built from the commit before events (`scripts/bench --baseline <commit>`, \
+         measured on the same machine by the same harness, at another time); after: this build, whose audit row's \
+         statement also writes the event (and would queue deliveries: no endpoint here). An invitation also queues \
+         its mail (printed, not sent, in both).\n"
+    )?;
+    Ok(())
+}
+
 /// Cold starts of the baseline commit beside this build's, function by function.
 fn before_and_after(out: &mut String, after: &[&Value], before: &[Value]) -> anyhow::Result<()> {
     let Some(first) = before.first() else { return Ok(()) };
     let commit = first["commit"].as_str().filter(|c| !c.is_empty()).unwrap_or("?");
-    let then: BTreeMap<String, &Value> = before.iter().map(|r| (label(r), r)).collect();
-    writeln!(out, "### aws-config, and SES only where mail is sent: before ({commit}) and after\n")?;
+    let then: BTreeMap<String, &Value> = before.iter().filter(|r| r["kind"] == "cold").map(|r| (label(r), r)).collect();
+    writeln!(out, "### Cold starts before ({commit}) and after\n")?;
     writeln!(out, "| function | init median | first invocation median | binary | zip |\n|---|---|---|---|---|")?;
     for r in after {
         let Some(b) = then.get(&label(r)) else { continue };
@@ -613,10 +669,8 @@ fn before_and_after(out: &mut String, after: &[&Value], before: &[Value]) -> any
     }
     writeln!(
         out,
-        "\n{commit}: every function linked aws-sdk-ses, its client built from the environment's keys by hand. Now \
-         auth, invitations and mailer build it from aws-config's standard chain (environment, profiles, SSO, web \
-         identity, container and instance roles) on the first send, and orgs, users and migrate link neither crate. \
-         Both measured in one session by the same harness (`scripts/bench --baseline <commit>`).\n"
+        "\n{commit}'s functions (the baseline, `scripts/bench --baseline <commit>`) and this build's, measured by the \
+         same harness on the same machine. Functions the baseline did not have are not in this table.\n"
     )?;
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::api::Api;
 use crate::cpu;
 use crate::load::{self, Target};
 use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
-use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire};
+use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire, writes};
 use identity_testkit::rie::RieFunction;
 
 /// Every seeded account's password.
@@ -43,7 +43,7 @@ pub struct Plan {
     pub short: u64,
     /// Requests whose round trips are counted, per kind.
     pub trips: usize,
-    /// Measure only this commit's cold starts, into bench/baseline.jsonl.
+    /// Measure only this commit's cold starts and event-making writes, into bench/baseline.jsonl.
     pub baseline: Option<String>,
 }
 
@@ -76,7 +76,7 @@ impl Results {
 }
 
 /// Adds `fields` to a JSON object.
-fn with(mut row: Value, fields: Value) -> Value {
+pub(crate) fn with(mut row: Value, fields: Value) -> Value {
     if let (Some(row), Value::Object(fields)) = (row.as_object_mut(), fields) {
         row.extend(fields);
     }
@@ -148,11 +148,25 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     let signed_in = login("user1@bench.example".into()).await?;
     let token = signed_in["access_token"].as_str().context("an access token")?.to_owned();
     let cold = ColdStarts { root, plan: &plan, token: &token, common: &common };
+    let postmaster = cluster.postmaster_pid().context("the benchmark's PostgreSQL is not running")?;
+    let writes = writes::Setup {
+        admin: &admin,
+        port: cluster.port(),
+        postmaster,
+        out: &out,
+        common: &common,
+        seconds: plan.short,
+        warmup: plan.warmup.min(1),
+    };
 
     if let Some(commit) = &plan.baseline {
-        println!("== {commit}'s functions (release), for the before figures");
+        println!("== {commit}'s functions and identity (release), for the before figures");
         let target = build_baseline(root, &out, commit).await?;
         for row in cold.all(&target, "before", commit).await? {
+            results.record(row)?;
+        }
+        println!("== {commit}'s writes: a role change and an invitation (closed loop, 4 connections)");
+        for row in writes::measure(&writes, &target, "before", commit).await? {
             results.record(row)?;
         }
         let lines: Vec<String> = results.rows.iter().map(Value::to_string).collect();
@@ -210,7 +224,6 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         ("GET /orgs/{org}/audit-log", format!("/orgs/{org1}/audit-log")),
         ("me-last", "/me".to_owned()),
     ];
-    let postmaster = cluster.postmaster_pid().context("the benchmark's PostgreSQL is not running")?;
     for (name, path) in reads {
         let target = get(format!("{api_url}{path}"));
         let warm = plan.warmup.min(1);
@@ -333,6 +346,11 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     drop((orgs, sender));
     hooks_api.expect("DELETE", &endpoint, Value::Null, Some(&token), 204).await?;
     drop(hooked);
+
+    println!("== writes that make events: a role change and an invitation (closed loop, 4 connections)");
+    for row in writes::measure(&writes, &plan.bin, "after", "").await? {
+        results.record(row)?;
+    }
 
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
     println!("== logins against the argon2 limit ({cores} cores)");
@@ -613,6 +631,8 @@ async fn build_baseline(root: &Path, out: &Path, commit: &str) -> anyhow::Result
     let target = out.join("baseline-target");
     let functions = ["auth", "orgs", "invitations", "users", "mailer", "migrate"];
     let packages = functions.iter().flat_map(|f| ["-p".to_owned(), format!("{f}-function")]);
+    // Its `identity serve` too, for the writes measured against this build's.
+    let packages = packages.chain(["-p".to_owned(), "identity-cli".to_owned()]);
     let built = Command::new("cargo")
         .args(["build", "--release", "-q"])
         .args(packages)

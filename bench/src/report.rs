@@ -615,14 +615,16 @@ fn write_costs(out: &mut String, after: &[&Value], baseline: &[Value]) -> anyhow
         let of: Vec<f64> = rows.iter().filter(|r| r["name"] == name).map(|r| f(r, field)).collect();
         (!of.is_empty()).then(|| of.iter().sum::<f64>() / of.len() as f64)
     };
-    let then = if commit.is_empty() { "no baseline recorded".to_owned() } else { format!("before ({commit}) and after") };
+    let then =
+        if commit.is_empty() { "no baseline recorded".to_owned() } else { format!("before ({commit}) and after") };
     writeln!(out, "### Writes that make events: {then}, closed loop, 4 connections\n")?;
     writeln!(out, "| write | requests/s | p50 | p99 | server CPU / request | PostgreSQL CPU / request | throughput |")?;
     writeln!(out, "|---|---|---|---|---|---|---|")?;
     for (name, route) in
         [("role-change", "PATCH /orgs/{org}/roles/{role}"), ("invitation", "POST /orgs/{org}/invitations")]
     {
-        let pair = |field: &str, unit: &str, digits: usize| match (mean(&before, name, field), mean(after, name, field)) {
+        let pair = |field: &str, unit: &str, digits: usize| match (mean(&before, name, field), mean(after, name, field))
+        {
             (Some(b), Some(a)) => format!("{b:.digits$} -> {a:.digits$}{unit}"),
             (None, Some(a)) => format!("{a:.digits$}{unit}"),
             _ => "?".into(),

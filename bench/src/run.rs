@@ -583,6 +583,11 @@ impl ColdStarts<'_> {
         ];
         let mut rows = vec![];
         for (function, what, event) in cases {
+            // An older migrate refuses a database migrated past it (as it should): the
+            // baseline's is not measured.
+            if variant == "before" && function == "migrate" {
+                continue;
+            }
             let binary = dir.join(format!("identity-{function}"));
             // Forgot-password waits out FORGOT_PASSWORD_MIN_MS when it sends no mail (so that
             // unknown emails look like known ones); off here, where the point is what starting costs.

@@ -31,6 +31,30 @@ pub fn start_webhook_sender(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often the local server looks at pending domain claims again: the mailer's schedule.
+const DOMAIN_RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Looks at pending domain claims again every minute inside this process (ending those past
+/// their 30 days): what the mailer function's schedule does on AWS.
+pub fn start_domain_recheck(state: &AppState) {
+    let (pool, config) = (state.pool().clone(), state.config().clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(DOMAIN_RECHECK_EVERY);
+        loop {
+            every.tick().await;
+            let report = mailer_function::recheck_domains(&pool, &config).await;
+            if report != Default::default() {
+                tracing::info!(
+                    checked = report.checked,
+                    verified = report.verified,
+                    expired = report.expired,
+                    "pending domain claims looked at"
+                );
+            }
+        }
+    });
+}
+
 /// Every route group's routes on one router, with the shared fallbacks and layers.
 pub fn routes() -> Router<AppState> {
     identity_shared::http::finish(groups().into())

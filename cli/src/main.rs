@@ -171,6 +171,7 @@ async fn serve(port: u16, webhook_sender: bool) -> anyhow::Result<()> {
     if webhook_sender {
         identity_cli::start_webhook_sender(&state)?;
     }
+    identity_cli::start_domain_recheck(&state);
     let app = identity_cli::app(state);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

@@ -42,6 +42,9 @@ STATEFUL_VALIDITY = [
     # internal one), event types it knows, cursors it issued, deliveries it made (retrying a
     # pending one is 409); the platform's are a platform admin's.
     "^(/orgs/\\{org\\})?/webhooks(/\\{webhook_id\\}(/rotate-secret|/test|/deliveries(/\\{delivery_id\\}/retry)?)?)?$",
+    # Domains: names the server must find claimable (no public suffix, IP or consumer
+    # domain), a second claim of one domain (409), claims it issued.
+    "^/orgs/\\{org\\}/domains(/\\{domain_id\\}(/verify)?)?$",
     "^/users(/\\{id\\})?$",
     # The feed's `after` must name an event of the feed, and `types` known event types.
     "^(/orgs/\\{org\\})?/events$",
@@ -88,6 +91,7 @@ def main():
                       {"email": "carol@example.com", "roles": ["member"]}, alice["token"])
     client = call(api, "POST", f"/orgs/{alice['org']}/clients",
                   {"name": "backend", "permissions": ["org:read"]}, alice["token"])
+    domain = call(api, "POST", f"/orgs/{alice['org']}/domains", {"domain": "alice.example.com"}, alice["token"])
     auth = {"auth": [
         {"name": name, "fixedHeaders": [{"name": "Authorization", "value": "Bearer " + who["token"]}]}
         for name, who in (("alice", alice), ("bob", bob))
@@ -107,6 +111,7 @@ def main():
         'role = "support"',
         f'client_id = "{client["client_id"]}"',
         f'secret_id = "{client["secrets"][0]["id"]}"',
+        f'domain_id = "{domain["id"]}"',
     ]
     for pattern in STATEFUL_VALIDITY:
         lines += [

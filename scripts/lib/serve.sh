@@ -28,7 +28,10 @@ serve_start() {
   cargo build -q -p identity-cli
   local keys
   mapfile -t keys < <(target/debug/identity keygen 2>/dev/null)
-  env PORT="$port" "${keys[@]}" "$@" target/debug/identity serve >"$log" 2>&1 &
+  # Claimed domains are looked up at the tests' DNS server when one runs, else at a port where
+  # nothing answers: never beyond this machine.
+  env PORT="$port" DOMAIN_DNS_SERVER="${DNS_TEST_SERVER:-127.0.0.1:9}" "${keys[@]}" "$@" target/debug/identity serve \
+    >"$log" 2>&1 &
   SERVE_PID=$!
   SERVE_URL="http://127.0.0.1:$port"
   # Under API_BASE_PATH the routes, /health among them, are served below it.

@@ -1,6 +1,7 @@
-# Sourced by scripts/test and scripts/security (after pg.sh, ses.sh and secrets.sh): PostgreSQL,
-# the SES emulator and a local Secrets Manager for tests, started unless TEST_DATABASE_URL /
-# DATABASE_URL, SES_EMULATOR_URL and SECRETS_EMULATOR_URL name running ones.
+# Sourced by scripts/test and scripts/security (after pg.sh, ses.sh, secrets.sh and dns.sh):
+# PostgreSQL, the SES emulator, a local Secrets Manager and a DNS server for tests, started
+# unless TEST_DATABASE_URL / DATABASE_URL, SES_EMULATOR_URL, SECRETS_EMULATOR_URL and
+# DNS_TEST_SERVER name running ones.
 # services_cleanup (for an EXIT trap) stops what services_start started.
 
 SERVICES_PG_DIR=
@@ -28,11 +29,17 @@ services_start() {
     secrets_start "$(pg_free_port)"
   fi
   echo "== Secrets Manager (moto): $SECRETS_EMULATOR_URL"
+  if [ -z "${DNS_TEST_SERVER:-}" ]; then
+    dns_install
+    dns_start "$(pg_free_port)"
+  fi
+  echo "== DNS server for the domain tests: $DNS_TEST_SERVER"
 }
 
 services_cleanup() {
   if [ -n "$SES_PID" ]; then kill "$SES_PID" 2>/dev/null || true; fi
   if [ -n "$SECRETS_PID" ]; then kill "$SECRETS_PID" 2>/dev/null || true; fi
+  if [ -n "$DNS_PID" ]; then kill "$DNS_PID" 2>/dev/null || true; fi
   if [ -n "$SERVICES_PG_DIR" ]; then pg_stop "$SERVICES_PG_DIR"; pg_remove "$SERVICES_PG_DIR"; fi
 }
 

@@ -70,6 +70,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Webhook delivery settings.
     pub webhooks: WebhookConfig,
+    /// How claimed domains are looked up.
+    pub domains: DomainConfig,
     /// The AWS region and credentials (SES, Secrets Manager, RDS IAM tokens).
     pub aws: AwsEnv,
 }
@@ -88,6 +90,16 @@ pub struct WebhookConfig {
     pub sender_function: Option<String>,
     /// `AWS_ENDPOINT_URL_LAMBDA`: another Lambda endpoint for that invoke (an emulator).
     pub lambda_endpoint: Option<String>,
+}
+
+/// How a claimed domain's TXT record is looked up.
+#[derive(Clone, Debug)]
+pub struct DomainConfig {
+    /// `DOMAIN_DNS_SERVER`: the one nameserver asked (`address:port`); unset, the system's
+    /// (/etc/resolv.conf: on Lambda, the VPC's resolver).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// `DOMAIN_DNS_TIMEOUT_MS`: the longest one lookup takes (5 s).
+    pub dns_timeout: Duration,
 }
 
 /// Quotas on what mails or grows without bound; 0 turns one off.
@@ -335,6 +347,15 @@ impl Config {
                 timeout: env.millis("WEBHOOK_TIMEOUT_MS", 15_000)?,
                 sender_function: env.get("WEBHOOK_SENDER_FUNCTION"),
                 lambda_endpoint: env.get("AWS_ENDPOINT_URL_LAMBDA"),
+            },
+            domains: DomainConfig {
+                dns_server: env.get("DOMAIN_DNS_SERVER").map(|raw| raw.parse()).transpose().map_err(
+                    |e: std::net::AddrParseError| ConfigError::Invalid {
+                        name: "DOMAIN_DNS_SERVER",
+                        reason: format!("{e}: give an address and a port, such as 10.0.0.2:53"),
+                    },
+                )?,
+                dns_timeout: env.millis("DOMAIN_DNS_TIMEOUT_MS", 5_000)?,
             },
             aws: AwsEnv::from_lookup(|key| env.get(key)),
         })

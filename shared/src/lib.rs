@@ -5,6 +5,7 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod db;
+pub mod domains;
 pub mod equal_time;
 pub mod error;
 pub mod error_chain;

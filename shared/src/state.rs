@@ -30,6 +30,8 @@ struct Inner {
     dummy_hash: OnceCell<String>,
     forgot_time: EqualTime,
     sealer: Option<Arc<Sealer>>,
+    #[cfg(feature = "dns")]
+    txt_resolver: OnceCell<crate::domains::dns::TxtResolver>,
 }
 
 /// Why the state could not be built from the configuration; each keeps its cause.
@@ -63,7 +65,18 @@ impl AppState {
         let sealer = Sealer::from_config(&config.mfa)?.map(Arc::new);
         let dummy_hash = OnceCell::new();
         Ok(AppState {
-            inner: Arc::new(Inner { config, pool, jwt, passwords, mailer, dummy_hash, forgot_time, sealer }),
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                jwt,
+                passwords,
+                mailer,
+                dummy_hash,
+                forgot_time,
+                sealer,
+                #[cfg(feature = "dns")]
+                txt_resolver: OnceCell::new(),
+            }),
         })
     }
 
@@ -79,6 +92,22 @@ impl AppState {
             .sealer
             .as_ref()
             .ok_or_else(|| AppError::bug("MFA_ENCRYPTION_KEY is not set: factors cannot be sealed or checked"))
+    }
+
+    /// The resolver that looks up claimed domains' TXT records, built on first use (reading
+    /// /etc/resolv.conf when no nameserver is set); a 503 when it cannot be built.
+    #[cfg(feature = "dns")]
+    pub async fn txt_resolver(&self) -> Result<&crate::domains::dns::TxtResolver, AppError> {
+        let settings = &self.inner.config.domains;
+        self.inner
+            .txt_resolver
+            .get_or_try_init(|| async {
+                crate::domains::dns::TxtResolver::new(settings.dns_server, settings.dns_timeout).map_err(|err| {
+                    tracing::error!(error = %err, "no DNS resolver: domains cannot be verified");
+                    AppError::Unavailable("DNS lookups are unavailable; try again later.".into())
+                })
+            })
+            .await
     }
 
     /// Settings.

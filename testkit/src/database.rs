@@ -107,8 +107,13 @@ impl TestDatabase {
     pub fn config(&self, overrides: &[(&str, &str)]) -> Config {
         static KEY: OnceLock<String> = OnceLock::new();
         let key = KEY.get_or_init(|| identity_shared::auth::jwt::generate_key().0);
+        // Claimed domains are looked up at the tests' own DNS server, never beyond this
+        // machine (port 9, where nothing answers, when none runs).
+        let dns = std::env::var("DNS_TEST_SERVER").unwrap_or_else(|_| "127.0.0.1:9".into());
         let mut map: std::collections::HashMap<String, String> = [
             ("DATABASE_URL", self.url.as_str()),
+            ("DOMAIN_DNS_SERVER", dns.as_str()),
+            ("DOMAIN_DNS_TIMEOUT_MS", "1000"),
             ("JWT_PRIVATE_KEY", key.as_str()),
             ("MFA_ENCRYPTION_KEY", MFA_TEST_KEY),
             ("ARGON2_MEMORY_KIB", "64"),
@@ -129,6 +134,9 @@ impl TestDatabase {
 
 async fn ensure_template(admin: &tokio_postgres::Client, server: &str) {
     let name = template_name();
+    // Waiting for another process to build the template is no runaway statement: the
+    // maintenance database may carry migrate's 10 s default (a test migrates through its URL).
+    admin.batch_execute("SET statement_timeout = 0").await.expect("no timeout on the template lock");
     admin.execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK_KEY]).await.expect("template lock");
     let ready: Option<bool> = admin
         .query_opt("SELECT datistemplate FROM pg_database WHERE datname = $1", &[&name])

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod cluster;
 pub mod database;
+pub mod dns;
 pub mod mfa;
 pub mod proxy;
 pub mod rie;

@@ -10,6 +10,8 @@ mod database;
 mod default_role;
 mod discovery;
 mod docs;
+mod domain_enrollment;
+mod domains;
 mod events;
 mod failures;
 mod feed;

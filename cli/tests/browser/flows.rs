@@ -311,3 +311,60 @@ async fn the_whole_sign_up_works_from_the_keyboard_alone() {
     browser.close().await;
     assert_eq!(member_roles(&s, &owner, org, &kim).await, Some(json!(["member"])));
 }
+
+/// An owner's organization `name` holding `domain`, verified against the tests' DNS server,
+/// with `mode` for the people at it.
+async fn org_with_domain(s: &Served, name: &str, domain: &str, mode: &str) -> uuid::Uuid {
+    use axum::http::Method;
+    use identity_testkit::dns;
+    let (owner, _) = s.app.signed_in(&unique("owner"), PASSWORD).await;
+    let org = s.app.call(Method::POST, "/orgs", Some(json!({"name": name})), Some(&owner)).await;
+    let org: uuid::Uuid = org.json["id"].as_str().unwrap().parse().unwrap();
+    let path = format!("/orgs/{org}/domains");
+    let claim = s.app.call(Method::POST, &path, Some(json!({"domain": domain})), Some(&owner)).await;
+    assert_eq!(claim.status, 201, "{}", claim.json);
+    let record = &claim.json["verification"];
+    dns::publish(record["record_name"].as_str().unwrap(), dns::Answer::txt(record["record_value"].as_str().unwrap()));
+    let id = claim.json["id"].as_str().unwrap();
+    let verified = s.app.call(Method::POST, format!("{path}/{id}/verify"), None, Some(&owner)).await;
+    assert_eq!(verified.json["state"], "verified", "{}", verified.json);
+    let body = json!({"enrollment_mode": mode});
+    assert_eq!(s.app.call(Method::PATCH, format!("{path}/{id}"), Some(body), Some(&owner)).await.status, 200);
+    org
+}
+
+#[tokio::test]
+async fn confirming_an_email_at_a_verified_domain_names_the_organizations_joined_or_waiting() {
+    use identity_testkit::dns;
+    let s = served().await;
+    let joining = dns::unique_domain("northwind");
+    let inviting = dns::unique_domain("contoso");
+    let northwind = org_with_domain(&s, "Northwind Traders", &joining, "auto_join").await;
+    org_with_domain(&s, "Contoso", &inviting, "invitation").await;
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    for (email, line, shot) in [
+        (format!("ada@{joining}"), "You are now a member of Northwind Traders.", "verify-email-joined-by-domain"),
+        (
+            format!("ben@{inviting}"),
+            "Contoso invites you to join: sign in to accept or decline.",
+            "verify-email-invited-by-domain",
+        ),
+    ] {
+        let register = json!({"email": email, "password": PASSWORD, "name": "Ada"});
+        assert_eq!(s.app.post("/auth/register", register).await.status, 202);
+        let link = link_in_mail(&email, "Confirm your email address").await;
+        browser.open(&link).await;
+        browser.click("button[type=submit]").await;
+        browser.wait_for_heading("Your email address is confirmed").await;
+        let text = browser.text().await;
+        assert!(text.contains(line), "{email}: {text}");
+        assert_accessible(&browser, shot).await;
+        browser.screenshot(shot).await;
+    }
+    browser.close().await;
+    let ada = s.app.sql(&format!("SELECT id FROM users WHERE email = 'ada@{joining}'")).await;
+    let ada: uuid::Uuid = ada[0].get(0);
+    let member =
+        s.app.sql(&format!("SELECT 1 FROM memberships WHERE org_id = '{northwind}' AND user_id = '{ada}'")).await;
+    assert_eq!(member.len(), 1, "joined, as the page says");
+}

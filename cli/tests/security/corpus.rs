@@ -27,6 +27,8 @@ struct World {
     /// A webhook endpoint of the org, and the delivery of its test event.
     webhook: String,
     delivery: String,
+    /// A pending domain claim of the org.
+    domain: String,
 }
 
 async fn world(app: &TestApp, n: usize) -> World {
@@ -58,7 +60,11 @@ async fn world(app: &TestApp, n: usize) -> World {
     let webhook = webhook.json["id"].as_str().unwrap().to_owned();
     let delivery = call(Method::POST, format!("/orgs/{org}/webhooks/{webhook}/test"), json!({})).await;
     assert_eq!(delivery.status, 202, "{}", delivery.json);
+    let domain =
+        call(Method::POST, format!("/orgs/{org}/domains"), json!({"domain": format!("org{n}.example.com")})).await;
+    assert_eq!(domain.status, 201, "{}", domain.json);
     World {
+        domain: domain.json["id"].as_str().unwrap().to_owned(),
         webhook,
         delivery: delivery.json["id"].as_str().unwrap().to_owned(),
         client: client.json["client_id"].as_str().unwrap().to_owned(),
@@ -111,6 +117,8 @@ fn valid_body(schema: &str, w: &World) -> Value {
             json!({"url": "https://hooks.example.com/2", "description": "d", "event_types": [], "enabled": true})
         }
         "RotateWebhookSecret" => json!({"overlap_seconds": 60}),
+        "CreateDomain" => json!({"domain": "claimed.example.com"}),
+        "UpdateDomain" => json!({"enrollment_mode": "invitation"}),
         other => panic!("no valid body for {other}: add one"),
     }
 }
@@ -279,6 +287,7 @@ fn fill(path: &str, w: &World) -> String {
         .replace("{client_id}", &w.client)
         .replace("{secret_id}", &w.secret)
         .replace("{webhook_id}", &w.webhook)
+        .replace("{domain_id}", &w.domain)
         .replace("{delivery_id}", &w.delivery)
 }
 

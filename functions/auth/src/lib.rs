@@ -152,7 +152,8 @@ async fn verify_email(
     Client(client): Client,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(account::verify_email(&state, &req.parse(account::bad_token)?, client).await?))
+    let (user, _) = account::verify_email(&state, &req.parse(account::bad_token)?, client).await?;
+    Ok(Json(user))
 }
 
 #[utoipa::path(

@@ -10,7 +10,7 @@ use axum::routing::{any, get};
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
-use identity_shared::models::{Email, FieldErrors, NewPassword};
+use identity_shared::models::{Email, EnrollmentMode, FieldErrors, NewPassword};
 use identity_shared::pages::form::{Https, method_not_allowed, new_password_twice, not_found};
 use identity_shared::pages::views::{self, Link};
 use identity_shared::pages::{Csrf, Page, PageForm, PageToken, page};
@@ -91,8 +91,14 @@ async fn verify(
     PageForm(form): PageForm<LinkForm>,
 ) -> Result<Page, Page> {
     checked(&headers, &form)?;
-    let user = account::verify_email(&state, &opaque(&form.token)?, client).await?;
-    Ok(done(&state, "Your email address is confirmed", &[format!("{} is confirmed.", user.email)]))
+    let (user, enrolled) = account::verify_email(&state, &opaque(&form.token)?, client).await?;
+    let mut lines = vec![format!("{} is confirmed.", user.email)];
+    // What the address's verified domains did: the organizations joined or waiting.
+    lines.extend(enrolled.iter().map(|e| match e.mode {
+        EnrollmentMode::AutoJoin => format!("You are now a member of {}.", e.org_name),
+        _ => format!("{} invites you to join: sign in to accept or decline.", e.org_name),
+    }));
+    Ok(done(&state, "Your email address is confirmed", &lines))
 }
 
 async fn show_reset(

@@ -1,6 +1,9 @@
-//! The mailer function: on a schedule, delivers what the email outbox holds.
+//! The mailer function: on a schedule, delivers what the email outbox holds, prunes what only
+//! mattered for a while and looks again at pending domain claims.
 
 use identity_shared::db::{self, DbError};
+use identity_shared::domains::dns::TxtResolver;
+use identity_shared::services::domain_checks::{self, Recheck};
 use identity_shared::services::outbox::{self, DrainReport, Sender};
 use identity_shared::services::{events, ip_limits, oauth, quotas};
 
@@ -40,4 +43,22 @@ pub async fn prune_expired(pool: &db::Pool) -> Result<u64, DbError> {
     let client = db::client(pool).await?;
     let counters = ip_limits::prune(&client).await? + quotas::prune(&client).await?;
     Ok(counters + oauth::prune(&client).await? + events::prune(&client).await?)
+}
+
+/// Looks again at pending domain claims (ending those past their 30 days) with a resolver
+/// from the settings: an error is logged and the next run tries again, for mail must not wait
+/// on DNS.
+pub async fn recheck_domains(pool: &db::Pool, config: &identity_shared::Config) -> Recheck {
+    let settings = &config.domains;
+    let resolver = match TxtResolver::new(settings.dns_server, settings.dns_timeout) {
+        Ok(resolver) => resolver,
+        Err(err) => {
+            tracing::error!(error = %err, "no DNS resolver: pending domain claims are not looked at");
+            return Recheck::default();
+        }
+    };
+    domain_checks::recheck(pool, &resolver).await.unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "re-checking pending domain claims failed; the next run tries again");
+        Recheck::default()
+    })
 }

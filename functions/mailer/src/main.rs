@@ -24,6 +24,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::info!(sent = report.sent, retrying = report.retrying, dead = report.dead, "outbox drained");
         let pruned = mailer_function::prune_expired(pool).await?;
         tracing::info!(pruned, "expired counters, revocations and assertions removed");
+        let domains = mailer_function::recheck_domains(pool, config).await;
+        tracing::info!(
+            checked = domains.checked,
+            verified = domains.verified,
+            expired = domains.expired,
+            "pending domain claims looked at"
+        );
         Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
     }))
     .await

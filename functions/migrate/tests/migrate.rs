@@ -29,7 +29,8 @@ async fn running_twice_is_harmless() {
             "V13__oauth_clients".to_owned(),
             "V14__request_counters".to_owned(),
             "V15__events".to_owned(),
-            "V16__webhooks".to_owned()
+            "V16__webhooks".to_owned(),
+            "V17__domains".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -70,7 +71,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V13__oauth_clients".to_owned(),
             "V14__request_counters".to_owned(),
             "V15__events".to_owned(),
-            "V16__webhooks".to_owned()
+            "V16__webhooks".to_owned(),
+            "V17__domains".to_owned()
         ]
     );
 }

@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 
 mod api_keys;
 mod clients;
+mod domains;
 mod events;
 mod webhooks;
 
@@ -44,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(permissions))
         .merge(api_keys::routes())
         .merge(clients::routes())
+        .merge(domains::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
 }

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod domains;
 pub mod events;
 pub mod invitations;
 pub mod mfa;

@@ -119,11 +119,23 @@ pub enum AuditAction {
     WebhookEndpointSecretRotated,
     /// The sender disabled a webhook endpoint: it answered 410, or failed every attempt for five days.
     WebhookEndpointDisabled,
+    /// A domain was claimed; its TXT record is to be published.
+    DomainCreated,
+    /// A verified domain's enrollment mode changed.
+    DomainUpdated,
+    /// A domain's TXT record proved it: the organization holds it.
+    DomainVerified,
+    /// A claim ended unproven after 30 days.
+    DomainVerificationFailed,
+    /// A domain was deleted; people at it join no more.
+    DomainDeleted,
+    /// A verified domain would have enrolled someone, but the organization's seats are taken.
+    DomainEnrollmentRefused,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -165,6 +177,12 @@ impl AuditAction {
         AuditAction::WebhookEndpointDeleted,
         AuditAction::WebhookEndpointSecretRotated,
         AuditAction::WebhookEndpointDisabled,
+        AuditAction::DomainCreated,
+        AuditAction::DomainUpdated,
+        AuditAction::DomainVerified,
+        AuditAction::DomainVerificationFailed,
+        AuditAction::DomainDeleted,
+        AuditAction::DomainEnrollmentRefused,
     ];
 
     /// The `action` column's value, e.g. `member.roles_changed`.
@@ -211,6 +229,12 @@ impl AuditAction {
             AuditAction::WebhookEndpointDeleted => "webhook_endpoint.deleted",
             AuditAction::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
             AuditAction::WebhookEndpointDisabled => "webhook_endpoint.disabled",
+            AuditAction::DomainCreated => "domain.created",
+            AuditAction::DomainUpdated => "domain.updated",
+            AuditAction::DomainVerified => "domain.verified",
+            AuditAction::DomainVerificationFailed => "domain.verification_failed",
+            AuditAction::DomainDeleted => "domain.deleted",
+            AuditAction::DomainEnrollmentRefused => "domain.enrollment_refused",
         }
     }
 
@@ -234,6 +258,12 @@ impl AuditAction {
             AuditAction::UserMfaEnrolled => "mfa_factor.created",
             AuditAction::UserMfaRemoved | AuditAction::UserMfaReset => "mfa_factor.deleted",
             AuditAction::UserRecoveryCodesRegenerated => "mfa_factor.recovery_codes_regenerated",
+            AuditAction::DomainCreated => "organization_domain.created",
+            AuditAction::DomainUpdated => "organization_domain.updated",
+            AuditAction::DomainVerified => "organization_domain.verified",
+            AuditAction::DomainVerificationFailed => "organization_domain.verification_failed",
+            AuditAction::DomainDeleted => "organization_domain.deleted",
+            AuditAction::DomainEnrollmentRefused => "organization_domain.enrollment_refused",
             // Roles, API keys, invitations, sessions, users and webhook endpoints: as audited.
             action => action.name(),
         }
@@ -278,6 +308,12 @@ impl AuditAction {
             | AuditAction::WebhookEndpointDeleted
             | AuditAction::WebhookEndpointSecretRotated
             | AuditAction::WebhookEndpointDisabled => "webhook_endpoint",
+            AuditAction::DomainCreated
+            | AuditAction::DomainUpdated
+            | AuditAction::DomainVerified
+            | AuditAction::DomainVerificationFailed
+            | AuditAction::DomainDeleted
+            | AuditAction::DomainEnrollmentRefused => "domain",
         }
     }
 }

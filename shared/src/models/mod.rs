@@ -6,6 +6,7 @@ pub mod text_enum;
 
 pub mod api_key;
 pub mod audit;
+pub mod domain;
 pub mod event;
 pub mod fields;
 pub mod invitation;
@@ -21,6 +22,7 @@ pub mod webhook;
 
 pub use api_key::{ApiKey, CreatedApiKey, KeyCaller};
 pub use audit::{AuditAction, AuditEntry, NewAuditEntry};
+pub use domain::{DomainChallenge, DomainState, Enrollment, EnrollmentMode, OrgDomain};
 pub use event::{Event, EventActor, EventPage};
 pub use fields::{DisplayName, Email, FieldErrors, NewPassword, Password, RoleName, Slug};
 pub use invitation::{Accepted, Invitation, InvitationPreview, InvitationStatus, MyInvitation};

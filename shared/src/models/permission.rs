@@ -35,11 +35,13 @@ pub enum Permission {
     EventsRead,
     /// Create, change, test and delete the organization's webhook endpoints.
     WebhooksManage,
+    /// Claim, verify and delete the organization's email domains and set what they do.
+    DomainsManage,
 }
 
 impl Permission {
     /// Every permission, in catalog order.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgDelete,
@@ -55,6 +57,7 @@ impl Permission {
         Permission::ApiKeysManage,
         Permission::EventsRead,
         Permission::WebhooksManage,
+        Permission::DomainsManage,
     ];
 
     /// The wire and database spelling, e.g. `members:read`.
@@ -75,6 +78,7 @@ impl Permission {
             Permission::ApiKeysManage => "api_keys:manage",
             Permission::EventsRead => "events:read",
             Permission::WebhooksManage => "webhooks:manage",
+            Permission::DomainsManage => "domains:manage",
         }
     }
 
@@ -96,6 +100,9 @@ impl Permission {
             Permission::ApiKeysManage => "Create, rotate and revoke the organization's API keys",
             Permission::EventsRead => "Read the organization's events feed",
             Permission::WebhooksManage => "Create, change, test and delete the organization's webhook endpoints",
+            Permission::DomainsManage => {
+                "Claim, verify and delete the organization's email domains and set what they do"
+            }
         }
     }
 

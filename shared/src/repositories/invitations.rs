@@ -19,8 +19,8 @@ const EXPIRE_STALE: &str = "UPDATE invitations SET status = $3, updated_at = now
      WHERE org_id = $1 AND lower(email) = lower($2) AND status = $4 AND expires_at <= now()";
 const INSERT: &str =
     "INSERT INTO invitations (id, org_id, email, role_ids, invited_by, token_hash, ttl_days, expires_at, invited_by_key,
-                              invited_by_client)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8), $9, $10)";
+                              invited_by_client, invited_by_domain)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(days => $8), $9, $10, $11)";
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM invitation_details i WHERE i.org_id = $1 AND i.id = $2");
 const LIST: &str = concatcp!(
     "SELECT ",
@@ -31,7 +31,7 @@ const LIST: &str = concatcp!(
 );
 /// A rotated invitation is pending again with a fresh expiry, whether it was pending or expired.
 const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, invited_by_key = $6,
-            invited_by_client = $7, updated_at = now(),
+            invited_by_client = $7, invited_by_domain = $8, updated_at = now(),
             expires_at = now() + ttl_days * interval '1 day'
      WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const REVOKE: &str = "UPDATE invitations SET status = $3, updated_at = now()
@@ -46,7 +46,7 @@ const TAKE: &str = "UPDATE invitations SET status = $4, accepted_by = $5,
             accepted_at = CASE WHEN $4 = $6 THEN now() END, updated_at = now()
      WHERE (($1::bytea IS NOT NULL AND token_hash = $1) OR ($2::uuid IS NOT NULL AND id = $2 AND lower(email) = lower($3)))
        AND status = $7 AND expires_at > now()
-     RETURNING id, org_id, email, role_ids, invited_by, invited_by_key, invited_by_client";
+     RETURNING id, org_id, email, role_ids, invited_by, invited_by_key, invited_by_client, invited_by_domain";
 /// Whether the inviter could still grant the invitation's roles: an active member of its org
 /// holding every permission those roles carry. No row when the inviter is gone or left.
 const INVITER_CAN_GRANT: &str = "SELECT u.status = $4 AND m.permissions @> COALESCE(
@@ -60,6 +60,9 @@ const KEY_CAN_GRANT: &str = "SELECT m.permissions @> COALESCE(
              AND (k.expires_at IS NULL OR k.expires_at > now())
            UNION ALL
            SELECT c.permissions FROM oauth_clients c WHERE c.id = $1 AND c.org_id = $2) m";
+/// The same for a verified domain that made it: still verified and enrolling people.
+const DOMAIN_CAN_GRANT: &str = "SELECT EXISTS (SELECT 1 FROM org_domains
+     WHERE id = $1 AND org_id = $2 AND state = 'verified' AND enrollment_mode <> 'manual')";
 const STATUS_BY_TOKEN: &str = "SELECT status FROM invitation_details WHERE token_hash = $1";
 const STATUS_FOR_EMAIL: &str = "SELECT status FROM invitation_details WHERE id = $1 AND lower(email) = lower($2)";
 const PENDING_FOR_EMAIL: &str = concatcp!(
@@ -86,15 +89,18 @@ pub enum Inviter {
     ApiKey(Uuid),
     /// One of its OAuth clients, through a token.
     Client(Uuid),
+    /// One of its verified domains, for someone whose verified email is at it.
+    Domain(Uuid),
 }
 
 impl Inviter {
-    /// The `invited_by`, `invited_by_key` and `invited_by_client` columns.
-    fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+    /// The `invited_by`, `invited_by_key`, `invited_by_client` and `invited_by_domain` columns.
+    fn columns(self) -> [Option<Uuid>; 4] {
         match self {
-            Inviter::User(id) => (Some(id), None, None),
-            Inviter::ApiKey(id) => (None, Some(id), None),
-            Inviter::Client(id) => (None, None, Some(id)),
+            Inviter::User(id) => [Some(id), None, None, None],
+            Inviter::ApiKey(id) => [None, Some(id), None, None],
+            Inviter::Client(id) => [None, None, Some(id), None],
+            Inviter::Domain(id) => [None, None, None, Some(id)],
         }
     }
 }
@@ -120,8 +126,8 @@ pub struct NewInvitation<'a> {
 /// Stores an invitation; a second pending one for the same org and email fails on [`ONE_PENDING`].
 pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<Invitation, DbError> {
     let ttl_days = i32::from(new.ttl_days);
-    let (by_user, by_key, by_client) = new.inviter.columns();
-    let params: [cached::Param; 10] = [
+    let [by_user, by_key, by_client, by_domain] = new.inviter.columns();
+    let params: [cached::Param; 11] = [
         &new.id,
         &new.org_id,
         &new.email,
@@ -132,6 +138,7 @@ pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<
         &ttl_days,
         &by_key,
         &by_client,
+        &by_domain,
     ];
     // The insert and its read back through the view leave together and run in this order:
     // both prepared first, then sent in order (biased polling).
@@ -167,8 +174,8 @@ pub async fn rotate(
     resent_by: Inviter,
 ) -> Result<Option<Invitation>, DbError> {
     let pending = InvitationStatus::Pending;
-    let (by_user, by_key, by_client) = resent_by.columns();
-    let params: [cached::Param; 7] = [&org_id, &id, &token_hash, &pending, &by_user, &by_key, &by_client];
+    let [by_user, by_key, by_client, by_domain] = resent_by.columns();
+    let params: [cached::Param; 8] = [&org_id, &id, &token_hash, &pending, &by_user, &by_key, &by_client, &by_domain];
     let n = cached::execute(db, ROTATE, &params).await?;
     if n == 0 { Ok(None) } else { find(db, org_id, id).await }
 }
@@ -211,6 +218,8 @@ pub struct Taken {
     pub invited_by_key: Option<Uuid>,
     /// The OAuth client that sent it (None once the client is deleted, or when another did).
     pub invited_by_client: Option<Uuid>,
+    /// The verified domain that made it (None once the domain is deleted, or when another did).
+    pub invited_by_domain: Option<Uuid>,
 }
 
 /// Whether the inviter of `taken` could still grant its roles in its org now (false when
@@ -222,7 +231,10 @@ pub async fn inviter_can_grant(db: &impl GenericClient, taken: &Taken) -> Result
             cached::value_opt(db, INVITER_CAN_GRANT, &params).await?
         }
         (None, Some(key)) => cached::value_opt(db, KEY_CAN_GRANT, &[&key, &taken.org_id, &taken.role_ids]).await?,
-        (None, None) => return Ok(false),
+        (None, None) => match taken.invited_by_domain {
+            Some(domain) => cached::value_opt(db, DOMAIN_CAN_GRANT, &[&domain, &taken.org_id]).await?,
+            None => return Ok(false),
+        },
     };
     Ok(found.unwrap_or(false))
 }

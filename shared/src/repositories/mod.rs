@@ -60,6 +60,7 @@ macro_rules! touch_minutely {
 pub mod api_keys;
 pub mod audit;
 pub mod cached;
+pub mod domains;
 pub mod events;
 pub mod invitations;
 pub mod ip_limits;

@@ -9,11 +9,12 @@ use crate::auth::tokens::{self, Opaque};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult, on_constraint};
 use crate::mail::templates::Mail;
-use crate::models::{AuditAction, ClientInfo, DisplayName, Email, NewPassword, Password, User, UserStatus};
+use crate::models::{AuditAction, ClientInfo, DisplayName, Email, Enrollment, NewPassword, Password, User, UserStatus};
 use crate::repositories::one_time_tokens::{self, Purpose};
 use crate::repositories::{GenericClient, lockouts, sessions, users};
 use crate::services::access::Caller;
 use crate::services::audit;
+use crate::services::domain_enrollment;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts as lockout;
 use crate::services::outbox;
@@ -138,9 +139,14 @@ pub async fn queue_account_exists(
 
 /// Proves the email address the token was mailed to. On an account never proven before, the
 /// prover takes it over: its sessions, links, waiting sign-ins and factors end (whoever
-/// registered it may not own the address).
+/// registered it may not own the address). Then its email's verified domains enroll it;
+/// what they did is answered beside the account.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn verify_email(state: &AppState, token: &Opaque, client_info: ClientInfo) -> AppResult<User> {
+pub async fn verify_email(
+    state: &AppState,
+    token: &Opaque,
+    client_info: ClientInfo,
+) -> AppResult<(User, Vec<Enrollment>)> {
     ip_limits::check(state, Guarded::Verify, client_info.ip).await?;
     let mut client = db::client(state.pool()).await?;
     let tx = client.transaction().await?;
@@ -148,7 +154,8 @@ pub async fn verify_email(state: &AppState, token: &Opaque, client_info: ClientI
     let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
     sessions::revoke_all_for_user(&tx, user_id).await?;
     tx.commit().await?;
-    Ok(user)
+    let enrolled = domain_enrollment::enroll_after(state, user_id, client_info.ip).await;
+    Ok((user, enrolled))
 }
 
 /// Mails a new verification link to the caller (older links stop working).
@@ -236,6 +243,8 @@ pub async fn reset_password(state: &AppState, req: PasswordReset, client_info: C
     lockouts::clear(&tx, &user.email).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
+    // The mailed link proved the address: its verified domains apply.
+    domain_enrollment::enroll_after(state, user_id, client_info.ip).await;
     Ok(())
 }
 

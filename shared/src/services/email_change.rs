@@ -126,6 +126,8 @@ pub async fn confirm(state: &AppState, token: &Opaque, client_info: ClientInfo) 
     audit::record_account(&tx, user.id, client_info.ip, AuditAction::UserEmailChanged, &[user.id], json!({})).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended.len(), "email changed");
+    // The new address is proven: its verified domains apply.
+    crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
     Ok(user)
 }
 

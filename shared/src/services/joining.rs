@@ -215,6 +215,8 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
         async { invitations::find(&tx, taken.org_id, taken.id).await?.ok_or_else(no_invitation) },
     )?;
     tx.commit().await?;
+    // The link proved the address: its verified domains (of other organizations) apply.
+    crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
 }

@@ -5,6 +5,10 @@ pub mod account;
 pub mod account_deletion;
 pub mod api_keys;
 pub mod audit;
+#[cfg(feature = "dns")]
+pub mod domain_checks;
+pub mod domain_enrollment;
+pub mod domains;
 pub mod email_change;
 pub mod events;
 pub mod factors;

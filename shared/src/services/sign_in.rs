@@ -139,6 +139,12 @@ async fn open_scoped(
     client_info: &ClientInfo,
 ) -> AppResult<TokenPair> {
     let user = &proof.user;
+    // At sign-in, a verified email's domains apply (to an organization verified since, say),
+    // before the scope is checked, so that a sign-in scoped to an organization the domain just
+    // joined succeeds.
+    if user.email_verified {
+        crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
+    }
     let scope = match org_id {
         Some(org_id) => {
             Some(sessions::org_scope(client, org_id, user.id, proof.amr).await??.ok_or_else(sessions::not_a_member)?)

@@ -84,6 +84,10 @@ uuid_path!(
     WebhookPath, "webhook_id", "webhook endpoint"
 );
 uuid_path!(
+    /// The `{domain_id}` of one of an organization's domains.
+    DomainPath, "domain_id", "domain"
+);
+uuid_path!(
     /// The `{delivery_id}` of one of a webhook endpoint's deliveries.
     DeliveryPath, "delivery_id", "delivery"
 );

@@ -271,3 +271,30 @@ async fn assert_all_signed_in(app: &std::sync::Arc<TestApp>, bodies: Vec<Value>)
         assert_eq!(res.status, 200, "{}", res.json);
     }
 }
+
+#[tokio::test]
+async fn a_sign_up_by_invitation_and_an_email_change_prove_an_address_too() {
+    let app = app().await;
+    let domain = dns::unique_domain("proven");
+    let (_, org, _) = org_with_domain(&app, &domain, "auto_join").await;
+    // Invited to another organization, signing up on the link: the link proves the address.
+    let email = format!("sam@{domain}");
+    let (_, other) = app.invited_to_acme(&email, json!(["member"])).await;
+    let token = mailed_token(&app, "invitation", &email).await;
+    let accepted = app.post("/invitations/accept", json!({"token": token, "name": "Sam", "password": PASSWORD})).await;
+    assert_eq!(accepted.status, 201, "{}", accepted.json);
+    let sam: Uuid = app.sql(&format!("SELECT id FROM users WHERE email = '{email}'")).await[0].get(0);
+    assert_eq!(roles_in(&app, other, sam).await, Some(vec!["member".to_owned()]));
+    assert_eq!(roles_in(&app, org, sam).await, Some(vec!["member".to_owned()]), "and the domain's organization");
+    // An account elsewhere moving its address to the domain: the confirmation proves it.
+    let (tess, _) = app.signed_in("tess@elsewhere.example.net", PASSWORD).await;
+    let moved = format!("tess@{domain}");
+    let body = json!({"new_email": moved, "password": PASSWORD});
+    assert_eq!(app.call(Method::POST, "/me/email", Some(body), Some(&tess)).await.status, 202);
+    let tess_id = crate::user_id(&app, &tess);
+    assert_eq!(roles_in(&app, org, tess_id).await, None, "asking proves nothing yet");
+    let token = mailed_token(&app, "confirm_email_change", &moved).await;
+    let confirmed = app.post("/auth/email/confirm", json!({"token": token})).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.json);
+    assert_eq!(roles_in(&app, org, tess_id).await, Some(vec!["member".to_owned()]));
+}

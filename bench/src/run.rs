@@ -308,14 +308,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     results.record(webhooks::commit_to_delivery(&hooks_api, &token, &org1, &arrivals, count, "serve").await?)?;
     let role = json!({"name": "webhook-writes", "permissions": ["members:read"]});
     hooks_api.expect("POST", &format!("/orgs/{org1}/roles"), role, Some(&token), 201).await?;
-    let write = Target {
-        method: "PATCH".into(),
-        url: format!("{}/orgs/{org1}/roles/webhook-writes", hooked.url),
-        headers: vec![auth.clone()],
-        body: Some(r#"{"description": "written {n}"}"#.into()),
-        vary: 1000,
-        expect: None,
-    };
+    let write = writes::role_change(format!("{}/orgs/{org1}/roles/webhook-writes", hooked.url), &auth);
     for n in 1..=2 {
         for (variant, enabled) in [("none", false), ("endpoint", true)] {
             let toggle = json!({"enabled": enabled});

@@ -57,14 +57,7 @@ pub async fn measure(setup: &Setup<'_>, bin: &Path, variant: &str, commit: &str)
     let role = json!({"name": "written", "permissions": ["members:read"]});
     api.expect("POST", &format!("/orgs/{org}/roles"), role, Some(&token), 201).await?;
     let auth = format!("authorization: Bearer {token}");
-    let role_change = Target {
-        method: "PATCH".into(),
-        url: format!("{}/orgs/{org}/roles/written", served.url),
-        headers: vec![auth.clone()],
-        body: Some(r#"{"description": "written {n}"}"#.into()),
-        vary: 1000,
-        expect: None,
-    };
+    let role_change = role_change(format!("{}/orgs/{org}/roles/written", served.url), &auth);
     // Every invitation to an address of its own (a second to one address would be a 409): `{n}`
     // counts from 1 in each load, so each load also has its own `{run}`.
     let invitation = Target {
@@ -98,4 +91,17 @@ pub async fn measure(setup: &Setup<'_>, bin: &Path, variant: &str, commit: &str)
     drop(served);
     setup.admin.batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)")).await?;
     Ok(rows)
+}
+
+/// A role's description changed over and over (an audited change, so an event): a PATCH of the
+/// role at `url`, with the `authorization` header `auth`.
+pub fn role_change(url: String, auth: &str) -> Target {
+    Target {
+        method: "PATCH".into(),
+        url,
+        headers: vec![auth.to_owned()],
+        body: Some(r#"{"description": "written {n}"}"#.into()),
+        vary: 1000,
+        expect: None,
+    }
 }

@@ -147,3 +147,11 @@ fn report(samples: &[(Duration, u16)], elapsed: f64, rate: u32, concurrency: usi
         "statuses": statuses,
     })
 }
+
+/// Adds `fields` to a JSON object: a load's report marked with what it measured.
+pub fn with(mut row: Value, fields: Value) -> Value {
+    if let (Some(row), Value::Object(fields)) = (row.as_object_mut(), fields) {
+        row.extend(fields);
+    }
+    row
+}

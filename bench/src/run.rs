@@ -17,7 +17,7 @@ use tokio::process::Command;
 
 use crate::api::Api;
 use crate::cpu;
-use crate::load::{self, Target};
+use crate::load::{self, Target, with};
 use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
 use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire, writes};
 use identity_testkit::rie::RieFunction;
@@ -73,14 +73,6 @@ impl Results {
         self.rows.push(row);
         Ok(())
     }
-}
-
-/// Adds `fields` to a JSON object.
-pub(crate) fn with(mut row: Value, fields: Value) -> Value {
-    if let (Some(row), Value::Object(fields)) = (row.as_object_mut(), fields) {
-        row.extend(fields);
-    }
-    row
 }
 
 /// Org number `n` of the seed data.

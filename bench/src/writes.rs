@@ -85,7 +85,7 @@ pub async fn measure(setup: &Setup<'_>, bin: &Path, variant: &str, commit: &str)
                 cpu::Usage::now(served.pid()?, setup.postmaster)?.per_request_since(&before, requests);
             let fields = json!({"kind": "write-cost", "name": name, "variant": variant, "commit": commit,
                                 "round": round, "server_us": server_us, "database_us": database_us});
-            rows.push(crate::run::with(row, fields));
+            rows.push(load::with(row, fields));
         }
     }
     drop(served);

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import sys
+import urllib.parse
 
 from samtranslator.yaml_helper import yaml_parse
 
@@ -18,6 +19,9 @@ SIGNING = {"AuthFunction", "InvitationsFunction"}
 def main(path, code_dir, database_url, ses_url, private_key, public_key):
     # One sealing key for this local stack's functions, as the stack's secret would be.
     mfa_key = secrets.token_urlsafe(32)
+    # Claimed domains are looked up at the host the containers reach, on a port where nothing
+    # answers: a lookup fails at once and never leaves this machine.
+    dns = urllib.parse.urlparse(database_url).hostname + ":9"
     with open(path, encoding="utf-8") as f:
         template = yaml_parse(f.read())
     # Only the HTTP functions serve start-api; the mailer, migrate and the webhook sender have
@@ -50,6 +54,7 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
             "ARGON2_MEMORY_KIB": "1024",
             "ARGON2_ITERATIONS": "1",
             "LOG_FORMAT": "json",
+            "DOMAIN_DNS_SERVER": dns,
         }
         if name in SIGNING:
             env["JWT_PRIVATE_KEY"] = private_key

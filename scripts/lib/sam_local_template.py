@@ -55,6 +55,7 @@ def main(path, code_dir, database_url, ses_url, private_key, public_key):
             "ARGON2_ITERATIONS": "1",
             "LOG_FORMAT": "json",
             "DOMAIN_DNS_SERVER": dns,
+            "DOMAIN_DNS_TIMEOUT_MS": "1000",
         }
         if name in SIGNING:
             env["JWT_PRIVATE_KEY"] = private_key

@@ -17,6 +17,8 @@ use super::proof::TxtAnswer;
 #[derive(Clone)]
 pub struct TxtResolver {
     resolver: TokioResolver,
+    /// The whole lookup's bound, whatever the resolver retries (UDP, then TCP) inside it.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for TxtResolver {
@@ -27,7 +29,7 @@ impl std::fmt::Debug for TxtResolver {
 
 impl TxtResolver {
     /// Asks `server` (UDP, then TCP for a truncated answer), or the system's nameservers
-    /// (/etc/resolv.conf) when None; each lookup gives up after `timeout`.
+    /// (/etc/resolv.conf) when None; each lookup gives up after `timeout`, all its tries in.
     pub fn new(server: Option<SocketAddr>, timeout: Duration) -> Result<TxtResolver, ResolveError> {
         let mut builder = match server {
             Some(addr) => {
@@ -47,12 +49,16 @@ impl TxtResolver {
         options.use_hosts_file = ResolveHosts::Never;
         // The challenge name is absolute: never tried under a search domain.
         options.ndots = 0;
-        Ok(TxtResolver { resolver: builder.build() })
+        Ok(TxtResolver { resolver: builder.build(), timeout })
     }
 
     /// The TXT records at `name` (an absolute name, no trailing dot needed).
     pub async fn txt(&self, name: &str) -> TxtAnswer {
-        match self.resolver.txt_lookup(format!("{name}.")).await {
+        let lookup = self.resolver.txt_lookup(format!("{name}."));
+        let Ok(answer) = tokio::time::timeout(self.timeout, lookup).await else {
+            return TxtAnswer::Failed("timed out".into());
+        };
+        match answer {
             Ok(found) => {
                 let records: Vec<String> =
                     found.iter().map(|txt| String::from_utf8_lossy(&txt.txt_data().concat()).into_owned()).collect();

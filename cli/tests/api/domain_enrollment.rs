@@ -298,3 +298,16 @@ async fn a_sign_up_by_invitation_and_an_email_change_prove_an_address_too() {
     assert_eq!(confirmed.status, 200, "{}", confirmed.json);
     assert_eq!(roles_in(&app, org, tess_id).await, Some(vec!["member".to_owned()]));
 }
+
+#[tokio::test]
+async fn enrollment_needs_no_second_connection() {
+    // One connection in the pool: a sign-in that enrolls must not wait for another.
+    let app = crate::app_with_ses_at("http://127.0.0.1:9", &[("DATABASE_POOL_SIZE", "1")]).await;
+    let domain = dns::unique_domain("pool");
+    let (_, org, _) = org_with_domain(&app, &domain, "auto_join").await;
+    let email = format!("una@{domain}");
+    let una = app.user(&email, PASSWORD).await;
+    let login = app.post("/auth/login", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(login.status, 200, "{}", login.json);
+    assert_eq!(roles_in(&app, org, una).await, Some(vec!["member".to_owned()]));
+}

@@ -154,7 +154,7 @@ pub async fn verify_email(
     let user = users::mark_email_verified(&tx, user_id).await?.ok_or_else(bad_token)?;
     sessions::revoke_all_for_user(&tx, user_id).await?;
     tx.commit().await?;
-    let enrolled = domain_enrollment::enroll_after(state, user_id, client_info.ip).await;
+    let enrolled = domain_enrollment::enroll_after(state, &mut client, user_id, client_info.ip).await;
     Ok((user, enrolled))
 }
 
@@ -244,7 +244,7 @@ pub async fn reset_password(state: &AppState, req: PasswordReset, client_info: C
     tx.commit().await?;
     tracing::info!(user_id = %user_id, sessions_ended = ended, "password reset");
     // The mailed link proved the address: its verified domains apply.
-    domain_enrollment::enroll_after(state, user_id, client_info.ip).await;
+    domain_enrollment::enroll_after(state, &mut client, user_id, client_info.ip).await;
     Ok(())
 }
 

@@ -7,11 +7,11 @@
 
 use std::net::IpAddr;
 
+use deadpool_postgres::Object;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::tokens;
-use crate::db;
 use crate::error::AppResult;
 use crate::models::{AuditAction, Enrollment, EnrollmentMode, Role};
 use crate::repositories::domains::{self, Candidate};
@@ -20,13 +20,18 @@ use crate::repositories::{GenericClient, memberships, organizations, roles, user
 use crate::services::audit::{self, Attribution};
 use crate::state::AppState;
 
-/// Applies the account's verified domains, in a transaction of its own after the change that
-/// verified its email (or the sign-in) committed; what it did, for the pages to say. Nothing,
-/// in one statement, for an account no verified domain enrolls.
+/// Applies the account's verified domains on the caller's connection (never a second one from
+/// the pool), in a transaction of its own after the change that verified its email (or the
+/// sign-in) committed; what it did, for the pages to say. Nothing, in one statement, for an
+/// account no verified domain enrolls.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
-pub async fn enroll(state: &AppState, user_id: Uuid, ip: Option<IpAddr>) -> AppResult<Vec<Enrollment>> {
-    let mut client = db::client(state.pool()).await?;
-    if domains::candidates(&client, user_id).await?.is_empty() {
+pub async fn enroll(
+    state: &AppState,
+    client: &mut Object,
+    user_id: Uuid,
+    ip: Option<IpAddr>,
+) -> AppResult<Vec<Enrollment>> {
+    if domains::candidates(&*client, user_id).await?.is_empty() {
         return Ok(vec![]);
     }
     let mut tx = client.transaction().await?;
@@ -38,7 +43,7 @@ pub async fn enroll(state: &AppState, user_id: Uuid, ip: Option<IpAddr>) -> AppR
     let mut done = vec![];
     for candidate in domains::candidates(&tx, user_id).await? {
         let by = Attribution { org_id: candidate.org_id, actor_id: Some(user_id), actor_type: "user", ip };
-        if let Some(enrolled) = enroll_in(state, &mut tx, &candidate, by).await? {
+        if let Some(enrolled) = enroll_in(state, &mut tx, &candidate, user_id, by).await? {
             done.push(enrolled);
         }
     }
@@ -55,23 +60,26 @@ async fn enroll_in(
     state: &AppState,
     tx: &mut deadpool_postgres::Transaction<'_>,
     candidate: &Candidate,
+    user_id: Uuid,
     by: Attribution,
 ) -> AppResult<Option<Enrollment>> {
     let org_id = candidate.org_id;
-    let Some(limit) = organizations::lock_seats(&*tx, org_id).await? else { return Ok(None) };
+    if organizations::lock_seats(&*tx, org_id).await?.is_none() {
+        return Ok(None);
+    }
     let Some(role) = roles::default_for_org(&*tx, org_id).await? else { return Ok(None) };
-    let seats = organizations::seats(&*tx, org_id).await?;
-    let taken = seats.map_or(0, |s| match candidate.mode {
+    let Some(seats) = organizations::seats(&*tx, org_id).await? else { return Ok(None) };
+    let taken = match candidate.mode {
         // A join takes a seat; an invitation promises one, as an admin's does.
-        EnrollmentMode::AutoJoin => s.members,
-        _ => s.members + s.invited,
-    });
-    if limit.is_some_and(|max| taken >= i64::from(max)) {
+        EnrollmentMode::AutoJoin => seats.members,
+        _ => seats.members + seats.invited,
+    };
+    if seats.max_members.is_some_and(|max| taken >= i64::from(max)) {
         refuse(&*tx, candidate, by).await?;
         return Ok(None);
     }
     let enrolled = match candidate.mode {
-        EnrollmentMode::AutoJoin => join(&*tx, candidate, &role, by).await?,
+        EnrollmentMode::AutoJoin => join(&*tx, candidate, &role, user_id, by).await?,
         EnrollmentMode::Invitation => invite(state, tx, candidate, &role, by).await?,
         EnrollmentMode::Manual => false,
     };
@@ -79,8 +87,13 @@ async fn enroll_in(
 }
 
 /// Makes the account a member with the default role; false if it already is one.
-async fn join(tx: &impl GenericClient, candidate: &Candidate, role: &Role, by: Attribution) -> AppResult<bool> {
-    let user_id = by.actor_id.unwrap_or_default();
+async fn join(
+    tx: &impl GenericClient,
+    candidate: &Candidate,
+    role: &Role,
+    user_id: Uuid,
+    by: Attribution,
+) -> AppResult<bool> {
     if !memberships::insert(tx, candidate.org_id, user_id).await? {
         return Ok(false);
     }
@@ -144,8 +157,8 @@ async fn refuse(tx: &impl GenericClient, candidate: &Candidate, by: Attribution)
 
 /// [`enroll`] after a change that has committed (an email verified, a sign-in): it never
 /// undoes or fails that change. An error is logged, and the next sign-in tries again.
-pub async fn enroll_after(state: &AppState, user_id: Uuid, ip: Option<IpAddr>) -> Vec<Enrollment> {
-    enroll(state, user_id, ip).await.unwrap_or_else(|err| {
+pub async fn enroll_after(state: &AppState, client: &mut Object, user_id: Uuid, ip: Option<IpAddr>) -> Vec<Enrollment> {
+    enroll(state, client, user_id, ip).await.unwrap_or_else(|err| {
         tracing::warn!(user_id = %user_id, error = %err, "enrollment by verified domain failed; the next sign-in tries again");
         vec![]
     })

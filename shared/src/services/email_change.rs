@@ -127,7 +127,7 @@ pub async fn confirm(state: &AppState, token: &Opaque, client_info: ClientInfo) 
     tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended.len(), "email changed");
     // The new address is proven: its verified domains apply.
-    crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
+    crate::services::domain_enrollment::enroll_after(state, &mut client, user.id, client_info.ip).await;
     Ok(user)
 }
 

@@ -216,7 +216,7 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
     )?;
     tx.commit().await?;
     // The link proved the address: its verified domains (of other organizations) apply.
-    crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
+    crate::services::domain_enrollment::enroll_after(state, &mut client, user.id, client_info.ip).await;
     let tokens = tokens.map(|open| open.into_pair(state, &user)).transpose()?;
     Ok(Accepted { invitation, member, user, tokens })
 }

@@ -94,7 +94,7 @@ impl PasswordChecked {
 pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) -> AppResult<SignInAnswer> {
     ip_limits::check(state, Guarded::Login, client_info.ip).await?;
     let checked = check_password(state, req.email.as_str(), &req.password).await?;
-    let client = db::client(state.pool()).await?;
+    let mut client = db::client(state.pool()).await?;
     let proof = match checked.complete() {
         Ok(proof) => proof,
         Err(waiting) => {
@@ -108,7 +108,7 @@ pub async fn login(state: &AppState, req: Credentials, client_info: ClientInfo) 
             ));
         }
     };
-    let pair = open_scoped(state, &client, &proof, req.org_id, &client_info).await?;
+    let pair = open_scoped(state, &mut client, &proof, req.org_id, &client_info).await?;
     Ok(SignInAnswer::Tokens(pair))
 }
 
@@ -124,8 +124,8 @@ pub async fn verify_login(
     let redeemed = second_factor::redeem(state, token, proof, ChallengePurpose::Login).await?;
     let org_id = redeemed.org_id();
     let (proof, proven) = SignInProof::from_code(redeemed);
-    let client = db::client(state.pool()).await?;
-    let mut pair = open_scoped(state, &client, &proof, org_id, &client_info).await?;
+    let mut client = db::client(state.pool()).await?;
+    let mut pair = open_scoped(state, &mut client, &proof, org_id, &client_info).await?;
     pair.recovery_codes_remaining = proven.recovery_codes_remaining;
     Ok(pair)
 }
@@ -133,7 +133,7 @@ pub async fn verify_login(
 /// Opens a password sign-in's session, scoped to `org_id` for a member, and its tokens.
 async fn open_scoped(
     state: &AppState,
-    client: &impl GenericClient,
+    client: &mut deadpool_postgres::Object,
     proof: &SignInProof,
     org_id: Option<Uuid>,
     client_info: &ClientInfo,
@@ -143,15 +143,15 @@ async fn open_scoped(
     // before the scope is checked, so that a sign-in scoped to an organization the domain just
     // joined succeeds.
     if user.email_verified {
-        crate::services::domain_enrollment::enroll_after(state, user.id, client_info.ip).await;
+        crate::services::domain_enrollment::enroll_after(state, client, user.id, client_info.ip).await;
     }
     let scope = match org_id {
         Some(org_id) => {
-            Some(sessions::org_scope(client, org_id, user.id, proof.amr).await??.ok_or_else(sessions::not_a_member)?)
+            Some(sessions::org_scope(&*client, org_id, user.id, proof.amr).await??.ok_or_else(sessions::not_a_member)?)
         }
         None => None,
     };
-    let open = open_session(state, client, proof, org_id, client_info, SessionMethod::Password).await?;
+    let open = open_session(state, &*client, proof, org_id, client_info, SessionMethod::Password).await?;
     tracing::info!(user_id = %user.id, session_id = %open.session_id(), amr = ?proof.amr, "signed in");
     open.into_scoped_pair(state, user, scope)
 }

@@ -82,18 +82,17 @@ impl DomainName {
         if name.is_empty() {
             return Err("is empty; give a domain such as example.com".into());
         }
-        if name.contains(['@', '/', ':', '?', '#']) || name.chars().any(char::is_whitespace) {
-            if name.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
-                return Err("is an IP address; claim a domain name such as example.com".into());
-            }
-            return Err("is a domain name such as example.com, not an email address or a URL".into());
-        }
-        if name.parse::<IpAddr>().is_ok() || name.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        // Bracketed or not, v4 or v6 (whose colons would otherwise read as a URL's).
+        if name.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
             return Err("is an IP address; claim a domain name such as example.com".into());
+        }
+        if name.contains(['@', '/', ':', '?', '#']) || name.chars().any(char::is_whitespace) {
+            return Err("is a domain name such as example.com, not an email address or a URL".into());
         }
         let ascii = idna::domain_to_ascii_strict(name)
             .map_err(|_| "is not a valid domain name (letters, digits and hyphens in dot-separated labels)")?;
-        if ascii.is_empty() || ascii.ends_with('.') || ascii.split('.').any(str::is_empty) {
+        // An empty name, a leading, doubled or trailing dot: each leaves an empty label.
+        if ascii.split('.').any(str::is_empty) {
             return Err("is not a valid domain name (an empty label)".into());
         }
         if !ascii.contains('.') {
@@ -111,11 +110,6 @@ impl DomainName {
         }
         Ok(DomainName(ascii))
     }
-}
-
-/// The domain of a stored (canonical) email address: what enrollment matches.
-pub fn of_email(email: &str) -> Option<&str> {
-    email.rsplit_once('@').map(|(_, domain)| domain).filter(|d| !d.is_empty())
 }
 
 #[cfg(test)]
@@ -160,11 +154,5 @@ mod tests {
         assert!(refused("-bad-.com").contains("valid"));
         assert!(refused(&format!("{}.com", "a".repeat(64))).contains("valid"));
         assert!(refused("1.2.3.999").contains("numeric"));
-    }
-
-    #[test]
-    fn an_email_s_domain() {
-        assert_eq!(of_email("ada@example.com"), Some("example.com"));
-        assert_eq!(of_email("nobody"), None);
     }
 }

@@ -93,7 +93,8 @@ const EXPIRE: &str = concatcp!(
 /// it is not a member of, has never left (or been removed from), and (for invitations) holds
 /// no live invitation from and has declined none that the domain made. Empty unless the
 /// account is active and its email verified.
-const CANDIDATES: &str = "SELECT d.id, d.org_id, o.name, d.enrollment_mode, d.domain, u.email
+const CANDIDATES: &str = "SELECT d.id AS domain_id, d.org_id, o.name AS org_name, d.enrollment_mode AS mode, d.domain,
+            u.email
      FROM users u
      JOIN org_domains d ON d.domain = lower(substring(u.email FROM '@([^@]*)$')) AND d.state = 'verified'
                        AND d.enrollment_mode <> 'manual'
@@ -122,7 +123,7 @@ pub struct NewClaim<'a> {
 }
 
 /// A verified domain that enrolls an account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, postgres_from_row::FromRow)]
 pub struct Candidate {
     /// The domain's row.
     pub domain_id: Uuid,
@@ -207,19 +208,7 @@ pub async fn expire(db: &impl GenericClient, why: &str) -> Result<Vec<OrgDomain>
 /// The verified domains that enroll the account `user_id` now, by organization.
 pub async fn candidates(db: &impl GenericClient, user_id: Uuid) -> Result<Vec<Candidate>, DbError> {
     let params: [cached::Param; 3] = [&user_id, &InvitationStatus::Pending, &InvitationStatus::Declined];
-    let rows = cached::query(db, CANDIDATES, &params).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Candidate {
-                domain_id: r.try_get(0)?,
-                org_id: r.try_get(1)?,
-                org_name: r.try_get(2)?,
-                mode: r.try_get(3)?,
-                domain: r.try_get(4)?,
-                email: r.try_get(5)?,
-            })
-        })
-        .collect()
+    cached::fetch(db, CANDIDATES, &params).await
 }
 
 /// Whether a refusal to enroll `email` by the domain `domain_id` was written within the day.

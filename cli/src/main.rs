@@ -31,7 +31,9 @@ enum Command {
     /// Print a new signing key as a JWT_PRIVATE_KEY line (its JWT_PUBLIC_KEY on stderr) and a
     /// new MFA_ENCRYPTION_KEY line.
     Keygen {
-        /// EdDSA (Ed25519, the default) or ES256 (P-256, which API Gateway's JWT authorizer accepts).
+        /// EdDSA (Ed25519, the default), ES256 (P-256, which API Gateway's JWT authorizer accepts)
+        /// or RS256 (RSA 2048, which OpenID Connect requires for ID tokens; append it to
+        /// JWT_PRIVATE_KEY after a comma to sign ID tokens with it).
         #[arg(long, default_value = "EdDSA")]
         alg: SigningAlg,
     },

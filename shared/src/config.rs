@@ -23,9 +23,10 @@ pub struct Config {
     pub database_timeout: Duration,
     /// `DATABASE_STATEMENT_TIMEOUT_MS`: server-side limit on one statement.
     pub database_statement_timeout: Duration,
-    /// `JWT_PRIVATE_KEY`: Ed25519 PKCS#8 key, PEM or base64 DER (`identity keygen` prints one),
-    /// for the functions that sign tokens; on Lambda it comes from the secret
-    /// `JWT_PRIVATE_KEY_SECRET_ARN` names.
+    /// `JWT_PRIVATE_KEY`: one or more PKCS#8 keys (Ed25519, P-256 or RSA), PEM or base64 DER,
+    /// comma-separated (`identity keygen` prints one), for the functions that sign tokens: the
+    /// first signs access tokens, the first RS256 key (else the first) ID tokens; on Lambda it
+    /// comes from the secret `JWT_PRIVATE_KEY_SECRET_ARN` names.
     pub jwt_private_key: Option<SecretString>,
     /// `JWT_PUBLIC_KEY`: the signing key's public half, for functions that only verify.
     pub jwt_public_key: Option<String>,

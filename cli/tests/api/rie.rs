@@ -48,7 +48,7 @@ fn lambda_env(app: &TestApp, function: &str, ses_endpoint: &str) -> Vec<(&'stati
         let key = config.jwt_private_key.as_ref().expect("the test key").expose_secret().to_owned();
         env.push(("JWT_PRIVATE_KEY", key));
     } else {
-        env.push(("JWT_PUBLIC_KEY", app.state.jwt().jwks().keys[0].x.clone()));
+        env.push(("JWT_PUBLIC_KEY", app.state.jwt().jwks().keys[0].x.clone().unwrap()));
     }
     env
 }

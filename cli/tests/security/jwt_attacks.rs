@@ -41,7 +41,7 @@ fn attacks(app: &TestApp, genuine: &str, refresh: &str, victim: uuid::Uuid) -> V
     let keys = app.state.jwt();
     let claims: AccessClaims = keys.verify(genuine).unwrap();
     let kid = keys.jwks().keys[0].kid.clone();
-    let x = URL_SAFE_NO_PAD.decode(&keys.jwks().keys[0].x).unwrap();
+    let x = URL_SAFE_NO_PAD.decode(keys.jwks().keys[0].x.as_ref().unwrap()).unwrap();
     let [head, body, sig]: [String; 3] = parts(genuine).try_into().unwrap();
     let mut out: Vec<(String, String)> = vec![];
     let mut add = |name: &str, token: String| out.push((name.to_owned(), token));
@@ -58,7 +58,7 @@ fn attacks(app: &TestApp, genuine: &str, refresh: &str, victim: uuid::Uuid) -> V
     let jwks_json = serde_json::to_vec(keys.jwks()).unwrap();
     let secrets: [(&str, &[u8]); 5] = [
         ("raw key", &x),
-        ("base64url x", keys.jwks().keys[0].x.as_bytes()),
+        ("base64url x", keys.jwks().keys[0].x.as_ref().unwrap().as_bytes()),
         ("SPKI DER", &spki),
         ("PEM", pem.as_bytes()),
         ("JWKS document", &jwks_json),

@@ -1,10 +1,13 @@
-//! Access tokens: signing, verification, the issuer and the JWKS document.
+//! Access and ID tokens: signing, verification, the issuer and the JWKS document. A deployment
+//! may hold several signing keys at once, each with its own `kid` and algorithm: the first
+//! signs access tokens, the first RS256 key (else the first) signs ID tokens.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -88,6 +91,55 @@ pub struct MachineClaims {
     pub permissions: Vec<String>,
 }
 
+/// Claims of an OpenID Connect ID token (Core §2), issued to an application at the token
+/// endpoint: who signed in, when and how, for which client, and the organization's claims
+/// when the sign-in was scoped to one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user's id.
+    pub sub: Uuid,
+    /// The application's `client_id`.
+    pub aud: String,
+    /// The application again (Core §2: the authorized party).
+    pub azp: String,
+    /// Expiry.
+    pub exp: u64,
+    /// Issued at.
+    pub iat: u64,
+    /// When the user last proved who they are at this provider.
+    pub auth_time: u64,
+    /// The application's `nonce`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// How they proved it (RFC 8176): `pwd`, and `otp` after a second factor.
+    pub amr: Vec<String>,
+    /// The provider's browser session (RP-Initiated Logout ends it).
+    pub sid: Uuid,
+    /// With the `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// With the `email` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// With the `profile` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The organization of an organization-scoped sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<Uuid>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
+    /// The member's roles there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// The member's permissions there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
 /// The issuer a token's claims name.
 trait Issued {
     fn iss(&self) -> &str;
@@ -167,10 +219,21 @@ impl Issuer {
     }
 }
 
-/// Signs and verifies access tokens.
+/// A private key with its `kid` and algorithm.
+struct Signer {
+    key: EncodingKey,
+    kid: String,
+    alg: SigningAlg,
+}
+
+/// Signs and verifies access and ID tokens.
 pub struct JwtKeys {
-    /// The private key, its kid and algorithm; `None` in functions that only verify.
-    signing: Option<(EncodingKey, String, SigningAlg)>,
+    /// The access tokens' key; `None` in functions that only verify.
+    signing: Option<Signer>,
+    /// The ID tokens' key: the first RS256 key, else the access tokens' key.
+    id_signing: Option<Signer>,
+    /// Checks ID tokens presented back to us (`id_token_hint`): every key, no audience.
+    id_verifying: HashMap<String, Verifier>,
     verifying: HashMap<String, Verifier>,
     jwks: Jwks,
     issuer: Issuer,
@@ -180,7 +243,7 @@ pub struct JwtKeys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kid = self.signing.as_ref().map(|(_, kid, _)| kid.as_str());
+        let kid = self.signing.as_ref().map(|s| s.kid.as_str());
         f.debug_struct("JwtKeys").field("signing_kid", &kid).field("issuer", &self.issuer).finish_non_exhaustive()
     }
 }
@@ -195,16 +258,37 @@ impl JwtKeys {
     /// and the previous public keys from the configuration. Each key keeps its own algorithm,
     /// so a rotation may change it: tokens of the old key verify until the key is dropped.
     pub fn from_config(config: &Config) -> Result<JwtKeys, KeyError> {
-        let (signing, current) = match (&config.jwt_private_key, &config.jwt_public_key) {
+        let mut keys = vec![];
+        let (signing, id_signing) = match (&config.jwt_private_key, &config.jwt_public_key) {
             (Some(private), _) => {
-                let key = SigningKey::parse(private)?;
-                let alg = key.public.signing_alg();
-                (Some((key.encoding, key.public.kid.clone(), alg)), key.public)
+                let mut signers = vec![];
+                // Several keys, comma-separated (neither base64 nor PEM has a comma).
+                for entry in private.expose_secret().split(',').filter(|e| !e.trim().is_empty()) {
+                    let key = SigningKey::parse(&SecretString::from(entry.to_owned()))?;
+                    let alg = key.public.signing_alg();
+                    if !keys.iter().any(|k: &Jwk| k.kid == key.public.kid) {
+                        signers.push(Signer { key: key.encoding, kid: key.public.kid.clone(), alg });
+                        keys.push(key.public);
+                    }
+                }
+                if signers.is_empty() {
+                    return Err(KeyError::Missing);
+                }
+                let id_at = signers.iter().position(|s| s.alg == SigningAlg::RS256).unwrap_or(0);
+                let id_signer = signers.swap_remove(id_at);
+                let access = if id_at == 0 {
+                    Signer { key: id_signer.key.clone(), kid: id_signer.kid.clone(), alg: id_signer.alg }
+                } else {
+                    signers.swap_remove(0)
+                };
+                (Some(access), Some(id_signer))
             }
-            (None, Some(public)) => (None, PublicKey::parse(public)?.jwk()),
+            (None, Some(public)) => {
+                keys.push(PublicKey::parse(public)?.jwk());
+                (None, None)
+            }
             (None, None) => return Err(KeyError::Missing),
         };
-        let mut keys = vec![current];
         // A signing function also honours JWT_PUBLIC_KEY, so that during a rotation the new
         // key can be trusted everywhere before any function signs with it.
         let others = config.jwt_public_key.iter().filter(|_| signing.is_some());
@@ -215,6 +299,7 @@ impl JwtKeys {
             }
         }
         let mut verifying = HashMap::new();
+        let mut id_verifying = HashMap::new();
         for jwk in &keys {
             let alg = jwk.signing_alg();
             let mut validation = Validation::new(alg.jose());
@@ -224,9 +309,18 @@ impl JwtKeys {
             validation.validate_nbf = true;
             validation.leeway = config.jwt_leeway_secs;
             verifying.insert(jwk.kid.clone(), Verifier { alg, key: jwk.decoding_key()?, validation });
+            // An ID token comes back as a hint of who is signing out: long expired, perhaps,
+            // and addressed to some application; its signature and issuer are what count.
+            let mut validation = Validation::new(alg.jose());
+            validation.validate_aud = false;
+            validation.validate_exp = false;
+            validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+            id_verifying.insert(jwk.kid.clone(), Verifier { alg, key: jwk.decoding_key()?, validation });
         }
         Ok(JwtKeys {
             signing,
+            id_signing,
+            id_verifying,
             verifying,
             jwks: Jwks { keys },
             issuer: Issuer::new(&config.jwt_issuer),
@@ -317,13 +411,40 @@ impl JwtKeys {
         })
     }
 
-    /// Signs claims with the current key.
+    /// Signs an access token's claims with the access tokens' key.
     pub fn sign(&self, claims: &impl Serialize) -> Result<String, KeyError> {
-        let (key, kid, alg) = self.signing.as_ref().ok_or(KeyError::VerifyOnly)?;
-        let mut header = Header::new(alg.jose());
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, key).expect("signing with a validated key cannot fail"))
+        sign_with(self.signing.as_ref().ok_or(KeyError::VerifyOnly)?, ACCESS_TOKEN_TYP, claims)
+    }
+
+    /// Signs an ID token with the ID tokens' key (`typ` JWT, as relying parties expect).
+    pub fn sign_id_token(&self, claims: &IdClaims) -> Result<String, KeyError> {
+        sign_with(self.id_signing.as_ref().ok_or(KeyError::VerifyOnly)?, "JWT", claims)
+    }
+
+    /// The algorithm ID tokens are signed with (the first RS256 key's, else the access
+    /// tokens'); `None` in a function that only verifies.
+    pub fn id_token_alg(&self) -> Option<SigningAlg> {
+        self.id_signing.as_ref().map(|s| s.alg)
+    }
+
+    /// The claims of an ID token this issuer signed with a key it still holds, expired or not
+    /// (an `id_token_hint` says who is signing out, not what they may do).
+    pub fn verify_id_token_hint(&self, token: &str) -> Result<IdClaims, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| InvalidToken(e.to_string()))?;
+        let verifier = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.id_verifying.get(kid))
+            .ok_or_else(|| InvalidToken("unknown kid".into()))?;
+        if header.alg != verifier.alg.jose() {
+            return Err(InvalidToken(format!("algorithm {:?} for a {} key", header.alg, verifier.alg)));
+        }
+        let data = jsonwebtoken::decode::<IdClaims>(token, &verifier.key, &verifier.validation)
+            .map_err(|e| InvalidToken(e.to_string()))?;
+        if data.claims.iss != self.issuer().map_err(|e| InvalidToken(e.to_string()))? {
+            return Err(InvalidToken("issuer".into()));
+        }
+        Ok(data.claims)
     }
 
     /// Verifies signature, algorithm (the one of the key `kid` names), `typ`, issuer, audience
@@ -359,6 +480,13 @@ impl JwtKeys {
         }
         Ok(data.claims)
     }
+}
+
+fn sign_with(signer: &Signer, typ: &str, claims: &impl Serialize) -> Result<String, KeyError> {
+    let mut header = Header::new(signer.alg.jose());
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(signer.kid.clone());
+    Ok(jsonwebtoken::encode(&header, claims, &signer.key).expect("signing with a validated key cannot fail"))
 }
 
 /// Makes a new key of the default algorithm (EdDSA): (PKCS#8 DER as base64, public key).
@@ -537,7 +665,7 @@ mod tests {
         assert_eq!(jsonwebtoken::decode_header(&token).unwrap().alg, jsonwebtoken::Algorithm::ES256);
         assert!(keys.verify(&token).is_ok());
         let jwk = &keys.jwks().keys[0];
-        assert_eq!((jwk.kty, jwk.crv, jwk.alg, jwk.use_), ("EC", "P-256", "ES256", "sig"));
+        assert_eq!((jwk.kty, jwk.crv, jwk.alg, jwk.use_), ("EC", Some("P-256"), "ES256", "sig"));
         assert_eq!(*jwk, PublicKey::parse(&public).unwrap().jwk());
         assert_eq!(keys.algorithms(), vec![SigningAlg::ES256]);
     }
@@ -566,6 +694,52 @@ mod tests {
         let published: Vec<&str> = es.jwks().keys.iter().map(|k| k.alg).collect();
         assert_eq!(published, ["ES256", "EdDSA"]);
         assert_eq!(es.algorithms(), vec![SigningAlg::ES256, SigningAlg::EdDSA]);
+    }
+
+    #[test]
+    fn several_keys_sign_access_tokens_with_the_first_and_id_tokens_with_rs256() {
+        let (es, _) = super::super::jwk::generate(SigningAlg::ES256);
+        let (rs, _) = super::super::jwk::generate(SigningAlg::RS256);
+        let keys = keys_with(&format!("{es},{rs}"), &[], |_| {});
+        let published: Vec<&str> = keys.jwks().keys.iter().map(|k| k.alg).collect();
+        assert_eq!(published, ["ES256", "RS256"]);
+        let access = token_with(&keys, |_| {});
+        let header = jsonwebtoken::decode_header(&access).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (jsonwebtoken::Algorithm::ES256, Some(keys.jwks().keys[0].kid.as_str())));
+        assert!(keys.verify(&access).is_ok());
+        assert_eq!(keys.id_token_alg(), Some(SigningAlg::RS256));
+        let claims = IdClaims {
+            iss: keys.issuer().unwrap().to_owned(),
+            sub: Uuid::now_v7(),
+            aud: "app".into(),
+            azp: "app".into(),
+            exp: 1,
+            iat: 1,
+            auth_time: 1,
+            nonce: Some("n".into()),
+            amr: vec!["pwd".into()],
+            sid: Uuid::now_v7(),
+            email: None,
+            email_verified: None,
+            name: None,
+            org_id: None,
+            org_name: None,
+            roles: None,
+            permissions: None,
+        };
+        let id_token = keys.sign_id_token(&claims).unwrap();
+        let header = jsonwebtoken::decode_header(&id_token).unwrap();
+        assert_eq!((header.alg, header.typ.as_deref()), (jsonwebtoken::Algorithm::RS256, Some("JWT")));
+        assert_eq!(header.kid.as_deref(), Some(keys.jwks().keys[1].kid.as_str()));
+        assert_eq!(keys.verify_id_token_hint(&id_token).unwrap(), claims, "an expired hint still names its user");
+        assert!(keys.verify(&id_token).is_err(), "an ID token is no access token");
+        let stranger = keys_with(&rs, &[], |m| {
+            m.insert("JWT_ISSUER".into(), "https://elsewhere.example".into());
+        });
+        assert!(stranger.verify_id_token_hint(&id_token).is_err(), "another issuer's");
+        // One key alone signs both.
+        let single = keys_with(&es, &[], |_| {});
+        assert_eq!(single.id_token_alg(), Some(SigningAlg::ES256));
     }
 
     #[test]

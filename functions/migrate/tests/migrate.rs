@@ -30,7 +30,8 @@ async fn running_twice_is_harmless() {
             "V14__request_counters".to_owned(),
             "V15__events".to_owned(),
             "V16__webhooks".to_owned(),
-            "V17__domains".to_owned()
+            "V17__domains".to_owned(),
+            "V18__openid_provider".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -72,7 +73,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V14__request_counters".to_owned(),
             "V15__events".to_owned(),
             "V16__webhooks".to_owned(),
-            "V17__domains".to_owned()
+            "V17__domains".to_owned(),
+            "V18__openid_provider".to_owned()
         ]
     );
 }

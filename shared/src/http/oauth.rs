@@ -74,6 +74,8 @@ impl OAuthForm {
             (None, (Some(id), Some(secret)), None) => {
                 Ok(ClientAuth::Post { client_id: id.to_owned(), secret: secret.to_owned().into() })
             }
+            // A client_id alone: a public application, if it is one (the grant decides).
+            (None, (Some(id), None), None) => Ok(ClientAuth::Public { client_id: id.to_owned() }),
             (None, _, None) => Err(OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication is required")),
         }
     }

@@ -15,6 +15,7 @@ pub mod oauth_client;
 pub mod organization;
 pub mod page;
 pub mod permission;
+pub mod redirect_uris;
 pub mod reply;
 pub mod session;
 pub mod user;

@@ -20,14 +20,16 @@ pub struct ClientSecret {
 pub struct OAuthClient {
     /// The `client_id` (a UUIDv7).
     pub client_id: Uuid,
-    /// `m2m` (client credentials); `web`, `spa` and `native` are reserved for applications.
+    /// `m2m` (client credentials), or an application: `web` (confidential), `spa` or `native`
+    /// (public: PKCE only).
     pub kind: String,
     /// The organization whose tokens it gets (null: a platform client, for the product's own
     /// back end).
     pub org_id: Option<Uuid>,
     /// What its owner calls it.
     pub name: String,
-    /// `client_secret_basic`, `client_secret_post` or `private_key_jwt`.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or `none` for a public
+    /// application.
     pub token_endpoint_auth_method: String,
     /// The public keys a `private_key_jwt` client signs its assertions with (a JWK Set).
     #[schema(value_type = Option<Object>)]
@@ -37,8 +39,19 @@ pub struct OAuthClient {
     pub permissions: Vec<String>,
     /// Its access tokens' lifetime, in seconds.
     pub access_token_ttl_seconds: i32,
-    /// `client_credentials`.
+    /// `client_credentials` for a machine; `authorization_code` (and `refresh_token` with
+    /// `offline_access`) for an application.
     pub grant_types: Vec<String>,
+    /// An application's exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// An application's exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The OpenID scopes an application may ask for.
+    pub scopes: Vec<String>,
+    /// Whether an application's hosted sign-in offers sign-up.
+    pub allow_sign_up: bool,
+    /// Whether an application gets tokens only for verified email addresses.
+    pub require_verified_email: bool,
     /// Its live secrets (at most two; none for `private_key_jwt`).
     #[from_row(from = "tokio_postgres::types::Json<Vec<ClientSecret>>")]
     pub secrets: JsonSecrets,
@@ -113,4 +126,50 @@ pub struct Grantee {
     pub hits: Option<i32>,
     /// When that minute ends.
     pub window_end: Option<DateTime<Utc>>,
+}
+
+/// What a client is: a machine, or one of the three kinds of application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Client credentials.
+    M2m,
+    /// A server-side web application: confidential.
+    Web,
+    /// A single-page application: public.
+    Spa,
+    /// A native or mobile application: public.
+    Native,
+}
+
+impl ClientKind {
+    /// From its name.
+    pub fn parse(name: &str) -> Result<ClientKind, String> {
+        match name {
+            "m2m" => Ok(ClientKind::M2m),
+            "web" => Ok(ClientKind::Web),
+            "spa" => Ok(ClientKind::Spa),
+            "native" => Ok(ClientKind::Native),
+            _ => Err("must be m2m, web, spa or native".into()),
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::M2m => "m2m",
+            ClientKind::Web => "web",
+            ClientKind::Spa => "spa",
+            ClientKind::Native => "native",
+        }
+    }
+
+    /// True for an application (a user signs in through it).
+    pub fn is_app(self) -> bool {
+        self != ClientKind::M2m
+    }
+
+    /// True for an application that can keep no secret.
+    pub fn is_public(self) -> bool {
+        matches!(self, ClientKind::Spa | ClientKind::Native)
+    }
 }

@@ -11,6 +11,7 @@ use crate::models::{ClientSecret, Grantee, OAuthClient};
 /// The columns [`OAuthClient`] maps from, on the alias `c`, its secrets gathered as JSON.
 const COLUMNS: &str = "c.id AS client_id, c.kind, c.org_id, c.name, c.auth_method AS token_endpoint_auth_method,
        c.jwks, c.permissions, c.token_ttl_secs AS access_token_ttl_seconds, c.grant_types,
+       c.redirect_uris, c.post_logout_redirect_uris, c.scopes, c.allow_sign_up, c.require_verified_email,
        COALESCE((SELECT json_agg(json_build_object('id', s.id, 'hint', s.hint, 'created_at', s.created_at)
                                  ORDER BY s.created_at, s.id)
                  FROM oauth_client_secrets s WHERE s.client_id = c.id), '[]'::json) AS secrets,
@@ -19,8 +20,10 @@ const COLUMNS: &str = "c.id AS client_id, c.kind, c.org_id, c.name, c.auth_metho
 const OWNED_BY_1: &str = "(c.org_id = $1 OR ($1::uuid IS NULL AND c.org_id IS NULL))";
 
 const INSERT: &str =
-    "INSERT INTO oauth_clients (id, org_id, name, auth_method, jwks, permissions, token_ttl_secs, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    "INSERT INTO oauth_clients (id, org_id, name, auth_method, jwks, permissions, token_ttl_secs, created_by,
+                                kind, grant_types, redirect_uris, post_logout_redirect_uris, scopes, allow_sign_up,
+                                require_verified_email)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 const FIND: &str = concatcp!("SELECT ", COLUMNS, " FROM oauth_clients c WHERE c.id = $2 AND ", OWNED_BY_1);
 /// A page, newest first.
 const LIST: &str = concatcp!(
@@ -32,7 +35,8 @@ const LIST: &str = concatcp!(
 );
 const UPDATE: &str = concatcp!(
     "UPDATE oauth_clients c SET name = $3, permissions = $4, token_ttl_secs = $5, jwks = COALESCE($6, c.jwks),
-            updated_at = now()
+            redirect_uris = $7, post_logout_redirect_uris = $8, scopes = $9, allow_sign_up = $10,
+            require_verified_email = $11, grant_types = $12, updated_at = now()
      WHERE c.id = $2 AND ",
     OWNED_BY_1,
     " RETURNING ",
@@ -53,7 +57,7 @@ const FIND_FOR_SECRET: &str = concatcp!(
     "WITH c AS (SELECT c.id, c.org_id, c.name, c.permissions, c.auth_method, c.token_ttl_secs, s.secret_hash,
                        c.last_used_at
                 FROM oauth_clients c JOIN oauth_client_secrets s ON s.client_id = c.id
-                WHERE c.id = $1 AND s.secret_hash = $2 AND c.kind = 'm2m'), ",
+                WHERE c.id = $1 AND s.secret_hash = $2 AND (c.kind = 'm2m') <> $4), ",
     touch_minutely!("touched", "oauth_clients", "c"),
     ", ",
     minute_hit!("'client_token_requests_minute'", "c", "$3"),
@@ -65,7 +69,7 @@ const FIND_FOR_SECRET: &str = concatcp!(
 const FIND_FOR_ASSERTION: &str = "SELECT c.id, c.org_id, true AS is_client, c.name, c.permissions, c.auth_method,
             c.token_ttl_secs AS ttl_secs, ''::bytea AS secret_hash, c.jwks, NULL::int4 AS hits,
             NULL::timestamptz AS window_end
-     FROM oauth_clients c WHERE c.id = $1 AND c.kind = 'm2m'";
+     FROM oauth_clients c WHERE c.id = $1 AND (c.kind = 'm2m') <> $2";
 /// Spends an assertion's `jti` ($2) for the client ($1) until it expires ($3): fresh is false
 /// when it was spent already and has not expired. A fresh one marks the client used and counts
 /// its token request against the limit $4.
@@ -80,6 +84,11 @@ const SPEND_ASSERTION: &str = concatcp!(
     minute_hit!("'client_token_requests_minute'", "c", "$4"),
     " SELECT EXISTS (SELECT 1 FROM spent) AS fresh, hit.hits, hit.window_end FROM (SELECT 1) one LEFT JOIN hit ON true"
 );
+/// A public application (no secret, `none`): what a token request needs of it.
+const FIND_PUBLIC_APP: &str = "SELECT c.id, c.org_id, true AS is_client, c.name, c.permissions, c.auth_method,
+            c.token_ttl_secs AS ttl_secs, ''::bytea AS secret_hash, NULL::jsonb AS jwks, NULL::int4 AS hits,
+            NULL::timestamptz AS window_end
+     FROM oauth_clients c WHERE c.id = $1 AND c.kind IN ('spa', 'native') AND c.auth_method = 'none'";
 const PRUNE_ASSERTIONS: &str = "DELETE FROM client_assertions WHERE expires_at < now()";
 
 /// A client to register.
@@ -100,6 +109,27 @@ pub struct NewClient<'a> {
     pub token_ttl_secs: i32,
     /// Who registered it.
     pub created_by: Option<Uuid>,
+    /// `m2m`, `web`, `spa` or `native`.
+    pub kind: &'a str,
+    /// The grants it may use.
+    pub grant_types: &'a [&'a str],
+    /// An application's settings (empty for m2m).
+    pub app: AppColumns<'a>,
+}
+
+/// An application's columns: redirect URIs, scopes and what its hosted sign-in offers.
+#[derive(Clone, Copy, Default)]
+pub struct AppColumns<'a> {
+    /// Exact redirect URIs.
+    pub redirect_uris: &'a [String],
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: &'a [String],
+    /// OpenID scopes it may ask for.
+    pub scopes: &'a [String],
+    /// The hosted sign-in offers sign-up.
+    pub allow_sign_up: bool,
+    /// Tokens only for verified emails.
+    pub require_verified_email: bool,
 }
 
 /// Stores a client (without secrets).
@@ -113,6 +143,13 @@ pub async fn insert(db: &impl GenericClient, new: &NewClient<'_>) -> Result<(), 
         &new.permissions as _,
         &new.token_ttl_secs as _,
         &new.created_by as _,
+        &new.kind as _,
+        &new.grant_types as _,
+        &new.app.redirect_uris as _,
+        &new.app.post_logout_redirect_uris as _,
+        &new.app.scopes as _,
+        &new.app.allow_sign_up as _,
+        &new.app.require_verified_email as _,
     ];
     cached::execute(db, INSERT, &params).await?;
     Ok(())
@@ -148,6 +185,10 @@ pub struct ClientUpdate<'a> {
     pub token_ttl_secs: i32,
     /// New public keys (None: unchanged).
     pub jwks: Option<&'a serde_json::Value>,
+    /// An application's settings as they will be.
+    pub app: AppColumns<'a>,
+    /// The grants it may use.
+    pub grant_types: &'a [&'a str],
 }
 
 /// Changes a client's registration; None if the owner has no such client.
@@ -164,6 +205,12 @@ pub async fn update(
         &change.permissions as _,
         &change.token_ttl_secs as _,
         &change.jwks as _,
+        &change.app.redirect_uris as _,
+        &change.app.post_logout_redirect_uris as _,
+        &change.app.scopes as _,
+        &change.app.allow_sign_up as _,
+        &change.app.require_verified_email as _,
+        &change.grant_types as _,
     ];
     cached::fetch_opt(db, UPDATE, &params).await
 }
@@ -197,19 +244,25 @@ pub async fn delete_secret(db: &impl GenericClient, client_id: Uuid, id: Uuid) -
 }
 
 /// The client with this id and one secret of this hash, its token request counted against
-/// `per_minute` (0: not counted).
+/// `per_minute` (0: not counted): a machine, or an application when `apps`.
 pub async fn find_for_secret(
     db: &impl GenericClient,
     id: Uuid,
     secret_hash: &[u8],
     per_minute: i32,
+    apps: bool,
 ) -> Result<Option<Grantee>, DbError> {
-    cached::fetch_opt(db, FIND_FOR_SECRET, &[&id, &secret_hash, &per_minute]).await
+    cached::fetch_opt(db, FIND_FOR_SECRET, &[&id, &secret_hash, &per_minute, &apps]).await
 }
 
-/// The client with this id, with its public keys.
-pub async fn find_for_assertion(db: &impl GenericClient, id: Uuid) -> Result<Option<Grantee>, DbError> {
-    cached::fetch_opt(db, FIND_FOR_ASSERTION, &[&id]).await
+/// The client with this id, with its public keys: a machine, or an application when `apps`.
+pub async fn find_for_assertion(db: &impl GenericClient, id: Uuid, apps: bool) -> Result<Option<Grantee>, DbError> {
+    cached::fetch_opt(db, FIND_FOR_ASSERTION, &[&id, &apps]).await
+}
+
+/// A public application by id.
+pub async fn find_public_app(db: &impl GenericClient, id: Uuid) -> Result<Option<Grantee>, DbError> {
+    cached::fetch_opt(db, FIND_PUBLIC_APP, &[&id]).await
 }
 
 /// An assertion's spending: whether it was fresh, and the client's token requests this minute.

@@ -13,8 +13,9 @@ use crate::error::{AppError, AppResult};
 use crate::models::{AuditAction, ClientSecret, CreatedClient, CreatedSecret, OAuthClient, Page, PageRequest};
 use crate::models::{Permission, PermissionSet};
 use crate::repositories::GenericClient;
-use crate::repositories::oauth_clients::{self, ClientUpdate, NewClient as NewClientRow};
+use crate::repositories::oauth_clients::{self, AppColumns, ClientUpdate, NewClient as NewClientRow};
 use crate::services::ownership::Decided;
+pub use crate::models::oauth_client::ClientKind;
 pub use crate::services::ownership::{Manager, Reader};
 use crate::services::quotas;
 use crate::state::AppState;
@@ -33,6 +34,61 @@ pub enum AuthMethod {
     SecretPost,
     /// An assertion signed with a registered key (RFC 7523).
     PrivateKeyJwt,
+    /// Nothing: a public application (spa, native), held to its request by PKCE.
+    None,
+}
+
+/// An application's settings: where the hosted sign-in may send the user back, what it may
+/// ask for, and what that sign-in offers and requires.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppSettings {
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID scopes (`openid` always among them).
+    pub scopes: Vec<String>,
+    /// The hosted sign-in offers sign-up.
+    pub allow_sign_up: bool,
+    /// Tokens only for verified email addresses.
+    pub require_verified_email: bool,
+}
+
+impl AppSettings {
+    /// The grants the settings allow: the code, and refreshing with `offline_access`.
+    pub fn grant_types(&self) -> &'static [&'static str] {
+        if self.scopes.iter().any(|s| s == "offline_access") {
+            &["authorization_code", "refresh_token"]
+        } else {
+            &["authorization_code"]
+        }
+    }
+}
+
+/// Checked changes to an application's settings.
+#[derive(Debug, Default)]
+pub struct AppChanges {
+    /// New redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Sign-up on or off.
+    pub allow_sign_up: Option<bool>,
+    /// Verified emails only, or not.
+    pub require_verified_email: Option<bool>,
+}
+
+impl AppChanges {
+    /// True when nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.redirect_uris.is_none()
+            && self.post_logout_redirect_uris.is_none()
+            && self.scopes.is_none()
+            && self.allow_sign_up.is_none()
+            && self.require_verified_email.is_none()
+    }
 }
 
 impl AuthMethod {
@@ -42,7 +98,8 @@ impl AuthMethod {
             "client_secret_basic" => Ok(AuthMethod::SecretBasic),
             "client_secret_post" => Ok(AuthMethod::SecretPost),
             "private_key_jwt" => Ok(AuthMethod::PrivateKeyJwt),
-            _ => Err("must be client_secret_basic, client_secret_post or private_key_jwt".into()),
+            "none" => Ok(AuthMethod::None),
+            _ => Err("must be client_secret_basic, client_secret_post, private_key_jwt or none".into()),
         }
     }
 
@@ -52,6 +109,7 @@ impl AuthMethod {
             AuthMethod::SecretBasic => "client_secret_basic",
             AuthMethod::SecretPost => "client_secret_post",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
         }
     }
 }
@@ -69,6 +127,10 @@ pub struct NewClient {
     pub jwks: Option<Value>,
     /// Its tokens' lifetime (None: the server's access-token lifetime).
     pub token_ttl_secs: Option<i32>,
+    /// A machine or an application.
+    pub kind: ClientKind,
+    /// An application's settings (default for a machine).
+    pub app: AppSettings,
 }
 
 /// Checked changes to a client, at least one.
@@ -82,6 +144,8 @@ pub struct ClientChanges {
     pub token_ttl_secs: Option<i32>,
     /// New public keys.
     pub jwks: Option<Value>,
+    /// An application's new settings.
+    pub app: AppChanges,
 }
 
 fn no_client() -> AppError {
@@ -95,6 +159,10 @@ pub async fn create(state: &AppState, manager: Manager<'_>, req: NewClient) -> A
     let tx = client.transaction().await?;
     let decided = Decided::under_lock(manager, &tx, Permission::ApiKeysManage).await?;
     decided.require_all(&req.permissions, "A client with these permissions")?;
+    if req.kind.is_app() && decided.owner().is_some() {
+        let why = "an organization registers machines (m2m); applications are the platform's (POST /oauth2/clients)";
+        return Err(AppError::Validation(vec![crate::error::FieldError::new("kind", why)]));
+    }
     // Counted under the owner's lock, which every client write takes.
     let existing = oauth_clients::count(&tx, decided.owner()).await?;
     quotas::room_for_one("clients_per_owner", existing, MAX_PER_OWNER, "The registered clients")?;
@@ -110,10 +178,19 @@ pub async fn create(state: &AppState, manager: Manager<'_>, req: NewClient) -> A
         permissions: &req.permissions.names(),
         token_ttl_secs: ttl,
         created_by: decided.created_by(),
+        kind: req.kind.as_str(),
+        grant_types: if req.kind.is_app() { req.app.grant_types() } else { &["client_credentials"] },
+        app: AppColumns {
+            redirect_uris: &req.app.redirect_uris,
+            post_logout_redirect_uris: &req.app.post_logout_redirect_uris,
+            scopes: &req.app.scopes,
+            allow_sign_up: req.app.allow_sign_up,
+            require_verified_email: req.app.require_verified_email,
+        },
     };
     oauth_clients::insert(&tx, &row).await?;
     let client_secret = match req.auth_method {
-        AuthMethod::PrivateKeyJwt => None,
+        AuthMethod::PrivateKeyJwt | AuthMethod::None => None,
         AuthMethod::SecretBasic | AuthMethod::SecretPost => Some(add_secret_row(&tx, id).await?.1),
     };
     let registered = oauth_clients::find(&tx, decided.owner(), id).await?.ok_or_else(no_client)?;
@@ -122,6 +199,9 @@ pub async fn create(state: &AppState, manager: Manager<'_>, req: NewClient) -> A
         "permissions": registered.permissions,
         "token_endpoint_auth_method": registered.token_endpoint_auth_method,
         "access_token_ttl_seconds": ttl,
+        "kind": registered.kind,
+        "redirect_uris": registered.redirect_uris,
+        "scopes": registered.scopes,
     });
     decided.record(&tx, AuditAction::ClientCreated, id, metadata).await?;
     tx.commit().await?;
@@ -186,13 +266,50 @@ pub async fn update(
     if changes.jwks.is_some() && before.jwks.is_none() {
         return Err(AppError::Conflict("This client authenticates with a secret; it has no keys to replace.".into()));
     }
+    let kind = ClientKind::parse(&before.kind).map_err(|_| AppError::bug("a stored client of no known kind"))?;
+    let is_app = kind.is_app();
+    if !changes.app.is_empty() && !is_app {
+        return Err(AppError::Conflict("This client is a machine; it has no redirect URIs, scopes or sign-in.".into()));
+    }
+    // The body was checked by the loosest kind's rules; now by this client's.
+    for (field, list) in [
+        ("redirect_uris", &changes.app.redirect_uris),
+        ("post_logout_redirect_uris", &changes.app.post_logout_redirect_uris),
+    ] {
+        if let Some(list) = list {
+            crate::models::redirect_uris::check(kind, list, false)
+                .map_err(|why| AppError::Validation(vec![crate::error::FieldError::new(field, why)]))?;
+        }
+    }
+    if changes.permissions.is_some() && is_app {
+        return Err(AppError::Conflict("This client is an application: it asks for scopes, not permissions.".into()));
+    }
     let permissions =
         changes.permissions.as_ref().map(PermissionSet::names).unwrap_or_else(|| before.permissions.clone());
+    let app = AppSettings {
+        redirect_uris: changes.app.redirect_uris.clone().unwrap_or_else(|| before.redirect_uris.clone()),
+        post_logout_redirect_uris: changes
+            .app
+            .post_logout_redirect_uris
+            .clone()
+            .unwrap_or_else(|| before.post_logout_redirect_uris.clone()),
+        scopes: changes.app.scopes.clone().unwrap_or_else(|| before.scopes.clone()),
+        allow_sign_up: changes.app.allow_sign_up.unwrap_or(before.allow_sign_up),
+        require_verified_email: changes.app.require_verified_email.unwrap_or(before.require_verified_email),
+    };
     let update = ClientUpdate {
         name: changes.name.as_deref().unwrap_or(&before.name),
         permissions: &permissions,
         token_ttl_secs: changes.token_ttl_secs.unwrap_or(before.access_token_ttl_seconds),
         jwks: changes.jwks.as_ref(),
+        app: AppColumns {
+            redirect_uris: &app.redirect_uris,
+            post_logout_redirect_uris: &app.post_logout_redirect_uris,
+            scopes: &app.scopes,
+            allow_sign_up: app.allow_sign_up,
+            require_verified_email: app.require_verified_email,
+        },
+        grant_types: if is_app { app.grant_types() } else { &["client_credentials"] },
     };
     let after = oauth_clients::update(&tx, decided.owner(), id, &update).await?.ok_or_else(no_client)?;
     let metadata = json!({
@@ -200,6 +317,8 @@ pub async fn update(
                    "access_token_ttl_seconds": before.access_token_ttl_seconds},
         "after": {"name": after.name, "permissions": after.permissions,
                   "access_token_ttl_seconds": after.access_token_ttl_seconds},
+        "redirect_uris": after.redirect_uris,
+        "scopes": after.scopes,
         "keys_replaced": changes.jwks.is_some(),
     });
     decided.record(&tx, AuditAction::ClientUpdated, id, metadata).await?;
@@ -231,6 +350,9 @@ pub async fn add_secret(state: &AppState, manager: Manager<'_>, id: Uuid) -> App
     let before = locked_client(&tx, &decided, id, "Adding a secret to this client").await?;
     if before.jwks.is_some() {
         return Err(AppError::Conflict("This client signs assertions with its keys; it has no secrets.".into()));
+    }
+    if before.token_endpoint_auth_method == AuthMethod::None.as_str() {
+        return Err(AppError::Conflict("This application is public: it keeps no secret, PKCE holds it.".into()));
     }
     if before.secrets.0.len() as i64 >= MAX_SECRETS {
         return Err(AppError::Conflict(

@@ -39,6 +39,11 @@ pub enum ClientAuth {
         /// Its secret.
         secret: SecretString,
     },
+    /// Only a `client_id`: a public application (`none`), which PKCE holds to its request.
+    Public {
+        /// The client's id.
+        client_id: String,
+    },
     /// A signed JWT (`private_key_jwt`, RFC 7523).
     Assertion {
         /// The `client_id` parameter, if sent: it must name the assertion's issuer.
@@ -54,6 +59,7 @@ impl std::fmt::Debug for ClientAuth {
             ClientAuth::Basic { client_id, .. } => write!(f, "Basic({client_id}, [REDACTED])"),
             ClientAuth::Post { client_id, .. } => write!(f, "Post({client_id}, [REDACTED])"),
             ClientAuth::Assertion { client_id, .. } => write!(f, "Assertion({client_id:?}, [REDACTED])"),
+            ClientAuth::Public { client_id } => write!(f, "Public({client_id})"),
         }
     }
 }
@@ -65,6 +71,7 @@ impl ClientAuth {
             ClientAuth::Basic { .. } => "client_secret_basic",
             ClientAuth::Post { .. } => "client_secret_post",
             ClientAuth::Assertion { .. } => "private_key_jwt",
+            ClientAuth::Public { .. } => "none",
         }
     }
 
@@ -75,11 +82,12 @@ impl ClientAuth {
 }
 
 /// Which endpoint authenticates the client: only token requests count toward the client's
-/// per-minute limit.
+/// per-minute limit; an application's grants look among applications, not machines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Endpoint {
+pub(crate) enum Endpoint {
     Token,
     Other,
+    App,
 }
 
 /// Checks the client's credentials: an API key's id and value, an OAuth client's id and one
@@ -88,15 +96,18 @@ pub(super) enum Endpoint {
 /// gets nothing even with the right one. Unlike a password, a secret is checked with one hash,
 /// so attempts are counted after the check, not before: a client's many concurrent requests
 /// never lock it. The lockout's state and the client leave together: one round trip.
-pub(super) async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     auth: &ClientAuth,
     endpoint: Endpoint,
 ) -> Result<Grantee, TokenError> {
     let limit = match endpoint {
-        Endpoint::Token => i32::try_from(state.config().quotas.client_token_requests_per_minute).unwrap_or(i32::MAX),
+        Endpoint::Token | Endpoint::App => {
+            i32::try_from(state.config().quotas.client_token_requests_per_minute).unwrap_or(i32::MAX)
+        }
         Endpoint::Other => 0,
     };
+    let apps = endpoint == Endpoint::App;
     let db = db::client(state.pool()).await?;
     let grantee = match auth {
         ClientAuth::Basic { client_id, secret } | ClientAuth::Post { client_id, secret } => {
@@ -106,8 +117,9 @@ pub(super) async fn authenticate(
             let hash = presented.hash();
             let find = async {
                 match presented.kind() {
+                    SecretKind::ApiKey if apps => Ok(None),
                     SecretKind::ApiKey => api_keys::find_for_grant(&db, id, &hash, limit).await,
-                    SecretKind::ClientSecret => oauth_clients::find_for_secret(&db, id, &hash, limit).await,
+                    SecretKind::ClientSecret => oauth_clients::find_for_secret(&db, id, &hash, limit, apps).await,
                 }
             };
             let lockout_key = lockout_key(id);
@@ -129,7 +141,7 @@ pub(super) async fn authenticate(
             let id: Uuid = claimed.as_deref().and_then(|c| c.parse().ok()).ok_or_else(wrong_assertion)?;
             let lockout_key = lockout_key(id);
             let (status, found) =
-                tokio::try_join!(lockout_rows::status(&db, &lockout_key), oauth_clients::find_for_assertion(&db, id))?;
+                tokio::try_join!(lockout_rows::status(&db, &lockout_key), oauth_clients::find_for_assertion(&db, id, apps))?;
             refuse_if_locked(status, auth)?;
             let Some((grantee, jwks)) = found.and_then(|g| {
                 g.jwks.clone().filter(|_| g.auth_method.as_deref() == Some("private_key_jwt")).map(|j| (g, j))
@@ -153,6 +165,17 @@ pub(super) async fn authenticate(
             }
             let grantee = Grantee { hits: spent.hits, window_end: spent.window_end, ..grantee };
             settled(&db, auth, status.is_some(), grantee).await?
+        }
+        ClientAuth::Public { client_id } => {
+            // Nothing secret to guess, so nothing to lock; only applications registered as
+            // public get here, and only for grants that PKCE binds.
+            let found = match client_id.parse::<Uuid>() {
+                Ok(id) if apps => oauth_clients::find_public_app(&db, id).await?,
+                _ => None,
+            };
+            found.ok_or_else(|| {
+                OAuthError::new(OAuthErrorCode::InvalidClient, "the client is unknown or must authenticate")
+            })?
         }
     };
     within_limit(&grantee, limit)?;

@@ -41,7 +41,11 @@ ALTER TABLE sessions DROP CONSTRAINT sessions_method_check;
 ALTER TABLE sessions
     ADD CONSTRAINT sessions_method_check CHECK (method IN ('password', 'invitation', 'authorization_code')),
     ADD COLUMN client_id uuid REFERENCES oauth_clients (id) ON DELETE CASCADE,
-    ADD COLUMN browser_session_id uuid REFERENCES browser_sessions (id) ON DELETE SET NULL;
+    ADD COLUMN browser_session_id uuid REFERENCES browser_sessions (id) ON DELETE SET NULL,
+    -- What the application was granted, and when the user proved who they are.
+    ADD COLUMN scopes text[],
+    ADD COLUMN auth_time timestamptz,
+    ADD CONSTRAINT sessions_app_columns CHECK ((client_id IS NULL) = (scopes IS NULL AND auth_time IS NULL));
 CREATE INDEX sessions_browser_idx ON sessions (browser_session_id) WHERE browser_session_id IS NOT NULL;
 
 -- An authorization request between /oauth2/authorize and its code: what the application

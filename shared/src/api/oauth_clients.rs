@@ -208,7 +208,9 @@ impl UpdateClient {
         // The kind is not known here; a URI's rules are the loosest kind's (native) and the
         // service refuses what does not fit the client's kind.
         let uris = |list: &Option<Vec<String>>, field: &str, required: bool, fields: &mut FieldErrors| match list {
-            Some(list) => fields.check(field, crate::models::redirect_uris::check(ClientKind::Native, list, required)).map(Some),
+            Some(list) => {
+                fields.check(field, crate::models::redirect_uris::check(ClientKind::Native, list, required)).map(Some)
+            }
             None => Some(None),
         };
         let redirect_uris = uris(&self.redirect_uris, "redirect_uris", true, &mut fields);

@@ -76,7 +76,9 @@ impl FromStr for SigningAlg {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFormatError {
     /// Not PEM or base64 of a PKCS#8 Ed25519, P-256 or RSA (2048 bits or more) key.
-    #[error("JWT_PRIVATE_KEY has an entry that is not an Ed25519, P-256 or RSA (2048+ bits) PKCS#8 key (PEM or base64 DER)")]
+    #[error(
+        "JWT_PRIVATE_KEY has an entry that is not an Ed25519, P-256 or RSA (2048+ bits) PKCS#8 key (PEM or base64 DER)"
+    )]
     Private,
     /// Not a base64url Ed25519 key (32 bytes), uncompressed P-256 point (65 bytes) or RSA
     /// SubjectPublicKeyInfo (2048 bits or more).
@@ -163,7 +165,17 @@ impl PublicKey {
             SigningAlg::EdDSA => {
                 let x = URL_SAFE_NO_PAD.encode(&self.bytes);
                 let kid = thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#));
-                Jwk { kty: "OKP", crv: Some("Ed25519"), x: Some(x), y: None, n: None, e: None, kid, use_: "sig", alg: "EdDSA" }
+                Jwk {
+                    kty: "OKP",
+                    crv: Some("Ed25519"),
+                    x: Some(x),
+                    y: None,
+                    n: None,
+                    e: None,
+                    kid,
+                    use_: "sig",
+                    alg: "EdDSA",
+                }
             }
             SigningAlg::ES256 => {
                 let (x, y) = (URL_SAFE_NO_PAD.encode(&self.bytes[1..33]), URL_SAFE_NO_PAD.encode(&self.bytes[33..]));
@@ -308,7 +320,11 @@ mod tests {
         assert_eq!((jwk.kty, jwk.crv, jwk.alg), ("EC", Some("P-256"), "ES256"));
         assert_eq!(jwk.x.as_deref(), Some("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"));
         assert_eq!(jwk.y.as_deref(), Some("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"));
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#, jwk.x.clone().unwrap(), jwk.y.clone().unwrap());
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk.x.clone().unwrap(),
+            jwk.y.clone().unwrap()
+        );
         assert_eq!(jwk.kid, thumbprint(&canonical));
         assert_eq!(jwk.signing_alg(), SigningAlg::ES256);
     }
@@ -343,7 +359,10 @@ mod tests {
     fn rsa_keys_publish_n_and_e_and_their_rfc7638_kid() {
         let (private, public) = generate(SigningAlg::RS256);
         let jwk = SigningKey::parse(&private.into()).unwrap().public;
-        assert_eq!((jwk.kty, jwk.alg, jwk.e.as_deref(), jwk.crv, jwk.x.as_ref()), ("RSA", "RS256", Some("AQAB"), None, None));
+        assert_eq!(
+            (jwk.kty, jwk.alg, jwk.e.as_deref(), jwk.crv, jwk.x.as_ref()),
+            ("RSA", "RS256", Some("AQAB"), None, None)
+        );
         assert_eq!(URL_SAFE_NO_PAD.decode(jwk.n.as_ref().unwrap()).unwrap().len(), 256);
         let canonical = format!(r#"{{"e":"AQAB","kty":"RSA","n":"{}"}}"#, jwk.n.clone().unwrap());
         assert_eq!(jwk.kid, thumbprint(&canonical));

@@ -705,7 +705,10 @@ mod tests {
         assert_eq!(published, ["ES256", "RS256"]);
         let access = token_with(&keys, |_| {});
         let header = jsonwebtoken::decode_header(&access).unwrap();
-        assert_eq!((header.alg, header.kid.as_deref()), (jsonwebtoken::Algorithm::ES256, Some(keys.jwks().keys[0].kid.as_str())));
+        assert_eq!(
+            (header.alg, header.kid.as_deref()),
+            (jsonwebtoken::Algorithm::ES256, Some(keys.jwks().keys[0].kid.as_str()))
+        );
         assert!(keys.verify(&access).is_ok());
         assert_eq!(keys.id_token_alg(), Some(SigningAlg::RS256));
         let claims = IdClaims {

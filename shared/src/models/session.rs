@@ -15,6 +15,8 @@ crate::models::text_enum::text_enum! {
         Password = "password",
         /// An account made by accepting an invitation (its password chosen there).
         Invitation = "invitation",
+        /// An application's sign-in through the hosted pages (an authorization code).
+        AuthorizationCode = "authorization_code",
     }
 }
 

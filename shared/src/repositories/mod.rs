@@ -71,6 +71,7 @@ pub mod oauth_clients;
 pub mod one_time_tokens;
 pub mod organizations;
 pub mod outbox;
+pub mod provider;
 pub mod quotas;
 pub mod refresh_tokens;
 pub mod revoked_tokens;

@@ -38,8 +38,9 @@ const OPEN: &str = "WITH u AS (SELECT id FROM users WHERE id = $2 AND security_s
                                     WHERE $13::int8 > 0 AND id IN (SELECT o.id FROM sessions o JOIN u ON o.user_id = u.id
                                                              WHERE o.revoked_at IS NULL
                                                              ORDER BY o.id DESC OFFSET GREATEST($13::int8 - 1, 0))),
-                         s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr, security_stamp)
-                               SELECT $1, u.id, $3, $4, $5, $9, $10, $11 FROM u RETURNING id)
+                         s AS (INSERT INTO sessions (id, user_id, user_agent, ip, org_id, method, amr, security_stamp,
+                                                     client_id, browser_session_id, scopes, auth_time)
+                               SELECT $1, u.id, $3, $4, $5, $9, $10, $11, $14, $15, $16, $17 FROM u RETURNING id)
                     INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
                     SELECT $6, s.id, $7, now() + make_interval(secs => $8) FROM s";
 const REVOKE: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
@@ -50,8 +51,14 @@ const TOUCH: &str = concatcp!(
        AND s.security_stamp = u.security_stamp
      RETURNING ",
     users::COLUMNS,
-    ", s.org_id AS session_org_id, s.amr AS session_amr"
+    ", s.org_id AS session_org_id, s.amr AS session_amr, s.client_id AS session_client_id,
+       s.browser_session_id AS session_browser_id, s.scopes AS session_scopes, s.auth_time AS session_auth_time"
 );
+/// Ends the sessions applications opened from a browser session at the provider.
+const REVOKE_FROM_BROWSER: &str =
+    "UPDATE sessions SET revoked_at = now() WHERE browser_session_id = $1 AND revoked_at IS NULL";
+/// The scopes and application of a live session (`None` columns: a first-party session).
+const APP_OF: &str = "SELECT client_id, scopes FROM sessions WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_ALL_FOR_USER: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
 const SET_ORG: &str = "UPDATE sessions SET org_id = $2 WHERE id = $1";
 /// Carries a session over a credential change its own request made (password change, factor
@@ -101,6 +108,22 @@ pub struct NewSession<'a> {
     pub security_stamp: Uuid,
     /// Live sessions an account may have (the oldest end); 0 for no limit.
     pub most_sessions: i64,
+    /// The application that opened it with a code, if one did.
+    pub app: Option<AppSession<'a>>,
+}
+
+/// What an application's session records: which application, from which browser session at
+/// the provider, granted what, and when the user proved who they are.
+#[derive(Clone, Copy, Debug)]
+pub struct AppSession<'a> {
+    /// The application.
+    pub client_id: Uuid,
+    /// The browser session the code came from.
+    pub browser_session_id: Uuid,
+    /// The scopes granted.
+    pub scopes: &'a [String],
+    /// When the user last signed in at the provider.
+    pub auth_time: chrono::DateTime<chrono::Utc>,
 }
 
 /// Opens a session and stores its first refresh token, in one statement: the two exist
@@ -124,6 +147,10 @@ pub async fn open(db: &impl GenericClient, new: &NewSession<'_>) -> Result<bool,
             &new.security_stamp,
             &UserStatus::Active,
             &new.most_sessions,
+            &new.app.map(|a| a.client_id),
+            &new.app.map(|a| a.browser_session_id),
+            &new.app.map(|a| a.scopes),
+            &new.app.map(|a| a.auth_time),
         ],
     )
     .await?;
@@ -159,6 +186,29 @@ pub struct Touched {
     /// The factors the session proved.
     #[from_row(rename = "session_amr")]
     pub amr: Vec<String>,
+    /// The application whose session it is (None: this API's own sign-in).
+    #[from_row(rename = "session_client_id")]
+    pub client_id: Option<Uuid>,
+    /// The provider's browser session it came from.
+    #[from_row(rename = "session_browser_id")]
+    pub browser_session_id: Option<Uuid>,
+    /// The scopes an application was granted.
+    #[from_row(rename = "session_scopes")]
+    pub scopes: Option<Vec<String>>,
+    /// When the user signed in at the provider.
+    #[from_row(rename = "session_auth_time")]
+    pub auth_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Ends the sessions applications opened from this browser session; how many.
+pub async fn revoke_from_browser(db: &impl GenericClient, browser_session_id: Uuid) -> Result<u64, DbError> {
+    cached::execute(db, REVOKE_FROM_BROWSER, &[&browser_session_id]).await
+}
+
+/// The application and scopes of a live session: `(None, None)` for this API's own.
+pub async fn app_of(db: &impl GenericClient, id: Uuid) -> Result<Option<(Option<Uuid>, Option<Vec<String>>)>, DbError> {
+    let row = cached::query_opt(db, APP_OF, &[&id]).await?;
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
 /// Marks a live session of an active user as used now and returns the user and the session's

@@ -24,6 +24,7 @@ pub mod oauth_clients;
 pub mod orgs;
 pub mod outbox;
 pub mod ownership;
+pub mod provider;
 pub mod quotas;
 pub mod roles;
 pub mod second_factor;

@@ -56,12 +56,24 @@ impl OpenSession {
 
     /// The token pair for this session, once its transaction has committed.
     pub fn into_pair(self, state: &AppState, user: &User) -> AppResult<TokenPair> {
-        token_pair(state, user, self.session_id, self.refresh_token, Scope { org: None, amr: self.amr })
+        token_pair(state, user, self.session_id, self.refresh_token, Scope { org: None, amr: self.amr, client: None })
     }
 
     /// The token pair for this session with the claims of `scope`'s organization, if any.
     pub(crate) fn into_scoped_pair(self, state: &AppState, user: &User, org: Option<OrgScope>) -> AppResult<TokenPair> {
-        token_pair(state, user, self.session_id, self.refresh_token, Scope { org, amr: self.amr })
+        token_pair(state, user, self.session_id, self.refresh_token, Scope { org, amr: self.amr, client: None })
+    }
+
+    /// The token pair of an application's session: its access token names the application.
+    pub(crate) fn into_app_pair(
+        self,
+        state: &AppState,
+        user: &User,
+        org: Option<OrgScope>,
+        client: Uuid,
+    ) -> AppResult<TokenPair> {
+        let scope = Scope { org, amr: self.amr, client: Some(client) };
+        token_pair(state, user, self.session_id, self.refresh_token, scope)
     }
 }
 
@@ -80,9 +92,27 @@ pub fn credentials_changed() -> AppError {
     AppError::Unauthorized("The account's credentials changed while signing in; sign in again.".into())
 }
 
-/// Rotates a refresh token. A token used twice ends its whole session (reuse detection).
+/// Rotates a refresh token of this API's own sign-in. A token used twice ends its whole
+/// session (reuse detection); an application's token is refused here.
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
+    Ok(rotate(state, req, None).await?.0)
+}
+
+/// A session whose refresh token was just rotated, as an application's ID token needs it.
+pub(crate) struct Rotated {
+    /// The session's id.
+    pub(crate) session_id: Uuid,
+    /// The session's user and what it records.
+    pub(crate) touched: sessions::Touched,
+    /// The organization its tokens now speak for, if any.
+    pub(crate) org: Option<(Uuid, Vec<String>, Vec<String>)>,
+}
+
+/// Rotates a refresh token issued to `client` (None: this API's own sign-in): a token of
+/// another client is refused as an unknown one (RFC 9700 §4.14: refresh tokens are bound to
+/// their client), and nothing is spent.
+pub(crate) async fn rotate(state: &AppState, req: Refresh, app: Option<Uuid>) -> AppResult<(TokenPair, Rotated)> {
     let invalid = invalid_refresh;
     let hash = req.token.hash();
     let mut client = db::client(state.pool()).await?;
@@ -99,6 +129,10 @@ pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
     let Some(touched) = sessions::touch(&tx, consumed.session_id).await? else {
         return Err(invalid());
     };
+    if touched.client_id != app {
+        // Rolled back: the rightful client's token stays usable.
+        return Err(invalid());
+    }
     let user_id = touched.user.id;
     let next = tokens::generate();
     refresh_tokens::insert(
@@ -129,7 +163,9 @@ pub async fn refresh(state: &AppState, req: Refresh) -> AppResult<TokenPair> {
     }
     tx.commit().await?;
     let amr: Vec<&str> = touched.amr.iter().map(String::as_str).collect();
-    token_pair(state, &user, consumed.session_id, next, Scope { org: scope, amr: &amr })
+    let org = scope.as_ref().map(|s| (s.org_id, s.roles.clone(), s.permissions.clone()));
+    let pair = token_pair(state, &user, consumed.session_id, next, Scope { org: scope, amr: &amr, client: app })?;
+    Ok((pair, Rotated { session_id: consumed.session_id, touched: sessions::Touched { user, ..touched }, org }))
 }
 
 /// Ends the caller's session; its access and refresh tokens stop working at once.
@@ -143,9 +179,9 @@ pub async fn logout(state: &AppState, caller: &Caller) -> AppResult<()> {
 
 /// The organization an org-scoped token speaks for, with the member's roles there.
 pub(crate) struct OrgScope {
-    org_id: Uuid,
-    roles: Vec<String>,
-    permissions: Vec<String>,
+    pub(crate) org_id: Uuid,
+    pub(crate) roles: Vec<String>,
+    pub(crate) permissions: Vec<String>,
 }
 
 /// The scope of a member's org-scoped token, `None` for a non-member; the inner error is the
@@ -169,6 +205,8 @@ pub(crate) async fn org_scope(
 pub(crate) struct Scope<'a> {
     pub(crate) org: Option<OrgScope>,
     pub(crate) amr: &'a [&'a str],
+    /// The application the tokens are issued to (None: this API's own sign-in).
+    pub(crate) client: Option<Uuid>,
 }
 
 pub(crate) fn not_a_member() -> AppError {
@@ -187,6 +225,9 @@ pub(crate) fn token_pair(
         .claims(user.id, session_id, &user.email)
         .map_err(AppError::internal("building the access token's claims"))?;
     claims.amr = scope.amr.iter().map(|m| (*m).to_owned()).collect();
+    if let Some(client) = scope.client {
+        claims.client_id = client.to_string();
+    }
     if let Some(scope) = scope.org {
         claims.org_id = Some(scope.org_id);
         claims.roles = Some(scope.roles);

@@ -54,6 +54,19 @@ impl SignInProof {
         self.security_stamp
     }
 
+    /// The factors it proved (RFC 8176).
+    pub fn amr(&self) -> &'static [&'static str] {
+        self.amr
+    }
+
+    /// The proof a live browser session at the provider still holds: it was opened from a
+    /// proof, and lives only while the account is active and keeps the stamp it was opened
+    /// under, so it proves what that proof did. `amr` is what it recorded.
+    pub(crate) fn from_browser_session(user: User, security_stamp: Uuid, amr: &[String]) -> SignInProof {
+        let amr = if sessions::proved_second_factor(amr) { PASSWORD_AND_CODE } else { PASSWORD_ONLY };
+        SignInProof { user, security_stamp, amr }
+    }
+
     /// The proof of a sign-in whose code was right, after its password.
     pub fn from_code(redeemed: Redeemed) -> (SignInProof, second_factor::Proven) {
         let (user, security_stamp, proven) = redeemed.into_parts();
@@ -188,6 +201,30 @@ pub async fn open_session(
     client_info: &ClientInfo,
     method: SessionMethod,
 ) -> AppResult<OpenSession> {
+    open_with(state, db, proof, org_id, client_info, method, None).await
+}
+
+/// Opens the session an application's authorization code earns, as [`open_session`] does.
+pub(crate) async fn open_app_session(
+    state: &AppState,
+    db: &impl GenericClient,
+    proof: &SignInProof,
+    org_id: Option<Uuid>,
+    client_info: &ClientInfo,
+    app: session_rows::AppSession<'_>,
+) -> AppResult<OpenSession> {
+    open_with(state, db, proof, org_id, client_info, SessionMethod::AuthorizationCode, Some(app)).await
+}
+
+async fn open_with(
+    state: &AppState,
+    db: &impl GenericClient,
+    proof: &SignInProof,
+    org_id: Option<Uuid>,
+    client_info: &ClientInfo,
+    method: SessionMethod,
+    app: Option<session_rows::AppSession<'_>>,
+) -> AppResult<OpenSession> {
     let session_id = Uuid::now_v7();
     let refresh_token = tokens::generate();
     let token_hash = tokens::hash(&refresh_token);
@@ -203,6 +240,7 @@ pub async fn open_session(
         token_ttl: state.config().refresh_token_ttl,
         security_stamp: proof.security_stamp,
         most_sessions: i64::from(state.config().quotas.sessions_per_user),
+        app,
     };
     if !session_rows::open(db, &new).await? {
         return Err(sessions::credentials_changed());

@@ -140,8 +140,10 @@ pub(crate) async fn authenticate(
             }
             let id: Uuid = claimed.as_deref().and_then(|c| c.parse().ok()).ok_or_else(wrong_assertion)?;
             let lockout_key = lockout_key(id);
-            let (status, found) =
-                tokio::try_join!(lockout_rows::status(&db, &lockout_key), oauth_clients::find_for_assertion(&db, id, apps))?;
+            let (status, found) = tokio::try_join!(
+                lockout_rows::status(&db, &lockout_key),
+                oauth_clients::find_for_assertion(&db, id, apps)
+            )?;
             refuse_if_locked(status, auth)?;
             let Some((grantee, jwks)) = found.and_then(|g| {
                 g.jwks.clone().filter(|_| g.auth_method.as_deref() == Some("private_key_jwt")).map(|j| (g, j))

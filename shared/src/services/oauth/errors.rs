@@ -11,6 +11,8 @@ pub enum OAuthErrorCode {
     InvalidRequest,
     /// Unknown client, wrong secret, or no authentication.
     InvalidClient,
+    /// The code or refresh token is invalid, expired, spent, or another client's.
+    InvalidGrant,
     /// The client may not use this grant.
     UnauthorizedClient,
     /// A grant this server does not issue.
@@ -29,6 +31,7 @@ impl OAuthErrorCode {
         match self {
             OAuthErrorCode::InvalidRequest => "invalid_request",
             OAuthErrorCode::InvalidClient => "invalid_client",
+            OAuthErrorCode::InvalidGrant => "invalid_grant",
             OAuthErrorCode::UnauthorizedClient => "unauthorized_client",
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::InvalidScope => "invalid_scope",

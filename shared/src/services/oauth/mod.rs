@@ -4,7 +4,7 @@
 //! client_secret: its value); a token carries the client's organization (none for a platform
 //! client) and the permissions asked for (all the client's when `scope` is absent).
 
-mod client_auth;
+pub(crate) mod client_auth;
 mod errors;
 mod grants;
 mod introspection;

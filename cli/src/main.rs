@@ -28,14 +28,15 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Print a new signing key as a JWT_PRIVATE_KEY line (its JWT_PUBLIC_KEY on stderr) and a
-    /// new MFA_ENCRYPTION_KEY line.
+    /// Print new signing keys as a JWT_PRIVATE_KEY line (the first key's JWT_PUBLIC_KEY on
+    /// stderr) and a new MFA_ENCRYPTION_KEY line.
     Keygen {
         /// EdDSA (Ed25519, the default), ES256 (P-256, which API Gateway's JWT authorizer accepts)
-        /// or RS256 (RSA 2048, which OpenID Connect requires for ID tokens; append it to
-        /// JWT_PRIVATE_KEY after a comma to sign ID tokens with it).
-        #[arg(long, default_value = "EdDSA")]
-        alg: SigningAlg,
+        /// or RS256 (RSA 2048, which OpenID Connect requires for ID tokens). Repeat it for
+        /// several keys: the first signs access tokens, the first RS256 one ID tokens
+        /// (`--alg EdDSA --alg RS256`).
+        #[arg(long, default_value = "EdDSA", num_args = 1)]
+        alg: Vec<SigningAlg>,
     },
     /// Work on the email outbox.
     Mail {
@@ -134,8 +135,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keygen { alg } => {
-            let (private, public) = identity_shared::auth::jwk::generate(alg);
-            println!("JWT_PRIVATE_KEY={private}");
+            let keys: Vec<(String, String)> = alg.into_iter().map(identity_shared::auth::jwk::generate).collect();
+            let private: Vec<&str> = keys.iter().map(|(private, _)| private.as_str()).collect();
+            let public = &keys[0].1;
+            println!("JWT_PRIVATE_KEY={}", private.join(","));
             // Sealing key material for TOTP secrets: 256 random bits, like an opaque token.
             println!("MFA_ENCRYPTION_KEY={}", identity_shared::auth::tokens::generate());
             eprintln!(

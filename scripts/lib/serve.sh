@@ -27,7 +27,7 @@ serve_start() {
   port=$(pg_free_port)
   cargo build -q -p identity-cli
   local keys
-  mapfile -t keys < <(target/debug/identity keygen 2>/dev/null)
+  mapfile -t keys < <(target/debug/identity keygen --alg EdDSA --alg RS256 2>/dev/null)
   # Claimed domains are looked up at the tests' DNS server when one runs, else at a port where
   # nothing answers: never beyond this machine.
   env PORT="$port" DOMAIN_DNS_SERVER="${DNS_TEST_SERVER:-127.0.0.1:9}" "${keys[@]}" "$@" target/debug/identity serve \

@@ -34,6 +34,7 @@ mod orgs;
 mod pages;
 mod platform;
 mod pool;
+mod provider;
 mod quotas;
 mod receiver;
 mod rie;

@@ -26,6 +26,8 @@ use utoipa_axum::routes;
 mod clients;
 mod oauth;
 mod pages;
+mod provider;
+mod sign_in_pages;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -49,7 +51,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openid_configuration))
         .merge(oauth::routes())
         .merge(clients::routes())
+        .merge(provider::routes())
         .merge(pages::routes().into())
+        .merge(sign_in_pages::routes().into())
 }
 
 #[utoipa::path(

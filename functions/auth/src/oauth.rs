@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use identity_shared::AppError;
-use identity_shared::api::oauth::{TokenCheckForm, TokenForm};
+use identity_shared::api::oauth::{TokenCheckForm, TokenEndpointAnswer, TokenForm};
 use identity_shared::auth::discovery::AuthorizationServer;
-use identity_shared::http::AppState;
 use identity_shared::http::oauth::{ClientForm, OAuthErrorBody};
-use identity_shared::services::oauth::{self, Introspection, OAuthError, OAuthErrorCode, TokenAnswer, TokenError};
+use identity_shared::http::{AppState, Client};
+use identity_shared::services::oauth::{self, Introspection, OAuthError, OAuthErrorCode, TokenError};
+use identity_shared::services::provider;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,26 +36,43 @@ fn answer_error(e: TokenError) -> Response {
     post, path = "/oauth2/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "An RFC 9068 access token (Cache-Control: no-store); no refresh token", body = TokenAnswer),
-        (status = 400, description = "RFC 6749 error: invalid_request, unsupported_grant_type or invalid_scope", body = OAuthErrorBody),
+        (status = 200, description = "Tokens (Cache-Control: no-store): a machine's access token; or an application's access token, ID token and, with offline_access, refresh token", body = TokenEndpointAnswer),
+        (status = 400, description = "RFC 6749 error: invalid_request, invalid_grant (a code or refresh token that is invalid, expired, spent, another client's, or whose redirect_uri or code_verifier does not match), unsupported_grant_type or invalid_scope", body = OAuthErrorBody),
         (status = 401, description = "RFC 6749 error invalid_client (with WWW-Authenticate when Basic was used)", body = OAuthErrorBody),
         (status = 429, description = "Too many wrong secrets for this client, or too many token requests this minute (Retry-After)", body = OAuthErrorBody),
         (status = 503, description = "Database unavailable", body = identity_shared::error::Problem<'static>, content_type = "application/problem+json"),
     ),
 )]
-async fn token(State(state): State<AppState>, ClientForm { form, auth }: ClientForm) -> Response {
-    match form.required("grant_type") {
-        Ok("client_credentials") => {}
+async fn token(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ClientForm { form, auth }: ClientForm,
+) -> Response {
+    let answer = match form.required("grant_type") {
+        Ok("client_credentials") => oauth::client_credentials(&state, &auth, form.get("scope"))
+            .await
+            .map(|a| super::no_store(a).into_response()),
+        Ok("authorization_code") => {
+            let params = (form.required("code"), form.required("redirect_uri"), form.required("code_verifier"));
+            let (code, redirect_uri, verifier) = match params {
+                (Ok(c), Ok(r), Ok(v)) => (c, r, v),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e.into_response(),
+            };
+            provider::exchange_code(&state, &auth, code, redirect_uri, verifier, client)
+                .await
+                .map(|a| super::no_store(a).into_response())
+        }
+        Ok("refresh_token") => match form.required("refresh_token") {
+            Ok(token) => provider::refresh(&state, &auth, token).await.map(|a| super::no_store(a).into_response()),
+            Err(refusal) => return refusal.into_response(),
+        },
         Ok(_) => {
-            let e = OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "this server issues client_credentials only");
-            return e.into_response();
+            let why = "grant_type must be client_credentials, authorization_code or refresh_token";
+            return OAuthError::new(OAuthErrorCode::UnsupportedGrantType, why).into_response();
         }
         Err(refusal) => return refusal.into_response(),
-    }
-    match oauth::client_credentials(&state, &auth, form.get("scope")).await {
-        Ok(answer) => super::no_store(answer).into_response(),
-        Err(e) => answer_error(e),
-    }
+    };
+    answer.unwrap_or_else(answer_error)
 }
 
 #[utoipa::path(

@@ -5,11 +5,21 @@
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TokenForm {
-    /// `client_credentials`.
+    /// `client_credentials` (machines), `authorization_code` or `refresh_token` (applications).
     grant_type: String,
-    /// Space-separated permissions to ask for; all the client holds when absent.
+    /// client_credentials: space-separated permissions to ask for; all the client holds when
+    /// absent.
     scope: Option<String>,
-    /// The client's id, with `client_secret` (client_secret_post); or send both as HTTP Basic.
+    /// authorization_code: the code from the redirect (single-use, 60 seconds).
+    code: Option<String>,
+    /// authorization_code: the redirect URI the code was sent to.
+    redirect_uri: Option<String>,
+    /// authorization_code: the PKCE verifier of the request's `code_challenge`.
+    code_verifier: Option<String>,
+    /// refresh_token: the application's refresh token (single-use; rotated).
+    refresh_token: Option<String>,
+    /// The client's id, with `client_secret` (client_secret_post), or alone for a public
+    /// application; or send id and secret as HTTP Basic.
     client_id: Option<String>,
     /// The client's secret (or an API key's value).
     client_secret: Option<String>,
@@ -37,4 +47,23 @@ pub struct TokenCheckForm {
     client_assertion_type: Option<String>,
     /// As at the token endpoint.
     client_assertion: Option<String>,
+}
+
+/// Answer of POST /oauth2/token (RFC 6749 §5.1): a machine's access token, or an
+/// application's access, ID and refresh tokens.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenEndpointAnswer {
+    /// An RFC 9068 JWT access token.
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until it expires.
+    expires_in: u64,
+    /// Space-separated: the permissions (machines) or scopes (applications) granted.
+    scope: String,
+    /// Applications: the ID token (OIDC Core §2).
+    id_token: Option<String>,
+    /// Applications with `offline_access`: a single-use refresh token.
+    refresh_token: Option<String>,
 }

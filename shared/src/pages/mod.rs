@@ -6,6 +6,7 @@
 pub mod csrf;
 pub mod form;
 pub mod page;
+pub mod sign_in;
 pub mod views;
 
 pub use csrf::Csrf;

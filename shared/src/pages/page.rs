@@ -19,14 +19,28 @@ pub struct Page {
     title: String,
     body: Markup,
     depth: usize,
-    set_cookie: Option<String>,
+    set_cookie: Vec<String>,
     retry_after: Option<u64>,
+    /// An origin the page's forms may end up at (a sign-in's redirect back to its
+    /// application): CSP's form-action covers the redirects after a submission.
+    form_target: Option<String>,
+    /// Served outside `/pages/` (the provider's endpoints under `/oauth2/`).
+    outside: bool,
 }
 
 impl Page {
     /// A 200 page at `/pages/<name>`.
     pub fn new(title: impl Into<String>, body: Markup) -> Page {
-        Page { status: StatusCode::OK, title: title.into(), body, depth: 0, set_cookie: None, retry_after: None }
+        Page {
+            status: StatusCode::OK,
+            title: title.into(),
+            body,
+            depth: 0,
+            set_cookie: vec![],
+            retry_after: None,
+            form_target: None,
+            outside: false,
+        }
     }
 
     /// Answers with this status instead.
@@ -37,6 +51,12 @@ impl Page {
 
     /// For a page `levels` folders below `/pages/` (its links are relative, so that they work
     /// under an API Gateway stage or base path).
+    /// A page served from a sibling of `/pages/` (such as `/oauth2/logout`).
+    pub fn outside_pages(mut self) -> Page {
+        self.outside = true;
+        self
+    }
+
     pub fn below(mut self, levels: usize) -> Page {
         self.depth = levels;
         self
@@ -44,7 +64,14 @@ impl Page {
 
     /// Sets this cookie with the page (the CSRF secret of a first visit).
     pub fn cookie(mut self, set_cookie: Option<String>) -> Page {
-        self.set_cookie = set_cookie;
+        self.set_cookie.extend(set_cookie);
+        self
+    }
+
+    /// Lets the page's forms lead to `origin` (scheme, host and port of a registered redirect
+    /// URI), as the redirect after a sign-in does.
+    pub fn form_target(mut self, origin: Option<String>) -> Page {
+        self.form_target = origin;
         self
     }
 
@@ -85,14 +112,13 @@ impl From<AppError> for Page {
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let root = "../".repeat(self.depth);
+        let root = if self.outside { "../pages/".to_owned() } else { "../".repeat(self.depth) };
         let html = views::layout(&self.title, &root, self.body).into_string();
         let mut response = (self.status, html).into_response();
         let headers = response.headers_mut();
         for (name, value) in [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
             (header::X_FRAME_OPTIONS, "DENY"),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -102,8 +128,17 @@ impl IntoResponse for Page {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Some(cookie) = self.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            headers.insert(header::SET_COOKIE, cookie);
+        let csp = match self.form_target.as_deref().filter(|o| is_origin(o)) {
+            Some(origin) => {
+                CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {origin}"))
+            }
+            None => CONTENT_SECURITY_POLICY.to_owned(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        for cookie in self.set_cookie.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
+            headers.append(header::SET_COOKIE, cookie);
         }
         response
     }
@@ -111,6 +146,11 @@ impl IntoResponse for Page {
 
 /// The stylesheet's answer: cacheable, since it holds nothing private and changes only with
 /// a deploy.
+/// A CSP source that is an origin and nothing else (no spaces, quotes or semicolons).
+fn is_origin(origin: &str) -> bool {
+    url::Url::parse(origin).is_ok_and(|u| u.origin().ascii_serialization() == origin)
+}
+
 pub fn stylesheet() -> Response {
     let mut response = crate::pages::STYLESHEET.into_response();
     let headers = response.headers_mut();

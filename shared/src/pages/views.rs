@@ -43,7 +43,7 @@ pub struct Link<'a> {
     pub csrf: &'a str,
 }
 
-fn hidden(link: Link<'_>) -> Markup {
+pub(crate) fn hidden(link: Link<'_>) -> Markup {
     html! {
         input type="hidden" name="token" value=(link.token);
         input type="hidden" name="csrf" value=(link.csrf);
@@ -51,7 +51,7 @@ fn hidden(link: Link<'_>) -> Markup {
 }
 
 /// The field errors of a refused form, announced to screen readers.
-fn errors(list: &[FieldError]) -> Markup {
+pub(crate) fn errors(list: &[FieldError]) -> Markup {
     html! {
         @if !list.is_empty() {
             div.notice.bad role="alert" {

@@ -331,7 +331,8 @@ fn counts_for(session: &BrowserSession, request: &AuthRequest) -> bool {
         return false;
     }
     match request.max_age {
-        Some(secs) => (Utc::now() - session.auth_time).num_seconds() <= i64::from(secs),
+        // To the millisecond: max_age=0 asks for a sign-in made for this request.
+        Some(secs) => (Utc::now() - session.auth_time).num_milliseconds() <= i64::from(secs) * 1000,
         None => true,
     }
 }

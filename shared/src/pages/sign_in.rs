@@ -1,0 +1,139 @@
+//! The hosted sign-in's HTML (an application's sign-in through the OpenID Provider): email and
+//! password, the second factor, the organization picker, sign-up, and signing out.
+
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::error::FieldError;
+use crate::models::fields::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::pages::views::{Link, errors, hidden};
+
+/// Who is asking: the application's name, shown on every step.
+fn asked_by(app: &str) -> Markup {
+    html! { p.lead { "to continue to " strong { (app) } } }
+}
+
+/// Email and password; links to "forgot password" and, where the application allows it,
+/// sign-up.
+pub fn sign_in(app: &str, link: Link<'_>, email: &str, sign_up: bool, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Sign in" }
+        (asked_by(app))
+        (errors(refused))
+        form method="post" action="sign-in" {
+            (hidden(link))
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(email) required maxlength="254" autocomplete="username" autofocus;
+            label for="password" { "Password" }
+            input #password type="password" name="password" required maxlength=(PASSWORD_MAX_CHARS)
+                autocomplete="current-password";
+            button type="submit" { "Sign in" }
+        }
+        p { a href="forgot-password" { "Forgot your password?" } }
+        @if sign_up {
+            p { "New here? " a href={ "sign-up?request=" (link.token) } { "Create an account" } }
+        }
+    }
+}
+
+/// The second step for an account with an authenticator.
+pub fn code(app: &str, link: Link<'_>, mfa_token: &str, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Enter your code" }
+        (asked_by(app))
+        p { "Your password was right. This account also signs in with an authenticator app." }
+        (errors(refused))
+        form method="post" action="sign-in-code" {
+            (hidden(link))
+            input type="hidden" name="mfa_token" value=(mfa_token);
+            label for="code" {
+                "Code from your authenticator app"
+                span.hint id="code-hint" { "Six digits, or one of your recovery codes (xxxxx-xxxxx)." }
+            }
+            input #code type="text" name="code" required maxlength="32" autocomplete="one-time-code"
+                inputmode="text" autocapitalize="none" spellcheck="false" aria-describedby="code-hint" autofocus;
+            button type="submit" { "Verify" }
+        }
+    }
+}
+
+/// The organization picker: one button per organization the user belongs to.
+pub fn pick(app: &str, link: Link<'_>, orgs: &[(Uuid, String)]) -> Markup {
+    html! {
+        h1 { "Choose an organization" }
+        (asked_by(app))
+        form method="post" action="choose-organization" {
+            (hidden(link))
+            fieldset {
+                legend { "Your organizations" }
+                @for (i, (id, name)) in orgs.iter().enumerate() {
+                    div.choice {
+                        input type="radio" name="organization" id={ "org-" (i) } value=(id) required checked[i == 0];
+                        label for={ "org-" (i) } { (name) }
+                    }
+                }
+            }
+            button type="submit" { "Continue" }
+        }
+    }
+}
+
+/// Sign-up where the application allows it.
+pub fn sign_up(app: &str, link: Link<'_>, email: &str, name: &str, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Create your account" }
+        (asked_by(app))
+        (errors(refused))
+        form method="post" action="sign-up" {
+            (hidden(link))
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(email) required maxlength="254" autocomplete="email";
+            label for="name" { "Your name" }
+            input #name type="text" name="name" value=(name) required maxlength="200" autocomplete="name";
+            label for="password" {
+                "Password"
+                span.hint id="password-rules" {
+                    (PASSWORD_MIN_CHARS) " to " (PASSWORD_MAX_CHARS) " characters; spaces count, nothing is trimmed."
+                }
+            }
+            input #password type="password" name="password" required minlength=(PASSWORD_MIN_CHARS)
+                maxlength=(PASSWORD_MAX_CHARS) autocomplete="new-password" aria-describedby="password-rules";
+            button type="submit" { "Create account" }
+        }
+        p { "Have an account? " a href={ "sign-in?request=" (link.token) } { "Sign in" } }
+    }
+}
+
+/// After sign-up: the same words whether or not the address had an account.
+pub fn signed_up(link: Link<'_>) -> Markup {
+    html! {
+        h1 { "Check your inbox" }
+        div.notice.good role="status" {
+            p { "A message is on its way to this address. A new account can sign in now and confirms its email with the link in that message." }
+        }
+        a.button href={ "sign-in?request=" (link.token) } { "Sign in" }
+    }
+}
+
+/// Asks before signing out when no application vouched for the request.
+pub fn sign_out(link: Link<'_>, params: &[(&str, Option<&str>)]) -> Markup {
+    html! {
+        h1 { "Sign out?" }
+        p.lead { "You will be signed out here and in the applications you signed in to through this page." }
+        form method="post" action="sign-out" {
+            (hidden(link))
+            @for (name, value) in params {
+                @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
+            }
+            button type="submit" { "Sign out" }
+        }
+    }
+}
+
+/// Signed out, with no application to go back to.
+pub fn signed_out() -> Markup {
+    html! {
+        h1 { "You are signed out" }
+        div.notice.good role="status" { p { "You can close this page." } }
+    }
+}

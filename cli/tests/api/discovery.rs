@@ -14,29 +14,44 @@ use crate::events::events_dir;
 use crate::{PASSWORD, app, app_with};
 
 #[tokio::test]
-async fn discovery_names_the_issuer_its_keys_and_nothing_it_does_not_do() {
+async fn discovery_names_the_issuer_its_keys_and_the_standard_members() {
     let app = app().await;
     let (access, _) = app.signed_in("ada@example.com", PASSWORD).await;
     let res = app.get("/.well-known/openid-configuration", None).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.header("cache-control"), Some("public, max-age=3600"));
     let issuer = app.state.config().jwt_issuer.clone();
+    let scopes: Vec<&str> = ["openid", "profile", "email", "offline_access"]
+        .into_iter()
+        .chain(identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()))
+        .collect();
     assert_eq!(
         res.json,
         json!({
             "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+            "end_session_endpoint": format!("{issuer}/oauth2/logout"),
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "subject_types_supported": ["public"],
+            // One EdDSA key: it signs ID tokens too (an RS256 key would, were there one).
+            "id_token_signing_alg_values_supported": ["EdDSA"],
+            "code_challenge_methods_supported": ["S256"],
+            "prompt_values_supported": ["none", "login"],
+            "authorization_response_iss_parameter_supported": true,
             "access_token_signing_alg_values_supported": ["EdDSA"],
-            "claims_supported": ["iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti", "email", "amr", "org_id", "roles", "permissions", "client_id", "scope"],
+            "claims_supported": ["auth_time", "nonce", "azp", "email_verified", "name", "org_name", "iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti", "email", "amr", "org_id", "roles", "permissions", "client_id", "scope"],
             "login_endpoint": format!("{issuer}/auth/login"),
             "refresh_endpoint": format!("{issuer}/auth/refresh"),
             "token_endpoint": format!("{issuer}/oauth2/token"),
             "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
             "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"],
-            "scopes_supported": identity_shared::models::Permission::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            "scopes_supported": scopes,
         })
     );
     assert_eq!(app.state.jwt().verify(&access).unwrap().iss, issuer, "the document's issuer is the tokens' iss");

@@ -26,6 +26,13 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("auth-oauth2-token", 200),
         ("auth-oauth2-revoke", 200),
         ("auth-oauth2-introspect", 200),
+        ("auth-oauth2-authorize", 303),
+        ("auth-oauth2-userinfo", 200),
+        ("auth-oauth2-logout", 200),
+        ("pages-sign-in", 200),
+        ("pages-sign-in-code", 403),
+        ("pages-choose-organization", 403),
+        ("pages-sign-up", 200),
         ("auth-clients-list", 200),
         ("auth-clients-create", 201),
         ("auth-clients-get", 200),
@@ -227,6 +234,23 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
     )
     .await;
     let platform_id = platform["client_id"].as_str().unwrap();
+    // An application with a pending sign-in.
+    let application = post(
+        "/oauth2/clients".into(),
+        json!({"name": "CRM", "kind": "web", "redirect_uris": ["https://app.example.com/callback"], "allow_sign_up": true}),
+        access.clone(),
+    )
+    .await;
+    let app_id = application["client_id"].as_str().unwrap();
+    let authorize = format!(
+        "/oauth2/authorize?response_type=code&client_id={app_id}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
+         &scope=openid&code_challenge=u2YvlX2IHzLdz5cyAdvOG67sTEwtKNImXXV3tJYk-1Y&code_challenge_method=S256"
+    );
+    let started = app.get(&authorize, None).await;
+    let location = started.header("location").unwrap_or_default();
+    assert!(location.starts_with("../pages/sign-in?request="), "{location}");
+    let auth_request =
+        started.header("location").and_then(|l| l.split("request=").nth(1)).unwrap_or_default().to_owned();
     if second_secret {
         post(format!("/oauth2/clients/{platform_id}/secrets"), json!({}), access.clone()).await;
     }
@@ -291,6 +315,8 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_PLATFORM_CLIENT_SECRET_ID", platform["secrets"][0]["id"].as_str().unwrap())
         .replace("REPLACE_WITH_PLATFORM_CLIENT_SECRET", platform["client_secret"].as_str().unwrap())
         .replace("REPLACE_WITH_PLATFORM_CLIENT_ID", platform_id)
+        .replace("REPLACE_WITH_APP_ID", app_id)
+        .replace("REPLACE_WITH_AUTH_REQUEST", &auth_request)
         .replace("REPLACE_WITH_CLIENT_SECRET_ID", client["secrets"][0]["id"].as_str().unwrap())
         .replace("REPLACE_WITH_CLIENT_ID", client_id)
         .replace("REPLACE_WITH_PLATFORM_WEBHOOK_ID", &platform_webhook)

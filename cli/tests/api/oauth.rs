@@ -218,9 +218,17 @@ async fn the_metadata_names_the_endpoints_methods_and_scopes() {
     assert_eq!(meta.json["token_endpoint"], format!("{issuer}/oauth2/token"));
     assert_eq!(meta.json["revocation_endpoint"], format!("{issuer}/oauth2/revoke"));
     assert_eq!(meta.json["introspection_endpoint"], format!("{issuer}/oauth2/introspect"));
-    assert_eq!(meta.json["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(meta.json["authorization_endpoint"], format!("{issuer}/oauth2/authorize"));
+    assert_eq!(
+        meta.json["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(meta.json["code_challenge_methods_supported"], json!(["S256"]));
     let methods = json!(["client_secret_basic", "client_secret_post", "private_key_jwt"]);
-    assert_eq!(meta.json["token_endpoint_auth_methods_supported"], methods);
+    assert_eq!(
+        meta.json["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
+    );
     assert_eq!(meta.json["introspection_endpoint_auth_methods_supported"], methods);
     assert!(
         meta.json["token_endpoint_auth_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES256"))

@@ -80,7 +80,8 @@ pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     ),
     responses(
         (status = 303, description = "To the hosted sign-in, or back to the redirect URI with `code`, `state` and `iss` (or `error`)"),
-        (status = 422, description = "An HTML page: the client or redirect URI cannot be trusted, so nothing is redirected", content_type = "text/html"),
+        (status = 403, description = "An HTML page: the application signs in only confirmed email addresses", body = String, content_type = "text/html"),
+        (status = 422, description = "An HTML page: the client or redirect URI cannot be trusted, so nothing is redirected", body = String, content_type = "text/html"),
     ),
 )]
 async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
@@ -146,6 +147,17 @@ struct LogoutParams {
 }
 
 impl LogoutParams {
+    fn from_pairs(pairs: &[(String, String)]) -> LogoutParams {
+        let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        LogoutParams {
+            id_token_hint: get("id_token_hint"),
+            client_id: get("client_id"),
+            post_logout_redirect_uri: get("post_logout_redirect_uri"),
+            state: get("state"),
+            csrf: None,
+        }
+    }
+
     fn sign_out(&self) -> SignOut {
         let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         SignOut {
@@ -170,16 +182,21 @@ const SIGN_OUT_FORM: &str = "sign-out";
     ),
     responses(
         (status = 303, description = "Signed out: to the post-logout URI with `state`"),
-        (status = 200, description = "An HTML page: signed out, or asking to confirm when no ID token vouches for the request", content_type = "text/html"),
-        (status = 422, description = "An HTML page: the hint or the URI cannot be trusted", content_type = "text/html"),
+        (status = 200, description = "An HTML page: signed out, or asking to confirm when no ID token vouches for the request", body = String, content_type = "text/html"),
+        (status = 422, description = "An HTML page: the hint or the URI cannot be trusted", body = String, content_type = "text/html"),
     ),
 )]
 async fn logout_get(
     State(state): State<AppState>,
     Https(https): Https,
     headers: HeaderMap,
-    axum::extract::Query(params): axum::extract::Query<LogoutParams>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    // Each parameter once (a repeated one is refused as a page, not as the extractor's text).
+    let params = match AuthorizeParams::parse(query.as_deref().unwrap_or_default()) {
+        Ok(parsed) => LogoutParams::from_pairs(&parsed.pairs),
+        Err(why) => return bad_request_page(&why).into_response(),
+    };
     logout(&state, https, &headers, params, false).await
 }
 
@@ -188,8 +205,9 @@ async fn logout_get(
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The same parameters as GET, as a form"),
     responses(
         (status = 303, description = "Signed out: to the post-logout URI with `state`"),
-        (status = 200, description = "An HTML page: signed out, or asking to confirm", content_type = "text/html"),
-        (status = 422, description = "An HTML page: the hint or the URI cannot be trusted", content_type = "text/html"),
+        (status = 200, description = "An HTML page: signed out, or asking to confirm", body = String, content_type = "text/html"),
+        (status = 403, description = "An HTML page: the confirmation was not sent from its page", body = String, content_type = "text/html"),
+        (status = 422, description = "An HTML page: the hint or the URI cannot be trusted", body = String, content_type = "text/html"),
     ),
 )]
 async fn logout_post(

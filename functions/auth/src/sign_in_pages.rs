@@ -4,7 +4,7 @@
 //! `sign-in`, which decides what comes next (often: back to the application with a code).
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,9 +35,20 @@ pub fn routes() -> Router<AppState> {
         .route("/pages/sign-up", get(show_sign_up).post(sign_up).fallback(method_not_allowed))
 }
 
-#[derive(Deserialize)]
+/// The `request` a step's GET names (the first, if sent twice: it is only looked up).
 struct RequestQuery {
     request: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let request =
+            form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "request").map(|(_, v)| v.into_owned());
+        Ok(RequestQuery { request })
+    }
 }
 
 /// Every form's fields: the request's id (as `token`) and the CSRF field, then the step's own.
@@ -96,12 +107,7 @@ fn answer(headers: &HeaderMap, https: bool, next: Next, cookies: &[String]) -> R
     }
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Https(https): Https,
-    headers: HeaderMap,
-    Query(query): Query<RequestQuery>,
-) -> Response {
+async fn show(State(state): State<AppState>, Https(https): Https, headers: HeaderMap, query: RequestQuery) -> Response {
     let id = match request_id(query.request.as_deref()) {
         Ok(id) => id,
         Err(page) => return page.into_response(),
@@ -230,7 +236,7 @@ async fn show_sign_up(
     State(state): State<AppState>,
     Https(https): Https,
     headers: HeaderMap,
-    Query(query): Query<RequestQuery>,
+    query: RequestQuery,
 ) -> Response {
     let id = match request_id(query.request.as_deref()) {
         Ok(id) => id,

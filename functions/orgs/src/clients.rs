@@ -60,7 +60,7 @@ async fn create_client(
     ApiJson(req): ApiJson<CreateClient>,
 ) -> AppResult<impl IntoResponse> {
     actor.require(Permission::ApiKeysManage)?;
-    Ok(shown_once(oauth_clients::create(&state, Manager::Org(&actor), req.parse()?).await?))
+    Ok(shown_once(oauth_clients::create(&state, Manager::Org(&actor), req.parse_machine()?).await?))
 }
 
 #[utoipa::path(

@@ -58,6 +58,20 @@ pub struct CreateClient {
 }
 
 impl CreateClient {
+    /// An organization's client: a machine only.
+    pub fn parse_machine(self) -> AppResult<NewClient> {
+        if let Some(kind) = self.kind.as_deref().filter(|k| *k != "m2m") {
+            let why = match kind {
+                "web" | "spa" | "native" => {
+                    "an organization registers machines (m2m); applications are the platform's (POST /oauth2/clients)"
+                }
+                _ => "must be m2m",
+            };
+            return Err(crate::error::AppError::Validation(vec![crate::error::FieldError::new("kind", why)]));
+        }
+        self.parse()
+    }
+
     /// The checked client, or a 422 naming each invalid field.
     pub fn parse(self) -> AppResult<NewClient> {
         let mut fields = FieldErrors::default();

@@ -18,12 +18,12 @@ pub struct Page {
     status: StatusCode,
     title: String,
     body: Markup,
-    depth: usize,
+    depth: u8,
     set_cookie: Vec<String>,
-    retry_after: Option<u64>,
+    retry_after: Option<u32>,
     /// An origin the page's forms may end up at (a sign-in's redirect back to its
     /// application): CSP's form-action covers the redirects after a submission.
-    form_target: Option<String>,
+    form_target: Option<Box<str>>,
     /// Served outside `/pages/` (the provider's endpoints under `/oauth2/`).
     outside: bool,
 }
@@ -58,7 +58,7 @@ impl Page {
     }
 
     pub fn below(mut self, levels: usize) -> Page {
-        self.depth = levels;
+        self.depth = u8::try_from(levels).unwrap_or(u8::MAX);
         self
     }
 
@@ -71,7 +71,7 @@ impl Page {
     /// Lets the page's forms lead to `origin` (scheme, host and port of a registered redirect
     /// URI), as the redirect after a sign-in does.
     pub fn form_target(mut self, origin: Option<String>) -> Page {
-        self.form_target = origin;
+        self.form_target = origin.map(String::into_boxed_str);
         self
     }
 
@@ -99,7 +99,7 @@ impl Page {
             other => other.public_detail(),
         };
         let mut page = Page::new(title, views::problem(title, &detail)).status(status);
-        page.retry_after = err.retry_after_secs();
+        page.retry_after = err.retry_after_secs().map(|s| u32::try_from(s).unwrap_or(u32::MAX));
         page
     }
 }
@@ -112,7 +112,7 @@ impl From<AppError> for Page {
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
-        let root = if self.outside { "../pages/".to_owned() } else { "../".repeat(self.depth) };
+        let root = if self.outside { "../pages/".to_owned() } else { "../".repeat(usize::from(self.depth)) };
         let html = views::layout(&self.title, &root, self.body).into_string();
         let mut response = (self.status, html).into_response();
         let headers = response.headers_mut();

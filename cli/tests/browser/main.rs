@@ -4,6 +4,7 @@
 
 mod driver;
 mod flows;
+mod relying_parties;
 
 use std::net::SocketAddr;
 

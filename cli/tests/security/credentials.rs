@@ -1,13 +1,15 @@
 //! A credential change ends all the old credential could still do. Each change (made through
 //! the API, as a user or an admin would) is crossed with each artifact that was pending when it
 //! committed: another session, its refresh token, a mailed link, a sign-in waiting for its
-//! code. Then sign-ins racing the changes that should end them: none may survive.
+//! code, the OpenID Provider's browser session, a code it issued, an application's refresh
+//! token. Then sign-ins racing the changes that should end them: none may survive.
 
 use std::fmt;
 
 use axum::http::Method;
 use identity_shared::auth::tokens::Opaque;
 use identity_shared::services::joining::{self, Joining};
+use identity_shared::services::provider;
 use identity_testkit::{Authenticator, TestApp};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -75,9 +77,15 @@ enum Artifact {
     VerificationLink,
     MfaToken,
     InvitationCodeStep,
+    ProviderSession,
+    AuthorizationCode,
+    ApplicationRefreshToken,
 }
 
-const ARTIFACTS: [Artifact; 7] = [
+const ARTIFACTS: [Artifact; 10] = [
+    Artifact::ProviderSession,
+    Artifact::AuthorizationCode,
+    Artifact::ApplicationRefreshToken,
     Artifact::OtherSession,
     Artifact::RefreshToken,
     Artifact::EmailChangeLink,
@@ -124,6 +132,60 @@ struct World {
     mfa_token: Option<String>,
     /// An invitation's token and the mfa_token its "sign in and join" page step handed out.
     join: Option<(String, String)>,
+    /// The OpenID Provider: an application (id, secret), the browser session's cookie token,
+    /// a code not yet exchanged, and a refresh token the application holds.
+    provider: Option<ProviderArtifacts>,
+}
+
+struct ProviderArtifacts {
+    client_id: String,
+    secret: String,
+    browser: String,
+    code: String,
+    refresh_token: String,
+}
+
+const CALLBACK: &str = "https://app.example.com/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92_9BN0cZRmNhRC8OGV2hZGX8SgA";
+const CHALLENGE: &str = "u2YvlX2IHzLdz5cyAdvOG67sTEwtKNImXXV3tJYk-1Y";
+
+/// An authorization request of `client_id` as the application sends it.
+fn authorize_params(client_id: &str, prompt_none: bool) -> provider::AuthorizeParams {
+    let prompt = if prompt_none { "&prompt=none" } else { "" };
+    provider::AuthorizeParams::parse(&format!(
+        "response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
+         &scope=openid%20offline_access&code_challenge={CHALLENGE}&code_challenge_method=S256{prompt}"
+    ))
+    .unwrap()
+}
+
+/// The code (or error) an authorization answered with at the redirect URI.
+async fn code_or_error(app: &TestApp, client_id: &str, browser: &str) -> Result<String, String> {
+    let next = provider::authorize(&app.state, &authorize_params(client_id, true), Some(browser)).await.unwrap();
+    let provider::Next::Redirect(location) = next else { return Err(format!("{next:?}")) };
+    let url = url::Url::parse(&location).unwrap();
+    let get = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    get("code").ok_or_else(|| get("error").unwrap_or(location))
+}
+
+/// The token endpoint's answer to a form from the application.
+async fn token_endpoint(app: &TestApp, client_id: &str, secret: &str, body: String) -> Value {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/oauth2/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Basic {basic}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    app.send(request).await.json
+}
+
+fn exchange_body(code: &str) -> String {
+    format!(
+        "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&code_verifier={VERIFIER}"
+    )
 }
 
 /// The token of the newest link mailed with `template` to `to`; mail is sent to an endpoint
@@ -182,6 +244,7 @@ async fn world(change: Change, verified: bool) -> World {
         verify_link: None,
         mfa_token: None,
         join: None,
+        provider: None,
     };
     w.make_pending(change).await;
     w
@@ -204,6 +267,7 @@ impl World {
         if !self.verified {
             self.verify_link = Some(link(app, "verify_email", &self.email).await);
         }
+        self.provider = Some(self.signed_in_at_the_provider().await);
         if self.factor.is_some() {
             let res =
                 ok(app.post("/auth/login", json!({"email": self.email, "password": PASSWORD})).await, "login").await;
@@ -224,6 +288,35 @@ impl World {
             let Joining::NeedsCode(waiting) = joining else { panic!("the account has a factor: a code comes next") };
             self.join = Some((token, waiting.mfa_token));
         }
+    }
+
+    /// Signs the account in at the OpenID Provider through its hosted steps (the code after the
+    /// password when it has a factor): a browser session, a code waiting to be exchanged and
+    /// an application's refresh token.
+    async fn signed_in_at_the_provider(&self) -> ProviderArtifacts {
+        let app = &self.app;
+        let body = json!({"name": "CRM", "kind": "web", "redirect_uris": [CALLBACK]});
+        let registered =
+            ok(app.call(Method::POST, "/oauth2/clients", Some(body), Some(&self.admin)).await, "app").await;
+        let client_id = registered["client_id"].as_str().unwrap().to_owned();
+        let secret = registered["client_secret"].as_str().unwrap().to_owned();
+        let client = Default::default();
+        let browser =
+            match provider::with_password(&app.state, &self.email, &password(PASSWORD), &client).await.unwrap() {
+                provider::PasswordStep::SignedIn(token) => token,
+                provider::PasswordStep::CodeNeeded(mfa_token) => {
+                    app.forget_used_steps().await;
+                    let code = self.factor.as_ref().unwrap().code(0);
+                    let proof = identity_shared::services::second_factor::Proof::code(&code).unwrap();
+                    let token = Opaque::parse(mfa_token.into()).unwrap();
+                    provider::with_code(&app.state, &token, &proof, &client).await.unwrap()
+                }
+            };
+        let first = code_or_error(app, &client_id, &browser).await.expect("a code for the signed-in browser");
+        let tokens = token_endpoint(app, &client_id, &secret, exchange_body(&first)).await;
+        let refresh_token = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("{tokens}")).to_owned();
+        let code = code_or_error(app, &client_id, &browser).await.expect("a second code");
+        ProviderArtifacts { client_id, secret, browser, code, refresh_token }
     }
 
     /// Makes the change as a user (or their admin) would, through the API.
@@ -322,6 +415,25 @@ impl World {
                     refused(res.status.as_u16(), 422, &res.json)
                 }
             },
+            Artifact::ProviderSession => {
+                let p = self.provider.as_ref().unwrap();
+                match code_or_error(app, &p.client_id, &p.browser).await {
+                    Err(error) if error == "login_required" => Outcome::Refused,
+                    Err(other) => Outcome::Survived(format!("refused for another reason: {other}")),
+                    Ok(_) => Outcome::Survived("a code without a password".into()),
+                }
+            }
+            Artifact::AuthorizationCode => {
+                let p = self.provider.as_ref().unwrap();
+                let res = token_endpoint(app, &p.client_id, &p.secret, exchange_body(&p.code)).await;
+                if res["error"] == "invalid_grant" { Outcome::Refused } else { Outcome::Survived(res.to_string()) }
+            }
+            Artifact::ApplicationRefreshToken => {
+                let p = self.provider.as_ref().unwrap();
+                let body = format!("grant_type=refresh_token&refresh_token={}", p.refresh_token);
+                let res = token_endpoint(app, &p.client_id, &p.secret, body).await;
+                if res["error"] == "invalid_grant" { Outcome::Refused } else { Outcome::Survived(res.to_string()) }
+            }
             Artifact::MfaToken if !self.verified => Outcome::NotApplicable("an unproven address cannot enrol a factor"),
             Artifact::InvitationCodeStep if !self.verified => {
                 Outcome::NotApplicable("an unproven address cannot enrol a factor")

@@ -55,6 +55,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestQuery {
 #[derive(Deserialize)]
 struct StepForm {
     token: String,
+    /// Missing is as wrong as forged: the CSRF check refuses it.
+    #[serde(default)]
     csrf: String,
     email: Option<String>,
     password: Option<SecretString>,

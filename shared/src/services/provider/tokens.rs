@@ -102,7 +102,12 @@ pub async fn exchange_code(
         scopes: &issued.scopes,
         auth_time: browser.auth_time,
     };
-    let open = sign_in::open_app_session(state, &tx, &proof, issued.org_id, &client_info, link).await?;
+    // A credential change that commits between the check above and here ends the sign-in too.
+    let open = match sign_in::open_app_session(state, &tx, &proof, issued.org_id, &client_info, link).await {
+        Ok(open) => open,
+        Err(AppError::Unauthorized(_)) => return Err(invalid_grant("the sign-in behind this code has ended")),
+        Err(e) => return Err(e.into()),
+    };
     let session_id = open.session_id();
     rows::set_code_session(&tx, &hash, session_id).await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;

@@ -16,6 +16,9 @@ ALTER TABLE oauth_clients
     -- Whether a user must have verified their email before the application gets tokens.
     ADD COLUMN require_verified_email boolean NOT NULL DEFAULT false;
 
+-- An organization's logo, on its invitation and its members' sign-in (an https image).
+ALTER TABLE organizations ADD COLUMN logo_url text CHECK (length(logo_url) <= 2000);
+
 -- A browser's session at the provider (the cookie holds the token whose hash is here): lets a
 -- second application sign in without a password until it ends. It lives only while the
 -- account is active and keeps the stamp it was opened under: a credential change ends it.

@@ -102,7 +102,7 @@ pub fn openapi_json() -> String {
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config().cors_allowed_origins);
     let base_path = state.config().api_base_path.clone();
-    let app = routes().with_state(state);
+    let app = identity_shared::http::with_state(routes(), state);
     // Served under API_BASE_PATH, as behind a named stage or a custom domain's mapping.
     let app = match base_path {
         Some(base) => Router::new()

@@ -96,7 +96,12 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load().await?;
             let pool = identity_shared::db::create_pool(&config)?;
             let mailer = identity_shared::mail::Mailer::from_config(&config.mail, &config.aws);
-            let sender = identity_shared::services::outbox::Sender { pool: &pool, mailer: &mailer, mail: &config.mail };
+            let sender = identity_shared::services::outbox::Sender {
+                pool: &pool,
+                mailer: &mailer,
+                mail: &config.mail,
+                brand: &config.brand,
+            };
             let report = mailer_function::drain_all(sender, limit).await?;
             println!("sent {}, retrying {}, dead {}", report.sent, report.retrying, report.dead);
             Ok(())

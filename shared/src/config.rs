@@ -67,6 +67,9 @@ pub struct Config {
     pub api_base_path: Option<String>,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins allowed by the local server's CORS layer.
     pub cors_allowed_origins: Vec<String>,
+    /// `BRAND_NAME`, `BRAND_LOGO_URL`, `BRAND_ACCENT_COLOR`: the product's look on the hosted
+    /// pages and in the mails.
+    pub brand: crate::brand::Brand,
     /// Email delivery settings.
     pub mail: MailConfig,
     /// Webhook delivery settings.
@@ -316,6 +319,12 @@ impl Config {
             },
             api_base_path: base_path(&env)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
+            brand: crate::brand::Brand::parse(
+                env.get("BRAND_NAME").as_deref(),
+                env.get("BRAND_LOGO_URL").as_deref(),
+                env.get("BRAND_ACCENT_COLOR").as_deref(),
+            )
+            .map_err(|(name, reason)| ConfigError::Invalid { name, reason })?,
             mail: MailConfig {
                 transport: match env.get("MAIL_TRANSPORT").as_deref() {
                     Some("ses") => MailTransport::Ses,

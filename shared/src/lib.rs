@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod aws;
+pub mod brand;
 pub mod config;
 pub mod db;
 pub mod domains;

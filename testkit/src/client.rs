@@ -89,13 +89,13 @@ impl TestApp {
             .try_init();
         let db = Arc::new(db);
         let state = AppState::new(db.config(overrides)).expect("test state");
-        TestApp { router: routes.with_state(state.clone()), state, db }
+        TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db }
     }
 
     /// Another app on the same database with other settings, as after a redeploy.
     pub fn sibling(&self, routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
         let state = AppState::new(self.db.config(overrides)).expect("test state");
-        TestApp { router: routes.with_state(state.clone()), state, db: self.db.clone() }
+        TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db: self.db.clone() }
     }
 
     /// Sends a request.

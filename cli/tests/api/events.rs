@@ -30,6 +30,7 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("auth-oauth2-userinfo", 200),
         ("auth-oauth2-logout", 200),
         ("pages-sign-in", 200),
+        ("pages-brand-css", 200),
         ("pages-sign-in-code", 403),
         ("pages-choose-organization", 403),
         ("pages-sign-up", 200),

@@ -37,7 +37,7 @@ async fn member_roles(s: &Served, owner: &str, org: uuid::Uuid, email: &str) -> 
 
 /// Fails unless every visible field has a label, every button a name, the page a language,
 /// and text contrasts with its background at WCAG AA (4.5:1).
-async fn assert_accessible(browser: &Browser, page: &str) {
+pub async fn assert_accessible(browser: &Browser, page: &str) {
     let report = browser
         .run(
             r#"

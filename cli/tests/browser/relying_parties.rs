@@ -34,11 +34,17 @@ impl Drop for Provider {
 }
 
 async fn provider() -> Provider {
+    provider_with(&[]).await
+}
+
+async fn provider_with(settings: &[(&str, &str)]) -> Provider {
     use identity_shared::auth::jwk::{SigningAlg, generate};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let keys = format!("{},{}", generate(SigningAlg::EdDSA).0, generate(SigningAlg::RS256).0);
-    let app = TestApp::new(identity_cli::routes(), &[("JWT_ISSUER", &issuer), ("JWT_PRIVATE_KEY", &keys)]).await;
+    let mut all = vec![("JWT_ISSUER", issuer.as_str()), ("JWT_PRIVATE_KEY", keys.as_str())];
+    all.extend_from_slice(settings);
+    let app = TestApp::new(identity_cli::routes(), &all).await;
     let router = app.router.clone().into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
@@ -71,7 +77,18 @@ impl Application {
                 Html(format!("<!doctype html><title>Framing</title><h1>Framing</h1><iframe src=\"{frame}\"></iframe>"))
             }
         };
-        let router = Router::new().route("/callback", get(back)).route("/bye", get(back)).route("/frame", get(framing));
+        // A logo, as a product's CDN would serve it.
+        let logo = || async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+                "<svg xmlns='http://www.w3.org/2000/svg' width='120' height='32'><rect width='120' height='32' fill='#0b6e4f'/></svg>",
+            )
+        };
+        let router = Router::new()
+            .route("/callback", get(back))
+            .route("/bye", get(back))
+            .route("/frame", get(framing))
+            .route("/logo.svg", get(logo));
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
@@ -461,4 +478,52 @@ async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
     let res = app.call(axum::http::Method::POST, "/orgs", Some(json!({"name": name})), Some(token)).await;
     assert_eq!(res.status, 201, "{}", res.json);
     res.json["id"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_hosted_sign_in_wears_the_products_brand_and_the_organizations_logo() {
+    // The product's CDN (the application's test server) serves the logos.
+    let application = Application::start(None).await;
+    let logo = format!("{}/logo.svg", application.base);
+    let p =
+        provider_with(&[("BRAND_NAME", "Acme Cloud"), ("BRAND_ACCENT_COLOR", "#0b6e4f"), ("BRAND_LOGO_URL", &logo)])
+            .await;
+    let body = json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [application.callback()]});
+    let (crm, secret) = register(&p, body).await;
+    let ada = unique("ada");
+    let (token, _) = p.app.signed_in(&ada, PASSWORD).await;
+    let org = create_org(&p.app, &token, "Beta Works").await;
+    let set = p
+        .app
+        .call(axum::http::Method::PATCH, format!("/orgs/{org}"), Some(json!({"logo_url": logo})), Some(&token))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.json);
+    let rp =
+        Rp { library: Library::OpenidClient, issuer: &p.issuer, client_id: &crm, secret: &secret, app: &application };
+    let started = rp.start(json!({"organization": org.to_string()})).await;
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    browser.open(&started.url).await;
+    browser.wait_for_heading("Sign in to Beta Works").await;
+    assert!(browser.text().await.contains("Acme Cloud"), "the product's name in the header");
+    let title = browser.run("return document.title").await;
+    assert_eq!(title, "Sign in · Acme Cloud");
+    let button = browser.run("return getComputedStyle(document.querySelector('button')).backgroundColor").await;
+    assert_eq!(button, "rgb(11, 110, 79)", "the accent colour");
+    // Both logos load: the CSP admits their origin.
+    let loaded = browser.run("return [...document.images].map(i => i.complete && i.naturalWidth > 0)").await;
+    assert_eq!(loaded, json!([true, true]), "the product's and the organization's logo");
+    crate::flows::assert_accessible(&browser, "branded sign-in").await;
+    browser.screenshot("oidc-sign-in-branded").await;
+    sign_in(&browser, &ada).await;
+    let back = wait_for_url(&browser, &application.callback()).await;
+    let got = rp.finish(&started, &back).await;
+    assert_eq!(got["claims"]["org_id"], org.to_string(), "{got}");
+    browser.close().await;
+    // An accent too light for white text is refused when the deployment starts.
+    let map = std::collections::HashMap::from([
+        ("DATABASE_URL".to_owned(), "postgres://x/y".to_owned()),
+        ("BRAND_ACCENT_COLOR".to_owned(), "#ffcc00".to_owned()),
+    ]);
+    let refused = identity_shared::config::Config::from_map(&map).unwrap_err().to_string();
+    assert!(refused.contains("BRAND_ACCENT_COLOR") && refused.contains("contrast"), "{refused}");
 }

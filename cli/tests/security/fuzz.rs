@@ -189,7 +189,7 @@ fn parsing_router() -> Router {
     let routes = Router::new()
         .route("/register", post(|ApiJson(_): ApiJson<RegisterRequest>| async { StatusCode::NO_CONTENT }))
         .route("/login", post(|ApiJson(_): ApiJson<LoginRequest>| async { StatusCode::NO_CONTENT }));
-    identity_shared::http::finish(routes).with_state(state)
+    identity_shared::http::with_state(identity_shared::http::finish(routes), state)
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {

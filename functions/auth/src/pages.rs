@@ -24,6 +24,7 @@ use serde::Deserialize;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pages/style.css", get(stylesheet))
+        .route("/pages/brand.css", get(brand_stylesheet))
         .route("/pages/verify-email", get(show_verify).post(verify).fallback(method_not_allowed))
         .route("/pages/reset-password", get(show_reset).post(reset).fallback(method_not_allowed))
         .route("/pages/forgot-password", get(show_forgot).post(forgot).fallback(method_not_allowed))
@@ -40,6 +41,11 @@ pub fn routes() -> Router<AppState> {
 
 async fn stylesheet() -> Response {
     page::stylesheet()
+}
+
+/// The deployment's accent as the pages' colour variables (empty without one).
+async fn brand_stylesheet(State(state): State<AppState>) -> Response {
+    page::stylesheet_of(state.config().brand.css())
 }
 
 /// A link's form, as the pages send it: the token, the CSRF field, and the new password twice

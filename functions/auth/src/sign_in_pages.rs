@@ -91,11 +91,22 @@ fn step_page(
 /// What `next` shows: a form, the picker, a redirect, or an error.
 fn answer(headers: &HeaderMap, https: bool, next: Next, cookies: &[String]) -> Response {
     match next {
-        Next::SignIn { request, app } => {
+        Next::SignIn { request, app, org } => {
             let email = request.login_hint.clone().unwrap_or_default();
-            step_page(headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
-                views::sign_in(&app.name, link, &email, app.allow_sign_up, &[])
-            })
+            let page = step_page(headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
+                views::sign_in(
+                    &app.name,
+                    org.as_ref().map(|(name, _)| name.as_str()),
+                    link,
+                    &email,
+                    app.allow_sign_up,
+                    &[],
+                )
+            });
+            match &org {
+                Some((name, logo)) => page.org_logo(name, logo.as_deref()),
+                None => page,
+            }
             .into_response()
         }
         Next::Pick { request, app, orgs } => {
@@ -152,7 +163,7 @@ async fn password(
     let typed = form.email.clone().unwrap_or_default();
     let again = |refused: Vec<FieldError>, status: StatusCode| {
         step_page(&headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
-            views::sign_in(&app.name, link, &typed, app.allow_sign_up, &refused)
+            views::sign_in(&app.name, None, link, &typed, app.allow_sign_up, &refused)
         })
         .status(status)
         .into_response()

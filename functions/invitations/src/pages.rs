@@ -174,12 +174,13 @@ fn joined(state: &AppState, preview: &InvitationPreview, accepted: &Accepted) ->
 fn code_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, mfa_token: &str, refused: &[FieldError]) -> Page {
     let field = csrf.field(token);
     let body = views::invitation_code(preview, Link { token, csrf: &field }, mfa_token, refused);
-    Page::new(format!("Join {}", preview.org_name), body)
+    Page::new(format!("Join {}", preview.org_name), body).org_logo(&preview.org_name, preview.org_logo_url.as_deref())
 }
 
 fn form_page(preview: &InvitationPreview, csrf: &Csrf, token: &str, name: &str, refused: &[FieldError]) -> Page {
     let field = csrf.field(token);
     let body = views::invitation(preview, Link { token, csrf: &field }, name, refused);
-    let page = Page::new(format!("Join {}", preview.org_name), body);
+    let page = Page::new(format!("Join {}", preview.org_name), body)
+        .org_logo(&preview.org_name, preview.org_logo_url.as_deref());
     if refused.is_empty() { page } else { page.status(StatusCode::UNPROCESSABLE_ENTITY) }
 }

@@ -19,7 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let parts = &parts;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         let (config, pool, mailer) = parts.get_or_try_init(|| Box::pin(build())).await?;
-        let sender = Sender { pool, mailer, mail: &config.mail };
+        let sender = Sender { pool, mailer, mail: &config.mail, brand: &config.brand };
         let report = mailer_function::drain_all(sender, MAX_PER_RUN).await?;
         tracing::info!(sent = report.sent, retrying = report.retrying, dead = report.dead, "outbox drained");
         let pruned = mailer_function::prune_expired(pool).await?;

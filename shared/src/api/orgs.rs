@@ -44,6 +44,11 @@ pub struct UpdateOrg {
     /// Require a second factor of every member: without one they get no org-scoped tokens and
     /// a 403 (`mfa-required`) on this org's routes. Audited.
     pub require_mfa: Option<bool>,
+    /// An https image URL shown on the organization's invitations and sign-in pages; null
+    /// removes it.
+    #[schema(value_type = Option<String>, nullable)]
+    #[serde(default)]
+    pub logo_url: Option<serde_json::Value>,
     /// Not settable here: platform administrators set it with PUT /orgs/{org}/limits.
     #[schema(value_type = Option<i32>, read_only)]
     #[serde(default)]
@@ -58,17 +63,29 @@ impl UpdateOrg {
         let slug = fields.optional("slug", self.slug.as_deref(), Slug::parse);
         // Checked as a name here, so an empty or malformed one is refused on its own field.
         fields.optional("default_role", self.default_role.as_deref(), RoleName::parse);
+        let logo_url = match &self.logo_url {
+            None => Some(None),
+            Some(serde_json::Value::Null) => Some(Some(None)),
+            Some(serde_json::Value::String(url)) => {
+                fields.check("logo_url", crate::brand::image_url(url)).map(|u| Some(Some(u)))
+            }
+            Some(_) => {
+                fields.push("logo_url", "must be an https URL or null");
+                None
+            }
+        };
         if self.max_members.is_some() {
             fields.push("max_members", "is set by a platform administrator with PUT /orgs/{org}/limits");
         } else if self.name.is_none()
             && self.slug.is_none()
             && self.default_role.is_none()
             && self.require_mfa.is_none()
+            && self.logo_url.is_none()
         {
-            fields.push("", "give name, slug, default_role or require_mfa to change");
+            fields.push("", "give name, slug, default_role, require_mfa or logo_url to change");
         }
         let (default_role, require_mfa) = (self.default_role, self.require_mfa);
-        fields.finish(|| Some(OrgChanges { name: name?, slug: slug?, default_role, require_mfa }))
+        fields.finish(|| Some(OrgChanges { name: name?, slug: slug?, default_role, require_mfa, logo_url: logo_url? }))
     }
 }
 

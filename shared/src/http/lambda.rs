@@ -77,7 +77,7 @@ impl LazyApp {
             .ready
             .get_or_try_init(|| async {
                 let state = state(inner).await?;
-                Ok(Ready { router: inner.router.clone().with_state(state.clone()), state })
+                Ok(Ready { router: super::with_state(inner.router.clone(), state.clone()), state })
             })
             .await
     }

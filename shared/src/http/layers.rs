@@ -25,6 +25,23 @@ pub fn finish(router: Router<AppState>) -> Router<AppState> {
         .layer(middleware::from_fn(trace_request))
 }
 
+/// The finished routes bound to their state, with the hosted pages rendered in the
+/// deployment's brand: what every entry point (Lambda, `identity serve`, the tests) serves.
+pub fn with_state(router: Router<AppState>, state: AppState) -> Router {
+    router.layer(middleware::from_fn_with_state(state.clone(), brand_pages)).with_state(state)
+}
+
+/// Renders a hosted page again in the product's name, logo and accent.
+async fn brand_pages(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    crate::pages::page::rebrand(&mut response, &state.config().brand);
+    response
+}
+
 async fn not_found() -> AppError {
     AppError::NotFound("No route matches this path.".into())
 }

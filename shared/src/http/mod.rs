@@ -13,4 +13,4 @@ pub use extract::{
     FactorPath, InvitationPath, MaybeAuthenticated, MemberPath, MySessionPath, OptionalJson, OrgAccess, OrgPath,
     OrgToken, PlatformAdmin, PlatformBearer, RolePath, SessionPath, UserPath, WebhookPath, path_id,
 };
-pub use layers::finish;
+pub use layers::{finish, with_state};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Email;
+use crate::brand::Brand;
 
 /// A mail to send. Each variant's fields are its outbox payload, so a mail that is queued
 /// has everything it needs to render: a missing field is a compile error, not a dead row.
@@ -28,6 +29,9 @@ pub enum Mail {
         expires_at: DateTime<Utc>,
         /// The invitation page, with the token.
         link: String,
+        /// The organization's logo, shown above the invitation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        org_logo_url: Option<String>,
     },
     /// Proof of an email address after registration.
     VerifyEmail {
@@ -124,23 +128,32 @@ impl Mail {
     }
 
     /// The message, addressed to `to`.
-    pub fn render(&self, to: &str) -> Email {
+    pub fn render(&self, to: &str, brand: &Brand) -> Email {
+        let org_logo = match self {
+            Mail::Invitation { org_logo_url, .. } => org_logo_url.as_deref(),
+            _ => None,
+        };
+        let look = Look { brand, org_logo };
         let (subject, text, html) = match self {
-            Mail::Invitation { org_name, inviter_name, inviter_email, roles, expires_at, link } => {
-                invitation(to, org_name, inviter_name, inviter_email.as_deref(), roles, *expires_at, link)
+            Mail::Invitation { org_name, inviter_name, inviter_email, roles, expires_at, link, .. } => {
+                invitation(&look, to, org_name, inviter_name, inviter_email.as_deref(), roles, *expires_at, link)
             }
-            Mail::VerifyEmail { name, link, expires_at } => verify_email(name, link, *expires_at),
-            Mail::ResetPassword { name, link, expires_at } => reset_password(name, link, *expires_at),
-            Mail::AccountExists { name, link } => account_exists(to, name, link),
-            Mail::ConfirmEmailChange { name, link, expires_at } => confirm_email_change(to, name, link, *expires_at),
+            Mail::VerifyEmail { name, link, expires_at } => verify_email(&look, name, link, *expires_at),
+            Mail::ResetPassword { name, link, expires_at } => reset_password(&look, name, link, *expires_at),
+            Mail::AccountExists { name, link } => account_exists(&look, to, name, link),
+            Mail::ConfirmEmailChange { name, link, expires_at } => {
+                confirm_email_change(&look, to, name, link, *expires_at)
+            }
             Mail::EmailChangeNotice { name, new_email, link, reset_link, expires_at } => {
-                email_change_notice(to, name, new_email, link, reset_link, *expires_at)
+                email_change_notice(&look, to, name, new_email, link, reset_link, *expires_at)
             }
-            Mail::EmailInUse { name, link } => email_in_use(to, name, link),
+            Mail::EmailInUse { name, link } => email_in_use(&look, to, name, link),
             Mail::WebhookEndpointDisabled { endpoint_id, url, reason, org_name } => {
-                webhook_endpoint_disabled(endpoint_id, url, reason, org_name.as_deref())
+                webhook_endpoint_disabled(&look, endpoint_id, url, reason, org_name.as_deref())
             }
         };
+        // Text mail signs with the product's name.
+        let text = format!("{text}\n-- \n{}\n", brand.name);
         Email { to: to.to_owned(), subject, html, text }
     }
 }
@@ -152,20 +165,42 @@ fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn page(title: &str, paragraphs: &[String], link: &str, button: &str) -> String {
+/// The product's look in a mail: its brand, and an organization's logo where the mail is the
+/// organization's.
+struct Look<'a> {
+    brand: &'a Brand,
+    org_logo: Option<&'a str>,
+}
+
+fn page(look: &Look<'_>, title: &str, paragraphs: &[String], link: &str, button: &str) -> String {
     let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    let logo = |url: &str, alt: &str| {
+        format!(
+            "<img src=\"{}\" alt=\"{}\" style=\"max-height:40px;max-width:200px;display:block;margin-bottom:8px\">",
+            html_escape::encode_double_quoted_attribute(url),
+            html_escape::encode_double_quoted_attribute(alt)
+        )
+    };
+    let header = format!(
+        "<p style=\"font-weight:bold;font-size:18px\">{}{}</p>\n{}",
+        look.brand.logo_url.as_deref().map(|u| logo(u, "")).unwrap_or_default(),
+        h(&look.brand.name),
+        look.org_logo.map(|u| logo(u, "Organization logo")).unwrap_or_default(),
+    );
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
-         <body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}\
-         <p><a href=\"{href}\" style=\"display:inline-block;padding:10px 16px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px\">{button}</a></p>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n{header}{body}\
+         <p><a href=\"{href}\" style=\"display:inline-block;padding:10px 16px;background:{accent};color:#fff;text-decoration:none;border-radius:6px\">{button}</a></p>\n\
          <p style=\"color:#666;font-size:12px\">Or paste this link into your browser: {link_text}</p>\n</body></html>\n",
         title = h(title),
         href = html_escape::encode_double_quoted_attribute(link),
         link_text = h(link),
+        accent = look.brand.accent_hex(),
     )
 }
 
 fn invitation(
+    look: &Look<'_>,
     to: &str,
     org: &str,
     inviter: &str,
@@ -187,6 +222,7 @@ fn invitation(
          If you did not expect it, ignore this email.\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("{} invited you ({}) to join <strong>{}</strong> as: {}.", h(&from), h(to), h(org), h(&roles)),
@@ -198,11 +234,12 @@ fn invitation(
     (subject, text, html)
 }
 
-fn verify_email(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+fn verify_email(look: &Look<'_>, name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
     let expires = when(expires_at);
     let subject = "Confirm your email address".to_owned();
     let text = format!("Hello {name},\n\nConfirm your email address: {link}\n\nThe link expires on {expires}.\n");
     let html = page(
+        look,
         &subject,
         &[format!("Hello {},", h(name)), format!("Confirm your email address. The link expires on {expires}.")],
         link,
@@ -211,7 +248,7 @@ fn verify_email(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
     (subject, text, html)
 }
 
-fn reset_password(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+fn reset_password(look: &Look<'_>, name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
     let expires = when(expires_at);
     let subject = "Reset your password".to_owned();
     let text = format!(
@@ -219,6 +256,7 @@ fn reset_password(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
          If you did not ask for this, ignore this email: your password stays as it is.\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("Hello {},", h(name)),
@@ -232,7 +270,7 @@ fn reset_password(name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
     (subject, text, html)
 }
 
-fn confirm_email_change(to: &str, name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
+fn confirm_email_change(look: &Look<'_>, to: &str, name: &str, link: &str, expires_at: DateTime<Utc>) -> Parts {
     let expires = when(expires_at);
     let subject = "Confirm your new email address".to_owned();
     let text = format!(
@@ -240,6 +278,7 @@ fn confirm_email_change(to: &str, name: &str, link: &str, expires_at: DateTime<U
          The link expires on {expires}. If you did not ask for this, ignore this email: nothing changes.\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("Hello {},", h(name)),
@@ -254,7 +293,7 @@ fn confirm_email_change(to: &str, name: &str, link: &str, expires_at: DateTime<U
     (subject, text, html)
 }
 
-fn account_exists(to: &str, name: &str, link: &str) -> Parts {
+fn account_exists(look: &Look<'_>, to: &str, name: &str, link: &str) -> Parts {
     let subject = "You already have an account".to_owned();
     let text = format!(
         "Hello {name},\n\nSomeone, perhaps you, tried to create an account with this address ({to}), \
@@ -262,6 +301,7 @@ fn account_exists(to: &str, name: &str, link: &str) -> Parts {
          password choose a new one: {link}\n\nIf this was not you, ignore this email.\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("Hello {},", h(name)),
@@ -278,6 +318,7 @@ fn account_exists(to: &str, name: &str, link: &str) -> Parts {
 }
 
 fn email_change_notice(
+    look: &Look<'_>,
     to: &str,
     name: &str,
     new_email: &str,
@@ -294,6 +335,7 @@ fn email_change_notice(
          Then choose a new password, which also ends every session and any change still pending: {reset}\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("Hello {},", h(name)),
@@ -313,13 +355,14 @@ fn email_change_notice(
     (subject, text, html)
 }
 
-fn email_in_use(to: &str, name: &str, link: &str) -> Parts {
+fn email_in_use(look: &Look<'_>, to: &str, name: &str, link: &str) -> Parts {
     let subject = "Someone tried to use your address".to_owned();
     let text = format!(
         "Hello {name},\n\nSomeone asked to move another account to this address ({to}), but it already \
          has an account, yours; nothing was changed. If you forgot your password, choose a new one: {link}\n"
     );
     let html = page(
+        look,
         &subject,
         &[
             format!("Hello {},", h(name)),
@@ -334,7 +377,7 @@ fn email_in_use(to: &str, name: &str, link: &str) -> Parts {
     (subject, text, html)
 }
 
-fn webhook_endpoint_disabled(id: &str, url: &str, reason: &str, org: Option<&str>) -> Parts {
+fn webhook_endpoint_disabled(look: &Look<'_>, id: &str, url: &str, reason: &str, org: Option<&str>) -> Parts {
     let owner = org.map_or_else(|| "the platform".to_owned(), |name| name.to_owned());
     let why = match reason {
         "gone" => "its receiver answered 410 Gone",
@@ -353,8 +396,9 @@ fn webhook_endpoint_disabled(id: &str, url: &str, reason: &str, org: Option<&str
     let text = format!("{said}\n\n{next}\n");
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n\
-         <body style=\"font-family: sans-serif; line-height: 1.5\">\n<p>{}</p>\n<p>{}</p>\n</body></html>\n",
+         <body style=\"font-family: sans-serif; line-height: 1.5\">\n<p style=\"font-weight:bold\">{}</p>\n<p>{}</p>\n<p>{}</p>\n</body></html>\n",
         h(&subject),
+        h(&look.brand.name),
         h(&said),
         h(&next)
     );
@@ -379,8 +423,9 @@ mod tests {
             roles: vec!["admin".into(), "support".into()],
             expires_at: at(),
             link: "https://app.example.com/invitations/accept?token=abc\"x".into(),
+            org_logo_url: None,
         }
-        .render("bob@example.com");
+        .render("bob@example.com", &Brand::default());
         assert_eq!(mail.subject, "Ada & Co invited you to join Acme <script>");
         assert!(mail.text.contains("invited you (bob@example.com) to join Acme <script> as: admin, support"));
         assert!(mail.text.contains("expires on 2026-12-03 09:00 UTC"));
@@ -392,15 +437,40 @@ mod tests {
     }
 
     #[test]
+    fn the_brand_and_the_organization_show_in_the_mail() {
+        let brand =
+            Brand::parse(Some("Acme Cloud"), Some("https://cdn.acme.example/logo.png"), Some("#0b6e4f")).unwrap();
+        let mail = Mail::Invitation {
+            org_name: "Beta".into(),
+            inviter_name: "Ada".into(),
+            inviter_email: None,
+            roles: vec![],
+            expires_at: at(),
+            link: "https://x/accept?token=t".into(),
+            org_logo_url: Some("https://beta.example/logo.png".into()),
+        }
+        .render("bob@example.com", &brand);
+        assert!(mail.html.contains("Acme Cloud") && mail.html.contains("background:#0b6e4f"), "{}", mail.html);
+        assert!(
+            mail.html.contains("https://cdn.acme.example/logo.png")
+                && mail.html.contains("https://beta.example/logo.png")
+        );
+        assert!(mail.text.ends_with("-- \nAcme Cloud\n"), "{}", mail.text);
+        let plain =
+            Mail::AccountExists { name: "Ada".into(), link: "l".into() }.render("a@example.com", &Brand::default());
+        assert!(plain.html.contains("background:#1d4ed8") && plain.text.ends_with("-- \nIdentity\n"));
+    }
+
+    #[test]
     fn account_mails_render() {
         let verify =
             Mail::VerifyEmail { name: "Ada".into(), link: "https://x/verify?token=t".into(), expires_at: at() };
-        assert!(verify.render("a@example.com").text.contains("https://x/verify?token=t"));
+        assert!(verify.render("a@example.com", &Brand::default()).text.contains("https://x/verify?token=t"));
         let reset =
             Mail::ResetPassword { name: "Ada".into(), link: "https://x/reset?token=t".into(), expires_at: at() };
-        assert!(reset.render("a@example.com").subject.contains("Reset"));
+        assert!(reset.render("a@example.com", &Brand::default()).subject.contains("Reset"));
         let exists = Mail::AccountExists { name: "Ada <b>".into(), link: "https://x/forgot-password".into() };
-        let mail = exists.render("a@example.com");
+        let mail = exists.render("a@example.com", &Brand::default());
         assert!(mail.text.contains("already has one") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("Ada &lt;b&gt;"));
     }
@@ -433,7 +503,7 @@ mod tests {
             link: "https://x/confirm-email-change?token=t".into(),
             expires_at: at(),
         };
-        let mail = confirm.render("new@example.com");
+        let mail = confirm.render("new@example.com", &Brand::default());
         assert!(
             mail.text.contains("new@example.com")
                 && mail.text.contains("token=t")
@@ -446,7 +516,7 @@ mod tests {
             reset_link: "https://x/forgot-password".into(),
             expires_at: at(),
         };
-        let mail = notice.render("old@example.com");
+        let mail = notice.render("old@example.com", &Brand::default());
         assert!(mail.text.contains("from old@example.com to <new>@example.com"));
         assert!(mail.text.contains("cancel-email-change?token=c") && mail.text.contains("https://x/forgot-password"));
         assert!(mail.html.contains("&lt;new&gt;@example.com") && !mail.html.contains("<new>"));
@@ -456,11 +526,11 @@ mod tests {
             reason: "gone".into(),
             org_name: Some("Acme <b>".into()),
         }
-        .render("owner@example.com");
+        .render("owner@example.com", &Brand::default());
         assert!(disabled.subject.contains("Acme <b>") && disabled.text.contains("410 Gone"), "{}", disabled.text);
         assert!(disabled.html.contains("Acme &lt;b&gt;") && !disabled.html.contains("<b>"));
         assert!(disabled.text.contains(r#"PATCH /orgs/{org}/webhooks/01a2 {"enabled": true}"#), "{}", disabled.text);
         let in_use = Mail::EmailInUse { name: "Bob".into(), link: "https://x/forgot-password".into() };
-        assert!(in_use.render("bob@example.com").text.contains("already has an account"));
+        assert!(in_use.render("bob@example.com", &Brand::default()).text.contains("already has an account"));
     }
 }

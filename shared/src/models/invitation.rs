@@ -58,6 +58,8 @@ pub struct InvitationPreview {
     pub org_id: Uuid,
     /// Its name.
     pub org_name: String,
+    /// Its logo, if it set one.
+    pub org_logo_url: Option<String>,
     /// Who invited.
     pub inviter_name: Option<String>,
     /// Who is invited.

@@ -23,6 +23,8 @@ pub struct Organization {
     pub max_members: Option<i32>,
     /// Members need a second factor for this org's routes and tokens.
     pub require_mfa: bool,
+    /// Its logo (an https image), on its invitations and its members' sign-in.
+    pub logo_url: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -1,10 +1,14 @@
 //! A page as an HTTP answer: the layout around its body, and the headers every page carries
-//! (strict CSP, no framing, no referrer, no caching: the URL holds a token).
+//! (strict CSP, no framing, no referrer, no caching: the URL holds a token). A page renders
+//! with the default brand and keeps its parts on the answer, so that [`rebrand`] (a layer
+//! that knows the deployment's brand) renders it again with the product's name, logo and
+//! accent.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
+use crate::brand::{self, Brand};
 use crate::error::AppError;
 use crate::pages::views;
 
@@ -26,6 +30,54 @@ pub struct Page {
     form_target: Option<Box<str>>,
     /// Served outside `/pages/` (the provider's endpoints under `/oauth2/`).
     outside: bool,
+    /// An organization's name and logo, shown above the page's heading.
+    org_logo: Option<(String, String)>,
+}
+
+/// What a page was made of, kept on its answer for [`rebrand`].
+#[derive(Clone, Debug)]
+pub struct PageParts {
+    title: String,
+    root: String,
+    body: Markup,
+    org_logo: Option<(String, String)>,
+    form_target: Option<Box<str>>,
+}
+
+impl PageParts {
+    /// The whole document and its CSP for `brand`.
+    fn render(&self, brand: &Brand) -> (String, String) {
+        let org = self.org_logo.as_ref().map(|(name, url)| (name.as_str(), url.as_str()));
+        let html = views::layout(brand, &self.title, &self.root, org, self.body.clone()).into_string();
+        let mut csp = CONTENT_SECURITY_POLICY.to_owned();
+        if let Some(origin) = self.form_target.as_deref().filter(|o| is_origin(o)) {
+            csp = csp.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+        }
+        let images: Vec<String> = [brand.logo_url.as_deref(), org.map(|(_, url)| url)]
+            .into_iter()
+            .flatten()
+            .filter_map(brand::origin)
+            .filter(|o| is_origin(o))
+            .collect();
+        if !images.is_empty() {
+            csp = csp.replace("img-src 'self'", &format!("img-src 'self' {}", images.join(" ")));
+        }
+        (html, csp)
+    }
+}
+
+/// Renders a page's answer again with the deployment's brand (nothing to do for the default).
+pub fn rebrand(response: &mut Response, brand: &Brand) {
+    let Some(parts) = response.extensions_mut().remove::<PageParts>() else { return };
+    if *brand == Brand::default() {
+        return;
+    }
+    let (html, csp) = parts.render(brand);
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    *response.body_mut() = axum::body::Body::from(html);
 }
 
 impl Page {
@@ -40,6 +92,7 @@ impl Page {
             retry_after: None,
             form_target: None,
             outside: false,
+            org_logo: None,
         }
     }
 
@@ -51,6 +104,12 @@ impl Page {
 
     /// For a page `levels` folders below `/pages/` (its links are relative, so that they work
     /// under an API Gateway stage or base path).
+    /// Shows an organization's logo above the heading (its image URL is admitted by the CSP).
+    pub fn org_logo(mut self, name: &str, url: Option<&str>) -> Page {
+        self.org_logo = url.map(|u| (name.to_owned(), u.to_owned()));
+        self
+    }
+
     /// A page served from a sibling of `/pages/` (such as `/oauth2/logout`).
     pub fn outside_pages(mut self) -> Page {
         self.outside = true;
@@ -113,8 +172,16 @@ impl From<AppError> for Page {
 impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let root = if self.outside { "../pages/".to_owned() } else { "../".repeat(usize::from(self.depth)) };
-        let html = views::layout(&self.title, &root, self.body).into_string();
+        let parts = PageParts {
+            title: self.title,
+            root,
+            body: self.body,
+            org_logo: self.org_logo,
+            form_target: self.form_target,
+        };
+        let (html, csp) = parts.render(&Brand::default());
         let mut response = (self.status, html).into_response();
+        response.extensions_mut().insert(parts);
         let headers = response.headers_mut();
         for (name, value) in [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -128,12 +195,6 @@ impl IntoResponse for Page {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        let csp = match self.form_target.as_deref().filter(|o| is_origin(o)) {
-            Some(origin) => {
-                CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {origin}"))
-            }
-            None => CONTENT_SECURITY_POLICY.to_owned(),
-        };
         if let Ok(value) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
@@ -152,7 +213,12 @@ fn is_origin(origin: &str) -> bool {
 }
 
 pub fn stylesheet() -> Response {
-    let mut response = crate::pages::STYLESHEET.into_response();
+    stylesheet_of(crate::pages::STYLESHEET.to_owned())
+}
+
+/// A stylesheet's answer for `css`.
+pub fn stylesheet_of(css: String) -> Response {
+    let mut response = css.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));

@@ -15,9 +15,16 @@ fn asked_by(app: &str) -> Markup {
 
 /// Email and password; links to "forgot password" and, where the application allows it,
 /// sign-up.
-pub fn sign_in(app: &str, link: Link<'_>, email: &str, sign_up: bool, refused: &[FieldError]) -> Markup {
+pub fn sign_in(
+    app: &str,
+    org: Option<&str>,
+    link: Link<'_>,
+    email: &str,
+    sign_up: bool,
+    refused: &[FieldError],
+) -> Markup {
     html! {
-        h1 { "Sign in" }
+        h1 { "Sign in" @if let Some(org) = org { " to " (org) } }
         (asked_by(app))
         (errors(refused))
         form method="post" action="sign-in" {

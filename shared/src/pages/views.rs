@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
+use crate::brand::Brand;
 use crate::error::FieldError;
 use crate::models::fields::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::models::{InvitationPreview, InvitationStatus, PendingEmailChange};
@@ -13,8 +14,11 @@ fn password_rules() -> String {
     format!("{PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters; spaces count, nothing is trimmed.")
 }
 
-/// The frame of every page. `root` leads back to `/pages/` (relative, for stage prefixes).
-pub fn layout(title: &str, root: &str, body: Markup) -> Markup {
+/// The frame of every page, in the product's brand; an organization's logo above the body
+/// when the page is the organization's. `root` leads back to `/pages/` (relative, for stage
+/// prefixes).
+pub fn layout(brand: &Brand, title: &str, root: &str, org: Option<(&str, &str)>, body: Markup) -> Markup {
+    let initial = brand.name.chars().next().map(String::from).unwrap_or_default();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -22,12 +26,22 @@ pub fn layout(title: &str, root: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
-                title { (title) " · Identity" }
+                title { (title) " · " (brand.name) }
                 link rel="stylesheet" href={ (root) "style.css" };
+                @if brand.accent.is_some() { link rel="stylesheet" href={ (root) "brand.css" }; }
             }
             body {
-                header.brand { span aria-hidden="true" { "I" } "Identity" }
-                main { (body) }
+                header.brand {
+                    @match &brand.logo_url {
+                        Some(logo) => img.logo src=(logo) alt="";,
+                        None => span aria-hidden="true" { (initial) },
+                    }
+                    (brand.name)
+                }
+                main {
+                    @if let Some((name, logo)) = org { img.org-logo src=(logo) alt={ (name) " logo" }; }
+                    (body)
+                }
                 footer { "Links from our emails work once and expire. If you did not expect one, ignore it." }
             }
         }

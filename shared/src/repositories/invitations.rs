@@ -37,8 +37,8 @@ const ROTATE: &str = "UPDATE invitations SET token_hash = $3, invited_by = $5, i
 const REVOKE: &str = "UPDATE invitations SET status = $3, updated_at = now()
      WHERE org_id = $1 AND id = $2 AND status = $4 AND expires_at > now()";
 const PREVIEW: &str =
-    "SELECT i.id, i.org_id, o.name AS org_name, u.name AS inviter_name, i.email, i.roles, i.expires_at,
-            i.status, EXISTS (SELECT 1 FROM users a WHERE lower(a.email) = lower(i.email)) AS account_exists
+    "SELECT i.id, i.org_id, o.name AS org_name, o.logo_url AS org_logo_url, u.name AS inviter_name, i.email, i.roles,
+            i.expires_at, i.status, EXISTS (SELECT 1 FROM users a WHERE lower(a.email) = lower(i.email)) AS account_exists
      FROM invitation_details i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by
      WHERE i.token_hash = $1";
 /// One atomic statement: of concurrent takers, exactly one gets the row.

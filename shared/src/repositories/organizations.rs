@@ -11,7 +11,8 @@ use crate::models::{InvitationStatus, MyOrganization, Organization};
 pub const SLUG_UNIQUE: &str = "organizations_slug_key";
 
 /// The columns [`Organization`] maps from, on the alias `o`.
-const COLUMNS: &str = "o.id, o.name, o.slug, o.created_by, o.max_members, o.require_mfa, o.created_at, o.updated_at,
+const COLUMNS: &str =
+    "o.id, o.name, o.slug, o.created_by, o.max_members, o.require_mfa, o.logo_url, o.created_at, o.updated_at,
     (SELECT r.name FROM roles r WHERE r.id = o.default_role_id) AS default_role";
 
 const INSERT: &str = concatcp!(
@@ -35,6 +36,7 @@ const SEATS: &str = "SELECT o.max_members,
 const MEMBER_COUNT: &str = "SELECT count(*) FROM memberships WHERE org_id = $1";
 const SET_MAX_MEMBERS: &str =
     concatcp!("UPDATE organizations o SET max_members = $2, updated_at = now() WHERE o.id = $1 RETURNING ", COLUMNS);
+const SET_LOGO_URL: &str = "UPDATE organizations SET logo_url = $2, updated_at = now() WHERE id = $1";
 const SET_REQUIRE_MFA: &str = "UPDATE organizations SET require_mfa = $2, updated_at = now() WHERE id = $1";
 const SET_DEFAULT_ROLE: &str = "UPDATE organizations SET default_role_id = $2, updated_at = now() WHERE id = $1";
 const DELETE: &str = "DELETE FROM organizations WHERE id = $1";
@@ -115,6 +117,12 @@ pub async fn update(
 }
 
 /// Sets whether the org requires a second factor of its members.
+/// Sets or clears the organization's logo.
+pub async fn set_logo_url(db: &impl GenericClient, id: Uuid, url: Option<&str>) -> Result<(), DbError> {
+    cached::execute(db, SET_LOGO_URL, &[&id, &url]).await?;
+    Ok(())
+}
+
 pub async fn set_require_mfa(db: &impl GenericClient, id: Uuid, required: bool) -> Result<(), DbError> {
     cached::execute(db, SET_REQUIRE_MFA, &[&id, &required]).await?;
     Ok(())

@@ -140,6 +140,7 @@ async fn queue_mail(
         roles: invitation.roles.clone(),
         expires_at: invitation.expires_at,
         link: format!("{}/invitations/accept?token={token}", state.config().mail.app_base_url),
+        org_logo_url: org.logo_url.clone(),
     };
     Ok(outbox::enqueue(db, &invitation.email, &mail).await?)
 }

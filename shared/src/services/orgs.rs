@@ -37,6 +37,8 @@ pub struct OrgChanges {
     pub default_role: Option<String>,
     /// Require a second factor of every member.
     pub require_mfa: Option<bool>,
+    /// A new logo (`Some(None)` removes it).
+    pub logo_url: Option<Option<String>>,
 }
 
 impl OrgChanges {
@@ -45,7 +47,7 @@ impl OrgChanges {
     /// permissions, checked when it is granted). A body with none of them is an `org:update`.
     pub fn permissions_needed(&self) -> Vec<Permission> {
         let mut needed = vec![];
-        if self.name.is_some() || self.slug.is_some() || self.require_mfa.is_some() {
+        if self.name.is_some() || self.slug.is_some() || self.require_mfa.is_some() || self.logo_url.is_some() {
             needed.push(Permission::OrgUpdate);
         }
         if self.default_role.is_some() {
@@ -153,10 +155,13 @@ pub async fn update(state: &AppState, actor: &OrgActor, req: OrgChanges) -> AppR
         let metadata = json!({"before": before.require_mfa, "after": required});
         audit::record(&tx, actor, AuditAction::OrgMfaPolicyChanged, actor.org_id, metadata).await?;
     }
+    if let Some(logo) = &req.logo_url {
+        organizations::set_logo_url(&tx, actor.org_id, logo.as_deref()).await?;
+    }
     let after = organizations::find(&tx, actor.org_id).await?.ok_or_else(no_org)?;
     let metadata = json!({
-        "before": {"name": before.name, "slug": before.slug, "default_role": before.default_role},
-        "after": {"name": after.name, "slug": after.slug, "default_role": after.default_role},
+        "before": {"name": before.name, "slug": before.slug, "default_role": before.default_role, "logo_url": before.logo_url},
+        "after": {"name": after.name, "slug": after.slug, "default_role": after.default_role, "logo_url": after.logo_url},
     });
     audit::record(&tx, actor, AuditAction::OrgUpdated, actor.org_id, metadata).await?;
     tx.commit().await?;

@@ -50,11 +50,13 @@ pub struct Sender<'a> {
     pub mailer: &'a Mailer,
     /// Settings.
     pub mail: &'a MailConfig,
+    /// The product's look in the mails.
+    pub brand: &'a crate::brand::Brand,
 }
 
 impl<'a> From<&'a AppState> for Sender<'a> {
     fn from(state: &'a AppState) -> Self {
-        Sender { pool: state.pool(), mailer: state.mailer(), mail: &state.config().mail }
+        Sender { pool: state.pool(), mailer: state.mailer(), mail: &state.config().mail, brand: &state.config().brand }
     }
 }
 
@@ -89,7 +91,7 @@ async fn run(
         let sent = match Mail::from_row(&row.template, &row.payload) {
             Ok(message) => sender
                 .mailer
-                .send(&mail.from, &message.render(&row.recipient))
+                .send(&mail.from, &message.render(&row.recipient, sender.brand))
                 .await
                 .map_err(|e| crate::error_chain::chain(&e)),
             Err(e) => Err(format!("cannot read the mail: {e}")),

@@ -89,6 +89,8 @@ pub enum Next {
         request: AuthRequest,
         /// Its application.
         app: App,
+        /// The organization it signs in to, when it names one: its name and logo.
+        org: Option<(String, Option<String>)>,
     },
     /// The organization picker: the user's organizations.
     Pick {
@@ -262,7 +264,13 @@ async fn decide(
         None => None,
     };
     let Some(session) = session.filter(|s| counts_for(s, &request)) else {
-        return Ok(Next::SignIn { request, app });
+        // The organization the request names shows on the form (an unknown one shows nothing:
+        // it is refused once someone has signed in, without telling strangers it exists).
+        let org = match request.organization.as_deref().and_then(|o| o.parse::<Uuid>().ok()) {
+            Some(id) => organizations::find(&db, id).await?.map(|o| (o.name, o.logo_url)),
+            None => None,
+        };
+        return Ok(Next::SignIn { request, app, org });
     };
     if app.require_verified_email && !session.user.email_verified {
         return Ok(Next::Stop(AppError::Forbidden(format!(

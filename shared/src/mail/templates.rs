@@ -136,7 +136,7 @@ impl Mail {
         let look = Look { brand, org_logo };
         let (subject, text, html) = match self {
             Mail::Invitation { org_name, inviter_name, inviter_email, roles, expires_at, link, .. } => {
-                invitation(&look, to, org_name, inviter_name, inviter_email.as_deref(), roles, *expires_at, link)
+                invitation(&look, to, org_name, (inviter_name, inviter_email.as_deref()), roles, *expires_at, link)
             }
             Mail::VerifyEmail { name, link, expires_at } => verify_email(&look, name, link, *expires_at),
             Mail::ResetPassword { name, link, expires_at } => reset_password(&look, name, link, *expires_at),
@@ -203,8 +203,7 @@ fn invitation(
     look: &Look<'_>,
     to: &str,
     org: &str,
-    inviter: &str,
-    inviter_email: Option<&str>,
+    (inviter, inviter_email): (&str, Option<&str>),
     roles: &[String],
     expires_at: DateTime<Utc>,
     link: &str,

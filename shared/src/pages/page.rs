@@ -31,7 +31,7 @@ pub struct Page {
     /// Served outside `/pages/` (the provider's endpoints under `/oauth2/`).
     outside: bool,
     /// An organization's name and logo, shown above the page's heading.
-    org_logo: Option<(String, String)>,
+    org_logo: Option<Box<(String, String)>>,
 }
 
 /// What a page was made of, kept on its answer for [`rebrand`].
@@ -40,14 +40,14 @@ pub struct PageParts {
     title: String,
     root: String,
     body: Markup,
-    org_logo: Option<(String, String)>,
+    org_logo: Option<Box<(String, String)>>,
     form_target: Option<Box<str>>,
 }
 
 impl PageParts {
     /// The whole document and its CSP for `brand`.
     fn render(&self, brand: &Brand) -> (String, String) {
-        let org = self.org_logo.as_ref().map(|(name, url)| (name.as_str(), url.as_str()));
+        let org = self.org_logo.as_deref().map(|(name, url)| (name.as_str(), url.as_str()));
         let html = views::layout(brand, &self.title, &self.root, org, self.body.clone()).into_string();
         let mut csp = CONTENT_SECURITY_POLICY.to_owned();
         if let Some(origin) = self.form_target.as_deref().filter(|o| is_origin(o)) {
@@ -106,7 +106,7 @@ impl Page {
     /// under an API Gateway stage or base path).
     /// Shows an organization's logo above the heading (its image URL is admitted by the CSP).
     pub fn org_logo(mut self, name: &str, url: Option<&str>) -> Page {
-        self.org_logo = url.map(|u| (name.to_owned(), u.to_owned()));
+        self.org_logo = url.map(|u| Box::new((name.to_owned(), u.to_owned())));
         self
     }
 

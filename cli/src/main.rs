@@ -57,6 +57,12 @@ enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// Register the platform's applications (OpenID Connect clients), as POST /oauth2/clients
+    /// does, acting as a platform administrator.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
     /// Make an existing user a platform administrator.
     CreateAdmin {
         /// The user's email.
@@ -72,6 +78,40 @@ enum MailCommand {
         /// Most mails to handle.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppsCommand {
+    /// Register an application and print it (its client_secret shown this once) as JSON.
+    Create {
+        /// The platform administrator it is registered as (the audit log names them).
+        #[arg(long)]
+        admin: String,
+        /// What users see on the hosted sign-in.
+        #[arg(long)]
+        name: String,
+        /// web (confidential), spa or native (public, PKCE only).
+        #[arg(long, default_value = "web")]
+        kind: String,
+        /// An exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// An exact post-logout redirect URI; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// An OpenID scope it may ask for; repeat (openid profile email offline_access by default).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Offer sign-up on its hosted sign-in.
+        #[arg(long)]
+        allow_sign_up: bool,
+        /// Give it tokens only for verified email addresses.
+        #[arg(long)]
+        require_verified_email: bool,
+        /// client_secret_basic (a web app's default), client_secret_post, or none (spa, native).
+        #[arg(long)]
+        token_endpoint_auth_method: Option<String>,
     },
 }
 
@@ -123,6 +163,47 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Apps {
+            command:
+                AppsCommand::Create {
+                    admin,
+                    name,
+                    kind,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    scopes,
+                    allow_sign_up,
+                    require_verified_email,
+                    token_endpoint_auth_method,
+                },
+        } => {
+            let state = AppState::new(Config::load().await?)?;
+            let email =
+                identity_shared::models::Email::parse(&admin).map_err(|why| anyhow::anyhow!("--admin {why}"))?;
+            let db = identity_shared::db::client(state.pool()).await?;
+            let found = identity_shared::repositories::users::find_credentials(&db, email.as_str()).await?;
+            drop(db);
+            let admin = found.with_context(|| format!("no account has the email {email}"))?.user;
+            let body = identity_shared::api::oauth_clients::CreateClient {
+                name,
+                kind: Some(kind),
+                permissions: None,
+                redirect_uris: Some(redirect_uris),
+                post_logout_redirect_uris: Some(post_logout_redirect_uris),
+                scopes: (!scopes.is_empty()).then_some(scopes),
+                allow_sign_up: Some(allow_sign_up),
+                require_verified_email: Some(require_verified_email),
+                token_endpoint_auth_method,
+                jwks: None,
+                access_token_ttl_seconds: None,
+            };
+            let new = body.parse().map_err(explain)?;
+            let manager = identity_shared::services::oauth_clients::Manager::Console(admin.id);
+            let created =
+                identity_shared::services::oauth_clients::create(&state, manager, new).await.map_err(explain)?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            Ok(())
+        }
         Command::CreateAdmin { email } => {
             // The same canonical form register stores, so any spelling of the address finds it.
             let email =
@@ -151,6 +232,17 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// An API error as the command line says it: each refused field, or the error's own words.
+fn explain(e: identity_shared::AppError) -> anyhow::Error {
+    match e {
+        identity_shared::AppError::Validation(fields) => {
+            let lines: Vec<String> = fields.iter().map(|f| format!("{} {}", f.field, f.message)).collect();
+            anyhow::anyhow!("refused: {}", lines.join("; "))
+        }
+        other => anyhow::anyhow!("{}", other.public_detail()),
     }
 }
 

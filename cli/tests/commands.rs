@@ -57,6 +57,58 @@ async fn create_admin_promotes_an_existing_user_and_refuses_unknown_emails() {
 }
 
 #[tokio::test]
+async fn apps_create_registers_an_application_as_a_platform_admin() {
+    let app = TestApp::new(identity_cli::routes(), &[]).await;
+    let (token, _) = app.signed_in("ada@example.com", "long enough").await;
+    let key = identity_shared::auth::jwt::generate_key().0;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_identity"))
+            .args(args)
+            .env("DATABASE_URL", &app.db.url)
+            .env("JWT_PRIVATE_KEY", &key)
+            .output()
+            .expect("running identity")
+    };
+    let args = [
+        "apps",
+        "create",
+        "--admin",
+        "ada@example.com",
+        "--name",
+        "Acme CRM",
+        "--kind",
+        "web",
+        "--redirect-uri",
+        "https://crm.example.com/callback",
+        "--allow-sign-up",
+    ];
+    let refused = run(&args);
+    assert!(!refused.status.success(), "not an admin yet");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("platform administrator"), "{refused:?}");
+    assert!(identity(&app.db.url, &["create-admin", "--email", "ada@example.com"]).status.success());
+    let out = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((created["kind"].as_str(), created["allow_sign_up"].as_bool()), (Some("web"), Some(true)));
+    assert!(created["client_secret"].as_str().unwrap().starts_with("idn_cs_"));
+    let id = created["client_id"].as_str().unwrap();
+    let listed = app.get(&format!("/oauth2/clients/{id}"), Some(&token)).await;
+    assert_eq!(listed.json["redirect_uris"], serde_json::json!(["https://crm.example.com/callback"]));
+    let bad = run(&[
+        "apps",
+        "create",
+        "--admin",
+        "ada@example.com",
+        "--name",
+        "x",
+        "--redirect-uri",
+        "http://crm.example.com/cb",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("redirect_uris"), "{bad:?}");
+}
+
+#[tokio::test]
 async fn migrate_is_idempotent_from_the_command_line() {
     let db = identity_testkit::TestDatabase::create_empty().await;
     let first = identity(&db.url, &["migrate"]);

@@ -21,6 +21,9 @@ pub enum Manager<'a> {
     Org(&'a OrgActor),
     /// For the platform's, from this address.
     Platform(&'a Caller, Option<IpAddr>),
+    /// For the platform's, by the operator at the `identity` command, acting as the platform
+    /// administrator with this id.
+    Console(Uuid),
 }
 
 /// Who reads what an owner has: an org read (its caller resolved with the read), or a platform
@@ -63,6 +66,10 @@ impl Decided {
             Manager::Platform(caller, ip) => {
                 users::lock_admins_as(tx, caller).await?;
                 Ok(Decided::Platform { admin: caller.user.id, ip })
+            }
+            Manager::Console(admin) => {
+                users::lock_admin_by_id(tx, admin).await?;
+                Ok(Decided::Platform { admin, ip: None })
             }
         }
     }

@@ -108,6 +108,16 @@ pub async fn grant_platform_admin(pool: &deadpool_postgres::Pool, email: &Email)
         .ok_or_else(|| AppError::NotFound(format!("No user has the email {email}; register first.")))
 }
 
+/// Locks the active platform administrators' rows, as [`lock_admins_as`] does, for an
+/// operator at the command line acting as the administrator `admin` (403 unless they are one).
+pub(crate) async fn lock_admin_by_id(tx: &impl crate::repositories::GenericClient, admin: Uuid) -> AppResult<()> {
+    if users::lock_platform_admins(tx).await?.contains(&admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("This needs a platform administrator.".into()))
+    }
+}
+
 /// Locks the active platform administrators' rows (in id order, as every locker of several
 /// does) and checks, under that lock, that `admin` is still one with a live session: a write
 /// that demoted, disabled or signed them out first is seen (403). The admins' ids.

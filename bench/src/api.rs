@@ -64,6 +64,31 @@ impl Api {
         Ok(json)
     }
 
+    /// One request as a browser or an OAuth client sends it: these headers and an optional
+    /// form body; the status, the headers and the body, redirects not followed.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        form: Option<String>,
+    ) -> anyhow::Result<(u16, axum::http::HeaderMap, Bytes)> {
+        let mut req = axum::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let body = match form {
+            Some(form) => {
+                req = req.header("content-type", "application/x-www-form-urlencoded");
+                Full::new(Bytes::from(form))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let res = self.http.request(req.body(body)?).await?;
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        Ok((status, headers, res.into_body().collect().await?.to_bytes()))
+    }
+
     /// Registers and signs in a fresh account; returns (access token, refresh token).
     pub async fn account(&self, email: &str, password: &str) -> anyhow::Result<(String, String)> {
         self.expect(

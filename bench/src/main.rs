@@ -8,6 +8,7 @@ mod flows;
 mod hashing;
 mod load;
 mod mfa;
+mod oidc;
 mod report;
 mod run;
 mod runtime_api;

@@ -242,6 +242,50 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
             sign_ins[0]["concurrency"]
         )?;
     }
+    let oidc: Vec<&Value> = kind("oidc").collect();
+    if !oidc.is_empty() {
+        writeln!(out, "### An application's sign-in through the OpenID Provider\n")?;
+        writeln!(
+            out,
+            "| round | code flow (authorize, hosted form, code for tokens): sign-ins/s, p50, p99 | plain `POST /auth/login`: sign-ins/s, p50, p99 |\n|---|---|---|"
+        )?;
+        for n in 1..=2 {
+            let of = |name: &str| oidc.iter().find(|r| r["name"] == name && r["round"] == n);
+            if let (Some(flow), Some(login)) = (of("code-flow"), of("login")) {
+                writeln!(
+                    out,
+                    "| {n} | {:.1}, {:.0} ms, {:.0} ms | {:.1}, {:.0} ms, {:.0} ms |",
+                    f(flow, "rps"),
+                    f(flow, "p50_ms"),
+                    f(flow, "p99_ms"),
+                    f(login, "rps"),
+                    f(login, "p50_ms"),
+                    f(login, "p99_ms"),
+                )?;
+            }
+        }
+        writeln!(out, "\n| the token endpoint | exchanges/s (with the silent authorize before each) | the grant's own p50 / p99 |\n|---|---|---|")?;
+        for name in ["authorization_code", "refresh_token"] {
+            if let Some(row) = oidc.iter().find(|r| r["name"] == name) {
+                writeln!(
+                    out,
+                    "| `{name}` | {:.0} | {:.2} / {:.2} ms |",
+                    f(row, "rps"),
+                    f(row, "part_p50_ms"),
+                    f(row, "part_p99_ms"),
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "\nClosed loops of {} clients, alternating rounds for the two sign-ins (users 1001-2000, a fresh browser each). \
+             A code flow hashes the password once, as a login does; its other requests (the redirect, the form, the code's \
+             exchange with an RS256 ID token) are database statements and signatures. The code grant's codes come from a \
+             silent authorize (the browser's provider session, no password); the refresh grant rotates each client's own \
+             token.\n",
+            oidc[0]["concurrency"]
+        )?;
+    }
     if let (Some(calm), Some(busy), Some(flood)) = (logins.last(), http.get("flood-logins"), http.get("flood-resets")) {
         writeln!(out, "### Logins while forged reset tokens flood in\n")?;
         writeln!(out, "| | logins/s | login p50 | login p99 | forged resets/s (all 422) |\n|---|---|---|---|---|")?;

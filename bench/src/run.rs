@@ -113,7 +113,8 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         db.batch_execute(statement).await.map_err(|e| anyhow::anyhow!("{statement}: {e:?}"))?;
     }
 
-    let (private_key, _) = jwk::generate(SigningAlg::EdDSA);
+    // EdDSA access tokens and an RS256 key for ID tokens, as scripts/dev and the guide set up.
+    let private_key = format!("{},{}", jwk::generate(SigningAlg::EdDSA).0, jwk::generate(SigningAlg::RS256).0);
     let api_url = format!("http://127.0.0.1:{}", free_port()?);
     // Users 3001-4000 sign in with a second factor, sealed under the server's key.
     let mfa_key = identity_shared::auth::tokens::generate();
@@ -364,6 +365,13 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         let coded: Vec<(String, Option<Vec<u8>>)> = half.map(|(e, s)| (e.clone(), Some(s.clone()))).collect();
         let row = crate::mfa::sign_ins(&api_url, coded, PASSWORD, round, cores * 8).await?;
         results.record(with(row, json!({"kind": "sign-in", "variant": "code", "round": n})))?;
+    }
+
+    println!("== an application's sign-in through the OpenID Provider beside a plain login; the token endpoint's grants");
+    db.execute("UPDATE users SET is_platform_admin = true WHERE email = 'user1@bench.example'", &[]).await?;
+    let application = crate::oidc::register(&api, &token).await?;
+    for row in crate::oidc::measure(&api_url, application, PASSWORD, plan.seconds, cores * 8).await? {
+        results.record(row)?;
     }
 
     println!("== logins while a flood of forged password-reset tokens comes in");

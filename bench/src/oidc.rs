@@ -74,7 +74,8 @@ fn code_in(url: &str) -> anyhow::Result<String> {
 
 /// The application's side: the code for tokens.
 async fn exchange(api: &Api, basic: &str, code: &str) -> anyhow::Result<Value> {
-    let form = format!("grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}", enc(CALLBACK));
+    let form =
+        format!("grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}", enc(CALLBACK));
     let (status, _, body) = api.raw("POST", "/oauth2/token", &[("authorization", basic)], Some(form)).await?;
     if status != 200 {
         bail!("the code exchange answered {status}: {}", String::from_utf8_lossy(&body));
@@ -87,7 +88,14 @@ fn enc(s: &str) -> String {
 }
 
 /// A whole sign-in through the hosted form: the browser's session cookie and the tokens.
-async fn sign_in(api: &Api, jar: &mut Jar, client_id: &str, basic: &str, email: &str, password: &str) -> anyhow::Result<Value> {
+async fn sign_in(
+    api: &Api,
+    jar: &mut Jar,
+    client_id: &str,
+    basic: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<Value> {
     let (_, headers, _) = api.raw("GET", &authorize_path(client_id, false), &[], None).await?;
     let form_path = location(&headers)?.replace("../pages/", "/pages/");
     let (_, headers, html) = api.raw("GET", &form_path, &[("cookie", &jar.header())], None).await?;
@@ -187,10 +195,7 @@ pub async fn measure(
     concurrency: usize,
 ) -> anyhow::Result<Vec<Value>> {
     let (client_id, secret) = client;
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
-    );
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}")));
     let mut rows = vec![];
     let round = seconds / 2 + 1;
     let api_url = api_url.to_owned();
@@ -201,7 +206,8 @@ pub async fn measure(
         let (api_url2, client_id2, basic2, password2, next2) =
             (api_url.clone(), client_id.clone(), basic.clone(), password.clone(), next.clone());
         let (elapsed, samples) = closed_loop(round, concurrency, move |_, _, _| {
-            let (api, client_id, basic, password) = (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
+            let (api, client_id, basic, password) =
+                (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
             let k = 1001 + next2.fetch_add(1, Ordering::Relaxed) % 1000;
             async move {
                 let start = Instant::now();
@@ -211,7 +217,11 @@ pub async fn measure(
             }
         })
         .await?;
-        rows.push(report(elapsed, &samples, json!({"kind": "oidc", "name": "code-flow", "round": n, "concurrency": concurrency})));
+        rows.push(report(
+            elapsed,
+            &samples,
+            json!({"kind": "oidc", "name": "code-flow", "round": n, "concurrency": concurrency}),
+        ));
         let (api_url2, password2) = (api_url.clone(), password.clone());
         let next = Arc::new(AtomicUsize::new(0));
         let (elapsed, samples) = closed_loop(round, concurrency, move |_, _, _| {
@@ -225,20 +235,29 @@ pub async fn measure(
             }
         })
         .await?;
-        rows.push(report(elapsed, &samples, json!({"kind": "oidc", "name": "login", "round": n, "concurrency": concurrency})));
+        rows.push(report(
+            elapsed,
+            &samples,
+            json!({"kind": "oidc", "name": "login", "round": n, "concurrency": concurrency}),
+        ));
     }
     // Codes minted without a password: each worker's browser signs in once, then authorizes
     // silently; the exchange is the measured part.
-    let (api_url2, client_id2, basic2, password2) = (api_url.clone(), client_id.clone(), basic.clone(), password.clone());
+    let (api_url2, client_id2, basic2, password2) =
+        (api_url.clone(), client_id.clone(), basic.clone(), password.clone());
     let (elapsed, samples) = closed_loop(seconds, concurrency, move |w, jar, held| {
-        let (api, client_id, basic, password) = (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
+        let (api, client_id, basic, password) =
+            (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
         async move {
             let mut jar = jar.lock().await;
             if jar.0.is_empty() {
-                let tokens = sign_in(&api, &mut jar, &client_id, &basic, &format!("user{}@bench.example", 2001 + w), &password).await?;
+                let tokens =
+                    sign_in(&api, &mut jar, &client_id, &basic, &format!("user{}@bench.example", 2001 + w), &password)
+                        .await?;
                 *held.lock().await = tokens["refresh_token"].as_str().map(str::to_owned);
             }
-            let (_, headers, _) = api.raw("GET", &authorize_path(&client_id, true), &[("cookie", &jar.header())], None).await?;
+            let (_, headers, _) =
+                api.raw("GET", &authorize_path(&client_id, true), &[("cookie", &jar.header())], None).await?;
             let code = code_in(&location(&headers)?)?;
             let at = Instant::now();
             exchange(&api, &basic, &code).await?;
@@ -246,16 +265,24 @@ pub async fn measure(
         }
     })
     .await?;
-    rows.push(report(elapsed, &samples, json!({"kind": "oidc", "name": "authorization_code", "concurrency": concurrency})));
+    rows.push(report(
+        elapsed,
+        &samples,
+        json!({"kind": "oidc", "name": "authorization_code", "concurrency": concurrency}),
+    ));
     // Refresh tokens, each worker rotating its own.
-    let (api_url2, client_id2, basic2, password2) = (api_url.clone(), client_id.clone(), basic.clone(), password.clone());
+    let (api_url2, client_id2, basic2, password2) =
+        (api_url.clone(), client_id.clone(), basic.clone(), password.clone());
     let (elapsed, samples) = closed_loop(seconds, concurrency, move |w, jar, held| {
-        let (api, client_id, basic, password) = (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
+        let (api, client_id, basic, password) =
+            (Api::new(&api_url2), client_id2.clone(), basic2.clone(), password2.clone());
         async move {
             let mut held = held.lock().await;
             if held.is_none() {
                 let mut jar = jar.lock().await;
-                let tokens = sign_in(&api, &mut jar, &client_id, &basic, &format!("user{}@bench.example", 2101 + w), &password).await?;
+                let tokens =
+                    sign_in(&api, &mut jar, &client_id, &basic, &format!("user{}@bench.example", 2101 + w), &password)
+                        .await?;
                 *held = tokens["refresh_token"].as_str().map(str::to_owned);
             }
             let token = held.clone().context("a refresh token")?;

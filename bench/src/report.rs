@@ -264,7 +264,10 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
                 )?;
             }
         }
-        writeln!(out, "\n| the token endpoint | exchanges/s (with the silent authorize before each) | the grant's own p50 / p99 |\n|---|---|---|")?;
+        writeln!(
+            out,
+            "\n| the token endpoint | exchanges/s (with the silent authorize before each) | the grant's own p50 / p99 |\n|---|---|---|"
+        )?;
         for name in ["authorization_code", "refresh_token"] {
             if let Some(row) = oidc.iter().find(|r| r["name"] == name) {
                 writeln!(

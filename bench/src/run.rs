@@ -367,7 +367,9 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         results.record(with(row, json!({"kind": "sign-in", "variant": "code", "round": n})))?;
     }
 
-    println!("== an application's sign-in through the OpenID Provider beside a plain login; the token endpoint's grants");
+    println!(
+        "== an application's sign-in through the OpenID Provider beside a plain login; the token endpoint's grants"
+    );
     db.execute("UPDATE users SET is_platform_admin = true WHERE email = 'user1@bench.example'", &[]).await?;
     let application = crate::oidc::register(&api, &token).await?;
     for row in crate::oidc::measure(&api_url, application, PASSWORD, plan.seconds, cores * 8).await? {

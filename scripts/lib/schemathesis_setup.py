@@ -56,6 +56,9 @@ STATEFUL_VALIDITY = [
     "^/users/\\{id\\}/mfa$",
     # Invitations this run already revoked or accepted answer 410.
     "^/orgs/\\{org\\}/invitations/\\{id\\}/(resend|revoke)$",
+    # The OpenID Provider: a client_id the server registered with one of its redirect URIs
+    # exactly (else a page, 422, and never a redirect), an ID token it signed as the hint.
+    "^/oauth2/(authorize|logout)$",
     # A PATCH body naming no field the API knows changes nothing and is refused; a default_role
     # must name a role the org has.
     "^/orgs/\\{org\\}$",

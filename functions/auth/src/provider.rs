@@ -202,11 +202,13 @@ async fn logout_get(
 
 #[utoipa::path(
     post, path = "/oauth2/logout", tag = "oidc",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "The same parameters as GET, as a form"),
+    request_body(content = identity_shared::api::oauth::LogoutForm, content_type = "application/x-www-form-urlencoded", description = "The same parameters as GET, as a form"),
     responses(
         (status = 303, description = "Signed out: to the post-logout URI with `state`"),
         (status = 200, description = "An HTML page: signed out, or asking to confirm", body = String, content_type = "text/html"),
         (status = 403, description = "An HTML page: the confirmation was not sent from its page", body = String, content_type = "text/html"),
+        (status = 400, description = "An HTML page: the form could not be read", body = String, content_type = "text/html"),
+        (status = 415, description = "An HTML page: the body is not a form", body = String, content_type = "text/html"),
         (status = 422, description = "An HTML page: the hint or the URI cannot be trusted", body = String, content_type = "text/html"),
     ),
 )]

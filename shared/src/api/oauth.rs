@@ -49,6 +49,23 @@ pub struct TokenCheckForm {
     client_assertion: Option<String>,
 }
 
+/// Form of POST /oauth2/logout (RP-Initiated Logout), as an application may post it; the
+/// signed-out page's own button posts it with `csrf`.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LogoutForm {
+    /// An ID token we issued (expired or not): who signs out.
+    id_token_hint: Option<String>,
+    /// The application, without a hint.
+    client_id: Option<String>,
+    /// One the application registered, exactly.
+    post_logout_redirect_uri: Option<String>,
+    /// Echoed to it.
+    state: Option<String>,
+    /// The confirmation page's CSRF field (its own button only).
+    csrf: Option<String>,
+}
+
 /// Answer of POST /oauth2/token (RFC 6749 §5.1): a machine's access token, or an
 /// application's access, ID and refresh tokens.
 #[derive(Debug, utoipa::ToSchema)]

@@ -276,6 +276,40 @@ async fn the_code_flow_issues_id_access_and_refresh_tokens_bound_to_the_applicat
 }
 
 #[tokio::test]
+async fn an_application_revokes_its_refresh_token_and_the_session_ends() {
+    let app = provider().await;
+    app.user("ada@example.com", PASSWORD).await;
+    let (id, secret) = web_app(&app).await;
+    let (other, other_secret) = web_app(&app).await;
+    let mut browser = Browser::default();
+    let tokens = |code: String| {
+        let (app, id, secret) = (&app, id.clone(), secret.clone());
+        async move { exchange(app, &id, &secret, &code, VERIFIER).await.json }
+    };
+    let first = tokens(query(&code_for(&mut browser, &app, &id, "ada@example.com").await, "code").unwrap()).await;
+    let (access, refresh) = (first["access_token"].as_str().unwrap(), first["refresh_token"].as_str().unwrap());
+    // Another application's revocation of it changes nothing, and answers the same.
+    let res = form(&app, "/oauth2/revoke", &format!("token={refresh}"), Some((&other, &other_secret))).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(app.get("/me", Some(access)).await.status, 200);
+    let res =
+        form(&app, "/oauth2/revoke", &format!("token={refresh}&token_type_hint=refresh_token"), Some((&id, &secret)))
+            .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(app.get("/me", Some(access)).await.status, 401, "the access token's session ended with it");
+    let body = format!("grant_type=refresh_token&refresh_token={refresh}");
+    assert_eq!(form(&app, "/oauth2/token", &body, Some((&id, &secret))).await.json["error"], "invalid_grant");
+    // An access token ends its session too.
+    let second = tokens(query(&code_for(&mut browser, &app, &id, "ada@example.com").await, "code").unwrap()).await;
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(form(&app, "/oauth2/revoke", &format!("token={access}"), Some((&id, &secret))).await.status, 200);
+    assert_eq!(app.get("/me", Some(access)).await.status, 401);
+    // A wrong secret is refused as at the token endpoint.
+    let wrong = form(&app, "/oauth2/revoke", "token=x", Some((&id, "idn_cs_wrong"))).await;
+    assert_eq!(wrong.json["error"], "invalid_client");
+}
+
+#[tokio::test]
 async fn a_code_is_single_use_bound_to_its_client_redirect_uri_and_verifier() {
     let app = provider().await;
     app.user("ada@example.com", PASSWORD).await;

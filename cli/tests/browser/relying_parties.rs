@@ -262,6 +262,7 @@ async fn openid_client_signs_in_refreshes_signs_a_second_app_in_silently_and_sig
     browser.open(&started.url).await;
     browser.wait_for_heading("Sign in").await;
     assert!(browser.text().await.contains("Acme CRM"), "the sign-in names the application");
+    crate::flows::assert_accessible(&browser, "the hosted sign-in").await;
     browser.screenshot("oidc-sign-in").await;
     sign_in(&browser, &ada).await;
     let back = wait_for_url(&browser, &application.callback()).await;
@@ -397,6 +398,7 @@ async fn authlib_signs_in_with_a_second_factor_into_a_picked_organization() {
     browser.open(&started.url).await;
     sign_in(&browser, &kim).await;
     browser.wait_for_heading("Enter your code").await;
+    crate::flows::assert_accessible(&browser, "the sign-in's code step").await;
     browser.screenshot("oidc-code-step").await;
     p.app.forget_used_steps().await;
     browser.fill("#code", &factor.code(0)).await;
@@ -404,6 +406,7 @@ async fn authlib_signs_in_with_a_second_factor_into_a_picked_organization() {
     browser.wait_for_heading("Choose an organization").await;
     let text = browser.text().await;
     assert!(text.contains("Acme Corp") && text.contains("Beta Works"), "{text}");
+    crate::flows::assert_accessible(&browser, "the organization picker").await;
     browser.screenshot("oidc-organization-picker").await;
     browser.click(&format!("input[value='{beta}']")).await;
     browser.click("form button[type=submit]").await;

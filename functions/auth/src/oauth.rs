@@ -79,7 +79,7 @@ async fn token(
     post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenCheckForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Revoked, or nothing to revoke: the same answer (RFC 7009 §2.2)"),
+        (status = 200, description = "Revoked, or nothing to revoke: the same answer (RFC 7009 §2.2). An application's refresh or access token ends the session both belong to"),
         (status = 400, description = "RFC 6749 error invalid_request", body = OAuthErrorBody),
         (status = 401, description = "RFC 6749 error invalid_client", body = OAuthErrorBody),
         (status = 429, description = "Too many wrong secrets for this client (Retry-After)", body = OAuthErrorBody),
@@ -91,7 +91,12 @@ async fn revoke(State(state): State<AppState>, ClientForm { form, auth }: Client
         Ok(token) => token,
         Err(refusal) => return refusal.into_response(),
     };
-    match oauth::revoke(&state, &auth, token).await {
+    let revoked = match provider::names_an_application(&state, &auth).await {
+        Ok(true) => provider::revoke(&state, &auth, token).await,
+        Ok(false) => oauth::revoke(&state, &auth, token).await,
+        Err(e) => Err(e),
+    };
+    match revoked {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
         Err(e) => answer_error(e),
     }

@@ -54,6 +54,13 @@ const TOUCH: &str = concatcp!(
     ", s.org_id AS session_org_id, s.amr AS session_amr, s.client_id AS session_client_id,
        s.browser_session_id AS session_browser_id, s.scopes AS session_scopes, s.auth_time AS session_auth_time"
 );
+/// Ends the live session of application $2 whose refresh token (spent or not) hashes to $1.
+const REVOKE_BY_APP_REFRESH: &str = "UPDATE sessions s SET revoked_at = now()
+     FROM refresh_tokens r WHERE r.token_hash = $1 AND r.session_id = s.id AND s.client_id = $2
+       AND s.revoked_at IS NULL";
+/// Ends application $2's live session $1.
+const REVOKE_APP_SESSION: &str =
+    "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND client_id = $2 AND revoked_at IS NULL";
 /// Ends the sessions applications opened from a browser session at the provider.
 const REVOKE_FROM_BROWSER: &str =
     "UPDATE sessions SET revoked_at = now() WHERE browser_session_id = $1 AND revoked_at IS NULL";
@@ -198,6 +205,21 @@ pub struct Touched {
     /// When the user signed in at the provider.
     #[from_row(rename = "session_auth_time")]
     pub auth_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Ends application `client_id`'s session that a refresh token of it belongs to; false if it
+/// is none of that application's.
+pub async fn revoke_by_app_refresh(
+    db: &impl GenericClient,
+    token_hash: &[u8],
+    client_id: Uuid,
+) -> Result<bool, DbError> {
+    Ok(cached::execute(db, REVOKE_BY_APP_REFRESH, &[&token_hash, &client_id]).await? > 0)
+}
+
+/// Ends application `client_id`'s session `id`; false if it is none of that application's.
+pub async fn revoke_app_session(db: &impl GenericClient, id: Uuid, client_id: Uuid) -> Result<bool, DbError> {
+    Ok(cached::execute(db, REVOKE_APP_SESSION, &[&id, &client_id]).await? > 0)
 }
 
 /// Ends the sessions applications opened from this browser session; how many.

@@ -65,6 +65,18 @@ impl std::fmt::Debug for ClientAuth {
 }
 
 impl ClientAuth {
+    /// The client the request names (an assertion's issuer), if any.
+    pub fn client_id(&self) -> Option<String> {
+        match self {
+            ClientAuth::Basic { client_id, .. }
+            | ClientAuth::Post { client_id, .. }
+            | ClientAuth::Public { client_id } => Some(client_id.clone()),
+            ClientAuth::Assertion { client_id, assertion } => {
+                client_id.clone().or_else(|| client_assertion::claimed_client(assertion.expose_secret()))
+            }
+        }
+    }
+
     /// RFC 7591's name of the method.
     fn method(&self) -> &'static str {
         match self {
@@ -88,6 +100,8 @@ pub(crate) enum Endpoint {
     Token,
     Other,
     App,
+    /// An application at the revocation endpoint: not counted.
+    AppOther,
 }
 
 /// Checks the client's credentials: an API key's id and value, an OAuth client's id and one
@@ -105,9 +119,9 @@ pub(crate) async fn authenticate(
         Endpoint::Token | Endpoint::App => {
             i32::try_from(state.config().quotas.client_token_requests_per_minute).unwrap_or(i32::MAX)
         }
-        Endpoint::Other => 0,
+        Endpoint::Other | Endpoint::AppOther => 0,
     };
-    let apps = endpoint == Endpoint::App;
+    let apps = matches!(endpoint, Endpoint::App | Endpoint::AppOther);
     let db = db::client(state.pool()).await?;
     let grantee = match auth {
         ClientAuth::Basic { client_id, secret } | ClientAuth::Post { client_id, secret } => {

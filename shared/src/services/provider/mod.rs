@@ -14,4 +14,4 @@ pub use authorize::{
 };
 pub use hosted::{PasswordStep, with_code, with_password};
 pub use sign_out::{SignOut, SignOutNext, end_session, sign_out_browser};
-pub use tokens::{OidcTokens, UserInfo, exchange_code, refresh, userinfo};
+pub use tokens::{OidcTokens, UserInfo, exchange_code, names_an_application, refresh, revoke, userinfo};

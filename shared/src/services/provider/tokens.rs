@@ -184,6 +184,33 @@ pub async fn refresh(state: &AppState, auth: &ClientAuth, token: &str) -> Result
     })
 }
 
+/// Whether the client a request names is an application (its grants and revocations are the
+/// provider's), not a machine.
+pub async fn names_an_application(state: &AppState, auth: &ClientAuth) -> Result<bool, TokenError> {
+    let Some(id) = auth.client_id().and_then(|c| c.parse::<Uuid>().ok()) else { return Ok(false) };
+    let db = db::client(state.pool()).await?;
+    Ok(rows::find_app(&db, id).await?.is_some())
+}
+
+/// RFC 7009 for an application: a refresh token or access token it was issued ends the
+/// session both belong to (the other token with it). Anything else changes nothing, with the
+/// same answer (§2.2).
+pub async fn revoke(state: &AppState, auth: &ClientAuth, token: &str) -> Result<(), TokenError> {
+    let client = authenticate(state, auth, Endpoint::AppOther).await?;
+    let db = db::client(state.pool()).await?;
+    let ended = match state.jwt().verify(token) {
+        Ok(claims) if claims.client_id == client.id.to_string() => {
+            session_rows::revoke_app_session(&db, claims.sid, client.id).await?
+        }
+        Ok(_) => false,
+        Err(_) => session_rows::revoke_by_app_refresh(&db, &tokens::hash(token), client.id).await?,
+    };
+    if ended {
+        tracing::info!(client_id = %client.id, "application token revoked; its session ended");
+    }
+    Ok(())
+}
+
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) equals the challenge; the verifier is 43 to
 /// 128 unreserved characters.
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {

@@ -13,6 +13,8 @@ VERIFY = {"JWT_PUBLIC_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", "JWT_ISSUER", "JWT_AUDIE
 MFA_KEY = {"MFA_ENCRYPTION_KEY_SECRET_ARN"}
 SIGN = VERIFY | {"JWT_PRIVATE_KEY_SECRET_ARN"} | MFA_KEY
 MAIL = {"MAIL_TRANSPORT", "MAIL_FROM", "APP_BASE_URL"}
+# What renders pages or mails wears the product's brand.
+BRAND = {"BRAND_NAME", "BRAND_LOGO_URL", "BRAND_ACCENT_COLOR"}
 # The functions that serve the hosted pages say where their Continue button leads.
 PAGES = {"PAGES_RETURN_URL"}
 DB = {"Fn::If": ["NeedsDatabasePolicy", {"Ref": "DatabaseAccessPolicy"}, {"Ref": "AWS::NoValue"}]}
@@ -25,14 +27,14 @@ INVOKE = {"Ref": "SenderInvokePolicy"}
 
 # function: (its variables, the policies it holds besides the basic execution ones)
 EXPECTED = {
-    "AuthFunction": (COMMON | SIGN | MAIL | PAGES | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
-    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
+    "AuthFunction": (COMMON | SIGN | MAIL | PAGES | BRAND | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
+    "InvitationsFunction": (COMMON | SIGN | MAIL | PAGES | BRAND | HANDOFF, [SES, JWT, MFA, INVOKE, DB]),
     # Orgs seals webhook signing secrets with the MFA key.
     "OrgsFunction": (COMMON | VERIFY | MFA_KEY | HANDOFF, [MFA, INVOKE, DB]),
     "UsersFunction": (COMMON | VERIFY | MFA_KEY | HANDOFF, [MFA, INVOKE, DB]),
     # The sender opens the signing secrets and reaches the database, nothing else.
     "SenderFunction": (COMMON | MFA_KEY | {"DATABASE_HOST"}, [MFA, DB]),
-    "MailerFunction": (COMMON | MAIL | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),
+    "MailerFunction": (COMMON | MAIL | BRAND | {"DATABASE_HOST", "MAILER_RUN_BUDGET_SECS"}, [SES, DB]),
     # Migrate connects to the instance (no DATABASE_HOST), and signs and mails nothing.
     "MigrateFunction": (COMMON, [DB]),
 }

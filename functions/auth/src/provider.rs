@@ -100,8 +100,7 @@ async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, hea
 }
 
 fn bad_request_page(why: &str) -> Page {
-    let err = identity_shared::AppError::Validation(vec![identity_shared::error::FieldError::new("request", why)]);
-    Page::error(&err).outside_pages()
+    Page::error(&identity_shared::AppError::invalid("request", why)).outside_pages()
 }
 
 #[utoipa::path(
@@ -248,19 +247,13 @@ async fn logout(state: &AppState, https: bool, headers: &HeaderMap, params: Logo
                 ("post_logout_redirect_uri", req.post_logout_redirect_uri.as_deref()),
                 ("state", req.state.as_deref()),
             ];
-            let target = req.post_logout_redirect_uri.as_deref().and_then(origin_of);
+
             Page::new("Sign out?", views::sign_out(link, &hidden))
                 .cookie(csrf.set_cookie(https))
-                .form_target(target)
+                .form_target(req.post_logout_redirect_uri.as_deref())
                 .outside_pages()
                 .into_response()
         }
         Err(err) => Page::error(&err).outside_pages().into_response(),
     }
-}
-
-/// The origin of a URI (for CSP's form-action), if it has one.
-pub(crate) fn origin_of(uri: &str) -> Option<String> {
-    let origin = url::Url::parse(uri).ok()?.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
 }

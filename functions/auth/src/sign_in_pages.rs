@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::provider::{origin_of, see_other, session_cookie, set_session_cookie};
+use crate::provider::{see_other, session_cookie, set_session_cookie};
 
 /// The hosted sign-in's routes.
 pub fn routes() -> Router<AppState> {
@@ -85,7 +85,7 @@ fn step_page(
     let field = csrf.field(&token);
     Page::new(title, build(Link { token: &token, csrf: &field }))
         .cookie(csrf.set_cookie(https))
-        .form_target(origin_of(redirect_uri))
+        .form_target(Some(redirect_uri))
 }
 
 /// What `next` shows: a form, the picker, a redirect, or an error.

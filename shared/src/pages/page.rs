@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
-use crate::brand::{self, Brand};
+use crate::brand::Brand;
 use crate::error::AppError;
 use crate::pages::views;
 
@@ -50,15 +50,11 @@ impl PageParts {
         let org = self.org_logo.as_deref().map(|(name, url)| (name.as_str(), url.as_str()));
         let html = views::layout(brand, &self.title, &self.root, org, self.body.clone()).into_string();
         let mut csp = CONTENT_SECURITY_POLICY.to_owned();
-        if let Some(origin) = self.form_target.as_deref().filter(|o| is_origin(o)) {
+        if let Some(origin) = self.form_target.as_deref() {
             csp = csp.replace("form-action 'self'", &format!("form-action 'self' {origin}"));
         }
-        let images: Vec<String> = [brand.logo_url.as_deref(), org.map(|(_, url)| url)]
-            .into_iter()
-            .flatten()
-            .filter_map(brand::origin)
-            .filter(|o| is_origin(o))
-            .collect();
+        let images: Vec<String> =
+            [brand.logo_url.as_deref(), org.map(|(_, url)| url)].into_iter().flatten().filter_map(origin_of).collect();
         if !images.is_empty() {
             csp = csp.replace("img-src 'self'", &format!("img-src 'self' {}", images.join(" ")));
         }
@@ -129,8 +125,8 @@ impl Page {
 
     /// Lets the page's forms lead to `origin` (scheme, host and port of a registered redirect
     /// URI), as the redirect after a sign-in does.
-    pub fn form_target(mut self, origin: Option<String>) -> Page {
-        self.form_target = origin.map(String::into_boxed_str);
+    pub fn form_target(mut self, uri: Option<&str>) -> Page {
+        self.form_target = uri.and_then(origin_of).map(String::into_boxed_str);
         self
     }
 
@@ -205,13 +201,15 @@ impl IntoResponse for Page {
     }
 }
 
-/// The stylesheet's answer: cacheable, since it holds nothing private and changes only with
-/// a deploy.
-/// A CSP source that is an origin and nothing else (no spaces, quotes or semicolons).
-fn is_origin(origin: &str) -> bool {
-    url::Url::parse(origin).is_ok_and(|u| u.origin().ascii_serialization() == origin)
+/// The origin (scheme, host, port) of a URL, as a CSP source; None for an opaque one (a native
+/// app's private-use scheme, say), which no CSP source names.
+pub fn origin_of(url: &str) -> Option<String> {
+    let origin = url::Url::parse(url).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
+/// The stylesheet's answer: cacheable, since it holds nothing private and changes only with
+/// a deploy.
 pub fn stylesheet() -> Response {
     stylesheet_of(crate::pages::STYLESHEET.to_owned())
 }
@@ -224,4 +222,16 @@ pub fn stylesheet_of(css: String) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(origin_of("https://cdn.acme.example/a/logo.svg").as_deref(), Some("https://cdn.acme.example"));
+        assert_eq!(origin_of("http://127.0.0.1:8080/cb?x=1").as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin_of("com.example.app:/callback"), None);
+    }
 }

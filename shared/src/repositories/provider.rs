@@ -146,20 +146,16 @@ const OPEN_BROWSER: &str = "INSERT INTO browser_sessions
          (id, token_hash, user_id, security_stamp, amr, auth_time, expires_at, user_agent, ip)
      SELECT $1, $2, u.id, u.security_stamp, $4, now(), now() + make_interval(secs => $5), $6, $7
      FROM users u WHERE u.id = $3 AND u.security_stamp = $8 AND u.status = $9 FOR SHARE OF u";
-const FIND_BROWSER: &str = concatcp!(
+/// A live browser session ($2: the active status) and its user, before the key that finds it.
+const LIVE_BROWSER: &str = concatcp!(
     "SELECT b.id AS browser_id, b.security_stamp, b.amr, b.auth_time, ",
     users::COLUMNS,
     " FROM browser_sessions b JOIN users u ON u.id = b.user_id
-      WHERE b.token_hash = $1 AND b.ended_at IS NULL AND b.expires_at > now()
-        AND b.security_stamp = u.security_stamp AND u.status = $2"
+      WHERE b.ended_at IS NULL AND b.expires_at > now() AND b.security_stamp = u.security_stamp
+        AND u.status = $2 AND "
 );
-const FIND_BROWSER_BY_ID: &str = concatcp!(
-    "SELECT b.id AS browser_id, b.security_stamp, b.amr, b.auth_time, ",
-    users::COLUMNS,
-    " FROM browser_sessions b JOIN users u ON u.id = b.user_id
-      WHERE b.id = $1 AND b.ended_at IS NULL AND b.expires_at > now()
-        AND b.security_stamp = u.security_stamp AND u.status = $2"
-);
+const FIND_BROWSER: &str = concatcp!(LIVE_BROWSER, "b.token_hash = $1");
+const FIND_BROWSER_BY_ID: &str = concatcp!(LIVE_BROWSER, "b.id = $1");
 const END_BROWSER: &str = "UPDATE browser_sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL";
 
 /// A browser session to open.

@@ -116,13 +116,20 @@ pub fn request_gone() -> AppError {
 /// registered is shown as a page and never redirected to; every other error goes back to
 /// the redirect URI. A good request is kept and decided on as [`resume`] does.
 pub async fn authorize(state: &AppState, params: &AuthorizeParams, browser_token: Option<&str>) -> AppResult<Next> {
-    let client_id = params.get("client_id").ok_or_else(|| page_error("client_id is required"))?;
-    let client_id: Uuid = client_id.parse().map_err(|_| page_error("client_id names no application"))?;
+    let client_id = params.get("client_id").ok_or_else(|| AppError::invalid("request", "client_id is required"))?;
+    let client_id: Uuid =
+        client_id.parse().map_err(|_| AppError::invalid("request", "client_id names no application"))?;
     let db = db::client(state.pool()).await?;
-    let app = rows::find_app(&db, client_id).await?.ok_or_else(|| page_error("client_id names no application"))?;
-    let redirect_uri = params.get("redirect_uri").ok_or_else(|| page_error("redirect_uri is required"))?;
+    let app = rows::find_app(&db, client_id)
+        .await?
+        .ok_or_else(|| AppError::invalid("request", "client_id names no application"))?;
+    let redirect_uri =
+        params.get("redirect_uri").ok_or_else(|| AppError::invalid("request", "redirect_uri is required"))?;
     if !registered(&app, redirect_uri) {
-        return Err(page_error("redirect_uri is not one this application registered (they must match exactly)"));
+        return Err(AppError::invalid(
+            "request",
+            "redirect_uri is not one this application registered (they must match exactly)",
+        ));
     }
     let issuer = state.jwt().issuer().map_err(AppError::internal("reading the issuer"))?.to_owned();
     let state_param = params.get("state").map(str::to_owned);
@@ -365,10 +372,6 @@ pub async fn open_browser_session(state: &AppState, proof: &SignInProof, client:
     }
     tracing::info!(user_id = %proof.user().id, browser_session_id = %new.id, "signed in at the provider");
     Ok(token)
-}
-
-fn page_error(detail: &str) -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::new("request", detail)])
 }
 
 /// True when `uri` is one of the application's redirect URIs, character for character; a

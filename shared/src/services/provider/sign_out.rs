@@ -34,10 +34,6 @@ pub enum SignOutNext {
     Done(Option<String>),
 }
 
-fn bad(detail: &str) -> AppError {
-    AppError::Validation(vec![crate::error::FieldError::new("request", detail)])
-}
-
 /// Ends this browser's session at the provider when the hint names its user or the user
 /// confirmed; sends them to the registered post-logout URI, if one was asked for.
 pub async fn end_session(
@@ -48,22 +44,36 @@ pub async fn end_session(
 ) -> AppResult<SignOutNext> {
     let hint = match &req.id_token_hint {
         Some(token) => Some(
-            state.jwt().verify_id_token_hint(token).map_err(|_| bad("id_token_hint is not an ID token we issued"))?,
+            state
+                .jwt()
+                .verify_id_token_hint(token)
+                .map_err(|_| AppError::invalid("request", "id_token_hint is not an ID token we issued"))?,
         ),
         None => None,
     };
     let client_id = match (hint.as_ref().map(|h| h.aud.as_str()), req.client_id.as_deref()) {
-        (Some(a), Some(b)) if a != b => return Err(bad("client_id is not the audience of id_token_hint")),
-        (Some(a), _) | (None, Some(a)) => Some(a.parse::<Uuid>().map_err(|_| bad("client_id names no application"))?),
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::invalid("request", "client_id is not the audience of id_token_hint"));
+        }
+        (Some(a), _) | (None, Some(a)) => {
+            Some(a.parse::<Uuid>().map_err(|_| AppError::invalid("request", "client_id names no application"))?)
+        }
         (None, None) => None,
     };
     let db = db::client(state.pool()).await?;
     let location = match &req.post_logout_redirect_uri {
         Some(uri) => {
-            let id = client_id.ok_or_else(|| bad("post_logout_redirect_uri needs id_token_hint or client_id"))?;
-            let app = rows::find_app(&db, id).await?.ok_or_else(|| bad("client_id names no application"))?;
+            let id = client_id.ok_or_else(|| {
+                AppError::invalid("request", "post_logout_redirect_uri needs id_token_hint or client_id")
+            })?;
+            let app = rows::find_app(&db, id)
+                .await?
+                .ok_or_else(|| AppError::invalid("request", "client_id names no application"))?;
             if !app.post_logout_redirect_uris.iter().any(|r| r == uri) {
-                return Err(bad("post_logout_redirect_uri is not one this application registered"));
+                return Err(AppError::invalid(
+                    "request",
+                    "post_logout_redirect_uri is not one this application registered",
+                ));
             }
             Some(with_query(uri, &[("state", req.state.as_deref())]))
         }

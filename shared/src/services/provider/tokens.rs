@@ -85,7 +85,6 @@ pub async fn exchange_code(
     let Some(browser) = rows::find_browser_by_id(&db, issued.browser_session_id).await? else {
         return Err(invalid_grant("the sign-in behind this code has ended"));
     };
-    let app = rows::find_app(&db, client.id).await?.ok_or_else(|| invalid_grant("the application is gone"))?;
     let proof = SignInProof::from_browser_session(browser.user.clone(), browser.security_stamp, &browser.amr);
     let tx = db.transaction().await.map_err(crate::db::DbError::from)?;
     let org = match issued.org_id {
@@ -117,7 +116,8 @@ pub async fn exchange_code(
     };
     let org_claims = org.as_ref().map(|s| (s.org_id, org_name, s.roles.clone(), s.permissions.clone()));
     let pair = open.into_app_pair(state, &browser.user, org, client.id)?;
-    let ttl = Duration::from_secs(u64::try_from(app.token_ttl_secs).unwrap_or(900));
+    // The application's registered lifetime, read when it authenticated.
+    let ttl = Duration::from_secs(client.ttl_secs.and_then(|s| u64::try_from(s).ok()).unwrap_or(900));
     let id = IdToken {
         user: &browser.user,
         client_id: client.id,

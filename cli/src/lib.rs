@@ -20,8 +20,9 @@ const SENDER_SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
 /// Runs the webhook sender inside this process, woken after each commit that queues a
 /// delivery: what the sender function and its schedule do on AWS.
 pub fn start_webhook_sender(state: &AppState) -> anyhow::Result<()> {
+    use identity_shared::egress::resolver::SystemResolver;
     use identity_shared::services::webhook_delivery;
-    use identity_shared::webhooks::{client::Sender, handoff, resolver::SystemResolver};
+    use identity_shared::webhooks::{client::Sender, handoff};
     let settings = &state.config().webhooks;
     let sender = Sender::new(std::sync::Arc::new(SystemResolver), settings.timeout, settings.allow_local_targets)?;
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());

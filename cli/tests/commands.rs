@@ -115,7 +115,7 @@ async fn migrate_is_idempotent_from_the_command_line() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert_eq!(
         String::from_utf8_lossy(&first.stdout).trim(),
-        "applied 18 migration(s): V1__init, V2__ip_limits, V3__default_role, V4__one_live_token, V5__access_views, V6__member_access_columns, V7__accounts_and_limits, V8__mfa, V9__security_stamp, V10__quotas, V11__api_keys, V12__revoked_tokens, V13__oauth_clients, V14__request_counters, V15__events, V16__webhooks, V17__domains, V18__openid_provider"
+        "applied 19 migration(s): V1__init, V2__ip_limits, V3__default_role, V4__one_live_token, V5__access_views, V6__member_access_columns, V7__accounts_and_limits, V8__mfa, V9__security_stamp, V10__quotas, V11__api_keys, V12__revoked_tokens, V13__oauth_clients, V14__request_counters, V15__events, V16__webhooks, V17__domains, V18__openid_provider, V19__sso"
     );
     let second = identity(&db.url, &["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "applied 0 migration(s)");

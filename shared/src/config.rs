@@ -76,6 +76,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// How claimed domains are looked up.
     pub domains: DomainConfig,
+    /// How organizations' identity providers are reached.
+    pub sso: SsoConfig,
     /// The AWS region and credentials (SES, Secrets Manager, RDS IAM tokens).
     pub aws: AwsEnv,
 }
@@ -94,6 +96,16 @@ pub struct WebhookConfig {
     pub sender_function: Option<String>,
     /// `AWS_ENDPOINT_URL_LAMBDA`: another Lambda endpoint for that invoke (an emulator).
     pub lambda_endpoint: Option<String>,
+}
+
+/// How organizations' identity providers are reached (discovery, keys, the token endpoint).
+#[derive(Clone, Debug)]
+pub struct SsoConfig {
+    /// `SSO_ALLOW_LOCAL_PROVIDERS`: admit `http` and loopback providers, for a provider on the
+    /// developer's own machine (the tests'); refused unless JWT_ISSUER is a loopback URL.
+    pub allow_local_providers: bool,
+    /// `SSO_TIMEOUT_MS`: the longest one request to a provider takes, connect to last byte (10 s).
+    pub timeout: Duration,
 }
 
 /// How a claimed domain's TXT record is looked up.
@@ -353,7 +365,7 @@ impl Config {
                 run_budget: env.secs("MAILER_RUN_BUDGET_SECS", 60)?,
             },
             webhooks: WebhookConfig {
-                allow_local_targets: local_targets(&env)?,
+                allow_local_targets: local_only(&env, "WEBHOOK_ALLOW_LOCAL_TARGETS")?,
                 timeout: env.millis("WEBHOOK_TIMEOUT_MS", 15_000)?,
                 sender_function: env.get("WEBHOOK_SENDER_FUNCTION"),
                 lambda_endpoint: env.get("AWS_ENDPOINT_URL_LAMBDA"),
@@ -366,6 +378,10 @@ impl Config {
                     },
                 )?,
                 dns_timeout: env.millis("DOMAIN_DNS_TIMEOUT_MS", 5_000)?,
+            },
+            sso: SsoConfig {
+                allow_local_providers: local_only(&env, "SSO_ALLOW_LOCAL_PROVIDERS")?,
+                timeout: env.millis("SSO_TIMEOUT_MS", 10_000)?,
             },
             aws: AwsEnv::from_lookup(|key| env.get(key)),
         })
@@ -451,10 +467,11 @@ fn issuer(env: &Env<'_>) -> Result<String, ConfigError> {
     Ok(raw)
 }
 
-/// WEBHOOK_ALLOW_LOCAL_TARGETS, which only a local deployment (a loopback issuer) may set: a
-/// deployed API that could post to its own network is what the URL rules exist to prevent.
-fn local_targets(env: &Env<'_>) -> Result<bool, ConfigError> {
-    if !env.flag("WEBHOOK_ALLOW_LOCAL_TARGETS")? {
+/// A flag admitting loopback URLs (WEBHOOK_ALLOW_LOCAL_TARGETS, SSO_ALLOW_LOCAL_PROVIDERS),
+/// which only a local deployment (a loopback issuer) may set: a deployed API that could call
+/// its own network is what the URL rules exist to prevent.
+fn local_only(env: &Env<'_>, name: &'static str) -> Result<bool, ConfigError> {
+    if !env.flag(name)? {
         return Ok(false);
     }
     let issuer = issuer(env)?;
@@ -462,7 +479,7 @@ fn local_targets(env: &Env<'_>) -> Result<bool, ConfigError> {
     match host.as_deref() {
         Some("localhost" | "127.0.0.1" | "[::1]") => Ok(true),
         _ => Err(ConfigError::Invalid {
-            name: "WEBHOOK_ALLOW_LOCAL_TARGETS",
+            name,
             reason: format!("is only for a local deployment, and JWT_ISSUER is {issuer}"),
         }),
     }

@@ -32,6 +32,11 @@ struct Inner {
     sealer: Option<Arc<Sealer>>,
     #[cfg(feature = "dns")]
     txt_resolver: OnceCell<crate::domains::dns::TxtResolver>,
+    // Only outbound requests read it; functions without them keep it unread.
+    #[cfg_attr(not(feature = "egress"), allow(dead_code))]
+    resolver: crate::egress::resolver::SharedResolver,
+    #[cfg(feature = "egress")]
+    sso_egress: OnceCell<crate::egress::client::Egress>,
 }
 
 /// Why the state could not be built from the configuration; each keeps its cause.
@@ -57,6 +62,15 @@ pub enum StateError {
 impl AppState {
     /// Builds the state. Connects to nothing: the pool opens connections on first use.
     pub fn new(config: Config) -> Result<AppState, StateError> {
+        AppState::with_resolver(config, Arc::new(crate::egress::resolver::SystemResolver))
+    }
+
+    /// The state, with outbound requests' names resolved by `resolver` (a test's, faked in
+    /// the process, so that a refused address is refused before any connection).
+    pub fn with_resolver(
+        config: Config,
+        resolver: crate::egress::resolver::SharedResolver,
+    ) -> Result<AppState, StateError> {
         let pool = crate::db::create_pool(&config)?;
         let jwt = JwtKeys::from_config(&config)?;
         let passwords = Passwords::new(config.argon2, config.password_hash_queue)?;
@@ -76,6 +90,9 @@ impl AppState {
                 sealer,
                 #[cfg(feature = "dns")]
                 txt_resolver: OnceCell::new(),
+                resolver,
+                #[cfg(feature = "egress")]
+                sso_egress: OnceCell::new(),
             }),
         })
     }
@@ -106,6 +123,23 @@ impl AppState {
                     tracing::error!(error = %err, "no DNS resolver: domains cannot be verified");
                     AppError::Unavailable("DNS lookups are unavailable; try again later.".into())
                 })
+            })
+            .await
+    }
+
+    /// The client that calls organizations' identity providers, built on first use.
+    #[cfg(feature = "egress")]
+    pub async fn sso_egress(&self) -> Result<&crate::egress::client::Egress, AppError> {
+        let settings = &self.inner.config.sso;
+        self.inner
+            .sso_egress
+            .get_or_try_init(|| async {
+                crate::egress::client::Egress::new(
+                    self.inner.resolver.clone(),
+                    settings.timeout,
+                    settings.allow_local_providers,
+                )
+                .map_err(AppError::internal("building the TLS settings for identity providers"))
             })
             .await
     }

@@ -92,6 +92,18 @@ impl TestApp {
         TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db }
     }
 
+    /// A fresh database and a state whose outbound requests (identity providers' discovery,
+    /// keys and token endpoints) resolve names with `resolver`, faked in the process.
+    pub async fn with_resolver(
+        routes: Router<AppState>,
+        overrides: &[(&str, &str)],
+        resolver: identity_shared::egress::resolver::SharedResolver,
+    ) -> TestApp {
+        let db = Arc::new(TestDatabase::create().await);
+        let state = AppState::with_resolver(db.config(overrides), resolver).expect("test state");
+        TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db }
+    }
+
     /// Another app on the same database with other settings, as after a redeploy.
     pub fn sibling(&self, routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
         let state = AppState::new(self.db.config(overrides)).expect("test state");

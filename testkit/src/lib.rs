@@ -5,6 +5,7 @@ pub mod client;
 pub mod cluster;
 pub mod database;
 pub mod dns;
+pub mod idp;
 pub mod mfa;
 pub mod proxy;
 pub mod rie;

@@ -42,6 +42,7 @@ mod roles;
 mod scoped_tokens;
 mod secrets;
 mod sessions;
+mod sso;
 mod standard_clients;
 mod statements;
 mod tls;

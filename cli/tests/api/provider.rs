@@ -26,11 +26,11 @@ pub(crate) fn rsa_keys() -> String {
 }
 
 /// A fresh app that signs ID tokens with RS256.
-async fn provider() -> TestApp {
+pub(crate) async fn provider() -> TestApp {
     crate::app_with(&[("JWT_PRIVATE_KEY", &rsa_keys())]).await
 }
 
-const CALLBACK: &str = "https://app.example.com/callback";
+pub(crate) const CALLBACK: &str = "https://app.example.com/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mJ92_9BN0cZRmNhRC8OGV2hZGX8SgA";
 const CHALLENGE: &str = "u2YvlX2IHzLdz5cyAdvOG67sTEwtKNImXXV3tJYk-1Y";
 
@@ -42,7 +42,7 @@ pub(crate) async fn application(app: &TestApp, body: Value) -> (String, Option<S
     (res.json["client_id"].as_str().unwrap().to_owned(), res.json["client_secret"].as_str().map(str::to_owned))
 }
 
-async fn web_app(app: &TestApp) -> (String, String) {
+pub(crate) async fn web_app(app: &TestApp) -> (String, String) {
     let (id, secret) = application(
         app,
         json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [CALLBACK],
@@ -54,27 +54,27 @@ async fn web_app(app: &TestApp) -> (String, String) {
 
 /// A browser without script: a cookie jar, following redirects within the API.
 #[derive(Default)]
-struct Browser {
+pub(crate) struct Browser {
     cookies: HashMap<String, String>,
     /// The path of the page shown last: forms post relative to it, as a browser's do.
     at: String,
 }
 
 /// Where a navigation ended: a page of ours, or a URL outside the API.
-enum Landed {
+pub(crate) enum Landed {
     Page(TestResponse),
     Left(String),
 }
 
 impl Landed {
-    fn page(self) -> TestResponse {
+    pub(crate) fn page(self) -> TestResponse {
         match self {
             Landed::Page(page) => page,
             Landed::Left(url) => panic!("left for {url}"),
         }
     }
 
-    fn left(self) -> url::Url {
+    pub(crate) fn left(self) -> url::Url {
         match self {
             Landed::Left(url) => url::Url::parse(&url).unwrap(),
             Landed::Page(page) => panic!("stayed on a page ({}): {}", page.status, String::from_utf8_lossy(&page.body)),
@@ -100,7 +100,7 @@ impl Browser {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    async fn request(&mut self, app: &TestApp, method: Method, path: &str, form: Option<String>) -> Landed {
+    pub(crate) async fn request(&mut self, app: &TestApp, method: Method, path: &str, form: Option<String>) -> Landed {
         let (mut method, mut path, mut form) = (method, path.to_owned(), form);
         loop {
             let mut builder =
@@ -128,12 +128,18 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> Landed {
+    pub(crate) async fn get(&mut self, app: &TestApp, path: &str) -> Landed {
         self.request(app, Method::GET, path, None).await
     }
 
     /// Submits the page's form whose action is `action`, its hidden fields with `fields`.
-    async fn submit(&mut self, app: &TestApp, page: &TestResponse, action: &str, fields: &[(&str, &str)]) -> Landed {
+    pub(crate) async fn submit(
+        &mut self,
+        app: &TestApp,
+        page: &TestResponse,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Landed {
         let html = String::from_utf8_lossy(&page.body).into_owned();
         let start = html.find(&format!("action=\"{action}\"")).unwrap_or_else(|| panic!("no form to {action}: {html}"));
         let end = html[start..].find("</form>").unwrap() + start;
@@ -164,7 +170,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     Some(tag[start..end].replace("&amp;", "&").replace("&quot;", "\""))
 }
 
-fn authorize_path(client_id: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(client_id: &str, extra: &str) -> String {
     format!(
         "/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20profile%20email%20offline_access\
          &state=st-1&nonce=n-1&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",

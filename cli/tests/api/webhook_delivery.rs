@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::Method;
+use identity_shared::egress::resolver::Resolve;
+use identity_shared::egress::target;
 use identity_shared::webhooks::client::Sender;
-use identity_shared::webhooks::resolver::Resolve;
-use identity_shared::webhooks::target;
 use identity_testkit::TestApp;
 use serde_json::json;
 use uuid::Uuid;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
+use identity_shared::egress::resolver::SystemResolver;
 use identity_shared::services::webhook_delivery::{self, Report};
 use identity_shared::webhooks::client::Sender;
-use identity_shared::webhooks::resolver::SystemResolver;
 use identity_testkit::TestApp;
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -28,6 +28,7 @@ mod oauth;
 mod pages;
 mod provider;
 mod sign_in_pages;
+mod sso_pages;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {
@@ -54,6 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(provider::routes())
         .merge(pages::routes().into())
         .merge(sign_in_pages::routes().into())
+        .merge(sso_pages::routes().into())
 }
 
 #[utoipa::path(

@@ -91,7 +91,7 @@ async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery, hea
     };
     let cookie = session_cookie(&headers);
     match provider::authorize(&state, &params, cookie.as_deref()).await {
-        Ok(Next::SignIn { request, .. } | Next::Pick { request, .. }) => {
+        Ok(Next::SignIn { request, .. } | Next::Pick { request, .. } | Next::SingleSignOn { request, .. }) => {
             see_other(&format!("../pages/sign-in?request={}", request.id), &[])
         }
         Ok(Next::Redirect(location)) => see_other(&location, &[]),

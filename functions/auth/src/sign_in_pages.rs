@@ -24,7 +24,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use identity_shared::repositories::sso::ConnectionRow;
+use identity_shared::services::sso::routing;
+
 use crate::provider::{see_other, session_cookie, set_session_cookie};
+use crate::sso_pages::to_provider;
 
 /// The hosted sign-in's routes.
 pub fn routes() -> Router<AppState> {
@@ -88,10 +92,25 @@ fn step_page(
         .form_target(Some(redirect_uri))
 }
 
-/// What `next` shows: a form, the picker, a redirect, or an error.
-fn answer(headers: &HeaderMap, https: bool, next: Next, cookies: &[String]) -> Response {
+/// What `next` shows: a form, the picker, the organization's identity provider, a redirect,
+/// or an error.
+async fn answer(state: &AppState, headers: &HeaderMap, https: bool, next: Next, cookies: &[String]) -> Response {
     match next {
+        Next::SingleSignOn { request, connection } => {
+            let hint = request.login_hint.clone();
+            to_provider(state, https, &request, &connection, hint.as_deref(), false).await
+        }
         Next::SignIn { request, app, org } => {
+            // A hint at a domain whose organization signs in through its provider goes there.
+            if let Some(hint) = request.login_hint.as_deref().and_then(|h| Email::parse(h).ok()) {
+                match routed(state, hint.as_str()).await {
+                    Ok(Some(connection)) => {
+                        return to_provider(state, https, &request, &connection, Some(hint.as_str()), false).await;
+                    }
+                    Ok(None) => {}
+                    Err(err) => return Page::error(&err).into_response(),
+                }
+            }
             let email = request.login_hint.clone().unwrap_or_default();
             let page = step_page(headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
                 views::sign_in(
@@ -127,8 +146,24 @@ async fn show(State(state): State<AppState>, Https(https): Https, headers: Heade
     };
     let cookie = session_cookie(&headers);
     match provider::resume(&state, id, cookie.as_deref(), None).await {
-        Ok(next) => answer(&headers, https, next, &[]),
+        Ok(next) => answer(&state, &headers, https, next, &[]).await,
         Err(err) => Page::error(&err).into_response(),
+    }
+}
+
+/// The active SSO connection an address's domain routes to.
+async fn routed(state: &AppState, email: &str) -> Result<Option<ConnectionRow>, AppError> {
+    let db = identity_shared::db::client(state.pool()).await?;
+    routing::for_email(&db, email).await
+}
+
+/// The code step's page for a pending request (after a provider's sign-in).
+pub(crate) async fn code_page(state: &AppState, headers: &HeaderMap, https: bool, id: Uuid, mfa_token: &str) -> Page {
+    match provider::pending(state, id).await {
+        Ok((request, app)) => step_page(headers, https, request.id, &request.redirect_uri, "Enter your code", |link| {
+            views::code(&app.name, link, mfa_token, &[])
+        }),
+        Err(err) => Page::error(&err),
     }
 }
 
@@ -161,7 +196,7 @@ async fn password(
         Err(page) => return page.into_response(),
     };
     let typed = form.email.clone().unwrap_or_default();
-    let again = |refused: Vec<FieldError>, status: StatusCode| {
+    let email_again = |refused: Vec<FieldError>, status: StatusCode| {
         step_page(&headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
             views::sign_in(&app.name, None, link, &typed, app.allow_sign_up, &refused)
         })
@@ -170,9 +205,26 @@ async fn password(
     };
     let email = match Email::parse(&typed) {
         Ok(email) => email,
-        Err(message) => return again(vec![FieldError::new("email", message)], StatusCode::UNPROCESSABLE_ENTITY),
+        Err(message) => {
+            return email_again(vec![FieldError::new("email", message)], StatusCode::UNPROCESSABLE_ENTITY);
+        }
     };
-    let password = match Password::parse(form.password.clone().unwrap_or_default()) {
+    let again = |refused: Vec<FieldError>, status: StatusCode| {
+        step_page(&headers, https, request.id, &request.redirect_uri, "Sign in", |link| {
+            views::password(&app.name, None, link, email.as_str(), &refused)
+        })
+        .status(status)
+        .into_response()
+    };
+    // The email step: to the organization's provider, or on to the password.
+    let Some(typed_password) = form.password.clone() else {
+        return match routed(&state, email.as_str()).await {
+            Ok(Some(connection)) => to_provider(&state, https, &request, &connection, Some(email.as_str()), true).await,
+            Ok(None) => again(vec![], StatusCode::OK),
+            Err(err) => Page::error(&err).into_response(),
+        };
+    };
+    let password = match Password::parse(typed_password) {
         Ok(password) => password,
         Err(message) => return again(vec![FieldError::new("password", message)], StatusCode::UNPROCESSABLE_ENTITY),
     };
@@ -240,7 +292,7 @@ async fn organization(
     };
     let cookie = session_cookie(&headers);
     match provider::resume(&state, request.id, cookie.as_deref(), Some(chosen)).await {
-        Ok(next) => answer(&headers, https, next, &[]),
+        Ok(next) => answer(&state, &headers, https, next, &[]).await,
         Err(err) => Page::error(&err).into_response(),
     }
 }

@@ -31,7 +31,8 @@ async fn running_twice_is_harmless() {
             "V15__events".to_owned(),
             "V16__webhooks".to_owned(),
             "V17__domains".to_owned(),
-            "V18__openid_provider".to_owned()
+            "V18__openid_provider".to_owned(),
+            "V19__sso".to_owned()
         ]
     );
     let second = migrate_function::handle(&config).await.unwrap();
@@ -74,7 +75,8 @@ async fn concurrent_runs_apply_each_migration_once() {
             "V15__events".to_owned(),
             "V16__webhooks".to_owned(),
             "V17__domains".to_owned(),
-            "V18__openid_provider".to_owned()
+            "V18__openid_provider".to_owned(),
+            "V19__sso".to_owned()
         ]
     );
 }

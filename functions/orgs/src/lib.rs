@@ -23,6 +23,7 @@ mod api_keys;
 mod clients;
 mod domains;
 mod events;
+mod sso;
 mod webhooks;
 
 /// The orgs function's app: its routes with the shared fallbacks and layers.
@@ -46,6 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(clients::routes())
         .merge(domains::routes())
+        .merge(sso::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use identity_shared::Config;
 use identity_shared::auth::sealed::Sealer;
+use identity_shared::egress::resolver::SystemResolver;
 use identity_shared::services::webhook_delivery::{self, Outbox, Report};
 use identity_shared::webhooks::client::Sender;
-use identity_shared::webhooks::resolver::SystemResolver;
 
 /// How long one invocation keeps claiming deliveries; it then finishes the batch in hand (each
 /// send bounded by `WEBHOOK_TIMEOUT_MS`), well inside the function's timeout.
@@ -28,7 +28,7 @@ pub enum StartError {
     Pool(#[from] identity_shared::db::DbError),
     /// The HTTP client's TLS settings.
     #[error("the HTTP client")]
-    Client(#[from] identity_shared::webhooks::client::SenderSetupError),
+    Client(#[from] identity_shared::egress::client::EgressSetupError),
 }
 
 /// The outbox a sandbox sends from, built from its settings.

@@ -12,5 +12,6 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod orgs;
 pub mod problems;
+pub mod sso;
 pub mod users;
 pub mod webhooks;

@@ -2,11 +2,11 @@
 
 use serde::Deserialize;
 
+use crate::egress::target;
 use crate::error::AppResult;
 use crate::models::event::is_event_type;
 use crate::models::{FieldErrors, fields};
 use crate::services::webhooks::{NewWebhook, SecretRotation, WebhookChanges};
-use crate::webhooks::target;
 
 /// Longest description, in characters.
 const DESCRIPTION_MAX: usize = 500;

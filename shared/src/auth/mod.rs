@@ -7,6 +7,7 @@ pub mod jwk;
 pub mod jwt;
 pub mod machine_secret;
 pub mod password;
+pub mod pkce;
 pub mod recovery;
 pub mod sealed;
 pub mod tokens;

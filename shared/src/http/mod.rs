@@ -9,8 +9,8 @@ pub mod oauth;
 pub use crate::state::AppState;
 pub use answers::shown_once;
 pub use extract::{
-    ApiJson, ApiKeyPath, ApiQuery, Authenticated, Client, ClientPath, ClientSecretPath, DeliveryPath, DomainPath,
-    FactorPath, InvitationPath, MaybeAuthenticated, MemberPath, MySessionPath, OptionalJson, OrgAccess, OrgPath,
-    OrgToken, PlatformAdmin, PlatformBearer, RolePath, SessionPath, UserPath, WebhookPath, path_id,
+    ApiJson, ApiKeyPath, ApiQuery, Authenticated, Client, ClientPath, ClientSecretPath, ConnectionPath, DeliveryPath,
+    DomainPath, FactorPath, InvitationPath, MaybeAuthenticated, MemberPath, MySessionPath, OptionalJson, OrgAccess,
+    OrgPath, OrgToken, PlatformAdmin, PlatformBearer, RolePath, SessionPath, UserPath, WebhookPath, path_id,
 };
 pub use layers::{finish, with_state};

@@ -131,11 +131,22 @@ pub enum AuditAction {
     DomainDeleted,
     /// A verified domain would have enrolled someone, but the organization's seats are taken.
     DomainEnrollmentRefused,
+    /// An identity provider was connected.
+    SsoConnectionCreated,
+    /// A connection's settings or status changed (before and after; never its secret).
+    SsoConnectionUpdated,
+    /// A connection was deleted; the identities it linked with it.
+    SsoConnectionDeleted,
+    /// An admin tested a connection: what the provider sent, and what a sign-in would do.
+    SsoConnectionTested,
+    /// An account was linked to an identity at the organization's provider (an existing
+    /// account with that verified email, or one the sign-in created).
+    UserSsoLinked,
 }
 
 impl AuditAction {
     /// Every action, in the order above.
-    pub const ALL: [AuditAction; 47] = [
+    pub const ALL: [AuditAction; 52] = [
         AuditAction::OrgCreated,
         AuditAction::OrgUpdated,
         AuditAction::OrgMfaPolicyChanged,
@@ -183,6 +194,11 @@ impl AuditAction {
         AuditAction::DomainVerificationFailed,
         AuditAction::DomainDeleted,
         AuditAction::DomainEnrollmentRefused,
+        AuditAction::SsoConnectionCreated,
+        AuditAction::SsoConnectionUpdated,
+        AuditAction::SsoConnectionDeleted,
+        AuditAction::SsoConnectionTested,
+        AuditAction::UserSsoLinked,
     ];
 
     /// The `action` column's value, e.g. `member.roles_changed`.
@@ -235,6 +251,11 @@ impl AuditAction {
             AuditAction::DomainVerificationFailed => "domain.verification_failed",
             AuditAction::DomainDeleted => "domain.deleted",
             AuditAction::DomainEnrollmentRefused => "domain.enrollment_refused",
+            AuditAction::SsoConnectionCreated => "sso_connection.created",
+            AuditAction::SsoConnectionUpdated => "sso_connection.updated",
+            AuditAction::SsoConnectionDeleted => "sso_connection.deleted",
+            AuditAction::SsoConnectionTested => "sso_connection.tested",
+            AuditAction::UserSsoLinked => "user.sso_linked",
         }
     }
 
@@ -264,7 +285,8 @@ impl AuditAction {
             AuditAction::DomainVerificationFailed => "organization_domain.verification_failed",
             AuditAction::DomainDeleted => "organization_domain.deleted",
             AuditAction::DomainEnrollmentRefused => "organization_domain.enrollment_refused",
-            // Roles, API keys, invitations, sessions, users and webhook endpoints: as audited.
+            // Roles, API keys, invitations, sessions, users, webhook endpoints and SSO
+            // connections: as audited.
             action => action.name(),
         }
     }
@@ -314,6 +336,11 @@ impl AuditAction {
             | AuditAction::DomainVerificationFailed
             | AuditAction::DomainDeleted
             | AuditAction::DomainEnrollmentRefused => "domain",
+            AuditAction::SsoConnectionCreated
+            | AuditAction::SsoConnectionUpdated
+            | AuditAction::SsoConnectionDeleted
+            | AuditAction::SsoConnectionTested => "sso_connection",
+            AuditAction::UserSsoLinked => "user",
         }
     }
 }

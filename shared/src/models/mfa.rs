@@ -37,6 +37,9 @@ crate::models::text_enum::text_enum! {
         Login = "login",
         /// Accept an invitation (the hosted page's "sign in and join").
         Invitation = "invitation",
+        /// Finish a sign-in at an organization's identity provider with the account's own
+        /// factor (the hosted sign-in's code step).
+        SsoLogin = "sso_login",
     }
 }
 

@@ -18,6 +18,7 @@ pub mod permission;
 pub mod redirect_uris;
 pub mod reply;
 pub mod session;
+pub mod sso;
 pub mod user;
 pub mod webhook;
 
@@ -37,5 +38,6 @@ pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
 pub use reply::{Message, SessionsRevoked};
 pub use session::{ClientInfo, Session, SessionMethod, TokenPair};
+pub use sso::{ConnectionStatus, ConnectionTest, ProviderMetadata, SsoConnection, TestReport};
 pub use user::{PendingEmailChange, User, UserCredentials, UserStatus};
 pub use webhook::{CreatedWebhookEndpoint, RotatedWebhookSecret, WebhookDelivery, WebhookEndpoint};

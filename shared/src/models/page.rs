@@ -89,6 +89,11 @@ impl<T> Page<T> {
     pub fn all(items: Vec<T>) -> Page<T> {
         Page { items, next_cursor: None }
     }
+
+    /// The same page with each row shown another way.
+    pub fn map<U>(self, show: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(show).collect(), next_cursor: self.next_cursor }
+    }
 }
 
 fn encode(parts: &[String]) -> String {

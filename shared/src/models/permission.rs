@@ -37,11 +37,13 @@ pub enum Permission {
     WebhooksManage,
     /// Claim, verify and delete the organization's email domains and set what they do.
     DomainsManage,
+    /// Connect, change, test and delete the organization's identity providers (single sign-on).
+    SsoManage,
 }
 
 impl Permission {
     /// Every permission, in catalog order.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::OrgRead,
         Permission::OrgUpdate,
         Permission::OrgDelete,
@@ -58,6 +60,7 @@ impl Permission {
         Permission::EventsRead,
         Permission::WebhooksManage,
         Permission::DomainsManage,
+        Permission::SsoManage,
     ];
 
     /// The wire and database spelling, e.g. `members:read`.
@@ -79,6 +82,7 @@ impl Permission {
             Permission::EventsRead => "events:read",
             Permission::WebhooksManage => "webhooks:manage",
             Permission::DomainsManage => "domains:manage",
+            Permission::SsoManage => "sso:manage",
         }
     }
 
@@ -103,6 +107,7 @@ impl Permission {
             Permission::DomainsManage => {
                 "Claim, verify and delete the organization's email domains and set what they do"
             }
+            Permission::SsoManage => "Connect, change, test and delete the organization's identity providers (SSO)",
         }
     }
 

@@ -98,8 +98,6 @@ impl Page {
         self
     }
 
-    /// For a page `levels` folders below `/pages/` (its links are relative, so that they work
-    /// under an API Gateway stage or base path).
     /// Shows an organization's logo above the heading (its image URL is admitted by the CSP).
     pub fn org_logo(mut self, name: &str, url: Option<&str>) -> Page {
         self.org_logo = url.map(|u| Box::new((name.to_owned(), u.to_owned())));
@@ -112,6 +110,8 @@ impl Page {
         self
     }
 
+    /// For a page `levels` folders below `/pages/` (its links are relative, so that they work
+    /// under an API Gateway stage or base path).
     pub fn below(mut self, levels: usize) -> Page {
         self.depth = u8::try_from(levels).unwrap_or(u8::MAX);
         self

@@ -13,8 +13,9 @@ fn asked_by(app: &str) -> Markup {
     html! { p.lead { "to continue to " strong { (app) } } }
 }
 
-/// Email and password; links to "forgot password" and, where the application allows it,
-/// sign-up.
+/// The first step: the email alone (an address at a domain whose organization signs in
+/// through its own identity provider goes there next; everyone else gets the password step).
+/// Links to "forgot password" and, where the application allows it, sign-up.
 pub fn sign_in(
     app: &str,
     org: Option<&str>,
@@ -31,10 +32,7 @@ pub fn sign_in(
             (hidden(link))
             label for="email" { "Email" }
             input #email type="email" name="email" value=(email) required maxlength="254" autocomplete="username" autofocus;
-            label for="password" { "Password" }
-            input #password type="password" name="password" required maxlength=(PASSWORD_MAX_CHARS)
-                autocomplete="current-password";
-            button type="submit" { "Sign in" }
+            button type="submit" { "Continue" }
         }
         p { a href="forgot-password" { "Forgot your password?" } }
         @if sign_up {
@@ -43,12 +41,54 @@ pub fn sign_in(
     }
 }
 
+/// The password step, for an address no identity provider signs in.
+pub fn password(app: &str, org: Option<&str>, link: Link<'_>, email: &str, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Sign in" @if let Some(org) = org { " to " (org) } }
+        (asked_by(app))
+        (errors(refused))
+        form method="post" action="sign-in" {
+            (hidden(link))
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(email) required maxlength="254" autocomplete="username" readonly;
+            label for="password" { "Password" }
+            input #password type="password" name="password" required maxlength=(PASSWORD_MAX_CHARS)
+                autocomplete="current-password" autofocus;
+            button type="submit" { "Sign in" }
+        }
+        p { a href={ "sign-in?request=" (link.token) } { "Use another email" } }
+        p { a href="forgot-password" { "Forgot your password?" } }
+    }
+}
+
+/// What an admin's test of an SSO connection found: the provider's claims, and what a sign-in
+/// would do with them. Nothing was changed.
+pub fn sso_tested(report: &crate::models::TestReport) -> Markup {
+    let shown = |v: Option<&str>| v.map(str::to_owned).unwrap_or_else(|| "(not sent)".into());
+    html! {
+        h1 { "Connection test: " (report.connection) }
+        @if report.would_sign_in {
+            div.notice.good role="status" { p { "The provider signed you in and its answer verified. " (report.outcome) } }
+        } @else {
+            div.notice.bad role="alert" { p { "The provider signed you in and its answer verified, but a sign-in would stop here: " (report.outcome) } }
+        }
+        dl {
+            dt { "Subject (sub)" } dd { code { (report.subject) } }
+            dt { "Email" } dd { (shown(report.email.as_deref())) }
+            dt { "email_verified" } dd { (shown(report.email_verified.map(|v| if v { "true" } else { "false" }))) }
+            dt { "Name" } dd { (shown(report.name.as_deref())) }
+            dt { "amr" } dd { (report.amr.as_ref().map(|a| a.join(" ")).unwrap_or_else(|| "(not sent)".into())) }
+        }
+        p { "Nothing was changed: no account, link, membership or session was made. You can close this page." }
+    }
+}
+
 /// The second step for an account with an authenticator.
 pub fn code(app: &str, link: Link<'_>, mfa_token: &str, refused: &[FieldError]) -> Markup {
     html! {
         h1 { "Enter your code" }
         (asked_by(app))
-        p { "Your password was right. This account also signs in with an authenticator app." }
+        p { "One more step: this account also signs in with an authenticator app." }
         (errors(refused))
         form method="post" action="sign-in-code" {
             (hidden(link))

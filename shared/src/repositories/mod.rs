@@ -77,6 +77,7 @@ pub mod refresh_tokens;
 pub mod revoked_tokens;
 pub mod roles;
 pub mod sessions;
+pub mod sso;
 pub mod users;
 pub mod webhook_deliveries;
 pub mod webhooks;

@@ -85,8 +85,9 @@ const FIND_REQUEST: &str = "SELECT id, client_id, redirect_uri, scopes, state, n
 const TAKE_REQUEST: &str = "DELETE FROM authorization_requests WHERE id = $1 AND expires_at > now() RETURNING id";
 const PRUNE: &str = "WITH r AS (DELETE FROM authorization_requests WHERE expires_at < now() RETURNING 1),
           c AS (DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day' RETURNING 1),
-          b AS (DELETE FROM browser_sessions WHERE expires_at < now() - interval '1 day' RETURNING 1)
-     SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM c) + (SELECT count(*) FROM b)";
+          b AS (DELETE FROM browser_sessions WHERE expires_at < now() - interval '1 day' RETURNING 1),
+          s AS (DELETE FROM sso_sign_ins WHERE expires_at < now() RETURNING 1)
+     SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM c) + (SELECT count(*) FROM b) + (SELECT count(*) FROM s)";
 
 /// Stores a checked request for `ttl`.
 pub async fn insert_request(db: &impl GenericClient, r: &AuthRequest, ttl: Duration) -> Result<AuthRequest, DbError> {
@@ -117,7 +118,8 @@ pub async fn take_request(db: &impl GenericClient, id: Uuid) -> Result<bool, DbE
     Ok(cached::query_opt(db, TAKE_REQUEST, &[&id]).await?.is_some())
 }
 
-/// Forgets expired requests, and codes and browser sessions a day past their expiry.
+/// Forgets expired requests and SSO sign-ins, and codes and browser sessions a day past their
+/// expiry.
 pub async fn prune(db: &impl GenericClient) -> Result<u64, DbError> {
     let n: i64 = cached::value(db, PRUNE, &[]).await?;
     Ok(u64::try_from(n).unwrap_or_default())

@@ -79,8 +79,9 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     /// Display name.
     pub name: &'a str,
-    /// argon2id PHC string.
-    pub password_hash: &'a str,
+    /// argon2id PHC string; none for an account that signs in only through its
+    /// organization's identity provider.
+    pub password_hash: Option<&'a str>,
     /// Set when the address was proven by other means (an accepted invitation).
     pub email_verified: bool,
 }

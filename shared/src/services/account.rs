@@ -72,7 +72,7 @@ pub async fn register(state: &AppState, req: Registration, client_info: ClientIn
         id: Uuid::now_v7(),
         email: email.as_str(),
         name: name.as_str(),
-        password_hash: &hash,
+        password_hash: Some(&hash),
         email_verified: false,
     };
     let mail = match users::insert_if_new(&tx, &new).await? {

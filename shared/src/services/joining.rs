@@ -75,7 +75,10 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
     let joiner = match by {
         Accepting::Member(caller) => Joiner::Member(caller),
         Accepting::SignUp { name, password, sign_in } => {
-            acceptable_by_sign_up(&pending_preview(state, &hash).await?)?;
+            let preview = pending_preview(state, &hash).await?;
+            acceptable_by_sign_up(&preview)?;
+            // A password account is not made where the organization's provider must sign in.
+            crate::services::sso::routing::refuse_password_if_required(state, &preview.email).await?;
             Joiner::SignUp { name, hash: state.passwords().hash(password.secret()).await?, sign_in }
         }
     };
@@ -185,7 +188,7 @@ async fn join_as(state: &AppState, hash: &[u8], joiner: Joiner, client_info: Cli
                 id: Uuid::now_v7(),
                 email: &preview.email,
                 name: name.as_str(),
-                password_hash: &hash,
+                password_hash: Some(&hash),
                 email_verified: true,
             };
             let proof = sign_in::create_account(&tx, &new).await?;

@@ -31,6 +31,7 @@ pub mod second_factor;
 pub mod session_admin;
 pub mod sessions;
 pub mod sign_in;
+pub mod sso;
 pub mod users;
 #[cfg(feature = "sender")]
 pub mod webhook_delivery;

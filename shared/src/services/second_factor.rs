@@ -178,12 +178,18 @@ pub struct Redeemed {
     org_id: Option<Uuid>,
     proven: Proven,
     security_stamp: Uuid,
+    purpose: ChallengePurpose,
 }
 
 impl Redeemed {
     /// The org an org-scoped token was asked for.
     pub fn org_id(&self) -> Option<Uuid> {
         self.org_id
+    }
+
+    /// What the challenge was for (a password's sign-in, or a provider's).
+    pub fn purpose(&self) -> ChallengePurpose {
+        self.purpose
     }
 
     /// The active user who signed in, the stamp their password was checked under (and still
@@ -197,12 +203,23 @@ impl Redeemed {
 /// before its code is checked: a token takes at most `MFA_TOKEN_MAX_ATTEMPTS` codes, however
 /// many arrive at once, and the account's code lockout counts them too.
 pub async fn redeem(state: &AppState, token: &Opaque, proof: &Proof, purpose: ChallengePurpose) -> AppResult<Redeemed> {
+    redeem_any(state, token, proof, &[purpose]).await
+}
+
+/// [`redeem`] for a challenge made for any of `purposes` (the hosted sign-in's code step takes
+/// a password's and a provider's).
+pub async fn redeem_any(
+    state: &AppState,
+    token: &Opaque,
+    proof: &Proof,
+    purposes: &[ChallengePurpose],
+) -> AppResult<Redeemed> {
     let max = state.config().mfa.token_max_attempts;
     let challenge = {
         let client = db::client(state.pool()).await?;
         mfa::reserve_attempt(&client, &token.hash(), max).await?
     };
-    let challenge = challenge.filter(|c| c.purpose == purpose).ok_or_else(invalid_mfa_token)?;
+    let challenge = challenge.filter(|c| purposes.contains(&c.purpose)).ok_or_else(invalid_mfa_token)?;
     let proven = check(state, challenge.user_id, proof).await?.map_err(|WrongProof| wrong_code())?;
     let client = db::client(state.pool()).await?;
     if !mfa::spend_challenge(&client, challenge.id).await? {
@@ -210,5 +227,11 @@ pub async fn redeem(state: &AppState, token: &Opaque, proof: &Proof, purpose: Ch
     }
     let user = users::find(&client, challenge.user_id).await?.filter(|u| u.status == UserStatus::Active);
     let user = user.ok_or_else(|| AppError::Forbidden("This account is disabled.".into()))?;
-    Ok(Redeemed { user, org_id: challenge.org_id, proven, security_stamp: challenge.security_stamp })
+    Ok(Redeemed {
+        user,
+        org_id: challenge.org_id,
+        proven,
+        security_stamp: challenge.security_stamp,
+        purpose: challenge.purpose,
+    })
 }

@@ -30,9 +30,17 @@ pub const PASSWORD_ONLY: &[&str] = &["pwd"];
 /// RFC 8176 amr of a password and a one-time code (TOTP or recovery code).
 pub const PASSWORD_AND_CODE: &[&str] = &["pwd", "otp"];
 
-/// True when `amr` includes a second factor.
+/// amr of a sign-in at an organization's identity provider.
+pub const SSO_ONLY: &[&str] = &["sso"];
+/// amr of a sign-in at a provider the connection says enforces MFA (RFC 8176 `mfa`).
+pub const SSO_AND_PROVIDER_MFA: &[&str] = &["sso", "mfa"];
+/// amr of a sign-in at a provider, then the account's own one-time code.
+pub const SSO_AND_CODE: &[&str] = &["sso", "otp"];
+
+/// True when `amr` includes a second factor: our own code, or a provider's MFA that its
+/// connection vouches for.
 pub fn proved_second_factor(amr: &[impl AsRef<str>]) -> bool {
-    amr.iter().any(|m| m.as_ref() == "otp")
+    amr.iter().any(|m| matches!(m.as_ref(), "otp" | "mfa"))
 }
 
 /// A session opened in a transaction that has yet to commit.

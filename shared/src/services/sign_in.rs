@@ -17,7 +17,9 @@ use crate::services::account;
 use crate::services::ip_limits::{self, Guarded};
 use crate::services::lockouts;
 use crate::services::second_factor::{self, Proof, Redeemed};
-use crate::services::sessions::{self, Checked, OpenSession, PASSWORD_AND_CODE, PASSWORD_ONLY};
+use crate::services::sessions::{
+    self, Checked, OpenSession, PASSWORD_AND_CODE, PASSWORD_ONLY, SSO_AND_CODE, SSO_AND_PROVIDER_MFA, SSO_ONLY,
+};
 use crate::state::AppState;
 
 /// Checked sign-in credentials.
@@ -63,14 +65,35 @@ impl SignInProof {
     /// proof, and lives only while the account is active and keeps the stamp it was opened
     /// under, so it proves what that proof did. `amr` is what it recorded.
     pub(crate) fn from_browser_session(user: User, security_stamp: Uuid, amr: &[String]) -> SignInProof {
-        let amr = if sessions::proved_second_factor(amr) { PASSWORD_AND_CODE } else { PASSWORD_ONLY };
+        let has = |m: &str| amr.iter().any(|a| a == m);
+        let amr = match (has("sso"), has("otp"), has("mfa")) {
+            (true, true, _) => SSO_AND_CODE,
+            (true, false, true) => SSO_AND_PROVIDER_MFA,
+            (true, false, false) => SSO_ONLY,
+            (false, true, _) => PASSWORD_AND_CODE,
+            (false, false, _) => PASSWORD_ONLY,
+        };
         SignInProof { user, security_stamp, amr }
     }
 
-    /// The proof of a sign-in whose code was right, after its password.
+    /// The proof of a sign-in whose code was right, after its password or its provider.
     pub fn from_code(redeemed: Redeemed) -> (SignInProof, second_factor::Proven) {
+        let amr = match redeemed.purpose() {
+            ChallengePurpose::SsoLogin => SSO_AND_CODE,
+            ChallengePurpose::Login | ChallengePurpose::Invitation => PASSWORD_AND_CODE,
+        };
         let (user, security_stamp, proven) = redeemed.into_parts();
-        (SignInProof { user, security_stamp, amr: PASSWORD_AND_CODE }, proven)
+        (SignInProof { user, security_stamp, amr }, proven)
+    }
+
+    /// The proof of a sign-in at an organization's identity provider, whose ID token was
+    /// verified and whose identity is linked to `user` (read under `security_stamp` in the
+    /// transaction that linked it), for an account without a second factor of its own.
+    /// `provider_mfa`: the connection vouches that its provider enforces MFA.
+    #[cfg(feature = "egress")]
+    pub(crate) fn from_identity_provider(user: User, security_stamp: Uuid, provider_mfa: bool) -> SignInProof {
+        let amr = if provider_mfa { SSO_AND_PROVIDER_MFA } else { SSO_ONLY };
+        SignInProof { user, security_stamp, amr }
     }
 }
 
@@ -248,10 +271,13 @@ async fn open_with(
     Ok(OpenSession::inserted(session_id, refresh_token, proof.amr))
 }
 
-/// The active account of `email` if `password` is its password: the lockout is checked
-/// first, an unknown email costs the same hash as a wrong password and gets the same 401, a
-/// failure is counted and a success clears the count. Opens no session.
+/// The active account of `email` if `password` is its password: a domain whose connection
+/// requires single sign-on is refused first, then the lockout is checked, an unknown email
+/// costs the same hash as a wrong password and gets the same 401, a failure is counted and a
+/// success clears the count. Opens no session.
 pub async fn check_password(state: &AppState, email: &str, password: &Password) -> AppResult<PasswordChecked> {
+    // Before anything about the account is read: the answer depends on the domain alone.
+    crate::services::sso::routing::refuse_password_if_required(state, email).await?;
     let credentials = {
         let client = db::client(state.pool()).await?;
         lockouts::reserve_attempt(

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::auth::sealed::Sealer;
 use crate::config::WebhookConfig;
 use crate::db::{self, DbError, Pool};
+use crate::egress::target;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates::Mail;
 use crate::models::{AuditAction, NewAuditEntry};
@@ -26,7 +27,7 @@ use crate::services::outbox;
 use crate::services::webhooks::secret_context;
 use crate::state::AppState;
 use crate::webhooks::client::{Attempt, Sender};
-use crate::webhooks::{signature, target};
+use crate::webhooks::signature;
 
 /// Waits after each failed attempt, as Svix retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
 /// (each within ±10% jitter). After the last, the delivery has failed.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::sealed::Sealer;
 use crate::db;
+use crate::egress::target::Target;
 use crate::error::{AppError, AppResult};
 use crate::models::{
     AuditAction, CreatedWebhookEndpoint, Page, PageRequest, Permission, RotatedWebhookSecret, WebhookDelivery,
@@ -19,7 +20,6 @@ use crate::services::quotas;
 use crate::state::AppState;
 use crate::webhooks::handoff;
 use crate::webhooks::signature;
-use crate::webhooks::target::Target;
 
 /// Most endpoints of one organization.
 pub const MAX_PER_ORG: u32 = 10;

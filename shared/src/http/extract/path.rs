@@ -88,6 +88,10 @@ uuid_path!(
     DomainPath, "domain_id", "domain"
 );
 uuid_path!(
+    /// The `{connection_id}` of one of an organization's SSO connections.
+    ConnectionPath, "connection_id", "SSO connection"
+);
+uuid_path!(
     /// The `{delivery_id}` of one of a webhook endpoint's deliveries.
     DeliveryPath, "delivery_id", "delivery"
 );

@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::models::ClientInfo;
 use crate::repositories::provider::{self as rows, App, AuthRequest, BrowserSession, Code, NewBrowserSession};
+use crate::repositories::sso::{self, ConnectionRow};
 use crate::repositories::{memberships, organizations};
 use crate::services::sessions::proved_second_factor;
 use crate::services::sign_in::SignInProof;
@@ -100,6 +101,13 @@ pub enum Next {
         app: App,
         /// (id, name) of each organization the user belongs to.
         orgs: Vec<(Uuid, String)>,
+    },
+    /// The organization the request names signs in at its own identity provider.
+    SingleSignOn {
+        /// The request.
+        request: AuthRequest,
+        /// The organization's active connection.
+        connection: Box<ConnectionRow>,
     },
     /// Back to the application (a code, or an error) at this URL.
     Redirect(String),
@@ -219,7 +227,7 @@ pub async fn authorize(state: &AppState, params: &AuthorizeParams, browser_token
     if none {
         // Nothing may be shown: what would need the user is an error instead.
         return Ok(match next {
-            Next::SignIn { request, .. } => {
+            Next::SignIn { request, .. } | Next::SingleSignOn { request, .. } => {
                 Next::Redirect(error_for(&request, "login_required", "no one is signed in", &issuer))
             }
             Next::Pick { request, .. } => Next::Redirect(error_for(
@@ -271,9 +279,16 @@ async fn decide(
         None => None,
     };
     let Some(session) = session.filter(|s| counts_for(s, &request)) else {
-        // The organization the request names shows on the form (an unknown one shows nothing:
-        // it is refused once someone has signed in, without telling strangers it exists).
-        let org = match request.organization.as_deref().and_then(|o| o.parse::<Uuid>().ok()) {
+        // The organization the request names goes straight to its identity provider when it
+        // has an active connection, or shows on the form (an unknown one shows nothing: it is
+        // refused once someone has signed in, without telling strangers it exists).
+        let named = request.organization.as_deref().and_then(|o| o.parse::<Uuid>().ok());
+        if let Some(id) = named
+            && let Some(connection) = sso::active_for_org(&db, id).await?
+        {
+            return Ok(Next::SingleSignOn { request, connection: Box::new(connection) });
+        }
+        let org = match named {
             Some(id) => organizations::find(&db, id).await?.map(|o| (o.name, o.logo_url)),
             None => None,
         };

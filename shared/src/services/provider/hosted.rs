@@ -41,10 +41,13 @@ pub async fn with_password(
     }
 }
 
-/// The code step: the same checks as POST /auth/mfa/verify.
+/// The code step: the same checks as POST /auth/mfa/verify, after a password or an identity
+/// provider.
 pub async fn with_code(state: &AppState, token: &Opaque, proof: &Proof, client: &ClientInfo) -> AppResult<String> {
     ip_limits::check(state, Guarded::Login, client.ip).await?;
-    let redeemed = second_factor::redeem(state, token, proof, ChallengePurpose::Login).await?;
+    // A password's sign-in or a provider's: the proof says which (its amr).
+    let purposes = [ChallengePurpose::Login, ChallengePurpose::SsoLogin];
+    let redeemed = second_factor::redeem_any(state, token, proof, &purposes).await?;
     let (proof, _) = SignInProof::from_code(redeemed);
     open_browser_session(state, &proof, client).await
 }

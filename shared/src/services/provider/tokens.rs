@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::super::oauth::client_auth::{ClientAuth, Endpoint, authenticate};
 use super::super::oauth::{OAuthError, OAuthErrorCode, TokenError};
 use crate::auth::jwt::IdClaims;
+use crate::auth::pkce;
 use crate::auth::tokens::{self, Opaque};
 use crate::db;
 use crate::error::{AppError, AppResult};
@@ -216,8 +215,7 @@ pub async fn revoke(state: &AppState, auth: &ClientAuth, token: &str) -> Result<
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let shaped = (43..=128).contains(&verifier.len())
         && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-    shaped && verify_slices_are_equal(URL_SAFE_NO_PAD.encode(digest).as_bytes(), challenge.as_bytes()).is_ok()
+    shaped && verify_slices_are_equal(pkce::challenge(verifier).as_bytes(), challenge.as_bytes()).is_ok()
 }
 
 /// An organization-scoped sign-in's claims: id, name, roles, permissions.

@@ -1,4 +1,5 @@
-//! Where a webhook may connect: its name is resolved once per send, every address that is not
+//! Where an outbound request (a webhook, an identity provider's discovery, keys or token
+//! endpoint) may connect: its name is resolved once per request, every address that is not
 //! globally routable is dropped, and the send dials exactly the addresses that remain, so a
 //! name that rebinds between check and connect reaches nothing new.
 

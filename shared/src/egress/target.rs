@@ -1,8 +1,9 @@
-//! Which URLs a webhook may be sent to: `https` and a DNS name, never an address written out,
-//! `localhost`, an internal name or user info. A local deployment may also admit `http` and
-//! loopback receivers. Where the name points is checked at every send (see `resolver`).
+//! Which URLs an outbound request may go to (a webhook receiver, an identity provider):
+//! `https` and a DNS name, never an address written out, `localhost`, an internal name or user
+//! info. A local deployment may also admit `http` and loopback hosts. Where the name points is
+//! checked at every request (see `resolver`).
 
-/// A receiver's URL, checked.
+/// A URL an outbound request may go to, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
     /// The URL as it is stored and requested.

@@ -59,13 +59,20 @@ impl OidcProvider {
             .spawn()
             .expect("node runs oidc-provider");
         let stdout = child.stdout.take().expect("its output");
-        let issuer = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            lines.find_map(|l| l.ok()?.strip_prefix("READY ").map(str::to_owned))
-        })
-        .await
-        .expect("reading its output")
-        .expect("oidc-provider printed READY");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Read to the end: a provider whose output pipe closed would die at its next line.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let (Some(issuer), Some(tx)) = (line.strip_prefix("READY "), tx.take()) {
+                    let _ = tx.send(issuer.to_owned());
+                }
+            }
+        });
+        let issuer = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(20)))
+            .await
+            .expect("waiting for its output")
+            .expect("oidc-provider printed READY");
         OidcProvider { issuer, child }
     }
 

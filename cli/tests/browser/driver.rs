@@ -113,6 +113,17 @@ impl Browser {
         }
     }
 
+    /// Waits until an element matching `css` is on the page (after a form's submit navigates
+    /// to a page with the same heading).
+    pub async fn wait_for(&self, css: &str) {
+        let started = Instant::now();
+        while self.client.find(Locator::Css(css)).await.is_err() {
+            let at = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            assert!(started.elapsed() < Duration::from_secs(15), "waited for {css} at {at}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Types into the field with this CSS selector.
     pub async fn fill(&self, css: &str, text: &str) {
         self.client

@@ -5,6 +5,7 @@
 mod driver;
 mod flows;
 mod relying_parties;
+mod sso;
 
 use std::net::SocketAddr;
 

@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use crate::driver::Browser;
 use crate::{PASSWORD, unique};
 
-const DESKTOP: (u32, u32) = (900, 1000);
+pub(crate) const DESKTOP: (u32, u32) = (900, 1000);
 const PHONE: (u32, u32) = (390, 844);
 
 /// The provider on a real port, its issuer its own address, signing ID tokens with RS256.
-struct Provider {
-    app: TestApp,
-    issuer: String,
+pub(crate) struct Provider {
+    pub(crate) app: TestApp,
+    pub(crate) issuer: String,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -37,7 +37,7 @@ async fn provider() -> Provider {
     provider_with(&[]).await
 }
 
-async fn provider_with(settings: &[(&str, &str)]) -> Provider {
+pub(crate) async fn provider_with(settings: &[(&str, &str)]) -> Provider {
     use identity_shared::auth::jwk::{SigningAlg, generate};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
@@ -54,8 +54,8 @@ async fn provider_with(settings: &[(&str, &str)]) -> Provider {
 
 /// The application's own pages: where the provider sends the browser back (a heading to wait
 /// for), and a page that tries to frame the sign-in.
-struct Application {
-    base: String,
+pub(crate) struct Application {
+    pub(crate) base: String,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -66,7 +66,7 @@ impl Drop for Application {
 }
 
 impl Application {
-    async fn start(frame: Option<String>) -> Application {
+    pub(crate) async fn start(frame: Option<String>) -> Application {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let back = || async { Html("<!doctype html><html lang=en><title>App</title><h1>Back at the application</h1>") };
@@ -95,7 +95,7 @@ impl Application {
         Application { base, server }
     }
 
-    fn callback(&self) -> String {
+    pub(crate) fn callback(&self) -> String {
         format!("{}/callback", self.base)
     }
 
@@ -105,7 +105,7 @@ impl Application {
 }
 
 /// Registers an application as a platform admin: (client_id, secret or "-").
-async fn register(p: &Provider, body: Value) -> (String, String) {
+pub(crate) async fn register(p: &Provider, body: Value) -> (String, String) {
     let admin = unique("admin");
     let (token, _) = p.app.signed_in(&admin, PASSWORD).await;
     let email = identity_shared::models::Email::parse(&admin).unwrap();
@@ -118,7 +118,7 @@ async fn register(p: &Provider, body: Value) -> (String, String) {
 
 /// A relying party's library: which script, and how it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Library {
+pub(crate) enum Library {
     OpenidClient,
     Oauth4webapi,
     Authlib,
@@ -163,21 +163,21 @@ async fn rp(library: Library, step: &str, args: &[&str], stdin: Value) -> Value 
 }
 
 /// One application's sign-in as its library starts it.
-struct Started {
-    url: String,
-    checks: Value,
+pub(crate) struct Started {
+    pub(crate) url: String,
+    pub(crate) checks: Value,
 }
 
-struct Rp<'a> {
-    library: Library,
-    issuer: &'a str,
-    client_id: &'a str,
-    secret: &'a str,
-    app: &'a Application,
+pub(crate) struct Rp<'a> {
+    pub(crate) library: Library,
+    pub(crate) issuer: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) secret: &'a str,
+    pub(crate) app: &'a Application,
 }
 
 impl Rp<'_> {
-    async fn start(&self, extra: Value) -> Started {
+    pub(crate) async fn start(&self, extra: Value) -> Started {
         let callback = self.app.callback();
         let args = [self.issuer, self.client_id, self.secret, &callback, &extra.to_string()];
         let out = rp(self.library, "start", &args, json!({})).await;
@@ -185,7 +185,7 @@ impl Rp<'_> {
         Started { url, checks: json!({"verifier": out["verifier"], "state": out["state"], "nonce": out["nonce"]}) }
     }
 
-    async fn finish(&self, started: &Started, callback: &str) -> Value {
+    pub(crate) async fn finish(&self, started: &Started, callback: &str) -> Value {
         let mut checks = started.checks.clone();
         checks["callback"] = json!(callback);
         self.finish_with(checks).await
@@ -199,7 +199,7 @@ impl Rp<'_> {
 }
 
 /// Waits until the browser is at a URL starting with `prefix`; that URL.
-async fn wait_for_url(browser: &Browser, prefix: &str) -> String {
+pub(crate) async fn wait_for_url(browser: &Browser, prefix: &str) -> String {
     let started = Instant::now();
     loop {
         let now = browser.client.current_url().await.unwrap().to_string();
@@ -211,11 +211,18 @@ async fn wait_for_url(browser: &Browser, prefix: &str) -> String {
     }
 }
 
-/// Signs in on the hosted form as `email`.
-async fn sign_in(browser: &Browser, email: &str) {
+/// Signs in on the hosted form as `email`: the email step, then the password.
+pub(crate) async fn sign_in(browser: &Browser, email: &str) {
+    continue_as(browser, email).await;
+    browser.wait_for("#password").await;
+    browser.fill("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+}
+
+/// The sign-in's first step: the email, then "Continue".
+pub(crate) async fn continue_as(browser: &Browser, email: &str) {
     browser.wait_for_heading("Sign in").await;
     browser.fill("#email", email).await;
-    browser.fill("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
 }
 
@@ -365,7 +372,7 @@ async fn the_sign_in_refuses_a_form_without_its_csrf_value_and_being_framed() {
     browser.wait_for_heading("Sign in").await;
     let sign_in_url = browser.client.current_url().await.unwrap().to_string();
     browser.run("document.querySelector('input[name=csrf]').remove()").await;
-    sign_in(&browser, &ada).await;
+    continue_as(&browser, &ada).await;
     browser.wait_for_heading("This is not allowed").await;
     // Another site framing the sign-in gets nothing inside the frame.
     let framer = Application::start(Some(sign_in_url)).await;
@@ -455,6 +462,8 @@ async fn oauth4webapi_validates_a_public_single_page_app_strictly_on_a_phone() {
     let overflow = browser.run("return document.documentElement.scrollWidth > window.innerWidth").await;
     assert_eq!(overflow, false, "nothing is wider than the phone's screen");
     // The login hint filled the email in.
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("#password").await;
     browser.fill("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
     let back = wait_for_url(&browser, &application.callback()).await;
@@ -477,7 +486,7 @@ async fn oauth4webapi_validates_a_public_single_page_app_strictly_on_a_phone() {
 }
 
 /// Creates an organization as `token`'s holder; its id.
-async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
+pub(crate) async fn create_org(app: &TestApp, token: &str, name: &str) -> uuid::Uuid {
     let res = app.call(axum::http::Method::POST, "/orgs", Some(json!({"name": name})), Some(token)).await;
     assert_eq!(res.status, 201, "{}", res.json);
     res.json["id"].as_str().unwrap().parse().unwrap()

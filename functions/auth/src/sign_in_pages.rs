@@ -70,8 +70,13 @@ struct StepForm {
     organization: Option<String>,
 }
 
+/// An error in the sign-in, as a page that says to start again from the application.
+pub(crate) fn sign_in_error(err: &AppError) -> Page {
+    Page::error_then(err, identity_shared::pages::views::AFTER_A_SIGN_IN)
+}
+
 fn request_id(raw: Option<&str>) -> Result<Uuid, Page> {
-    raw.and_then(|r| r.parse().ok()).ok_or_else(|| Page::error(&provider::request_gone()))
+    raw.and_then(|r| r.parse().ok()).ok_or_else(|| sign_in_error(&provider::request_gone()))
 }
 
 /// A step's page, its forms bound to the request by the CSRF field, and allowed to lead back
@@ -108,7 +113,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, https: bool, next: Next, 
                         return to_provider(state, https, &request, &connection, Some(hint.as_str()), false).await;
                     }
                     Ok(None) => {}
-                    Err(err) => return Page::error(&err).into_response(),
+                    Err(err) => return sign_in_error(&err).into_response(),
                 }
             }
             let email = request.login_hint.clone().unwrap_or_default();
@@ -135,7 +140,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, https: bool, next: Next, 
             .into_response()
         }
         Next::Redirect(location) => see_other(&location, cookies),
-        Next::Stop(err) => Page::error(&err).into_response(),
+        Next::Stop(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -147,7 +152,7 @@ async fn show(State(state): State<AppState>, Https(https): Https, headers: Heade
     let cookie = session_cookie(&headers);
     match provider::resume(&state, id, cookie.as_deref(), None).await {
         Ok(next) => answer(&state, &headers, https, next, &[]).await,
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -163,7 +168,7 @@ pub(crate) async fn code_page(state: &AppState, headers: &HeaderMap, https: bool
         Ok((request, app)) => step_page(headers, https, request.id, &request.redirect_uri, "Enter your code", |link| {
             views::code(&app.name, link, mfa_token, &[])
         }),
-        Err(err) => Page::error(&err),
+        Err(err) => sign_in_error(&err),
     }
 }
 
@@ -175,7 +180,7 @@ async fn checked(
 ) -> Result<(provider::AuthRequest, provider::App), Page> {
     Csrf::check(headers, &form.token, &form.csrf)?;
     let id = request_id(Some(&form.token))?;
-    provider::pending(state, id).await.map_err(|e| Page::error(&e))
+    provider::pending(state, id).await.map_err(|e| sign_in_error(&e))
 }
 
 /// Signed in: the cookie, and back to `sign-in`, which decides what follows (relative: every
@@ -221,7 +226,7 @@ async fn password(
         return match routed(&state, email.as_str()).await {
             Ok(Some(connection)) => to_provider(&state, https, &request, &connection, Some(email.as_str()), true).await,
             Ok(None) => again(vec![], StatusCode::OK),
-            Err(err) => Page::error(&err).into_response(),
+            Err(err) => sign_in_error(&err).into_response(),
         };
     };
     let password = match Password::parse(typed_password) {
@@ -237,7 +242,7 @@ async fn password(
             .into_response()
         }
         Err(AppError::Unauthorized(detail)) => again(vec![FieldError::new("", detail)], StatusCode::UNAUTHORIZED),
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -266,14 +271,14 @@ async fn code(
         return again(vec![FieldError::new("code", why)], StatusCode::UNPROCESSABLE_ENTITY);
     };
     let Some(token) = Opaque::parse(mfa_token.clone().into()) else {
-        return Page::error(&identity_shared::services::second_factor::invalid_mfa_token()).into_response();
+        return sign_in_error(&identity_shared::services::second_factor::invalid_mfa_token()).into_response();
     };
     match provider::with_code(&state, &token, &proof, &client).await {
         Ok(session) => signed_in(request.id, &session, https),
         Err(err) if err.to_string() == identity_shared::services::second_factor::wrong_code().to_string() => {
             again(vec![FieldError::new("code", err.public_detail())], StatusCode::UNAUTHORIZED)
         }
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -288,12 +293,12 @@ async fn organization(
         Err(page) => return page.into_response(),
     };
     let Some(chosen) = form.organization.as_deref().and_then(|o| o.parse::<Uuid>().ok()) else {
-        return Page::error(&AppError::BadRequest("Choose one of your organizations.".into())).into_response();
+        return sign_in_error(&AppError::BadRequest("Choose one of your organizations.".into())).into_response();
     };
     let cookie = session_cookie(&headers);
     match provider::resume(&state, request.id, cookie.as_deref(), Some(chosen)).await {
         Ok(next) => answer(&state, &headers, https, next, &[]).await,
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -316,9 +321,9 @@ async fn show_sign_up(
             .into_response()
         }
         Ok(_) => {
-            Page::error(&AppError::NotFound("This application does not offer sign-up here.".into())).into_response()
+            sign_in_error(&AppError::NotFound("This application does not offer sign-up here.".into())).into_response()
         }
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }
 
@@ -334,7 +339,7 @@ async fn sign_up(
         Err(page) => return page.into_response(),
     };
     if !app.allow_sign_up {
-        return Page::error(&AppError::NotFound("This application does not offer sign-up here.".into()))
+        return sign_in_error(&AppError::NotFound("This application does not offer sign-up here.".into()))
             .into_response();
     }
     let (email, name) = (form.email.clone().unwrap_or_default(), form.name.clone().unwrap_or_default());
@@ -357,6 +362,6 @@ async fn sign_up(
             .status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response()
         }
-        Err(err) => Page::error(&err).into_response(),
+        Err(err) => sign_in_error(&err).into_response(),
     }
 }

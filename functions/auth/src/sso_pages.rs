@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use identity_shared::http::{AppState, Client};
 use identity_shared::pages::form::{Https, method_not_allowed};
-use identity_shared::pages::views::problem;
+use identity_shared::pages::views::{AFTER_A_SIGN_IN, problem};
 use identity_shared::pages::{Page, sign_in as views};
 use identity_shared::repositories::sso::ConnectionRow;
 use identity_shared::services::provider::AuthRequest;
@@ -17,7 +17,7 @@ use identity_shared::services::sso::sign_in::{self as sso, BINDING_COOKIE, Callb
 use maud::html;
 
 use crate::provider::{see_other, set_session_cookie};
-use crate::sign_in_pages::code_page;
+use crate::sign_in_pages::{code_page, sign_in_error};
 
 /// The provider's redirect back.
 pub fn routes() -> Router<AppState> {
@@ -66,7 +66,7 @@ pub(crate) async fn to_provider(
     let purpose = Purpose::SignIn { request_id: request.id };
     let begun = match sso::begin(state, connection, purpose, login_hint).await {
         Ok(begun) => begun,
-        Err(err) => return Page::error(&err).into_response(),
+        Err(err) => return sign_in_error(&err).into_response(),
     };
     let cookie = set_binding_cookie(begun.binding.as_deref(), https);
     if !after_form {
@@ -119,11 +119,11 @@ async fn callback(
         Ok(Finished::Tested(report)) => Page::new("Connection test", views::sso_tested(&report)).into_response(),
         Ok(Finished::ProviderDown(why)) => {
             let title = "Your identity provider cannot be reached";
-            Page::new(title, problem(title, &why))
+            Page::new(title, problem(title, &why, AFTER_A_SIGN_IN))
                 .status(StatusCode::SERVICE_UNAVAILABLE)
                 .cookie(Some(clear))
                 .into_response()
         }
-        Err(err) => Page::error(&err).cookie(Some(clear)).into_response(),
+        Err(err) => sign_in_error(&err).cookie(Some(clear)).into_response(),
     }
 }

@@ -132,6 +132,11 @@ impl Page {
 
     /// The error as a page of its own status: what went wrong and what to do, never internals.
     pub fn error(err: &AppError) -> Page {
+        Page::error_then(err, views::AFTER_A_LINK)
+    }
+
+    /// The error as a page, saying `next` (what to do now) after it.
+    pub fn error_then(err: &AppError, next: &str) -> Page {
         let status = err.status();
         let title = match status {
             StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => "This link is not valid",
@@ -153,7 +158,7 @@ impl Page {
                 .join(" "),
             other => other.public_detail(),
         };
-        let mut page = Page::new(title, views::problem(title, &detail)).status(status);
+        let mut page = Page::new(title, views::problem(title, &detail, next)).status(status);
         page.retry_after = err.retry_after_secs().map(|s| u32::try_from(s).unwrap_or(u32::MAX));
         page
     }

@@ -291,12 +291,17 @@ pub fn done(title: &str, lines: &[String], next: Option<&str>) -> Markup {
     }
 }
 
-/// A page for an error: what went wrong and what to do now.
-pub fn problem(title: &str, detail: &str) -> Markup {
+/// What to do after an error on a page a mailed link opened.
+pub const AFTER_A_LINK: &str = "Open the link from your email again, or ask for a new one.";
+/// What to do after an error in an application's sign-in.
+pub const AFTER_A_SIGN_IN: &str = "Go back to the application you came from and sign in again.";
+
+/// A page for an error: what went wrong and what to do now (`next`).
+pub fn problem(title: &str, detail: &str, next: &str) -> Markup {
     html! {
         h1 { (title) }
         p.notice.bad role="alert" { (detail) }
-        p { "Open the link from your email again, or ask for a new one." }
+        p { (next) }
     }
 }
 
@@ -306,7 +311,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        let page = problem("<b>", "<script>alert(1)</script>").into_string();
+        let page = problem("<b>", "<script>alert(1)</script>", AFTER_A_LINK).into_string();
         assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"), "{page}");
     }
 }

@@ -25,6 +25,10 @@ enum Command {
         /// endpoints name hosts nobody should be sent to).
         #[arg(long, env = "WEBHOOK_SENDER_OFF")]
         without_webhook_sender: bool,
+        /// Resolve only `localhost` and written-out addresses for outbound requests (identity
+        /// providers' discovery): a server under generated input looks up no real names.
+        #[arg(long, env = "OUTBOUND_LOOPBACK_ONLY")]
+        outbound_loopback_only: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -126,7 +130,9 @@ enum MfaCommand {
 async fn main() -> anyhow::Result<()> {
     identity_shared::telemetry::init();
     match Cli::parse().command {
-        Command::Serve { port, without_webhook_sender } => serve(port, !without_webhook_sender).await,
+        Command::Serve { port, without_webhook_sender, outbound_loopback_only } => {
+            serve(port, !without_webhook_sender, outbound_loopback_only).await
+        }
         Command::Migrate => {
             let applied = migrate(&Config::load().await?).await?;
             println!("applied {} migration(s){}", applied.len(), list(&applied));
@@ -255,7 +261,7 @@ fn list(names: &[String]) -> String {
     if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
 }
 
-async fn serve(port: u16, webhook_sender: bool) -> anyhow::Result<()> {
+async fn serve(port: u16, webhook_sender: bool, loopback_only: bool) -> anyhow::Result<()> {
     let mut config = Config::load().await?;
     if std::env::var_os("JWT_ISSUER").is_none() {
         // The issuer is this server's own address, where its discovery document is.
@@ -269,7 +275,11 @@ async fn serve(port: u16, webhook_sender: bool) -> anyhow::Result<()> {
     if !applied.is_empty() {
         tracing::info!(migrations = %applied.join(", "), "database migrated");
     }
-    let state = AppState::new(config)?;
+    let state = if loopback_only {
+        AppState::with_resolver(config, std::sync::Arc::new(identity_shared::egress::resolver::LoopbackOnly))?
+    } else {
+        AppState::new(config)?
+    };
     if webhook_sender {
         identity_cli::start_webhook_sender(&state)?;
     }

@@ -74,6 +74,12 @@ impl TestResponse {
     }
 }
 
+/// The tests' resolver for outbound requests: loopback only, so that no test's lookup leaves
+/// the machine (a test of the refusals fakes its own).
+fn loopback() -> identity_shared::egress::resolver::SharedResolver {
+    Arc::new(identity_shared::egress::resolver::LoopbackOnly)
+}
+
 impl TestApp {
     /// A fresh database and a state on it, with optional setting overrides.
     pub async fn new(routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
@@ -88,7 +94,7 @@ impl TestApp {
             .with(tracing_subscriber::fmt::layer().with_test_writer())
             .try_init();
         let db = Arc::new(db);
-        let state = AppState::new(db.config(overrides)).expect("test state");
+        let state = AppState::with_resolver(db.config(overrides), loopback()).expect("test state");
         TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db }
     }
 
@@ -106,7 +112,7 @@ impl TestApp {
 
     /// Another app on the same database with other settings, as after a redeploy.
     pub fn sibling(&self, routes: Router<AppState>, overrides: &[(&str, &str)]) -> TestApp {
-        let state = AppState::new(self.db.config(overrides)).expect("test state");
+        let state = AppState::with_resolver(self.db.config(overrides), loopback()).expect("test state");
         TestApp { router: identity_shared::http::with_state(routes, state.clone()), state, db: self.db.clone() }
     }
 

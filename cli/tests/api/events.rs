@@ -80,6 +80,13 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
         ("orgs-domains-update", 200),
         ("orgs-domains-delete", 204),
         ("orgs-domains-verify", 200),
+        ("orgs-sso-connections-list", 200),
+        ("orgs-sso-connections-create", 201),
+        ("orgs-sso-connections-get", 200),
+        ("orgs-sso-connections-update", 200),
+        ("orgs-sso-connections-delete", 204),
+        ("orgs-sso-connections-test", 200),
+        ("pages-sso-callback", 410),
         ("orgs-webhooks-list", 200),
         ("orgs-webhooks-create", 201),
         ("orgs-webhooks-get", 200),
@@ -150,7 +157,8 @@ pub(crate) fn expected() -> BTreeMap<&'static str, u16> {
 
 /// Sends an event through the functions' Lambda entry, on this app's settings.
 async fn invoke(app: &TestApp, raw: &str) -> TestResponse {
-    client::invoke(&app.lambda(identity_cli::routes(), |_| {}), raw).await
+    // The organization's identity provider of the connection events runs on loopback.
+    client::invoke(&app.lambda(identity_cli::routes(), |c| c.sso.allow_local_providers = true), raw).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -176,6 +184,13 @@ async fn every_event_reaches_its_handler() {
                 // Mail fails to send (nothing listens on port 9), so links stay in the outbox.
                 let app = crate::app_with_ses_at("http://127.0.0.1:9", &[]).await;
                 let raw = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
+                // The event that connects a provider has one to discover, alive until it is sent.
+                let idp = match name {
+                    "orgs-sso-connections-create" => Some(identity_testkit::idp::MockProvider::start(&[]).await),
+                    _ => None,
+                };
+                let raw =
+                    raw.replace("REPLACE_WITH_ISSUER", &idp.as_ref().map(|p| p.issuer.clone()).unwrap_or_default());
                 let raw = if name == "auth-register" { raw } else { fill_placeholders(&app, name, &raw).await };
                 let res = invoke(&app, &raw).await;
                 (res.status.as_u16() != status)
@@ -276,6 +291,16 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .as_str()
         .unwrap()
         .to_owned();
+    // An SSO connection (its provider is asked only when one is created or a sign-in returns).
+    let connection = uuid::Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO sso_connections (id, org_id, name, issuer, client_id, client_secret_sealed, scopes,
+             authorization_endpoint, token_endpoint, jwks_uri, id_token_algs, token_auth_methods)
+         VALUES ('{connection}', '{org}', 'Okta', 'https://acme.okta.com', 'identity-app', '\\x00',
+             ARRAY['openid'], 'https://acme.okta.com/oauth2/v1/authorize', 'https://acme.okta.com/oauth2/v1/token',
+             'https://acme.okta.com/oauth2/v1/keys', ARRAY['RS256'], ARRAY['client_secret_basic'])"
+    ))
+    .await;
     let (carol, _) = app.signed_in("carol@example.com", PASSWORD).await;
     let beta = crate::create_org(app, &carol, "Beta").await;
     let to_ada = post(format!("/orgs/{beta}/invitations"), json!({"email": "ada@example.com"}), carol).await;
@@ -324,6 +349,11 @@ pub(crate) async fn fill_placeholders(app: &TestApp, name: &str, raw: &str) -> S
         .replace("REPLACE_WITH_PLATFORM_DELIVERY_ID", platform_delivery["id"].as_str().unwrap())
         .replace("REPLACE_WITH_WEBHOOK_ID", &webhook)
         .replace("REPLACE_WITH_DOMAIN_ID", &domain)
+        .replace("REPLACE_WITH_CONNECTION_ID", &connection.to_string())
+        .replace("REPLACE_WITH_IDP_CLIENT_ID", "identity-app")
+        .replace("REPLACE_WITH_IDP_CLIENT_SECRET", "secret-at-the-idp")
+        .replace("REPLACE_WITH_IDP_CODE", "a-code")
+        .replace("REPLACE_WITH_SSO_STATE", &identity_shared::auth::tokens::generate())
         .replace("REPLACE_WITH_DELIVERY_ID", delivery["id"].as_str().unwrap())
         .replace("REPLACE_WITH_API_KEY_ID", key["id"].as_str().unwrap())
         .replace("REPLACE_WITH_API_KEY", key["value"].as_str().unwrap())

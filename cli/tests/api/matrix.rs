@@ -60,6 +60,8 @@ struct World {
     webhooks: [(String, String); 2],
     /// Org A's and org B's pending domain claims.
     domains: [String; 2],
+    /// Org A's and org B's SSO connections.
+    connections: [Uuid; 2],
 }
 
 async fn world() -> World {
@@ -154,6 +156,24 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         domain(org_a, owner_a.clone(), "org-a.example.com").await,
         domain(org_b, owner_b.clone(), "org-b.example.com").await,
     ];
+    // An SSO connection of each (written directly: its provider is asked only when one is
+    // created, and the matrix reaches no provider).
+    let connection = |org: Uuid| {
+        let app = &app;
+        async move {
+            let id = Uuid::now_v7();
+            app.sql(&format!(
+                "INSERT INTO sso_connections (id, org_id, name, issuer, client_id, client_secret_sealed, scopes,
+                     authorization_endpoint, token_endpoint, jwks_uri, id_token_algs, token_auth_methods)
+                 VALUES ('{id}', '{org}', 'Okta', 'https://org.okta.com', 'app', '\\x00', ARRAY['openid'],
+                     'https://org.okta.com/authorize', 'https://org.okta.com/token', 'https://org.okta.com/keys',
+                     ARRAY['RS256'], ARRAY['client_secret_basic'])"
+            ))
+            .await;
+            id
+        }
+    };
+    let connections = [connection(org_a).await, connection(org_b).await];
     // Finished deliveries, so that one can be retried.
     app.sql("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL").await;
     World {
@@ -169,6 +189,7 @@ async fn world_where_a_requires_mfa(mfa: bool) -> World {
         clients,
         webhooks,
         domains,
+        connections,
     }
 }
 
@@ -207,6 +228,8 @@ impl World {
             .replace("{deliveryB}", &self.webhooks[1].1)
             .replace("{domainA}", &self.domains[0])
             .replace("{domainB}", &self.domains[1])
+            .replace("{ssoA}", &self.connections[0].to_string())
+            .replace("{ssoB}", &self.connections[1].to_string())
     }
 }
 
@@ -349,6 +372,28 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, [u16; 8])> {
         (Method::POST, "/orgs/{A}/domains/{domainB}/verify", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (Method::DELETE, "/orgs/{A}/domains/{domainB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/domains/{domainA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
+        // SSO connections: sso:manage (owners and admins) for every route, reads too. A new
+        // connection's issuer resolves nowhere here: 422 once the caller may create one.
+        (get.clone(), "/orgs/{A}/sso/connections", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::POST,
+            "/orgs/{A}/sso/connections",
+            Some(json!({"issuer": "https://idp.example.com", "client_id": "app", "client_secret": "s"})),
+            [422, 422, 403, 404, 401, 401, 403, 404],
+        ),
+        (get.clone(), "/orgs/{A}/sso/connections/{ssoA}", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (
+            Method::PATCH,
+            "/orgs/{A}/sso/connections/{ssoA}",
+            Some(json!({"name": "Okta EU"})),
+            [200, 200, 403, 404, 401, 401, 403, 404],
+        ),
+        (Method::POST, "/orgs/{A}/sso/connections/{ssoA}/test", None, [200, 200, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}/sso/connections/{ssoA}", None, [204, 204, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{A}/sso/connections/{ssoB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (Method::DELETE, "/orgs/{A}/sso/connections/{ssoB}", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (Method::POST, "/orgs/{A}/sso/connections/{ssoB}/test", None, [404, 404, 403, 404, 401, 401, 403, 404]),
+        (get.clone(), "/orgs/{B}/sso/connections/{ssoA}", None, [404, 404, 404, 404, 401, 401, 404, 404]),
         // The events feed: events:read (owners and admins); the platform's feed is admins'.
         (get.clone(), "/orgs/{A}/events", None, [200, 200, 403, 404, 401, 401, 403, 404]),
         (get.clone(), "/orgs/{B}/events", None, [404, 404, 404, 200, 401, 401, 404, 200]),

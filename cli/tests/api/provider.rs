@@ -435,10 +435,10 @@ async fn a_second_application_signs_in_silently_until_the_provider_session_ends(
     let second_tokens = exchange(&app, &second, &second_secret, &query(&back, "code").unwrap(), VERIFIER).await;
     assert_eq!(second_tokens.status, 200, "{}", second_tokens.json);
     assert_eq!(claims(second_tokens.json["id_token"].as_str().unwrap())["sid"], claims(&id_token)["sid"]);
-    // prompt=login and max_age=0 ask for the password again.
+    // prompt=login and max_age=0 ask for a sign-in again.
     for extra in ["&prompt=login", "&max_age=0"] {
         let page = browser.get(&app, &authorize_path(&second, extra)).await.page();
-        assert!(String::from_utf8_lossy(&page.body).contains("name=\"password\""), "{extra}");
+        assert!(String::from_utf8_lossy(&page.body).contains("name=\"email\""), "{extra}: the sign-in again");
     }
     // RP-initiated logout with the ID token: back to the registered URI with state; the
     // provider session and the sessions it opened end.

@@ -119,6 +119,12 @@ fn valid_body(schema: &str, w: &World) -> Value {
         "RotateWebhookSecret" => json!({"overlap_seconds": 60}),
         "CreateDomain" => json!({"domain": "claimed.example.com"}),
         "UpdateDomain" => json!({"enrollment_mode": "invitation"}),
+        // An issuer this deployment may not reach (it is not loopback-local): refused at
+        // discovery, after every field was checked.
+        "CreateConnection" => {
+            json!({"issuer": "https://idp.example.com", "client_id": "identity-app", "client_secret": "s3cret"})
+        }
+        "UpdateConnection" => json!({"name": "Okta EU", "sso_required": true}),
         other => panic!("no valid body for {other}: add one"),
     }
 }

@@ -33,6 +33,28 @@ impl Resolve for SystemResolver {
     }
 }
 
+/// A resolver for tests and a fuzzer's local server: `localhost` and addresses written out
+/// only; every other name does not resolve, so no lookup leaves the machine.
+#[derive(Debug, Default)]
+pub struct LoopbackOnly;
+
+impl Resolve for LoopbackOnly {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> Pin<Box<dyn Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'a>> {
+        let answer = match host.parse::<IpAddr>() {
+            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+            Err(_) if host.eq_ignore_ascii_case("localhost") => {
+                Ok(vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port)])
+            }
+            Err(_) => Err(io::Error::new(io::ErrorKind::NotFound, "only loopback names resolve here")),
+        };
+        Box::pin(std::future::ready(answer))
+    }
+}
+
 /// A shared resolver.
 pub type SharedResolver = Arc<dyn Resolve>;
 

@@ -78,7 +78,8 @@ pub async fn accept(state: &AppState, token: &Opaque, by: Accepting, client_info
             let preview = pending_preview(state, &hash).await?;
             acceptable_by_sign_up(&preview)?;
             // A password account is not made where the organization's provider must sign in.
-            crate::services::sso::routing::refuse_password_if_required(state, &preview.email).await?;
+            let db = db::client(state.pool()).await?;
+            sign_in::refuse_password_if_sso_required(&db, &preview.email).await?;
             Joiner::SignUp { name, hash: state.passwords().hash(password.secret()).await?, sign_in }
         }
     };

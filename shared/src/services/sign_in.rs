@@ -276,10 +276,10 @@ async fn open_with(
 /// costs the same hash as a wrong password and gets the same 401, a failure is counted and a
 /// success clears the count. Opens no session.
 pub async fn check_password(state: &AppState, email: &str, password: &Password) -> AppResult<PasswordChecked> {
-    // Before anything about the account is read: the answer depends on the domain alone.
-    crate::services::sso::routing::refuse_password_if_required(state, email).await?;
     let credentials = {
         let client = db::client(state.pool()).await?;
+        // Before anything about the account is read: the answer depends on the domain alone.
+        refuse_password_if_sso_required(&client, email).await?;
         lockouts::reserve_attempt(
             state,
             &client,
@@ -313,4 +313,19 @@ pub async fn check_password(state: &AppState, email: &str, password: &Password) 
     // The password was right, so the failures are forgotten whether or not what follows works.
     lockout_rows::clear(&client, email).await?;
     Ok(PasswordChecked { user, has_second_factor, security_stamp })
+}
+
+/// Refuses a password for an address whose domain's SSO connection requires single sign-on,
+/// saying where to sign in instead; the same answer whether or not the address has an account.
+pub async fn refuse_password_if_sso_required(db: &impl GenericClient, email: &str) -> AppResult<()> {
+    let Some((_, domain)) = email.rsplit_once('@') else { return Ok(()) };
+    let domain = domain.to_ascii_lowercase();
+    match crate::repositories::sso::for_domain(db, &domain).await? {
+        Some(connection) if connection.sso_required => Err(AppError::Forbidden(format!(
+            "Addresses at {domain} sign in through their organization's identity provider (single sign-on); \
+             password sign-in is turned off for them. Sign in through the application's sign-in page \
+             (/oauth2/authorize), entering only your email."
+        ))),
+        _ => Ok(()),
+    }
 }

@@ -318,3 +318,92 @@ async fn what_a_provider_should_never_send_signs_no_one_in_and_takes_over_no_acc
     assert_eq!(second["claims"]["sub"], first["claims"]["sub"]);
     browser.close().await;
 }
+
+/// Through the mock's form as `sub` from an application's sign-in begun with `extra`: typing
+/// `email` first unless the request names the organization.
+async fn through_mock(
+    browser: &Browser,
+    rp: &Rp<'_>,
+    idp: &MockProvider,
+    extra: Value,
+    email: Option<&str>,
+    sub: &str,
+) -> crate::relying_parties::Started {
+    let started = rp.start(extra).await;
+    browser.open(&started.url).await;
+    if let Some(email) = email {
+        continue_as(browser, email).await;
+    }
+    wait_for_any(browser, &[&format!("{}/oauth2/authorize", idp.issuer)]).await;
+    browser.wait_for("input[name=sub]").await;
+    browser.fill("input[name=sub]", sub).await;
+    browser.click("form button[type=submit]").await;
+    started
+}
+
+#[tokio::test]
+async fn the_accounts_own_factor_the_organizations_mfa_policy_and_its_seats_still_hold() {
+    let p = server().await;
+    let application = Application::start(None).await;
+    let body = json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [application.callback()]});
+    let (crm, crm_secret) = register(&p, body).await;
+    let idp = MockProvider::start(&[]).await;
+    let org = connected_org(&p, &idp.issuer, ("identity-app", "any-secret"), json!({})).await;
+    let rp = Rp {
+        library: Library::OpenidClient,
+        issuer: &p.issuer,
+        client_id: &crm,
+        secret: &crm_secret,
+        app: &application,
+    };
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
+
+    // Eve has an account with its own authenticator: after her provider, her code.
+    let eve = format!("eve@{}", org.domain);
+    p.app.user(&eve, PASSWORD).await;
+    let (eve_token, _) = p.app.login(&eve, PASSWORD).await;
+    let factor = p.app.enrol_totp(&eve_token, PASSWORD).await;
+    idp.set_user("sub-eve", json!({"email": eve})).await;
+    let started = through_mock(&browser, &rp, &idp, json!({"prompt": "login"}), Some(&eve), "sub-eve").await;
+    browser.wait_for_heading("Enter your code").await;
+    p.app.forget_used_steps().await;
+    browser.fill("#code", &factor.code(0)).await;
+    browser.click("form button[type=submit]").await;
+    let back = back_at(&browser, &application).await;
+    let got = rp.finish(&started, &back).await;
+    assert_eq!(got["claims"]["amr"], json!(["sso", "otp"]), "{got}");
+
+    // The organization requires MFA: a request naming it goes straight to its provider, and
+    // the provider's sign-in counts only once the connection vouches for the provider's MFA.
+    p.app.sql(&format!("UPDATE organizations SET require_mfa = true WHERE id = '{}'", org.id)).await;
+    let frank = format!("frank@{}", org.domain);
+    idp.set_user("sub-frank", json!({"email": frank})).await;
+    let scoped = json!({"organization": org.id.to_string(), "prompt": "login"});
+    let started = through_mock(&browser, &rp, &idp, scoped.clone(), None, "sub-frank").await;
+    let back = back_at(&browser, &application).await;
+    assert_eq!(rp.finish(&started, &back).await["error"], "access_denied");
+    let path = format!("/orgs/{}/sso/connections/{}", org.id, org.connection);
+    // (The IT admin has no factor of their own: the policy is lifted while they change it.)
+    let policy = |on: bool| format!("UPDATE organizations SET require_mfa = {on} WHERE id = '{}'", org.id);
+    p.app.sql(&policy(false)).await;
+    let vouch = json!({"idp_enforces_mfa": true});
+    assert_eq!(p.app.call(Method::PATCH, &path, Some(vouch), Some(&org.token)).await.status, 200);
+    p.app.sql(&policy(true)).await;
+    let started = through_mock(&browser, &rp, &idp, scoped, None, "sub-frank").await;
+    let back = back_at(&browser, &application).await;
+    let got = rp.finish(&started, &back).await;
+    assert_eq!(got["claims"]["amr"], json!(["sso", "mfa"]), "{got}");
+    assert_eq!(got["claims"]["org_id"], org.id.to_string());
+
+    // Its seats are taken: a new person is told so, and no account is left half-made.
+    let seats = p.app.sql(&format!("SELECT count(*) FROM memberships WHERE org_id = '{}'", org.id)).await;
+    let taken: i64 = seats[0].get(0);
+    p.app.sql(&format!("UPDATE organizations SET max_members = {taken} WHERE id = '{}'", org.id)).await;
+    let gina = format!("gina@{}", org.domain);
+    idp.set_user("sub-gina", json!({"email": gina})).await;
+    through_mock(&browser, &rp, &idp, json!({"prompt": "login"}), Some(&gina), "sub-gina").await;
+    browser.wait_for_heading("not allowed").await;
+    assert!(browser.text().await.contains("no free seat"));
+    assert!(p.app.sql(&format!("SELECT 1 FROM users WHERE email = '{gina}'")).await.is_empty());
+    browser.close().await;
+}

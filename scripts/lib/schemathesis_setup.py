@@ -45,6 +45,9 @@ STATEFUL_VALIDITY = [
     # Domains: names the server must find claimable (no public suffix, IP or consumer
     # domain), a second claim of one domain (409), claims it issued.
     "^/orgs/\\{org\\}/domains(/\\{domain_id\\}(/verify)?)?$",
+    # SSO connections: an issuer whose discovery document the server must fetch and find
+    # naming it (here no name resolves), `active` only with a verified domain, ids it issued.
+    "^/orgs/\\{org\\}/sso/connections(/\\{connection_id\\}(/test)?)?$",
     "^/users(/\\{id\\})?$",
     # The feed's `after` must name an event of the feed, and `types` known event types.
     "^(/orgs/\\{org\\})?/events$",

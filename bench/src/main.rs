@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod runtime_api;
 mod server;
+mod sso;
 mod stats;
 mod webhooks;
 mod wire;

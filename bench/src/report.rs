@@ -289,6 +289,42 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
             oidc[0]["concurrency"]
         )?;
     }
+    let sso: Vec<&Value> = kind("sso").collect();
+    let of = |name: &str| sso.iter().find(|r| r["name"] == name);
+    if let (Some(callback), Some(provider)) = (of("callback"), of("provider-token")) {
+        writeln!(
+            out,
+            "### Single sign-on: what the callback adds to the provider's answer
+"
+        )?;
+        writeln!(
+            out,
+            "| | p50 | p99 |
+|---|---|---|"
+        )?;
+        writeln!(
+            out,
+            "| `GET /pages/sso-callback` (the provider's token endpoint inside it) | {:.2} ms | {:.2} ms |",
+            f(callback, "p50_ms"),
+            f(callback, "p99_ms")
+        )?;
+        writeln!(
+            out,
+            "| the provider's token endpoint alone (oidc-provider-mock) | {:.2} ms | {:.2} ms |",
+            f(provider, "p50_ms"),
+            f(provider, "p99_ms")
+        )?;
+        writeln!(out, "| **added by the callback** | **{:.2} ms** | |", f(callback, "p50_ms") - f(provider, "p50_ms"))?;
+        writeln!(
+            out,
+            "\n{} callbacks one at a time, each a returning person (a linked identity) signing in through the hosted \
+             sign-in, the provider's keys already kept; each beside an exchange at the provider of a code of its own. \
+             What the callback adds: taking the state, opening the client secret, the token request's own work, \
+             verifying the RS256 ID token, resolving the identity and opening the browser session (about ten \
+             statements).\n",
+            callback["samples"]
+        )?;
+    }
     if let (Some(calm), Some(busy), Some(flood)) = (logins.last(), http.get("flood-logins"), http.get("flood-resets")) {
         writeln!(out, "### Logins while forged reset tokens flood in\n")?;
         writeln!(out, "| | logins/s | login p50 | login p99 | forged resets/s (all 422) |\n|---|---|---|---|---|")?;

@@ -130,7 +130,7 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     let mut main_env = common.clone();
     main_env.extend(ip_limits("0"));
     // The webhook step's own server sends; this one's sender would only compete with it.
-    main_env.extend(server::env(&[("WEBHOOK_SENDER_OFF", "true")]));
+    main_env.extend(server::env(&[("WEBHOOK_SENDER_OFF", "true"), ("SSO_ALLOW_LOCAL_PROVIDERS", "true")]));
     main_env.extend(fake_ses_env(ses_port));
     let server = Server::start_on(&plan.bin, &out, "main", &api_url, &main_env).await?;
     let api = Api::new(&api_url);
@@ -375,6 +375,14 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     for row in crate::oidc::measure(&api_url, application, PASSWORD, plan.seconds, cores * 8).await? {
         results.record(row)?;
     }
+
+    println!("== a single sign-on callback beside its provider's own answer");
+    let idp = crate::sso::provider().await?;
+    let sso_app = crate::sso::connect(&api, &db, &token, &org1, &idp.issuer).await?;
+    for row in crate::sso::measure(&api_url, &idp, &sso_app, if plan.smoke { 3 } else { 300 }).await? {
+        results.record(row)?;
+    }
+    drop(idp);
 
     println!("== logins while a flood of forged password-reset tokens comes in");
     // The same login load beside as many clients sending well-formed reset tokens that match

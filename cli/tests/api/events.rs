@@ -184,14 +184,8 @@ async fn every_event_reaches_its_handler() {
                 // Mail fails to send (nothing listens on port 9), so links stay in the outbox.
                 let app = crate::app_with_ses_at("http://127.0.0.1:9", &[]).await;
                 let raw = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
-                // The event that connects a provider has one to discover, alive until it is sent.
-                let idp = match name {
-                    "orgs-sso-connections-create" => Some(identity_testkit::idp::MockProvider::start(&[]).await),
-                    _ => None,
-                };
-                let raw =
-                    raw.replace("REPLACE_WITH_ISSUER", &idp.as_ref().map(|p| p.issuer.clone()).unwrap_or_default());
                 let raw = if name == "auth-register" { raw } else { fill_placeholders(&app, name, &raw).await };
+                let (raw, _idp) = with_provider(name, raw).await;
                 let res = invoke(&app, &raw).await;
                 (res.status.as_u16() != status)
                     .then(|| format!("{name}: want {status}, got {} {}", res.status, res.json))
@@ -203,6 +197,16 @@ async fn every_event_reaches_its_handler() {
         failures.extend(task.await.unwrap());
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The event that connects an identity provider gets one to discover (alive while the
+/// returned handle is); the others are as they are.
+pub(crate) async fn with_provider(name: &str, raw: String) -> (String, Option<identity_testkit::idp::MockProvider>) {
+    if name != "orgs-sso-connections-create" {
+        return (raw, None);
+    }
+    let idp = identity_testkit::idp::MockProvider::start(&[]).await;
+    (raw.replace("REPLACE_WITH_ISSUER", &idp.issuer), Some(idp))
 }
 
 /// The world the events act in: Ada (who auth-register creates) is a platform admin with a

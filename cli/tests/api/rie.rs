@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::PASSWORD;
-use crate::events::{events_dir, expected, fill_placeholders};
+use crate::events::{events_dir, expected, fill_placeholders, with_provider};
 
 /// The function binary that serves an event (`auth-login` -> identity-auth). The hosted
 /// pages are the auth function's but for the invitation page, which is the invitations one's.
@@ -38,6 +38,8 @@ fn lambda_env(app: &TestApp, function: &str, ses_endpoint: &str) -> Vec<(&'stati
         ("FORGOT_PASSWORD_MIN_MS", "0".into()),
         ("LOG_FORMAT", "json".into()),
         ("RUST_LOG", "warn".into()),
+        // The connection event's identity provider runs on loopback (the issuer is local too).
+        ("SSO_ALLOW_LOCAL_PROVIDERS", "true".into()),
     ];
     env.extend(ses::settings(ses_endpoint));
     if matches!(function, "identity-auth" | "identity-invitations" | "identity-users" | "identity-orgs") {
@@ -68,6 +70,7 @@ async fn every_event_answers_the_same_from_the_built_functions_under_the_real_em
                 let app = crate::app_with_ses_at(refused, &[]).await;
                 let raw = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
                 let raw = if name == "auth-register" { raw } else { fill_placeholders(&app, name, &raw).await };
+                let (raw, _idp) = with_provider(name, raw).await;
                 let function = function_of(name);
                 let lambda = RieFunction::start(&rie::binary(function), &lambda_env(&app, function, refused)).await;
                 let answer = lambda.invoke(&raw).await;
@@ -137,6 +140,8 @@ async fn a_change_hands_off_to_the_sender_function_which_delivers_before_the_san
         ("WEBHOOK_ALLOW_LOCAL_TARGETS", "true".into()),
         ("LOG_FORMAT", "json".into()),
         ("RUST_LOG", "warn".into()),
+        // The connection event's identity provider runs on loopback (the issuer is local too).
+        ("SSO_ALLOW_LOCAL_PROVIDERS", "true".into()),
     ];
     let sender = RieFunction::start(&rie::binary("identity-sender"), &sender_env).await;
     let mut env = lambda_env(&app, "identity-orgs", refused);

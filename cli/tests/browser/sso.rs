@@ -107,6 +107,11 @@ async fn at_oidc_provider(browser: &Browser, idp: &OidcProvider, sub: &str, back
     }
 }
 
+/// The CRM, through openid-client, as the application on the other side.
+fn crm<'a>(p: &'a Provider, client: &'a (String, String), application: &'a Application) -> Rp<'a> {
+    Rp { library: Library::OpenidClient, issuer: &p.issuer, client_id: &client.0, secret: &client.1, app: application }
+}
+
 fn id_in(claims: &Value) -> String {
     claims["sub"].as_str().unwrap().to_owned()
 }
@@ -116,7 +121,7 @@ async fn employees_sign_in_through_their_organizations_provider_join_return_and_
     let p = server().await;
     let application = Application::start(None).await;
     let body = json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [application.callback()]});
-    let (crm, crm_secret) = register(&p, body).await;
+    let client = register(&p, body).await;
     let callback = format!("{}/pages/sso-callback", p.issuer);
     let idp = OidcProvider::start(json!([
         {"client_id": "identity-rs", "client_secret": "rs-secret-at-the-idp", "redirect_uris": [callback]},
@@ -151,13 +156,7 @@ async fn employees_sign_in_through_their_organizations_provider_join_return_and_
     assert!(p.app.sql(&format!("SELECT 1 FROM users WHERE email = '{ada}'")).await.is_empty(), "the test made nothing");
 
     // Ada signs in to the CRM: her email, then her organization's provider, then back.
-    let rp = Rp {
-        library: Library::OpenidClient,
-        issuer: &p.issuer,
-        client_id: &crm,
-        secret: &crm_secret,
-        app: &application,
-    };
+    let rp = crm(&p, &client, &application);
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
     let started = rp.start(json!({})).await;
     browser.open(&started.url).await;
@@ -229,7 +228,7 @@ async fn employees_sign_in_through_their_organizations_provider_join_return_and_
 }
 
 /// One sign-in attempt through oidc-provider-mock as `sub`, after typing `email`: the URL the
-/// browser stopped at, and the page's text.
+/// browser stopped at, the page's text there, and (back at the application) what the library got.
 async fn attempt(
     browser: &Browser,
     rp: &Rp<'_>,
@@ -237,13 +236,7 @@ async fn attempt(
     email: &str,
     sub: &str,
 ) -> (String, String, Value) {
-    let started = rp.start(json!({"prompt": "login"})).await;
-    browser.open(&started.url).await;
-    continue_as(browser, email).await;
-    wait_for_any(browser, &[&format!("{}/oauth2/authorize", idp.issuer)]).await;
-    browser.wait_for("input[name=sub]").await;
-    browser.fill("input[name=sub]", sub).await;
-    browser.click("form button[type=submit]").await;
+    let started = through_mock(browser, rp, idp, json!({"prompt": "login"}), Some(email), sub).await;
     let (which, url) = wait_for_any(browser, &[&rp.app.callback(), &format!("{}/pages/", rp.issuer)]).await;
     if which == 0 {
         return (url.clone(), String::new(), rp.finish(&started, &url).await);
@@ -257,7 +250,7 @@ async fn what_a_provider_should_never_send_signs_no_one_in_and_takes_over_no_acc
     let p = server().await;
     let application = Application::start(None).await;
     let body = json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [application.callback()]});
-    let (crm, crm_secret) = register(&p, body).await;
+    let client = register(&p, body).await;
     let idp = MockProvider::start(&[]).await;
     let org = connected_org(&p, &idp.issuer, ("identity-app", "any-secret"), json!({})).await;
     // Another organization, with its own verified domain.
@@ -268,13 +261,7 @@ async fn what_a_provider_should_never_send_signs_no_one_in_and_takes_over_no_acc
         verified_domain(&p.app, &token, id, &domain).await;
         domain
     };
-    let rp = Rp {
-        library: Library::OpenidClient,
-        issuer: &p.issuer,
-        client_id: &crm,
-        secret: &crm_secret,
-        app: &application,
-    };
+    let rp = crm(&p, &client, &application);
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
     let now = chrono::Utc::now().timestamp();
     let at = |name: &str| format!("{name}@{}", org.domain);
@@ -348,16 +335,10 @@ async fn the_accounts_own_factor_the_organizations_mfa_policy_and_its_seats_stil
     let p = server().await;
     let application = Application::start(None).await;
     let body = json!({"name": "Acme CRM", "kind": "web", "redirect_uris": [application.callback()]});
-    let (crm, crm_secret) = register(&p, body).await;
+    let client = register(&p, body).await;
     let idp = MockProvider::start(&[]).await;
     let org = connected_org(&p, &idp.issuer, ("identity-app", "any-secret"), json!({})).await;
-    let rp = Rp {
-        library: Library::OpenidClient,
-        issuer: &p.issuer,
-        client_id: &crm,
-        secret: &crm_secret,
-        app: &application,
-    };
+    let rp = crm(&p, &client, &application);
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await;
 
     // Eve has an account with its own authenticator: after her provider, her code.

@@ -29,6 +29,7 @@ mod pages;
 mod provider;
 mod sign_in_pages;
 mod sso_pages;
+mod steps;
 
 /// The auth function's app: its routes with the shared fallbacks and layers.
 pub fn router() -> Router<AppState> {

@@ -15,20 +15,19 @@ use identity_shared::error::FieldError;
 use identity_shared::http::{AppState, Client};
 use identity_shared::models::{Email, Password};
 use identity_shared::pages::form::{Https, method_not_allowed};
-use identity_shared::pages::views::Link;
 use identity_shared::pages::{Csrf, Page, PageForm, sign_in as views};
+use identity_shared::repositories::sso::ConnectionRow;
 use identity_shared::services::account;
 use identity_shared::services::provider::{self, Next, PasswordStep};
 use identity_shared::services::second_factor::Proof;
+use identity_shared::services::sso::routing;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use identity_shared::repositories::sso::ConnectionRow;
-use identity_shared::services::sso::routing;
-
 use crate::provider::{see_other, session_cookie, set_session_cookie};
 use crate::sso_pages::to_provider;
+use crate::steps::{sign_in_error, step_page};
 
 /// The hosted sign-in's routes.
 pub fn routes() -> Router<AppState> {
@@ -70,31 +69,8 @@ struct StepForm {
     organization: Option<String>,
 }
 
-/// An error in the sign-in, as a page that says to start again from the application.
-pub(crate) fn sign_in_error(err: &AppError) -> Page {
-    Page::error_then(err, identity_shared::pages::views::AFTER_A_SIGN_IN)
-}
-
 fn request_id(raw: Option<&str>) -> Result<Uuid, Page> {
     raw.and_then(|r| r.parse().ok()).ok_or_else(|| sign_in_error(&provider::request_gone()))
-}
-
-/// A step's page, its forms bound to the request by the CSRF field, and allowed to lead back
-/// to the application.
-fn step_page(
-    headers: &HeaderMap,
-    https: bool,
-    id: Uuid,
-    redirect_uri: &str,
-    title: &str,
-    build: impl FnOnce(Link<'_>) -> maud::Markup,
-) -> Page {
-    let csrf = Csrf::for_page(headers);
-    let token = id.to_string();
-    let field = csrf.field(&token);
-    Page::new(title, build(Link { token: &token, csrf: &field }))
-        .cookie(csrf.set_cookie(https))
-        .form_target(Some(redirect_uri))
 }
 
 /// What `next` shows: a form, the picker, the organization's identity provider, a redirect,
@@ -160,16 +136,6 @@ async fn show(State(state): State<AppState>, Https(https): Https, headers: Heade
 async fn routed(state: &AppState, email: &str) -> Result<Option<ConnectionRow>, AppError> {
     let db = identity_shared::db::client(state.pool()).await?;
     routing::for_email(&db, email).await
-}
-
-/// The code step's page for a pending request (after a provider's sign-in).
-pub(crate) async fn code_page(state: &AppState, headers: &HeaderMap, https: bool, id: Uuid, mfa_token: &str) -> Page {
-    match provider::pending(state, id).await {
-        Ok((request, app)) => step_page(headers, https, request.id, &request.redirect_uri, "Enter your code", |link| {
-            views::code(&app.name, link, mfa_token, &[])
-        }),
-        Err(err) => sign_in_error(&err),
-    }
 }
 
 /// The CSRF check and the pending request, for a step's POST.

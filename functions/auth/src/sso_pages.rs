@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use identity_shared::http::{AppState, Client};
@@ -16,8 +16,8 @@ use identity_shared::services::provider::AuthRequest;
 use identity_shared::services::sso::sign_in::{self as sso, BINDING_COOKIE, Callback, Finished, Purpose, SIGN_IN_TTL};
 use maud::html;
 
-use crate::provider::{see_other, set_session_cookie};
-use crate::sign_in_pages::{code_page, sign_in_error};
+use crate::provider::{cookie_value, see_other, set_session_cookie};
+use crate::steps::{code_page, sign_in_error};
 
 /// The provider's redirect back.
 pub fn routes() -> Router<AppState> {
@@ -39,17 +39,6 @@ fn set_binding_cookie(secret: Option<&str>, https: bool) -> String {
         .max_age(max_age)
         .build()
         .to_string()
-}
-
-fn binding_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == BINDING_COOKIE)
-        .map(|c| c.value().to_owned())
 }
 
 /// Sends the browser to the connection's provider for `request`. After a form's submission the
@@ -106,7 +95,7 @@ async fn callback(
         // A parameter sent twice is as good as none (RFC 6749 §3.1).
         *slot = if slot.is_some() { Some(String::new()) } else { Some(v.into_owned()) };
     }
-    let held = binding_cookie(&headers);
+    let held = cookie_value(&headers, BINDING_COOKIE);
     let clear = set_binding_cookie(None, https);
     match sso::finish(&state, &back, held.as_deref(), &client).await {
         Ok(Finished::SignedIn { request_id, browser_token }) => see_other(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::egress::target;
 use crate::error::AppResult;
-use crate::models::{ConnectionStatus, FieldErrors, fields};
+use crate::models::{ConnectionChanges, ConnectionStatus, FieldErrors, NewConnection, fields};
 
 /// Longest name.
 const NAME_MAX: usize = 200;
@@ -68,46 +68,6 @@ pub struct UpdateConnection {
     /// `active` (needs a verified domain; one per organization) or `inactive`.
     #[schema(example = "active")]
     pub status: Option<String>,
-}
-
-/// A checked new connection (its issuer not yet discovered).
-#[derive(Debug)]
-pub struct NewConnection {
-    /// Name.
-    pub name: String,
-    /// Issuer, as given.
-    pub issuer: String,
-    /// Client id.
-    pub client_id: String,
-    /// Client secret.
-    pub client_secret: SecretString,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Flag.
-    pub sso_required: bool,
-    /// Flag.
-    pub idp_enforces_mfa: bool,
-}
-
-/// Checked changes.
-#[derive(Debug, Default)]
-pub struct ConnectionChanges {
-    /// Name.
-    pub name: Option<String>,
-    /// Issuer.
-    pub issuer: Option<String>,
-    /// Client id.
-    pub client_id: Option<String>,
-    /// Client secret.
-    pub client_secret: Option<SecretString>,
-    /// Scopes.
-    pub scopes: Option<Vec<String>>,
-    /// Flag.
-    pub sso_required: Option<bool>,
-    /// Flag.
-    pub idp_enforces_mfa: Option<bool>,
-    /// Status.
-    pub status: Option<ConnectionStatus>,
 }
 
 impl CreateConnection {

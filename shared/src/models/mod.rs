@@ -38,6 +38,8 @@ pub use page::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
 pub use reply::{Message, SessionsRevoked};
 pub use session::{ClientInfo, Session, SessionMethod, TokenPair};
-pub use sso::{ConnectionStatus, ConnectionTest, ProviderMetadata, SsoConnection, TestReport};
+pub use sso::{
+    ConnectionChanges, ConnectionStatus, ConnectionTest, NewConnection, ProviderMetadata, SsoConnection, TestReport,
+};
 pub use user::{PendingEmailChange, User, UserCredentials, UserStatus};
 pub use webhook::{CreatedWebhookEndpoint, RotatedWebhookSecret, WebhookDelivery, WebhookEndpoint};

@@ -2,6 +2,7 @@
 //! see it: never its client secret.
 
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -111,4 +112,44 @@ pub struct TestReport {
     pub outcome: String,
     /// Whether it would sign in.
     pub would_sign_in: bool,
+}
+
+/// A checked new connection (its issuer not yet discovered).
+#[derive(Debug)]
+pub struct NewConnection {
+    /// Name.
+    pub name: String,
+    /// Issuer, as given.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: SecretString,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Flag.
+    pub sso_required: bool,
+    /// Flag.
+    pub idp_enforces_mfa: bool,
+}
+
+/// Checked changes.
+#[derive(Debug, Default)]
+pub struct ConnectionChanges {
+    /// Name.
+    pub name: Option<String>,
+    /// Issuer.
+    pub issuer: Option<String>,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Client secret.
+    pub client_secret: Option<SecretString>,
+    /// Scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Flag.
+    pub sso_required: Option<bool>,
+    /// Flag.
+    pub idp_enforces_mfa: Option<bool>,
+    /// Status.
+    pub status: Option<ConnectionStatus>,
 }

@@ -13,6 +13,16 @@ fn asked_by(app: &str) -> Markup {
     html! { p.lead { "to continue to " strong { (app) } } }
 }
 
+/// The sign-in steps' heading: the organization when the request names one, the application,
+/// and what was refused.
+fn sign_in_heading(app: &str, org: Option<&str>, refused: &[FieldError]) -> Markup {
+    html! {
+        h1 { "Sign in" @if let Some(org) = org { " to " (org) } }
+        (asked_by(app))
+        (errors(refused))
+    }
+}
+
 /// The first step: the email alone (an address at a domain whose organization signs in
 /// through its own identity provider goes there next; everyone else gets the password step).
 /// Links to "forgot password" and, where the application allows it, sign-up.
@@ -25,9 +35,7 @@ pub fn sign_in(
     refused: &[FieldError],
 ) -> Markup {
     html! {
-        h1 { "Sign in" @if let Some(org) = org { " to " (org) } }
-        (asked_by(app))
-        (errors(refused))
+        (sign_in_heading(app, org, refused))
         form method="post" action="sign-in" {
             (hidden(link))
             label for="email" { "Email" }
@@ -44,9 +52,7 @@ pub fn sign_in(
 /// The password step, for an address no identity provider signs in.
 pub fn password(app: &str, org: Option<&str>, link: Link<'_>, email: &str, refused: &[FieldError]) -> Markup {
     html! {
-        h1 { "Sign in" @if let Some(org) = org { " to " (org) } }
-        (asked_by(app))
-        (errors(refused))
+        (sign_in_heading(app, org, refused))
         form method="post" action="sign-in" {
             (hidden(link))
             label for="email" { "Email" }

@@ -7,28 +7,25 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::api::sso::{ConnectionChanges, NewConnection};
 use crate::db;
 use crate::error::{AppError, AppResult, FieldError, on_constraint};
-use crate::models::{AuditAction, ConnectionStatus, ConnectionTest, Page, PageRequest, Permission, SsoConnection};
+use crate::models::{
+    AuditAction, ConnectionChanges, ConnectionStatus, ConnectionTest, NewConnection, Page, PageRequest, Permission,
+    SsoConnection,
+};
 use crate::repositories::sso::{self as rows, ConnectionRow};
 use crate::services::access::{OrgActor, OrgRead};
 use crate::services::{audit, quotas};
 use crate::sso::metadata::discover;
 use crate::state::AppState;
 
-use super::{shown, sign_in};
+use super::{secret_context, shown, sign_in};
 
 /// Most connections one organization may have.
 pub const MAX_PER_ORG: u32 = 5;
 
 pub(crate) fn no_connection() -> AppError {
     AppError::NotFound("No such SSO connection.".into())
-}
-
-/// What the sealed client secret of connection `id` is bound to.
-pub(crate) fn secret_context(id: Uuid) -> Vec<u8> {
-    [b"sso_client_secret:".as_slice(), id.as_bytes()].concat()
 }
 
 /// The provider's discovery, or a 422 on `issuer` saying what is wrong with it.

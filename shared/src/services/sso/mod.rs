@@ -17,6 +17,11 @@ pub fn redirect_uri(state: &AppState) -> String {
     format!("{issuer}/pages/sso-callback")
 }
 
+/// What the sealed client secret of connection `id` is bound to.
+pub(crate) fn secret_context(id: uuid::Uuid) -> Vec<u8> {
+    [b"sso_client_secret:".as_slice(), id.as_bytes()].concat()
+}
+
 /// A stored connection as its admins see it (never its secret).
 pub fn shown(state: &AppState, row: ConnectionRow) -> SsoConnection {
     SsoConnection {

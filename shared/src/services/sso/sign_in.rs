@@ -27,9 +27,8 @@ use crate::sso::id_token::{self, Expected, IdClaims, Refused};
 use crate::sso::provider_calls::{ExchangeFailed, TokenClient, exchange_code, fetch_jwks};
 use crate::state::AppState;
 
-use super::connections::secret_context;
-use super::redirect_uri;
 use super::routing::domain_of;
+use super::{redirect_uri, secret_context};
 
 /// How long a sign-in waits for the provider (DESIGN: ten minutes).
 pub const SIGN_IN_TTL: Duration = Duration::from_secs(600);

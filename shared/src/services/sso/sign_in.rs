@@ -528,6 +528,7 @@ async fn test_report(
         },
     };
     let metadata = json!({"subject": claims.sub, "email": claims.email, "would_sign_in": would_sign_in});
+    // The member who started the test; a machine's has no one (its event says `system`).
     let attribution = Attribution { org_id: connection.org_id, actor_id: by, actor_type: "user", ip: None };
     audit::record(&db, attribution, AuditAction::SsoConnectionTested, connection.id, metadata).await?;
     Ok(TestReport {

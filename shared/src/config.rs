@@ -40,6 +40,10 @@ pub struct Config {
     pub jwt_audience: String,
     /// `JWT_LEEWAY_SECS`: clock skew tolerated on `exp` and `nbf`.
     pub jwt_leeway_secs: u64,
+    /// `TOKEN_CACHE_ENTRIES`: access tokens whose verified claims a process keeps until they
+    /// expire, so that the same token's signature is checked once (0: none kept). Default
+    /// 10,000.
+    pub token_cache_entries: u64,
     /// `ACCESS_TOKEN_TTL_SECS`: lifetime of an access token.
     pub access_token_ttl: Duration,
     /// `REFRESH_TOKEN_TTL_SECS`: lifetime of one refresh token (each use issues a new one).
@@ -285,6 +289,7 @@ impl Config {
             jwt_issuer: issuer(&env)?,
             jwt_audience: env.get("JWT_AUDIENCE").unwrap_or_else(|| "identity-api".into()),
             jwt_leeway_secs: env.parse("JWT_LEEWAY_SECS", 30)?,
+            token_cache_entries: env.parse("TOKEN_CACHE_ENTRIES", 10_000)?,
             access_token_ttl: env.secs("ACCESS_TOKEN_TTL_SECS", 900)?,
             refresh_token_ttl: env.secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             argon2: Argon2Cost {

@@ -3,7 +3,7 @@
 //! signs access tokens, the first RS256 key (else the first) signs ID tokens.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::jwk::SigningKey;
 pub use super::jwk::{Jwk, KeyFormatError, PublicKey, SigningAlg};
+use super::verified::{Verified, VerifiedTokens};
 use crate::config::{API_ID_PLACEHOLDER, Config};
 
 /// The `typ` header of every access token (RFC 9068).
@@ -239,6 +240,7 @@ pub struct JwtKeys {
     issuer: Issuer,
     audience: String,
     ttl: Duration,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -326,6 +328,7 @@ impl JwtKeys {
             issuer: Issuer::new(&config.jwt_issuer),
             audience: config.jwt_audience.clone(),
             ttl: config.access_token_ttl,
+            verified: VerifiedTokens::new(config.token_cache_entries, config.jwt_leeway_secs),
         })
     }
 
@@ -449,14 +452,46 @@ impl JwtKeys {
 
     /// Verifies signature, algorithm (the one of the key `kid` names), `typ`, issuer, audience
     /// and time claims.
+    /// A token verified before (the same bytes) is taken from [`VerifiedTokens`] until it
+    /// expires.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, InvalidToken> {
-        self.verify_as(token)
+        let key = self.verified.key(token);
+        match self.verified.get(key.as_ref()) {
+            Some(Verified::User(claims)) => return self.still_issued_here(&*claims).map(|_| (*claims).clone()),
+            Some(Verified::Machine(_)) => return Err(InvalidToken("a machine's token has no session".into())),
+            None => {}
+        }
+        let claims: AccessClaims = self.verify_as(token)?;
+        self.verified.insert(key, Verified::User(Arc::new(claims.clone())));
+        Ok(claims)
     }
 
     /// Verifies a machine's token as [`verify`](Self::verify) does a user's; a user's token is
     /// refused here (it has no `client_id`), as a machine's is there (no session).
     pub fn verify_machine(&self, token: &str) -> Result<MachineClaims, InvalidToken> {
-        self.verify_as(token)
+        let key = self.verified.key(token);
+        match self.verified.get(key.as_ref()) {
+            Some(Verified::Machine(claims)) => return self.still_issued_here(&*claims).map(|_| (*claims).clone()),
+            Some(Verified::User(_)) => return Err(InvalidToken("a user's token is no machine's".into())),
+            None => {}
+        }
+        let claims: MachineClaims = self.verify_as(token)?;
+        self.verified.insert(key, Verified::Machine(Arc::new(claims.clone())));
+        Ok(claims)
+    }
+
+    /// The tokens verified so far and kept.
+    pub fn verified_tokens(&self) -> &VerifiedTokens {
+        &self.verified
+    }
+
+    /// A kept token's issuer is still this API's (it is bound once, perhaps after the keys).
+    fn still_issued_here(&self, claims: &impl Issued) -> Result<(), InvalidToken> {
+        let issuer = self.issuer().map_err(|e| InvalidToken(e.to_string()))?;
+        if claims.iss() != issuer {
+            return Err(InvalidToken("issuer".into()));
+        }
+        Ok(())
     }
 
     fn verify_as<T: serde::de::DeserializeOwned + Issued>(&self, token: &str) -> Result<T, InvalidToken> {
@@ -474,10 +509,7 @@ impl JwtKeys {
         }
         let data = jsonwebtoken::decode::<T>(token, &verifier.key, &verifier.validation)
             .map_err(|e| InvalidToken(e.to_string()))?;
-        let issuer = self.issuer().map_err(|e| InvalidToken(e.to_string()))?;
-        if data.claims.iss() != issuer {
-            return Err(InvalidToken("issuer".into()));
-        }
+        self.still_issued_here(&data.claims)?;
         Ok(data.claims)
     }
 }
@@ -494,7 +526,7 @@ pub fn generate_key() -> (String, String) {
     super::jwk::generate(SigningAlg::EdDSA)
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
@@ -528,6 +560,66 @@ mod tests {
 
     fn b64json(value: serde_json::Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
+    }
+
+    #[test]
+    fn a_kept_token_answers_from_the_cache_and_a_changed_byte_never_does() {
+        let keys = keys();
+        let token = token_with(&keys, |_| {});
+        assert!(keys.verified_tokens().is_empty());
+        let first = keys.verify(&token).unwrap();
+        assert_eq!(keys.verified_tokens().len(), 1, "kept once verified");
+        assert_eq!(keys.verify(&token).unwrap(), first, "the same claims from the cache");
+        // Every single-character change of the kept token, in each part, is verified afresh
+        // and refused; none is kept.
+        for at in (0..token.len()).filter(|&i| token.as_bytes()[i] != b'.') {
+            let mut changed = token.clone().into_bytes();
+            changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+            let changed = String::from_utf8(changed).unwrap();
+            assert!(keys.verify(&changed).is_err(), "byte {at} changed was accepted");
+            assert!(keys.verify_machine(&changed).is_err(), "byte {at} changed was accepted");
+        }
+        assert_eq!(keys.verified_tokens().len(), 1, "failures are never kept");
+        // Kept as a user's token, it is no machine's, and a machine's is no user's.
+        assert!(keys.verify_machine(&token).is_err());
+        let machine = keys.machine_claims("client", None, vec![], Duration::from_secs(60)).unwrap();
+        let machine = keys.sign(&machine).unwrap();
+        assert!(keys.verify_machine(&machine).is_ok());
+        assert!(keys.verify(&machine).is_err(), "a kept machine's token is no user's");
+        assert!(keys.verify_machine(&machine).is_ok(), "and still the machine's");
+    }
+
+    #[test]
+    fn the_cache_holds_no_more_than_its_size_and_none_when_off() {
+        let keys = keys_with(&generate_key().0, &[], |m| {
+            m.insert("TOKEN_CACHE_ENTRIES".into(), "50".into());
+        });
+        let tokens: Vec<String> = (0..400).map(|_| token_with(&keys, |_| {})).collect();
+        for token in &tokens {
+            assert!(keys.verify(token).is_ok());
+        }
+        assert!(keys.verified_tokens().len() <= 50, "{} kept", keys.verified_tokens().len());
+        // Those evicted are verified again, as any unknown token is.
+        assert!(tokens.iter().all(|t| keys.verify(t).is_ok()));
+
+        let off = keys_with(&generate_key().0, &[], |m| {
+            m.insert("TOKEN_CACHE_ENTRIES".into(), "0".into());
+        });
+        let token = token_with(&off, |_| {});
+        assert!(off.verify(&token).is_ok() && off.verify(&token).is_ok());
+        assert!(off.verified_tokens().is_empty());
+    }
+
+    #[test]
+    fn a_kept_token_expires_with_its_exp() {
+        let keys = keys_with(&generate_key().0, &[], |m| {
+            m.insert("JWT_LEEWAY_SECS".into(), "0".into());
+        });
+        let token = token_with(&keys, |c| c.exp = unix_now() + 1);
+        assert!(keys.verify(&token).is_ok());
+        assert_eq!(keys.verified_tokens().len(), 1);
+        std::thread::sleep(Duration::from_millis(2_100));
+        assert!(keys.verify(&token).is_err(), "expired, cached or not");
     }
 
     #[test]

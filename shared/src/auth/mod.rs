@@ -12,3 +12,4 @@ pub mod recovery;
 pub mod sealed;
 pub mod tokens;
 pub mod totp;
+pub mod verified;

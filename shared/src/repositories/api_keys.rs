@@ -4,6 +4,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::{Check, Param, Read};
 use super::{GenericClient, cached, organizations};
 use crate::db::DbError;
 use crate::models::{ApiKey, Grantee, KeyCaller};
@@ -17,6 +18,12 @@ const LIVE: &str = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_
 /// Every request with a key as its bearer runs this one: the live key with this hash ($1),
 /// marked used at most once a minute, its request counted against the limit $2 (0: none).
 const RESOLVE: &str = concatcp!(
+    RESOLVE_CTES,
+    " SELECT k.id, k.org_id, k.is_client, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
+      FROM k LEFT JOIN hit ON true"
+);
+/// [`RESOLVE`]'s `WITH` list: `k` the key, `hit` its request counted.
+const RESOLVE_CTES: &str = concatcp!(
     "WITH k AS (SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, k.secret_hash, k.last_used_at
                 FROM api_keys k WHERE k.secret_hash = $1 AND ",
     LIVE,
@@ -24,13 +31,43 @@ const RESOLVE: &str = concatcp!(
     touch_minutely!("touched", "api_keys", "k"),
     ", ",
     minute_hit!("'api_key_requests_minute'", "k", "$2"),
-    " SELECT k.id, k.org_id, k.is_client, k.name, k.permissions, k.secret_hash, hit.hits, hit.window_end
-      FROM k LEFT JOIN hit ON true"
+);
+/// Every org read with an API key runs this one as its statement's head (see
+/// `reads::checked`): the key found, marked and counted as by [`RESOLVE`], allowed when it is
+/// the org's (`$3`) and holds the permission `$4`.
+const CALLER_BY_KEY: &str = concatcp!(
+    RESOLVE_CTES,
+    ", caller AS (
+       SELECT k.org_id AS caller_org_id, k.id AS caller_key_id, k.name AS caller_name, k.is_client AS caller_is_client,
+              k.secret_hash AS caller_secret_hash, hit.hits AS caller_hits, hit.window_end AS caller_window_end,
+              k.permissions AS caller_permissions, false AS caller_needs_mfa, false AS caller_stale,
+              (k.org_id = $3 AND $4::text = ANY (k.permissions)) AS caller_allowed
+       FROM k LEFT JOIN hit ON true)"
 );
 /// Every request with a token from the token endpoint runs this one: the live key or the
 /// client its `client_id` names ($1), while the token ($3) is not revoked, marked and counted
 /// as [`RESOLVE`] does (against $2 for a key, $4 for a client).
 const RESOLVE_FOR_TOKEN: &str = concatcp!(
+    RESOLVE_FOR_TOKEN_CTES,
+    " SELECT s.id, s.org_id, s.is_client, s.name, s.permissions, ''::bytea AS secret_hash, hit.hits, hit.window_end
+      FROM s LEFT JOIN hit ON true"
+);
+/// Every org read with a token from the token endpoint runs this one as its statement's head
+/// (see `reads::checked`): the machine found, marked and counted as by [`RESOLVE_FOR_TOKEN`],
+/// allowed when it is the org's (`$5`) and the token's (`$8`), and both it and the token
+/// (`$7`) hold the permission `$6`.
+const CALLER_BY_TOKEN: &str = concatcp!(
+    RESOLVE_FOR_TOKEN_CTES,
+    ", caller AS (
+       SELECT s.org_id AS caller_org_id, s.id AS caller_key_id, s.name AS caller_name, s.is_client AS caller_is_client,
+              ''::bytea AS caller_secret_hash, hit.hits AS caller_hits, hit.window_end AS caller_window_end,
+              s.permissions AS caller_permissions, false AS caller_needs_mfa, false AS caller_stale,
+              (s.org_id = $5 AND s.org_id IS NOT DISTINCT FROM $8::uuid AND $6::text = ANY (s.permissions)
+               AND $6::text = ANY ($7::text[])) AS caller_allowed
+       FROM s LEFT JOIN hit ON true)"
+);
+/// [`RESOLVE_FOR_TOKEN`]'s `WITH` list: `s` the machine, `hit` its request counted.
+const RESOLVE_FOR_TOKEN_CTES: &str = concatcp!(
     "WITH m AS (SELECT k.id, k.org_id, false AS is_client, k.name, k.permissions, k.last_used_at
                 FROM api_keys k WHERE k.id = $1 AND ",
     LIVE,
@@ -49,8 +86,6 @@ const RESOLVE_FOR_TOKEN: &str = concatcp!(
         "s",
         "CASE WHEN s.is_client THEN $4::int4 ELSE $2::int4 END"
     ),
-    " SELECT s.id, s.org_id, s.is_client, s.name, s.permissions, ''::bytea AS secret_hash, hit.hits, hit.window_end
-      FROM s LEFT JOIN hit ON true"
 );
 /// The token endpoint's lookup of a key as a client: the live key with this id ($1) and hash
 /// ($2), marked used, its token request counted against the limit $3 (0: none).
@@ -117,6 +152,52 @@ pub async fn resolve(
     per_minute: i32,
 ) -> Result<Option<KeyCaller>, DbError> {
     cached::fetch_opt(db, RESOLVE, &[&secret_hash, &per_minute]).await
+}
+
+/// The check that heads an org read with an API key: the live key with this hash, counted
+/// against `per_minute`, and whether it is the org's and holds `permission`.
+pub fn caller_check_by_key<'a>(
+    secret_hash: &'a &'a [u8],
+    per_minute: &'a i32,
+    org_id: &'a Uuid,
+    permission: &'a &'static str,
+) -> Check<'a> {
+    Check { head: CALLER_BY_KEY, params: vec![secret_hash, per_minute, org_id, permission] }
+}
+
+/// What an org read's check needs to know of a token from the token endpoint.
+pub struct TokenCheck<'a> {
+    /// The key or client it names.
+    pub id: Uuid,
+    /// The requests per minute of a key and of a client.
+    pub limits: (i32, i32),
+    /// The token's id, revoked or not.
+    pub jti: Uuid,
+    /// The org it names (None: a platform client's).
+    pub token_org: Option<Uuid>,
+    /// The permissions it was granted.
+    pub granted: &'a [String],
+}
+
+/// The check that heads an org read with a token from the token endpoint: the machine it names
+/// while the token is not revoked, counted as [`resolve_for_token`] does, and whether both
+/// hold `permission` in the org.
+pub fn caller_check_by_token<'a>(
+    token: &'a TokenCheck<'a>,
+    org_id: &'a Uuid,
+    permission: &'a &'static str,
+) -> Check<'a> {
+    let params: Vec<Param<'a>> = vec![
+        &token.id,
+        &token.limits.0,
+        &token.jti,
+        &token.limits.1,
+        org_id,
+        permission,
+        &token.granted,
+        &token.token_org,
+    ];
+    Check { head: CALLER_BY_TOKEN, params }
 }
 
 /// The live key or the client with this id, touched and counted as [`resolve`] does (against
@@ -191,18 +272,15 @@ pub async fn insert(db: &impl GenericClient, new: &NewApiKey<'_>) -> Result<ApiK
 }
 
 /// One of the org's keys, revoked or not.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<ApiKey>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org_id, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org_id: Uuid, id: Uuid) -> Read<'_, C, Option<ApiKey>> {
+    Read::new(db, FIND, vec![Box::new(org_id), Box::new(id)])
 }
 
 /// A page of the org's keys, newest first, before `before`.
-pub async fn list(
-    db: &impl GenericClient,
-    org_id: Uuid,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<ApiKey>, DbError> {
-    cached::fetch(db, LIST, &[&org_id, &before, &limit]).await
+#[track_caller]
+pub fn list<C: GenericClient>(db: &C, org_id: Uuid, before: Option<Uuid>, limit: i64) -> Read<'_, C, Vec<ApiKey>> {
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(before), Box::new(limit)])
 }
 
 /// Sets a key's name and permissions, unless it is revoked (None then).

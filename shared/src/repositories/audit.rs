@@ -4,6 +4,7 @@ use const_format::concatcp;
 use uuid::Uuid;
 
 use super::cached::Param;
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{AuditEntry, NewAuditEntry};
@@ -115,11 +116,7 @@ const LIST: &str = "SELECT id, org_id, actor_id, actor_type, action, target_type
              WHERE org_id = $1 AND id < COALESCE($2::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY id DESC LIMIT $3";
 
 /// The org's entries, newest first, older than `before` if given.
-pub async fn list(
-    db: &impl GenericClient,
-    org_id: Uuid,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<AuditEntry>, DbError> {
-    cached::fetch(db, LIST, &[&org_id, &before, &limit]).await
+#[track_caller]
+pub fn list<C: GenericClient>(db: &C, org_id: Uuid, before: Option<Uuid>, limit: i64) -> Read<'_, C, Vec<AuditEntry>> {
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(before), Box::new(limit)])
 }

@@ -126,6 +126,16 @@ pub fn value_opt<'a, T: for<'r> FromSql<'r> + 'a>(
     })
 }
 
+/// Every row the statement returns, its errors naming `at` (a read made elsewhere).
+pub(super) async fn query_at(
+    at: &'static Location<'static>,
+    db: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<Vec<Row>, DbError> {
+    located(at, sql, async move { db.query(&db.prepare_cached(sql).await?, params).await }).await
+}
+
 /// Prepares the statements the connection's cache lacks, for statements sent together that
 /// must run in order: one still to prepare would wait for its parse while those after it,
 /// prepared already, ran ahead. Once warm this sends nothing.

@@ -4,6 +4,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::domain::{CHALLENGE_LABEL, CHALLENGE_PREFIX};
@@ -155,18 +156,15 @@ pub async fn verified_elsewhere(db: &impl GenericClient, domain: &str, org_id: U
 }
 
 /// The organization's domain.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<OrgDomain>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org_id, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org_id: Uuid, id: Uuid) -> Read<'_, C, Option<OrgDomain>> {
+    Read::new(db, FIND, vec![Box::new(org_id), Box::new(id)])
 }
 
 /// The organization's domains, newest first, older than `before` if given.
-pub async fn list(
-    db: &impl GenericClient,
-    org_id: Uuid,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<OrgDomain>, DbError> {
-    cached::fetch(db, LIST, &[&org_id, &before, &limit]).await
+#[track_caller]
+pub fn list<C: GenericClient>(db: &C, org_id: Uuid, before: Option<Uuid>, limit: i64) -> Read<'_, C, Vec<OrgDomain>> {
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(before), Box::new(limit)])
 }
 
 /// Sets what the domain does once verified.

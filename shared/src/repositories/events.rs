@@ -3,6 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::Event;
@@ -10,7 +11,7 @@ use crate::models::Event;
 const COLUMNS: &str = "e.id, e.type AS event_type, e.created_at AS timestamp, e.org_id AS organization_id, \
                        e.actor_type, e.actor_id, e.seq AS sequence, e.data";
 /// An event's place in the feed ($2) within the organization ($1; NULL: the platform's feed).
-const POSITION: &str = "SELECT e.xact_id::text, e.seq FROM events e
+const POSITION: &str = "SELECT e.xact_id::text AS xact, e.seq FROM events e
      WHERE e.id = $2 AND ($1::uuid IS NULL OR e.org_id = $1)";
 /// Events after a place ($2, $3; NULL: from the start), of some types ($4; NULL: all), in feed
 /// order: (transaction, sequence), and only those whose transaction is older than every one
@@ -31,22 +32,32 @@ const PAGE: &str = concatcp!(
 const PRUNE: &str = "DELETE FROM events WHERE created_at < now() - interval '30 days'";
 
 /// Where an event stands in the feed of `org` (None: the platform's), if it is there.
-pub async fn position(db: &impl GenericClient, org: Option<Uuid>, id: &str) -> Result<Option<(String, i64)>, DbError> {
-    let row = cached::query_opt(db, POSITION, &[&org, &id]).await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+#[track_caller]
+pub fn position<'a, C: GenericClient>(db: &'a C, org: Option<Uuid>, id: &'a str) -> Read<'a, C, Option<Position>> {
+    Read::new(db, POSITION, vec![Box::new(org), Box::new(id)])
+}
+
+/// An event's place in the feed: its transaction and its sequence number.
+#[derive(Clone, Debug, PartialEq, Eq, postgres_from_row::FromRow)]
+pub struct Position {
+    /// The transaction that wrote it, as text.
+    pub xact: String,
+    /// Its number in the feed.
+    pub seq: i64,
 }
 
 /// Up to `limit` events of `org` (None: every organization's and the accounts') after
 /// `after`, of `types` if given.
-pub async fn page(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn page<'a, C: GenericClient>(
+    db: &'a C,
     org: Option<Uuid>,
-    after: Option<&(String, i64)>,
-    types: Option<&[String]>,
+    after: Option<&'a Position>,
+    types: Option<&'a [String]>,
     limit: i64,
-) -> Result<Vec<Event>, DbError> {
-    let (xact, seq) = (after.map(|a| a.0.as_str()), after.map(|a| a.1));
-    cached::fetch(db, PAGE, &[&org, &xact, &seq, &types, &limit]).await
+) -> Read<'a, C, Vec<Event>> {
+    let (xact, seq) = (after.map(|a| a.xact.as_str()), after.map(|a| a.seq));
+    Read::new(db, PAGE, vec![Box::new(org), Box::new(xact), Box::new(seq), Box::new(types), Box::new(limit)])
 }
 
 /// Forgets events older than 30 days; how many.

@@ -4,6 +4,7 @@ use const_format::concatcp;
 use uuid::Uuid;
 
 use super::cached::Param;
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{Invitation, InvitationPreview, InvitationStatus, MyInvitation};
@@ -148,19 +149,21 @@ pub async fn insert(db: &impl GenericClient, new: &NewInvitation<'_>) -> Result<
 }
 
 /// One of the org's invitations.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<Invitation>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org_id, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org_id: Uuid, id: Uuid) -> Read<'_, C, Option<Invitation>> {
+    Read::new(db, FIND, vec![Box::new(org_id), Box::new(id)])
 }
 
 /// The org's invitations, newest first, optionally of one status, older than `before`.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     org_id: Uuid,
     status: Option<InvitationStatus>,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Invitation>, DbError> {
-    cached::fetch(db, LIST, &[&org_id, &status, &before, &limit]).await
+) -> Read<'_, C, Vec<Invitation>> {
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(status), Box::new(before), Box::new(limit)])
 }
 
 /// Gives a live pending invitation a new token, a fresh expiry and its resender as inviter, so

@@ -6,6 +6,8 @@ use const_format::concatcp;
 use uuid::Uuid;
 
 use super::cached::Param;
+use super::reads::Check;
+use super::reads::Read;
 use super::{GenericClient, cached, organizations, sessions, users};
 use crate::db::DbError;
 use crate::models::{Member, PermissionSet, User, UserStatus};
@@ -19,6 +21,8 @@ pub struct SessionMember {
     pub membership: Option<(Vec<String>, PermissionSet)>,
     /// The org requires a second factor and this session has not proved one.
     pub needs_mfa: bool,
+    /// The session was last marked used over a minute ago (see `sessions::mark_used`).
+    pub stale: bool,
 }
 
 /// A row of [`RESOLVE_CALLER`], before the membership is made optional.
@@ -31,6 +35,7 @@ struct CallerRow {
     #[from_row(from = "Vec<String>")]
     permissions: PermissionSet,
     needs_mfa: bool,
+    stale: bool,
 }
 
 /// A member's role names and permissions.
@@ -53,19 +58,44 @@ pub struct TokenScope {
     pub require_mfa: bool,
 }
 
-/// Every org request runs this one: three lookups by key, as the membership row carries the
-/// roles and permissions it grants (kept there by triggers, migration V6).
-const RESOLVE_CALLER: &str = concatcp!(
-    sessions::TOUCH_IF_IDLE,
-    "SELECT ",
-    users::COLUMNS,
-    ", m.user_id IS NOT NULL AS is_member, COALESCE(m.roles, '{}') AS roles, COALESCE(m.permissions, '{}') AS permissions,
-            (m.user_id IS NOT NULL AND NOT ('otp' = ANY (s.amr))
-             AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $3 AND o.require_mfa)) AS needs_mfa
-     FROM sessions s JOIN users u ON u.id = s.user_id
+/// Whether the org (`$3`) requires a second factor that the member `m`'s session `s` has not
+/// proved.
+const NEEDS_MFA: &str = "(m.user_id IS NOT NULL AND NOT ('otp' = ANY (s.amr))
+     AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $3 AND o.require_mfa))";
+/// The live session (`$1`) of the active user (`$2`, status `$4`) and their membership in the
+/// org (`$3`): three lookups by key, as the membership row carries the roles and permissions it
+/// grants (kept there by triggers, migration V6).
+const CALLER_FROM: &str = " FROM sessions s JOIN users u ON u.id = s.user_id
      LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
-       AND u.status = $4"
+       AND u.status = $4";
+/// Every org write runs this one, and org reads that refuse their input.
+const RESOLVE_CALLER: &str = concatcp!(
+    "SELECT ",
+    users::COLUMNS,
+    ", m.user_id IS NOT NULL AS is_member, COALESCE(m.roles, '{}') AS roles, COALESCE(m.permissions, '{}') AS permissions, ",
+    NEEDS_MFA,
+    " AS needs_mfa, ",
+    sessions::STALE,
+    " AS stale",
+    CALLER_FROM
+);
+/// Every org read with a session's token runs this one as its statement's head (see
+/// `reads::checked`): the caller allowed when a member holding the permission `$5` who needs no
+/// second factor more.
+const CALLER_CHECK: &str = concatcp!(
+    "WITH caller AS (
+       SELECT c.*, (c.caller_org_id IS NOT NULL AND NOT c.caller_needs_mfa AND $5::text = ANY (c.caller_permissions))
+                   AS caller_allowed
+       FROM (SELECT m.org_id AS caller_org_id, NULL::uuid AS caller_key_id, NULL::text AS caller_name,
+                    false AS caller_is_client, NULL::bytea AS caller_secret_hash, NULL::int4 AS caller_hits,
+                    NULL::timestamptz AS caller_window_end, COALESCE(m.permissions, '{}') AS caller_permissions, ",
+    NEEDS_MFA,
+    " AS caller_needs_mfa, ",
+    sessions::STALE,
+    " AS caller_stale",
+    CALLER_FROM,
+    ") c)"
 );
 const INSERT: &str = "INSERT INTO memberships (org_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const DELETE: &str = "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2";
@@ -130,7 +160,15 @@ pub async fn resolve_caller(
         user: r.user,
         membership: r.is_member.then_some((r.roles, r.permissions)),
         needs_mfa: r.needs_mfa,
+        stale: r.stale,
     }))
+}
+
+/// The check that heads an org read with a session's token: the user's session, their
+/// membership in the org and whether they hold `permission` there.
+pub fn caller_check<'a>(session: &'a (Uuid, Uuid), org_id: &'a Uuid, permission: &'a &'static str) -> Check<'a> {
+    let (session_id, user_id) = session;
+    Check { head: CALLER_CHECK, params: vec![session_id, user_id, org_id, &UserStatus::Active, permission] }
 }
 
 /// Locks the org's row until the transaction ends and then resolves the caller under that
@@ -198,19 +236,21 @@ pub async fn permissions(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -
 }
 
 /// One member.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, user_id: Uuid) -> Result<Option<Member>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org_id, &user_id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org_id: Uuid, user_id: Uuid) -> Read<'_, C, Option<Member>> {
+    Read::new(db, FIND, vec![Box::new(org_id), Box::new(user_id)])
 }
 
 /// Members in join order, after the (joined_at, user_id) key if given.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     org_id: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> Result<Vec<Member>, DbError> {
+) -> Read<'_, C, Vec<Member>> {
     let (after_at, after_id) = after.unzip();
-    cached::fetch(db, LIST, &[&org_id, &after_at, &after_id, &limit]).await
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(after_at), Box::new(after_id), Box::new(limit)])
 }
 
 /// A member's role names and permissions in the org; None if not a member.

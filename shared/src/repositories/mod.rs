@@ -73,6 +73,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod provider;
 pub mod quotas;
+pub mod reads;
 pub mod refresh_tokens;
 pub mod revoked_tokens;
 pub mod roles;

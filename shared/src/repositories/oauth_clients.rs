@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{ClientSecret, Grantee, OAuthClient};
@@ -156,18 +157,20 @@ pub async fn insert(db: &impl GenericClient, new: &NewClient<'_>) -> Result<(), 
 }
 
 /// One of the owner's clients.
-pub async fn find(db: &impl GenericClient, owner: Option<Uuid>, id: Uuid) -> Result<Option<OAuthClient>, DbError> {
-    cached::fetch_opt(db, FIND, &[&owner, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, owner: Option<Uuid>, id: Uuid) -> Read<'_, C, Option<OAuthClient>> {
+    Read::new(db, FIND, vec![Box::new(owner), Box::new(id)])
 }
 
 /// A page of the owner's clients, newest first, before `before`.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     owner: Option<Uuid>,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<OAuthClient>, DbError> {
-    cached::fetch(db, LIST, &[&owner, &before, &limit]).await
+) -> Read<'_, C, Vec<OAuthClient>> {
+    Read::new(db, LIST, vec![Box::new(owner), Box::new(before), Box::new(limit)])
 }
 
 /// How many clients the owner has.

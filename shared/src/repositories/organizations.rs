@@ -3,6 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{InvitationStatus, MyOrganization, Organization};
@@ -59,8 +60,9 @@ pub async fn insert(
 }
 
 /// The organization with this id.
-pub async fn find(db: &impl GenericClient, id: Uuid) -> Result<Option<Organization>, DbError> {
-    cached::fetch_opt(db, FIND, &[&id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, id: Uuid) -> Read<'_, C, Option<Organization>> {
+    Read::new(db, FIND, vec![Box::new(id)])
 }
 
 /// Locks the organization's row until the transaction ends, serialising changes to its

@@ -3,6 +3,7 @@
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{PermissionSet, Role};
@@ -33,8 +34,9 @@ const ADD_PERMISSIONS: &str = "INSERT INTO role_permissions (role_id, permission
 const DELETE: &str = "DELETE FROM roles WHERE id = $1 AND org_id IS NOT NULL";
 
 /// System roles, then the org's custom roles, each by name.
-pub async fn list(db: &impl GenericClient, org_id: Uuid) -> Result<Vec<Role>, DbError> {
-    cached::fetch(db, LIST, &[&org_id]).await
+#[track_caller]
+pub fn list<C: GenericClient>(db: &C, org_id: Uuid) -> Read<'_, C, Vec<Role>> {
+    Read::new(db, LIST, vec![Box::new(org_id)])
 }
 
 /// The roles usable in the org with these names (system or the org's own).

@@ -9,23 +9,34 @@ use super::{GenericClient, cached, users};
 use crate::db::DbError;
 use crate::models::{ClientInfo, Session, SessionMethod, User, UserStatus};
 
-/// Leads the statements that check a session (`$1`) on every request: marks it used now if
-/// it was last marked over a minute ago, so a busy session writes once a minute and a read
-/// stays one round trip. A session another transaction holds is skipped, never waited for.
-pub(crate) const TOUCH_IF_IDLE: &str = "WITH touched AS (
-         UPDATE sessions SET last_used_at = now()
-         WHERE id = (SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL
-                       AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)) ";
+/// Whether the session `s` was last marked used over a minute ago: the per-request checks
+/// return it, and only then is [`mark_used`] sent, so a busy session writes once a minute and every
+/// other request's check is a plain read.
+pub(crate) const STALE: &str = "s.last_used_at < now() - interval '1 minute'";
+/// Marks a session used now if it still was last marked over a minute ago; a session another
+/// transaction holds is skipped, never waited for.
+const MARK_USED: &str = "UPDATE sessions SET last_used_at = now()
+     WHERE id = (SELECT id FROM sessions WHERE id = $1 AND revoked_at IS NULL
+                   AND last_used_at < now() - interval '1 minute' FOR NO KEY UPDATE SKIP LOCKED)";
 
 /// Every authenticated request runs this one.
 const FIND_BY_LIVE_SESSION: &str = concatcp!(
-    TOUCH_IF_IDLE,
     "SELECT ",
     users::COLUMNS,
-    " FROM sessions s JOIN users u ON u.id = s.user_id
+    ", ",
+    STALE,
+    " AS stale FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
         AND u.status = $3"
 );
+
+/// A row of [`FIND_BY_LIVE_SESSION`].
+#[derive(postgres_from_row::FromRow)]
+struct LiveRow {
+    #[from_row(flatten)]
+    user: User,
+    stale: bool,
+}
 
 /// A session and its first refresh token, in one statement, only while the account is active
 /// and its stamp is still the one read before the password was checked ($11). The account's
@@ -280,11 +291,21 @@ pub async fn list_live(
     cached::fetch(db, LIST_LIVE, &[&user_id, &current, &before, &limit]).await
 }
 
-/// The active user behind a live session: the one check every authenticated request makes.
+/// The active user behind a live session, and whether the session wants [`mark_used`]: the one
+/// check every authenticated request makes.
 pub async fn find_by_live_session(
     db: &impl GenericClient,
     user_id: Uuid,
     session_id: Uuid,
-) -> Result<Option<User>, DbError> {
-    cached::fetch_opt(db, FIND_BY_LIVE_SESSION, &[&session_id, &user_id, &UserStatus::Active]).await
+) -> Result<Option<(User, bool)>, DbError> {
+    let row: Option<LiveRow> =
+        cached::fetch_opt(db, FIND_BY_LIVE_SESSION, &[&session_id, &user_id, &UserStatus::Active]).await?;
+    Ok(row.map(|r| (r.user, r.stale)))
+}
+
+/// Marks the session used now, unless it was within the last minute or another transaction
+/// holds it.
+pub async fn mark_used(db: &impl GenericClient, session_id: Uuid) -> Result<(), DbError> {
+    cached::execute(db, MARK_USED, &[&session_id]).await?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::ConnectionStatus;
@@ -185,8 +186,9 @@ pub async fn count(db: &impl GenericClient, org_id: Uuid) -> Result<i64, DbError
 }
 
 /// The organization's connection `id`.
-pub async fn find(db: &impl GenericClient, org_id: Uuid, id: Uuid) -> Result<Option<ConnectionRow>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org_id, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org_id: Uuid, id: Uuid) -> Read<'_, C, Option<ConnectionRow>> {
+    Read::new(db, FIND, vec![Box::new(org_id), Box::new(id)])
 }
 
 /// A connection by id alone (a sign-in's callback names it).
@@ -195,13 +197,14 @@ pub async fn find_by_id(db: &impl GenericClient, id: Uuid) -> Result<Option<Conn
 }
 
 /// A page of the organization's connections, newest first, before `after`.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     org_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<ConnectionRow>, DbError> {
-    cached::fetch(db, LIST, &[&org_id, &after, &limit]).await
+) -> Read<'_, C, Vec<ConnectionRow>> {
+    Read::new(db, LIST, vec![Box::new(org_id), Box::new(after), Box::new(limit)])
 }
 
 /// What a change sets; None keeps a field.

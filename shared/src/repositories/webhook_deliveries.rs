@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::{Event, WebhookDelivery};
@@ -116,14 +117,15 @@ pub struct Outcome<'a> {
 }
 
 /// The endpoint's deliveries, newest first, older than `before` if given.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     org: Option<Uuid>,
     endpoint_id: Uuid,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<WebhookDelivery>, DbError> {
-    cached::fetch(db, LIST, &[&org, &endpoint_id, &before, &limit]).await
+) -> Read<'_, C, Vec<WebhookDelivery>> {
+    Read::new(db, LIST, vec![Box::new(org), Box::new(endpoint_id), Box::new(before), Box::new(limit)])
 }
 
 /// One delivery of the owner's endpoint.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use const_format::concatcp;
 use uuid::Uuid;
 
+use super::reads::Read;
 use super::{GenericClient, cached};
 use crate::db::DbError;
 use crate::models::WebhookEndpoint;
@@ -116,18 +117,20 @@ pub async fn count(db: &impl GenericClient, org: Option<Uuid>) -> Result<i64, Db
 }
 
 /// The owner's endpoint.
-pub async fn find(db: &impl GenericClient, org: Option<Uuid>, id: Uuid) -> Result<Option<WebhookEndpoint>, DbError> {
-    cached::fetch_opt(db, FIND, &[&org, &id]).await
+#[track_caller]
+pub fn find<C: GenericClient>(db: &C, org: Option<Uuid>, id: Uuid) -> Read<'_, C, Option<WebhookEndpoint>> {
+    Read::new(db, FIND, vec![Box::new(org), Box::new(id)])
 }
 
 /// The owner's endpoints, newest first, older than `before` if given.
-pub async fn list(
-    db: &impl GenericClient,
+#[track_caller]
+pub fn list<C: GenericClient>(
+    db: &C,
     org: Option<Uuid>,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<WebhookEndpoint>, DbError> {
-    cached::fetch(db, LIST, &[&org, &before, &limit]).await
+) -> Read<'_, C, Vec<WebhookEndpoint>> {
+    Read::new(db, LIST, vec![Box::new(org), Box::new(before), Box::new(limit)])
 }
 
 /// Writes the endpoint's fields.

@@ -10,6 +10,7 @@ use crate::auth::machine_secret::{self, MachineSecret, SecretKind};
 use crate::db::{self, DbError};
 use crate::error::{AppError, AppResult};
 use crate::models::{KeyCaller, Permission, PermissionSet, User};
+use crate::repositories::reads::{self, Answer, CallerColumns, Read};
 use crate::repositories::{GenericClient, api_keys, memberships, sessions};
 use crate::state::AppState;
 
@@ -98,11 +99,7 @@ impl OrgActor {
 
     /// 403 unless the actor holds `permission`.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
-        if self.permissions.has(permission) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!("This needs the {} permission.", permission.as_str())))
-        }
+        holds(&self.permissions, permission)
     }
 
     /// 403 unless the actor holds every permission in `wanted`: nobody grants, edits or
@@ -134,7 +131,11 @@ pub struct Caller {
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Caller> {
     let claims = verify(state, bearer)?;
     let client = db::client(state.pool()).await?;
-    let user = sessions::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
+    let (user, stale) =
+        sessions::find_by_live_session(&client, claims.sub, claims.sid).await?.ok_or_else(session_ended)?;
+    if stale {
+        sessions::mark_used(&client, claims.sid).await?;
+    }
     Ok(Caller { user, session_id: claims.sid, claims })
 }
 
@@ -267,7 +268,11 @@ impl OrgRequest {
     async fn find(&self, db: &impl GenericClient) -> Result<Found, DbError> {
         Ok(match &self.credential {
             Credential::Session(claims) => {
-                Found::Session(memberships::resolve_caller(db, claims.sub, claims.sid, self.org_id).await?)
+                let caller = memberships::resolve_caller(db, claims.sub, claims.sid, self.org_id).await?;
+                if caller.as_ref().is_some_and(|c| c.stale) {
+                    sessions::mark_used(db, claims.sid).await?;
+                }
+                Found::Session(caller)
             }
             Credential::ApiKey(secret, per_minute) => {
                 let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
@@ -375,6 +380,15 @@ fn actor_from(
     Ok(OrgActor { org_id, principal: Principal::Member { user: caller.user, session_id }, roles, permissions, ip })
 }
 
+/// 403 unless `permissions` hold `permission`.
+fn holds(permissions: &PermissionSet, permission: Permission) -> AppResult<()> {
+    if permissions.has(permission) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("This needs the {} permission.", permission.as_str())))
+    }
+}
+
 /// An org read and the permission it needs: the caller is resolved in the same exchange as the
 /// read, and the read's result is used only once the caller is allowed it.
 #[derive(Clone, Debug)]
@@ -389,24 +403,87 @@ impl OrgRead {
         self.request.org_id
     }
 
-    /// Runs `read` pipelined with the caller's resolution on `db` (tokio-postgres sends both
-    /// before awaiting either): 401, 404 or 403 as [`authorize_org`] and `require` give them,
-    /// else what was read.
-    pub async fn with<T>(
-        &self,
-        db: &impl GenericClient,
-        read: impl Future<Output = Result<T, DbError>>,
-    ) -> AppResult<T> {
-        let (found, value) = tokio::try_join!(self.request.find(db), read)?;
-        self.request.actor(found)?.require(self.permission)?;
+    /// Runs `read` inside the caller's check, as one statement (see [`reads::checked`]): 401,
+    /// 404 or 403 as [`authorize_org`] and `require` give them, else what was read. The
+    /// database returns the read's rows only to a caller it found allowed.
+    pub async fn with<'a, C, T>(&'a self, read: Read<'a, C, T>) -> AppResult<T>
+    where
+        C: GenericClient + Sync,
+        T: Answer + Send + 'a,
+    {
+        let (org, permission) = (&self.request.org_id, &self.permission.as_str());
+        let db = read.db();
+        let (caller, value) = match &self.request.credential {
+            Credential::Session(claims) => {
+                let session = (claims.sid, claims.sub);
+                let (caller, value) =
+                    reads::checked(memberships::caller_check(&session, org, permission), read).await?;
+                if caller.as_ref().is_some_and(|c| c.caller_stale) {
+                    sessions::mark_used(db, claims.sid).await?;
+                }
+                (caller, value)
+            }
+            Credential::ApiKey(secret, per_minute) => {
+                let hash = secret.hash();
+                let (hash, per_minute) = (&hash[..], i32::try_from(*per_minute).unwrap_or(i32::MAX));
+                reads::checked(api_keys::caller_check_by_key(&hash, &per_minute, org, permission), read).await?
+            }
+            Credential::Machine(claims, (per_key, per_client)) => {
+                let Ok(id) = claims.client_id.parse::<Uuid>() else { return Err(key_refused()) };
+                let token = api_keys::TokenCheck {
+                    id,
+                    limits: (
+                        i32::try_from(*per_key).unwrap_or(i32::MAX),
+                        i32::try_from(*per_client).unwrap_or(i32::MAX),
+                    ),
+                    jti: claims.jti,
+                    token_org: claims.org_id,
+                    granted: &claims.permissions,
+                };
+                reads::checked(api_keys::caller_check_by_token(&token, org, permission), read).await?
+            }
+        };
+        self.verdict(caller)?;
         Ok(value)
+    }
+
+    /// The verdict on the caller a read's check found: the same 401, 404, 403 or 429 as
+    /// [`authorize_org`] and `require` give.
+    fn verdict(&self, caller: Option<CallerColumns>) -> AppResult<()> {
+        match &self.request.credential {
+            Credential::Session(_) => {
+                let caller = caller.ok_or_else(session_ended)?;
+                if caller.caller_org_id.is_none() {
+                    return Err(no_org());
+                }
+                if caller.caller_needs_mfa {
+                    return Err(mfa_required());
+                }
+                holds(&PermissionSet::from_names(&caller.caller_permissions), self.permission)
+            }
+            Credential::ApiKey(..) | Credential::Machine(..) => {
+                let key = caller.and_then(|c| {
+                    Some(KeyCaller {
+                        id: c.caller_key_id?,
+                        org_id: c.caller_org_id,
+                        is_client: c.caller_is_client,
+                        name: c.caller_name.unwrap_or_default(),
+                        permissions: PermissionSet::from_names(&c.caller_permissions),
+                        secret_hash: c.caller_secret_hash.unwrap_or_default(),
+                        hits: c.caller_hits,
+                        window_end: c.caller_window_end,
+                    })
+                });
+                self.request.actor(Found::ApiKey(key))?.require(self.permission)
+            }
+        }
     }
 
     /// Refuses bad input only once the caller is resolved and allowed: a stranger to the org
     /// gets its 404, not a verdict on their query.
     async fn refuse<T>(&self, state: &AppState, error: AppError) -> AppResult<T> {
         let client = db::client(state.pool()).await?;
-        self.with(&client, std::future::ready(Ok(()))).await?;
+        self.request.actor(self.request.find(&client).await?)?.require(self.permission)?;
         Err(error)
     }
 

@@ -98,7 +98,7 @@ async fn insert(
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<ApiKey>> {
     let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = access.with(&client, api_keys::list(&client, access.org_id(), before, page.fetch())).await?;
+    let rows = access.with(api_keys::list(&client, access.org_id(), before, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |k| vec![k.id.to_string()]))
 }
 
@@ -106,7 +106,7 @@ pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> App
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<ApiKey> {
     let client = db::client(state.pool()).await?;
-    access.with(&client, api_keys::find(&client, access.org_id(), id)).await?.ok_or_else(no_key)
+    access.with(api_keys::find(&client, access.org_id(), id)).await?.ok_or_else(no_key)
 }
 
 /// Renames a key or replaces its permissions (never with more than the actor holds).

@@ -91,6 +91,6 @@ fn queued(deliveries: u64) {
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<AuditEntry>> {
     let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = access.with(&client, audit::list(&client, access.org_id(), before, page.fetch())).await?;
+    let rows = access.with(audit::list(&client, access.org_id(), before, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |e| vec![e.id.to_string()]))
 }

@@ -64,7 +64,7 @@ pub async fn create(state: &AppState, actor: &OrgActor, domain: DomainName) -> A
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<OrgDomain>> {
     let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = access.with(&client, domains::list(&client, access.org_id(), before, page.fetch())).await?;
+    let rows = access.with(domains::list(&client, access.org_id(), before, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |d| vec![d.id.to_string()]))
 }
 
@@ -72,7 +72,7 @@ pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> App
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<OrgDomain> {
     let client = db::client(state.pool()).await?;
-    access.with(&client, domains::find(&client, access.org_id(), id)).await?.ok_or_else(no_domain)
+    access.with(domains::find(&client, access.org_id(), id)).await?.ok_or_else(no_domain)
 }
 
 /// Sets what the domain does for people at it once verified (a pending claim keeps it for then).

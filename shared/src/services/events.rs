@@ -44,12 +44,12 @@ pub async fn page(state: &AppState, feed: Feed<'_>, query: &FeedQuery) -> AppRes
     let position = match (&query.after, feed) {
         (None, _) => None,
         (Some(after), Feed::Org(access)) => {
-            Some(access.with(&client, events::position(&client, org, after)).await?.ok_or_else(unknown_after)?)
+            Some(access.with(events::position(&client, org, after)).await?.ok_or_else(unknown_after)?)
         }
         (Some(after), Feed::Platform) => Some(events::position(&client, org, after).await?.ok_or_else(unknown_after)?),
     };
     let items = match (feed, &position) {
-        (Feed::Org(access), None) => access.with(&client, events::page(&client, org, None, types, query.limit)).await?,
+        (Feed::Org(access), None) => access.with(events::page(&client, org, None, types, query.limit)).await?,
         (_, position) => events::page(&client, org, position.as_ref(), types, query.limit).await?,
     };
     let after = items.last().map(|e| e.id.clone()).or_else(|| query.after.clone());

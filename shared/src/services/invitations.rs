@@ -156,7 +156,7 @@ pub async fn list(
     let after = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
     let read = invitations::list(&client, access.org_id(), status, after, page.fetch());
-    let rows = access.with(&client, read).await?;
+    let rows = access.with(read).await?;
     Ok(Page::from_rows(rows, page, |i| vec![i.id.to_string()]))
 }
 
@@ -164,7 +164,7 @@ pub async fn list(
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<Invitation> {
     let client = db::client(state.pool()).await?;
-    let invitation = access.with(&client, invitations::find(&client, access.org_id(), id)).await?;
+    let invitation = access.with(invitations::find(&client, access.org_id(), id)).await?;
     invitation.ok_or_else(no_invitation)
 }
 

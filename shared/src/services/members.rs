@@ -22,7 +22,7 @@ fn no_member() -> AppError {
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<Member>> {
     let after = access.checked(state, after_key(page)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = access.with(&client, memberships::list(&client, access.org_id(), after, page.fetch())).await?;
+    let rows = access.with(memberships::list(&client, access.org_id(), after, page.fetch())).await?;
     Ok(Page::from_rows(rows, page, |m| {
         vec![m.joined_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), m.user_id.to_string()]
     }))
@@ -32,7 +32,7 @@ pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> App
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead, user_id: Uuid) -> AppResult<Member> {
     let client = db::client(state.pool()).await?;
-    let member = access.with(&client, memberships::find(&client, access.org_id(), user_id)).await?;
+    let member = access.with(memberships::find(&client, access.org_id(), user_id)).await?;
     member.ok_or_else(no_member)
 }
 

@@ -224,7 +224,7 @@ pub async fn list(state: &AppState, reader: Reader<'_>, page: &PageRequest) -> A
         Reader::Org(access) => {
             let before = access.checked(state, page.key::<Uuid>(0)).await?;
             let client = db::client(state.pool()).await?;
-            access.with(&client, oauth_clients::list(&client, Some(access.org_id()), before, page.fetch())).await?
+            access.with(oauth_clients::list(&client, Some(access.org_id()), before, page.fetch())).await?
         }
         Reader::Platform => {
             let before = page.key::<Uuid>(0)?;
@@ -240,7 +240,7 @@ pub async fn list(state: &AppState, reader: Reader<'_>, page: &PageRequest) -> A
 pub async fn get(state: &AppState, reader: Reader<'_>, id: Uuid) -> AppResult<OAuthClient> {
     let client = db::client(state.pool()).await?;
     let found = match reader {
-        Reader::Org(access) => access.with(&client, oauth_clients::find(&client, Some(access.org_id()), id)).await?,
+        Reader::Org(access) => access.with(oauth_clients::find(&client, Some(access.org_id()), id)).await?,
         Reader::Platform => oauth_clients::find(&client, None, id).await?,
     };
     found.ok_or_else(no_client)

@@ -118,7 +118,7 @@ async fn insert_with_derived_slug(
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead) -> AppResult<Organization> {
     let client = db::client(state.pool()).await?;
-    let org = access.with(&client, organizations::find(&client, access.org_id())).await?;
+    let org = access.with(organizations::find(&client, access.org_id())).await?;
     org.ok_or_else(no_org)
 }
 

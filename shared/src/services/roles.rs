@@ -108,7 +108,7 @@ pub async fn default_grantable(db: &impl crate::repositories::GenericClient, act
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn list(state: &AppState, access: &OrgRead) -> AppResult<Vec<Role>> {
     let client = db::client(state.pool()).await?;
-    access.with(&client, roles::list(&client, access.org_id())).await
+    access.with(roles::list(&client, access.org_id())).await
 }
 
 /// Creates a custom role with permissions the actor holds.

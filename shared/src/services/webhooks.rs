@@ -119,7 +119,7 @@ pub async fn list(state: &AppState, reader: Reader<'_>, page: &PageRequest) -> A
         Reader::Org(access) => {
             let before = access.checked(state, page.key::<Uuid>(0)).await?;
             let client = db::client(state.pool()).await?;
-            access.with(&client, webhooks::list(&client, Some(access.org_id()), before, page.fetch())).await?
+            access.with(webhooks::list(&client, Some(access.org_id()), before, page.fetch())).await?
         }
         Reader::Platform => {
             let before = page.key::<Uuid>(0)?;
@@ -135,7 +135,7 @@ pub async fn list(state: &AppState, reader: Reader<'_>, page: &PageRequest) -> A
 pub async fn get(state: &AppState, reader: Reader<'_>, id: Uuid) -> AppResult<WebhookEndpoint> {
     let client = db::client(state.pool()).await?;
     let found = match reader {
-        Reader::Org(access) => access.with(&client, webhooks::find(&client, Some(access.org_id()), id)).await?,
+        Reader::Org(access) => access.with(webhooks::find(&client, Some(access.org_id()), id)).await?,
         Reader::Platform => webhooks::find(&client, None, id).await?,
     };
     found.ok_or_else(no_endpoint)
@@ -243,7 +243,7 @@ pub async fn deliveries(
         Reader::Org(access) => {
             let before = access.checked(state, page.key::<Uuid>(0)).await?;
             let list = webhook_deliveries::list(&client, Some(access.org_id()), endpoint_id, before, page.fetch());
-            access.with(&client, list).await?
+            access.with(list).await?
         }
         Reader::Platform => {
             webhook_deliveries::list(&client, None, endpoint_id, page.key::<Uuid>(0)?, page.fetch()).await?

@@ -117,9 +117,13 @@ pub async fn introspect(state: &AppState, auth: &ClientAuth, token: &str) -> Res
         });
     }
     if let Ok(claims) = keys.verify(token) {
-        let Some(user) = sessions::find_by_live_session(&db, claims.sub, claims.sid).await? else {
+        let Some((user, stale)) = sessions::find_by_live_session(&db, claims.sub, claims.sid).await? else {
             return Ok(inactive);
         };
+        // A resource server asking about the token is the token in use.
+        if stale {
+            sessions::mark_used(&db, claims.sid).await?;
+        }
         return Ok(Introspection {
             active: true,
             username: Some(user.email),

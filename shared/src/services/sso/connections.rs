@@ -82,7 +82,7 @@ fn settings(row: &ConnectionRow) -> Value {
 pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> AppResult<Page<SsoConnection>> {
     let before = access.checked(state, page.key::<Uuid>(0)).await?;
     let client = db::client(state.pool()).await?;
-    let rows = access.with(&client, rows::list(&client, access.org_id(), before, page.fetch())).await?;
+    let rows = access.with(rows::list(&client, access.org_id(), before, page.fetch())).await?;
     let page = Page::from_rows(rows, page, |c| vec![c.id.to_string()]);
     Ok(page.map(|row| shown(state, row)))
 }
@@ -91,7 +91,7 @@ pub async fn list(state: &AppState, access: &OrgRead, page: &PageRequest) -> App
 #[tracing::instrument(level = "debug", skip_all, err(Display, level = "debug"))]
 pub async fn get(state: &AppState, access: &OrgRead, id: Uuid) -> AppResult<SsoConnection> {
     let client = db::client(state.pool()).await?;
-    let row = access.with(&client, rows::find(&client, access.org_id(), id)).await?.ok_or_else(no_connection)?;
+    let row = access.with(rows::find(&client, access.org_id(), id)).await?.ok_or_else(no_connection)?;
     Ok(shown(state, row))
 }
 

@@ -128,7 +128,8 @@ enum MfaCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     match Cli::parse().command {
         Command::Serve { port, without_webhook_sender, outbound_loopback_only } => {
             serve(port, !without_webhook_sender, outbound_loopback_only).await

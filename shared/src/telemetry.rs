@@ -2,13 +2,18 @@
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber; the level comes from RUST_LOG (default info).
-pub fn init() {
+/// Installs the global subscriber; the level comes from RUST_LOG (default info). Lines are
+/// formatted on the request's thread and written to stderr by a thread of their own, so a
+/// request never waits on the write; the answer flushes what is queued when it is dropped
+/// (hold it until the process ends). None when a subscriber was installed already.
+#[must_use = "dropping the guard at once stops the writer"]
+pub fn init() -> Option<WorkerGuard> {
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let json = match std::env::var("LOG_FORMAT") {
         Ok(format) => format.eq_ignore_ascii_case("json"),
@@ -18,8 +23,10 @@ pub fn init() {
     // close says how long it took (and its error, if it failed). At info neither they nor a
     // close line for each request's span are written.
     let steps = filter.would_enable("identity_shared::services", &tracing::Level::DEBUG);
+    // Lossless: when the queue is full the request waits rather than a line being dropped.
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
     let lines = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_span_events(if steps { FmtSpan::CLOSE } else { FmtSpan::NONE });
     let registry = tracing_subscriber::registry().with(filter);
@@ -29,7 +36,7 @@ pub fn init() {
         registry.with(lines.compact()).try_init()
     };
     // A second init (tests, the CLI after a function) keeps the first subscriber.
-    drop(result);
+    result.ok().map(|()| guard)
 }
 
 /// RUST_LOG read as `target=level` directives (`warn`, `info,identity_shared=debug`); unset,

@@ -4,7 +4,8 @@
 // then always leave in one write (a worker thread could flush the first alone).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     identity_shared::http::lambda::run(invitations_function::router(), identity_shared::http::lambda::TokenKeys::Sign)
         .await
 }

@@ -13,7 +13,8 @@ const MAX_PER_RUN: u32 = 500;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     // Built once per sandbox; a failed build (Secrets Manager out) is retried on the next tick.
     let parts = OnceCell::<(Config, Pool, Mailer)>::new();
     let parts = &parts;

@@ -7,7 +7,8 @@ use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     // Read once per sandbox; a failed read (Secrets Manager out) is retried by the next invocation.
     let config = OnceCell::<Config>::new();
     let config = &config;

@@ -13,7 +13,8 @@ use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     // Built once per sandbox; a failed build (Secrets Manager out) is tried again next time.
     let outbox = OnceCell::<Outbox>::new();
     let outbox = &outbox;

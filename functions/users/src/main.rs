@@ -4,6 +4,7 @@
 // then always leave in one write (a worker thread could flush the first alone).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    identity_shared::telemetry::init();
+    // Held to the end, so that the last lines are written before the process exits.
+    let _logs = identity_shared::telemetry::init();
     identity_shared::http::lambda::run(users_function::router(), identity_shared::http::lambda::TokenKeys::Verify).await
 }

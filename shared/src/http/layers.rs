@@ -93,23 +93,24 @@ async fn trace_request(req: Request, next: Next) -> Response {
             plain.then(|| id.to_owned())
         })
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
-    async move {
-        let started = std::time::Instant::now();
-        let mut response = next.run(req).await;
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert("x-request-id", value);
-        }
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "handled"
-        );
-        response
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let started = std::time::Instant::now();
+    let mut response = next.run(req).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
     }
-    .instrument(span)
-    .await
+    // The request's own line carries the span's fields itself, written outside the span: the
+    // JSON formatter then has no span's fields to read back for it.
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "handled"
+    );
+    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The benchmark harness `scripts/bench` drives: measurements no off-the-shelf tool makes.
 
 mod api;
+mod ceiling;
 mod coldstart;
 mod cpu;
 mod fake_ses;
@@ -9,7 +10,9 @@ mod hashing;
 mod load;
 mod mfa;
 mod oidc;
+mod reads;
 mod report;
+mod report_reads;
 mod run;
 mod runtime_api;
 mod server;

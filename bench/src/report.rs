@@ -167,7 +167,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          only TLS (its own small database: a primary-key read costs the same in either).\n"
     )?;
 
-    read_ratios(&mut out, &ratios)?;
+    crate::report_reads::render(&mut out, rows, baseline)?;
     if let Some(m) = kind("memory").next() {
         let (after, peak) = (f(m, "after_kib") / 1024.0, f(m, "peak_kib") / 1024.0);
         writeln!(out, "## Memory of `identity serve` (after the logins and the flood below)\n")?;
@@ -385,16 +385,6 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
          same statement queues a delivery, the request hands off to the sender after the commit, and the sender \
          (in the same process here) signs and sends it to a receiver on loopback.",
     )?;
-    side_by_side(
-        &mut out,
-        "The per-request log line: GET /orgs/{org}, closed loop, 8 connections",
-        &rows.iter().filter(|r| r["kind"] == "logging").collect::<Vec<_>>(),
-        "level",
-        ["warn", "info"],
-        "At info every request writes one JSON line (its id, method, path, status and duration), as on Lambda; at \
-         warn, none.",
-    )?;
-
     writeln!(out, "## Growth: members list (cursor pagination)\n\n| org size | page | p50 | p99 |\n|---|---|---|---|")?;
     let pages: Vec<&String> = http.keys().filter(|k| k.starts_with("members-100k-page-")).collect();
     let mut growth = vec![
@@ -484,6 +474,8 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         ("memory", kind("memory").count() == 1),
         ("ip-check", kind("ip-check").count() == 4),
         ("logging", kind("logging").count() == 4),
+        ("ceiling", kind("ceiling").count() == 6),
+        ("token-cache", kind("token-cache").count() == 8),
         ("api-key", kind("api-key").count() == 6),
         ("grant", kind("grant").count() == 4),
         ("webhook-latency", kind("webhook-latency").count() == 2),
@@ -502,63 +494,6 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         bail!("benchmark invalid:\n  {}", problems.join("\n  "));
     }
     Ok(out.trim_end().to_owned() + "\n")
-}
-
-/// Each org read's throughput beside GET /me's (the mean of a run before and one after them).
-fn read_ratios(out: &mut String, ratios: &[&Value]) -> anyhow::Result<()> {
-    let me: Vec<f64> = ratios
-        .iter()
-        .filter(|r| r["name"].as_str().is_some_and(|n| n.starts_with("me-")))
-        .map(|r| f(r, "rps"))
-        .collect();
-    if me.is_empty() {
-        return Ok(());
-    }
-    let me = me.iter().sum::<f64>() / me.len() as f64;
-    writeln!(out, "## Every org read against GET /me (closed loop, 8 connections, one run)\n")?;
-    writeln!(
-        out,
-        "| request | requests/s | p50 | p99 | server CPU / request | PostgreSQL CPU / request | of GET /me's | goal |\n\
-         |---|---|---|---|---|---|---|---|"
-    )?;
-    let mean = |key: &str| {
-        let mine: Vec<f64> = ratios
-            .iter()
-            .filter(|r| r["name"].as_str().is_some_and(|n| n.starts_with("me-")))
-            .map(|r| f(r, key))
-            .collect();
-        mine.iter().sum::<f64>() / mine.len().max(1) as f64
-    };
-    writeln!(
-        out,
-        "| GET /me (mean of a run first and one last) | {me:.0} | | | {:.0} µs | {:.0} µs | 100% | |",
-        mean("server_us"),
-        mean("database_us")
-    )?;
-    for r in ratios.iter().filter(|r| !r["name"].as_str().unwrap_or_default().starts_with("me-")) {
-        let ratio = f(r, "rps") / me;
-        writeln!(
-            out,
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.0} µs | {:.0} µs | {:.0}% | >= 90%: {} |",
-            r["name"].as_str().unwrap_or("?"),
-            f(r, "rps"),
-            f(r, "p50_ms"),
-            f(r, "p99_ms"),
-            f(r, "server_us"),
-            f(r, "database_us"),
-            ratio * 100.0,
-            verdict(ratio >= 0.9)
-        )?;
-    }
-    writeln!(
-        out,
-        "\nGET /me checks the session in the statement that reads the user. An org read sends the caller's check \
-         (session, user, membership with its roles and permissions: three lookups by key) and its own statement \
-         together on one connection and waits once. The CPU columns are the server's and PostgreSQL's (the \
-         postmaster and its backends) CPU time over the measured requests, from /proc: on two shared cores the \
-         load generator takes the rest, and requests per second follow the sum.\n"
-    )?;
-    Ok(())
 }
 
 /// Two variants of one load measured in alternating rounds, as the means of their rounds.

@@ -19,7 +19,7 @@ use crate::api::Api;
 use crate::cpu;
 use crate::load::{self, Target, with};
 use crate::server::{self, Server, UNREACHED, free_port, ip_limits};
-use crate::{coldstart, fake_ses, flows, hashing, report, webhooks, wire, writes};
+use crate::{coldstart, fake_ses, flows, hashing, reads, report, webhooks, wire, writes};
 use identity_testkit::rie::RieFunction;
 
 /// Every seeded account's password.
@@ -73,6 +73,72 @@ impl Results {
         self.rows.push(row);
         Ok(())
     }
+}
+
+/// Every org read measured against GET /me, GET /me first and last.
+fn every_read(org: &str, me: &str, invitation: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("me-first", "/me".to_owned()),
+        ("GET /orgs/{org}", format!("/orgs/{org}")),
+        ("GET /orgs/{org}/members", format!("/orgs/{org}/members?limit=20")),
+        ("GET /orgs/{org}/members/{user}", format!("/orgs/{org}/members/{me}")),
+        ("GET /orgs/{org}/roles", format!("/orgs/{org}/roles")),
+        ("GET /orgs/{org}/invitations", format!("/orgs/{org}/invitations")),
+        ("GET /orgs/{org}/invitations/{id}", format!("/orgs/{org}/invitations/{invitation}")),
+        ("GET /orgs/{org}/audit-log", format!("/orgs/{org}/audit-log")),
+        ("me-last", "/me".to_owned()),
+    ]
+}
+
+/// A server's settings at info, in JSON lines, as on Lambda.
+fn info_env(common: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env = common.to_vec();
+    env.extend(server::env(&[("RUST_LOG", "info"), ("LOG_FORMAT", "json")]));
+    env
+}
+
+/// The baseline's `identity serve` (built at `target`) measured as this build's is: the org
+/// reads against GET /me, the ceiling, the log line.
+#[allow(clippy::too_many_arguments)]
+async fn baseline_reads(
+    target: &Path,
+    out: &Path,
+    common: &[(String, String)],
+    token: &str,
+    api: &Api,
+    postmaster: u32,
+    plan: &Plan,
+    commit: &str,
+    cluster: &Cluster,
+) -> anyhow::Result<Vec<Value>> {
+    let org1 = org(1);
+    let mut env = common.to_vec();
+    env.extend(ip_limits("0"));
+    let before = Server::start(target, out, "baseline", &env).await?;
+    let me = api.expect("GET", "/me", Value::Null, Some(token), 200).await?;
+    let me = me["id"].as_str().context("my id")?.to_owned();
+    let invite = json!({"email": format!("baseline.{}@bench.example", std::process::id())});
+    let invited = api.expect("POST", &format!("/orgs/{org1}/invitations"), invite, Some(token), 201).await?;
+    let invitation = invited["id"].as_str().context("an invitation id")?.to_owned();
+    let setup = reads::Setup {
+        url: &before.url,
+        pid: before.pid()?,
+        postmaster,
+        token,
+        seconds: plan.short,
+        warmup: plan.warmup.min(1),
+        commit,
+    };
+    let mut rows = reads::ratios(&setup, &every_read(&org1, &me, &invitation)).await?;
+    let (admin, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let database_url = format!("postgres://postgres@127.0.0.1:{}/identity_bench", cluster.port());
+    let log = cluster.log_file();
+    let database = reads::Database { admin: &admin, log: &log, url: &database_url, out };
+    rows.extend(reads::ceilings(&setup, &database, &org1).await?);
+    let info = Server::start(target, out, "baseline-info", &info_env(common)).await?;
+    rows.extend(reads::logging(&setup, &before.url, &info.url, &org1).await?);
+    Ok(rows)
 }
 
 /// Org number `n` of the seed data.
@@ -162,6 +228,10 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
         for row in writes::measure(&writes, &target, "before", commit).await? {
             results.record(row)?;
         }
+        println!("== {commit}'s reads: GET /me and the org reads, the ceiling, the log line");
+        for row in baseline_reads(&target, &out, &common, &token, &api, postmaster, &plan, commit, &cluster).await? {
+            results.record(row)?;
+        }
         let lines: Vec<String> = results.rows.iter().map(Value::to_string).collect();
         std::fs::write(root.join("bench/baseline.jsonl"), lines.join("\n") + "\n")?;
         println!("wrote bench/baseline.jsonl ({commit})");
@@ -200,37 +270,41 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     }
 
     println!("== every org read against GET /me (closed loop, 8 connections, one run)");
-    // GET /me is one statement on one connection, the least an authenticated read can cost.
     let me = api.expect("GET", "/me", Value::Null, Some(&token), 200).await?;
     let me = me["id"].as_str().context("my id")?.to_owned();
     let invite = json!({"email": format!("ratio.{}@bench.example", std::process::id())});
     let invited = api.expect("POST", &format!("/orgs/{org1}/invitations"), invite, Some(&token), 201).await?;
     let invitation = invited["id"].as_str().context("an invitation id")?.to_owned();
-    let reads = [
-        ("me-first", "/me".to_owned()),
-        ("GET /orgs/{org}", format!("/orgs/{org1}")),
-        ("GET /orgs/{org}/members", format!("/orgs/{org1}/members?limit=20")),
-        ("GET /orgs/{org}/members/{user}", format!("/orgs/{org1}/members/{me}")),
-        ("GET /orgs/{org}/roles", format!("/orgs/{org1}/roles")),
-        ("GET /orgs/{org}/invitations", format!("/orgs/{org1}/invitations")),
-        ("GET /orgs/{org}/invitations/{id}", format!("/orgs/{org1}/invitations/{invitation}")),
-        ("GET /orgs/{org}/audit-log", format!("/orgs/{org1}/audit-log")),
-        ("me-last", "/me".to_owned()),
-    ];
-    for (name, path) in reads {
-        let target = get(format!("{api_url}{path}"));
-        let warm = plan.warmup.min(1);
-        // The warm-up apart, so that the CPU counted is the measured requests'.
-        if warm > 0 {
-            load::run(target.clone(), 0, warm, 0, 8).await?;
-        }
-        let before = cpu::Usage::now(server.pid()?, postmaster)?;
-        let row = load::run(target, 0, plan.short, 0, 8).await?;
-        let requests = row["requests"].as_f64().unwrap_or(0.0);
-        let (server_us, database_us) = cpu::Usage::now(server.pid()?, postmaster)?.per_request_since(&before, requests);
-        let fields = json!({"kind": "ratio", "name": name, "server_us": server_us, "database_us": database_us});
-        results.record(with(row, fields))?;
+    let reads = every_read(&org1, &me, &invitation);
+    let setup = reads::Setup {
+        url: &api_url,
+        pid: server.pid()?,
+        postmaster,
+        token: &token,
+        seconds: plan.short,
+        warmup: plan.warmup.min(1),
+        commit: "",
+    };
+    for row in reads::ratios(&setup, &reads).await? {
+        results.record(row)?;
     }
+
+    println!("== the database's ceiling: GET /me's and GET /orgs/{{org}}'s statements run by pgbench alone");
+    let log = cluster.log_file();
+    let database = reads::Database { admin: &admin, log: &log, url: &database_url, out: &out };
+    for row in reads::ceilings(&setup, &database, &org1).await? {
+        results.record(row)?;
+    }
+
+    println!("== the verified-token cache: GET /me and GET /orgs/{{org}} with it on and off, alternating");
+    let mut uncached_env = common.clone();
+    uncached_env.extend(ip_limits("0"));
+    uncached_env.extend(server::env(&[("TOKEN_CACHE_ENTRIES", "0")]));
+    let uncached = Server::start(&plan.bin, &out, "uncached", &uncached_env).await?;
+    for row in reads::token_cache(&setup, &uncached.url, &org1).await? {
+        results.record(row)?;
+    }
+    drop(uncached);
 
     println!("== an org read with an API key beside the same read with a session, and a forged key");
     let key = json!({"name": "bench", "permissions": ["org:read"]});
@@ -440,14 +514,9 @@ pub async fn run(root: &Path, plan: Plan) -> anyhow::Result<()> {
     results.record(with(row, json!({"kind": "http", "name": format!("members-100k-page-{}", plan.pages + 1)})))?;
 
     println!("== the per-request log line: GET /orgs/{{org}} at warn and at info (JSON lines), alternating");
-    let mut info_env = common.clone();
-    info_env.extend(server::env(&[("RUST_LOG", "info"), ("LOG_FORMAT", "json")]));
-    let info = Server::start(&plan.bin, &out, "info", &info_env).await?;
-    for n in 1..=2 {
-        for (level, base) in [("warn", &api_url), ("info", &info.url)] {
-            let row = load::run(get(format!("{base}/orgs/{org1}")), 0, plan.short, plan.warmup.min(1), 8).await?;
-            results.record(with(row, json!({"kind": "logging", "level": level, "round": n})))?;
-        }
+    let info = Server::start(&plan.bin, &out, "info", &info_env(&common)).await?;
+    for row in reads::logging(&setup, &api_url, &info.url, &org1).await? {
+        results.record(row)?;
     }
     drop(info);
 

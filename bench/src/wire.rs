@@ -151,7 +151,7 @@ pub async fn life(
 }
 
 /// The log's length once PostgreSQL's logger has stopped writing to it.
-async fn settled_len(log: &Path) -> anyhow::Result<usize> {
+pub async fn settled_len(log: &Path) -> anyhow::Result<usize> {
     let mut last = std::fs::metadata(log)?.len();
     loop {
         tokio::time::sleep(Duration::from_millis(30)).await;

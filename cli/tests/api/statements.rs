@@ -241,3 +241,43 @@ async fn a_read_refuses_a_stranger_before_it_judges_their_query() {
         assert!([400, 422].contains(&member.status.as_u16()), "{path}: {}", member.status);
     }
 }
+
+#[tokio::test]
+async fn an_org_read_returns_its_rows_only_to_a_caller_its_check_allows() {
+    use identity_shared::repositories::{memberships, organizations, reads};
+    let app = app_with(&[]).await;
+    let (owner, _) = app.signed_in("ada@example.com", PASSWORD).await;
+    let (stranger, _) = app.signed_in("eve@example.com", PASSWORD).await;
+    let org = create_org(&app, &owner, "Acme").await;
+    let client = app.state.pool().get().await.unwrap();
+    let read_as = |token: &str| {
+        let claims = app.state.jwt().verify(token).unwrap();
+        (claims.sid, claims.sub)
+    };
+    let permission = "org:read";
+
+    // The owner: found, a member, allowed; the organization comes back in the same statement.
+    let session = read_as(&owner);
+    let (caller, found) =
+        reads::checked(memberships::caller_check(&session, &org, &permission), organizations::find(&client, org))
+            .await
+            .unwrap();
+    assert_eq!(caller.expect("the owner's session").caller_org_id, Some(org));
+    assert_eq!(found.expect("the organization").id, org);
+
+    // A stranger: found, no member, so PostgreSQL returns no row of the organization at all.
+    let session = read_as(&stranger);
+    let (caller, found) =
+        reads::checked(memberships::caller_check(&session, &org, &permission), organizations::find(&client, org))
+            .await
+            .unwrap();
+    assert_eq!(caller.expect("the stranger's session").caller_org_id, None);
+    assert!(found.is_none(), "the read ran for a caller its check refused");
+
+    // A member without the permission asked for: no row either.
+    let (caller, found) =
+        reads::checked(memberships::caller_check(&read_as(&owner), &org, &"no:such"), organizations::find(&client, org))
+            .await
+            .unwrap();
+    assert!(caller.is_some() && found.is_none());
+}

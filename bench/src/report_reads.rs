@@ -42,7 +42,8 @@ fn pair(before: Option<f64>, after: Option<f64>, unit: &str, digits: usize) -> S
 
 /// Every section, from this run's `rows` and the baseline's.
 pub fn render(out: &mut String, rows: &[Value], baseline: &[Value]) -> anyhow::Result<()> {
-    let of = |rows: &'_ [Value], kind: &str| -> Vec<Value> { rows.iter().filter(|r| r["kind"] == kind).cloned().collect() };
+    let of =
+        |rows: &'_ [Value], kind: &str| -> Vec<Value> { rows.iter().filter(|r| r["kind"] == kind).cloned().collect() };
     let (ratios, ratios_before) = (of(rows, "ratio"), of(baseline, "ratio"));
     let (ceilings, ceilings_before) = (of(rows, "ceiling"), of(baseline, "ceiling"));
     let r: Vec<&Value> = ratios.iter().collect();
@@ -75,7 +76,11 @@ fn ceiling(out: &mut String, r: &[&Value], rb: &[&Value], c: &[&Value], cb: &[&V
     for (route, http) in [("GET /me", None), ("GET /orgs/{org}", Some("GET /orgs/{org}"))] {
         let keep = |rows: &[&Value]| match http {
             None => (mean(rows, is_me, "rps"), mean(rows, is_me, "server_us"), mean(rows, is_me, "database_us")),
-            Some(name) => (mean(rows, named(name), "rps"), mean(rows, named(name), "server_us"), mean(rows, named(name), "database_us")),
+            Some(name) => (
+                mean(rows, named(name), "rps"),
+                mean(rows, named(name), "server_us"),
+                mean(rows, named(name), "database_us"),
+            ),
         };
         let (rps, server, database) = keep(r);
         let (rps_b, server_b, database_b) = keep(rb);
@@ -135,9 +140,12 @@ fn read_ratios(out: &mut String, r: &[&Value], rb: &[&Value]) -> anyhow::Result<
         let before = rb.iter().find(|b| b["name"] == name);
         let ratio = f(row, "rps") / me;
         let ratio_before = before.zip(me_before).map(|(b, m)| 100.0 * f(b, "rps") / m);
-        let single = !name.ends_with("members") && !name.ends_with("roles") && !name.ends_with("invitations")
+        let single = !name.ends_with("members")
+            && !name.ends_with("roles")
+            && !name.ends_with("invitations")
             && !name.ends_with("audit-log");
-        let goal = if single { format!(">= 90%: {}", if ratio >= 0.9 { "met" } else { "not met" }) } else { "a page".into() };
+        let goal =
+            if single { format!(">= 90%: {}", if ratio >= 0.9 { "met" } else { "not met" }) } else { "a page".into() };
         writeln!(
             out,
             "| {name} | {} | {:.2} ms | {:.2} ms | {} | {} | {} | {goal} |",
@@ -233,13 +241,20 @@ fn logging(out: &mut String, rows: &[&Value], before: &[&Value]) -> anyhow::Resu
         level("warn").zip(level("info")).map(|(w, i)| (w, i, 100.0 * (1.0 - i / w)))
     };
     let commit = commit_of(before);
-    writeln!(out, "### The per-request log line: GET /orgs/{{org}} at warn and at info (JSON lines), closed loop, 8 connections\n")?;
+    writeln!(
+        out,
+        "### The per-request log line: GET /orgs/{{org}} at warn and at info (JSON lines), closed loop, 8 connections\n"
+    )?;
     writeln!(out, "| build | warn requests/s | info requests/s | cost of the line | goal |\n|---|---|---|---|---|")?;
     if let (Some(commit), Some((w, i, c))) = (&commit, cost(before)) {
         writeln!(out, "| before ({commit}) | {w:.0} | {i:.0} | {c:.1}% | |")?;
     }
     if let Some((w, i, c)) = cost(rows) {
-        writeln!(out, "| this build | {w:.0} | {i:.0} | {c:.1}% | <= 3%: {} |", if c <= 3.0 { "met" } else { "not met" })?;
+        writeln!(
+            out,
+            "| this build | {w:.0} | {i:.0} | {c:.1}% | <= 3%: {} |",
+            if c <= 3.0 { "met" } else { "not met" }
+        )?;
     }
     writeln!(
         out,

@@ -275,9 +275,11 @@ async fn an_org_read_returns_its_rows_only_to_a_caller_its_check_allows() {
     assert!(found.is_none(), "the read ran for a caller its check refused");
 
     // A member without the permission asked for: no row either.
-    let (caller, found) =
-        reads::checked(memberships::caller_check(&read_as(&owner), &org, &"no:such"), organizations::find(&client, org))
-            .await
-            .unwrap();
+    let (caller, found) = reads::checked(
+        memberships::caller_check(&read_as(&owner), &org, &"no:such"),
+        organizations::find(&client, org),
+    )
+    .await
+    .unwrap();
     assert!(caller.is_some() && found.is_none());
 }

@@ -40,7 +40,7 @@ const CALLER_BY_KEY: &str = concatcp!(
     ", caller AS (
        SELECT k.org_id AS caller_org_id, k.id AS caller_key_id, k.name AS caller_name, k.is_client AS caller_is_client,
               k.secret_hash AS caller_secret_hash, hit.hits AS caller_hits, hit.window_end AS caller_window_end,
-              k.permissions AS caller_permissions, false AS caller_needs_mfa, false AS caller_stale,
+              $4::text = ANY (k.permissions) AS caller_holds, false AS caller_needs_mfa, false AS caller_stale,
               (k.org_id = $3 AND $4::text = ANY (k.permissions)) AS caller_allowed
        FROM k LEFT JOIN hit ON true)"
 );
@@ -61,7 +61,8 @@ const CALLER_BY_TOKEN: &str = concatcp!(
     ", caller AS (
        SELECT s.org_id AS caller_org_id, s.id AS caller_key_id, s.name AS caller_name, s.is_client AS caller_is_client,
               ''::bytea AS caller_secret_hash, hit.hits AS caller_hits, hit.window_end AS caller_window_end,
-              s.permissions AS caller_permissions, false AS caller_needs_mfa, false AS caller_stale,
+              ($6::text = ANY (s.permissions) AND $6::text = ANY ($7::text[])) AS caller_holds,
+              false AS caller_needs_mfa, false AS caller_stale,
               (s.org_id = $5 AND s.org_id IS NOT DISTINCT FROM $8::uuid AND $6::text = ANY (s.permissions)
                AND $6::text = ANY ($7::text[])) AS caller_allowed
        FROM s LEFT JOIN hit ON true)"

@@ -58,15 +58,16 @@ pub struct TokenScope {
     pub require_mfa: bool,
 }
 
-/// Whether the org (`$3`) requires a second factor that the member `m`'s session `s` has not
-/// proved.
-const NEEDS_MFA: &str = "(m.user_id IS NOT NULL AND NOT ('otp' = ANY (s.amr))
-     AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $3 AND o.require_mfa))";
+/// Whether the org (`$3`, joined as `mfa` when it requires a second factor) requires one that
+/// the member `m`'s session `s` has not proved. A join, not a subquery: the expression is
+/// copied wherever the inlined check's column is used, and a copied subquery would run again.
+const NEEDS_MFA: &str = "(m.user_id IS NOT NULL AND NOT ('otp' = ANY (s.amr)) AND mfa.id IS NOT NULL)";
 /// The live session (`$1`) of the active user (`$2`, status `$4`) and their membership in the
-/// org (`$3`): three lookups by key, as the membership row carries the roles and permissions it
+/// org (`$3`): four lookups by key, as the membership row carries the roles and permissions it
 /// grants (kept there by triggers, migration V6).
 const CALLER_FROM: &str = " FROM sessions s JOIN users u ON u.id = s.user_id
      LEFT JOIN memberships m ON m.org_id = $3 AND m.user_id = u.id
+     LEFT JOIN organizations mfa ON mfa.id = $3 AND mfa.require_mfa
      WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.security_stamp = u.security_stamp
        AND u.status = $4";
 /// Every org write runs this one, and org reads that refuse their input.
@@ -85,11 +86,10 @@ const RESOLVE_CALLER: &str = concatcp!(
 /// second factor more.
 const CALLER_CHECK: &str = concatcp!(
     "WITH caller AS (
-       SELECT c.*, (c.caller_org_id IS NOT NULL AND NOT c.caller_needs_mfa AND $5::text = ANY (c.caller_permissions))
-                   AS caller_allowed
+       SELECT c.*, (c.caller_org_id IS NOT NULL AND NOT c.caller_needs_mfa AND c.caller_holds) AS caller_allowed
        FROM (SELECT m.org_id AS caller_org_id, NULL::uuid AS caller_key_id, NULL::text AS caller_name,
                     false AS caller_is_client, NULL::bytea AS caller_secret_hash, NULL::int4 AS caller_hits,
-                    NULL::timestamptz AS caller_window_end, COALESCE(m.permissions, '{}') AS caller_permissions, ",
+                    NULL::timestamptz AS caller_window_end, COALESCE($5::text = ANY (m.permissions), false) AS caller_holds, ",
     NEEDS_MFA,
     " AS caller_needs_mfa, ",
     sessions::STALE,

@@ -116,8 +116,9 @@ pub struct CallerColumns {
     pub caller_hits: Option<i32>,
     /// When that minute ends.
     pub caller_window_end: Option<DateTime<Utc>>,
-    /// A member's permissions in the org, or the key's or client's.
-    pub caller_permissions: Vec<String>,
+    /// The caller holds the permission the read needs (a token: and was granted it). A bool,
+    /// not the permissions: these columns repeat on every row of a page.
+    pub caller_holds: bool,
     /// The org requires a second factor this session has not proved.
     pub caller_needs_mfa: bool,
     /// The session was last marked used over a minute ago (see `sessions::mark_used`).

@@ -99,7 +99,10 @@ impl OrgActor {
 
     /// 403 unless the actor holds `permission`.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
-        holds(&self.permissions, permission)
+        match self.permissions.has(permission) {
+            true => Ok(()),
+            false => Err(lacks(permission)),
+        }
     }
 
     /// 403 unless the actor holds every permission in `wanted`: nobody grants, edits or
@@ -176,10 +179,7 @@ pub async fn authorize_platform(state: &AppState, bearer: &str, permission: Perm
     let claims = state.jwt().verify_machine(bearer).map_err(|_| refused)?;
     let id = claims.client_id.parse::<Uuid>().map_err(|_| key_refused())?;
     let limits = &state.config().quotas;
-    let limits = (
-        i32::try_from(limits.api_key_requests_per_minute).unwrap_or(i32::MAX),
-        i32::try_from(limits.client_requests_per_minute).unwrap_or(i32::MAX),
-    );
+    let limits = (counter_limit(limits.api_key_requests_per_minute), counter_limit(limits.client_requests_per_minute));
     let client = db::client(state.pool()).await?;
     let machine = api_keys::resolve_for_token(&client, id, limits, claims.jti).await?.ok_or_else(key_refused)?;
     if !machine.is_client || machine.org_id.is_some() || claims.org_id.is_some() {
@@ -275,12 +275,11 @@ impl OrgRequest {
                 Found::Session(caller)
             }
             Credential::ApiKey(secret, per_minute) => {
-                let per_minute = i32::try_from(*per_minute).unwrap_or(i32::MAX);
+                let per_minute = counter_limit(*per_minute);
                 Found::ApiKey(api_keys::resolve(db, &secret.hash(), per_minute).await?)
             }
             Credential::Machine(claims, (per_key, per_client)) => {
-                let limits =
-                    (i32::try_from(*per_key).unwrap_or(i32::MAX), i32::try_from(*per_client).unwrap_or(i32::MAX));
+                let limits = (counter_limit(*per_key), counter_limit(*per_client));
                 match claims.client_id.parse::<Uuid>() {
                     Ok(id) => Found::ApiKey(api_keys::resolve_for_token(db, id, limits, claims.jti).await?),
                     Err(_) => Found::ApiKey(None),
@@ -354,6 +353,11 @@ fn within_limit(key: &KeyCaller, limit: u32) -> AppResult<()> {
     }
 }
 
+/// A requests-per-minute limit as the database's counters take it (beyond i32: no limit met).
+fn counter_limit(limit: u32) -> i32 {
+    i32::try_from(limit).unwrap_or(i32::MAX)
+}
+
 /// The 401 of an API key that is unknown, expired or revoked: one answer for all.
 fn key_refused() -> AppError {
     AppError::Unauthorized("The API key is invalid, expired or revoked.".into())
@@ -380,13 +384,9 @@ fn actor_from(
     Ok(OrgActor { org_id, principal: Principal::Member { user: caller.user, session_id }, roles, permissions, ip })
 }
 
-/// 403 unless `permissions` hold `permission`.
-fn holds(permissions: &PermissionSet, permission: Permission) -> AppResult<()> {
-    if permissions.has(permission) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!("This needs the {} permission.", permission.as_str())))
-    }
+/// The 403 of a caller without `permission`.
+fn lacks(permission: Permission) -> AppError {
+    AppError::Forbidden(format!("This needs the {} permission.", permission.as_str()))
 }
 
 /// An org read and the permission it needs: the caller is resolved in the same exchange as the
@@ -425,17 +425,14 @@ impl OrgRead {
             }
             Credential::ApiKey(secret, per_minute) => {
                 let hash = secret.hash();
-                let (hash, per_minute) = (&hash[..], i32::try_from(*per_minute).unwrap_or(i32::MAX));
+                let (hash, per_minute) = (&hash[..], counter_limit(*per_minute));
                 reads::checked(api_keys::caller_check_by_key(&hash, &per_minute, org, permission), read).await?
             }
             Credential::Machine(claims, (per_key, per_client)) => {
                 let Ok(id) = claims.client_id.parse::<Uuid>() else { return Err(key_refused()) };
                 let token = api_keys::TokenCheck {
                     id,
-                    limits: (
-                        i32::try_from(*per_key).unwrap_or(i32::MAX),
-                        i32::try_from(*per_client).unwrap_or(i32::MAX),
-                    ),
+                    limits: (counter_limit(*per_key), counter_limit(*per_client)),
                     jti: claims.jti,
                     token_org: claims.org_id,
                     granted: &claims.permissions,
@@ -459,7 +456,10 @@ impl OrgRead {
                 if caller.caller_needs_mfa {
                     return Err(mfa_required());
                 }
-                holds(&PermissionSet::from_names(&caller.caller_permissions), self.permission)
+                match caller.caller_holds {
+                    true => Ok(()),
+                    false => Err(lacks(self.permission)),
+                }
             }
             Credential::ApiKey(..) | Credential::Machine(..) => {
                 let key = caller.and_then(|c| {
@@ -468,7 +468,8 @@ impl OrgRead {
                         org_id: c.caller_org_id,
                         is_client: c.caller_is_client,
                         name: c.caller_name.unwrap_or_default(),
-                        permissions: PermissionSet::from_names(&c.caller_permissions),
+                        // What the read needs, as the check found it: held or not.
+                        permissions: PermissionSet::from_iter(c.caller_holds.then_some(self.permission)),
                         secret_hash: c.caller_secret_hash.unwrap_or_default(),
                         hits: c.caller_hits,
                         window_end: c.caller_window_end,

@@ -414,7 +414,7 @@ pub fn render(rows: &[Value], baseline: &[Value], smoke: bool) -> anyhow::Result
         out,
         "\nMeans over {rounds} rounds of an org's life (after a first round that prepares every statement), through \
          a server with per-IP limits on. Round trips are counted on the wire by a proxy in front of PostgreSQL: \
-         statements written before any answer came back (an org read's caller check and the read itself) are one. \
+         statements written before any answer came back (a write's independent statements) are one. \
          Statements are PostgreSQL's statement log: each execute and each simple statement (BEGIN, COMMIT).\n"
     )?;
 

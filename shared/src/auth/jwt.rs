@@ -13,8 +13,26 @@ use uuid::Uuid;
 
 use super::jwk::SigningKey;
 pub use super::jwk::{Jwk, KeyFormatError, PublicKey, SigningAlg};
-use super::verified::{Verified, VerifiedTokens};
+use super::verified::{Expiring, VerifiedTokens};
 use crate::config::{API_ID_PLACEHOLDER, Config};
+
+/// A verified token's claims as [`VerifiedTokens`] keeps them: a user's or a machine's.
+#[derive(Clone, Debug)]
+pub enum Verified {
+    /// A session's access token.
+    User(Arc<AccessClaims>),
+    /// A token the token endpoint issued to an API key or a client.
+    Machine(Arc<MachineClaims>),
+}
+
+impl Expiring for Verified {
+    fn exp(&self) -> u64 {
+        match self {
+            Verified::User(claims) => claims.exp,
+            Verified::Machine(claims) => claims.exp,
+        }
+    }
+}
 
 /// The `typ` header of every access token (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -240,7 +258,7 @@ pub struct JwtKeys {
     issuer: Issuer,
     audience: String,
     ttl: Duration,
-    verified: VerifiedTokens,
+    verified: VerifiedTokens<Verified>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -481,7 +499,7 @@ impl JwtKeys {
     }
 
     /// The tokens verified so far and kept.
-    pub fn verified_tokens(&self) -> &VerifiedTokens {
+    pub fn verified_tokens(&self) -> &VerifiedTokens<Verified> {
         &self.verified
     }
 
@@ -526,7 +544,7 @@ pub fn generate_key() -> (String, String) {
     super::jwk::generate(SigningAlg::EdDSA)
 }
 
-pub(super) fn unix_now() -> u64 {
+fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 

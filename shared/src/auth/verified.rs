@@ -4,39 +4,24 @@
 //! checked in the database on every request, so revocation stays immediate. A token that
 //! differs in any byte has another hash and is verified in full; failures are never kept.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use moka::Expiry;
 use moka::sync::Cache;
 
-use super::jwt::{AccessClaims, MachineClaims, unix_now};
-
-/// A verified token's claims: a user's or a machine's.
-#[derive(Clone, Debug)]
-pub enum Verified {
-    /// A session's access token.
-    User(Arc<AccessClaims>),
-    /// A token the token endpoint issued to an API key or a client.
-    Machine(Arc<MachineClaims>),
-}
-
-impl Verified {
-    fn exp(&self) -> u64 {
-        match self {
-            Verified::User(claims) => claims.exp,
-            Verified::Machine(claims) => claims.exp,
-        }
-    }
+/// What is kept of a verified token: anything that knows when the token expires.
+pub trait Expiring: Clone + Send + Sync + 'static {
+    /// The token's `exp` (Unix seconds).
+    fn exp(&self) -> u64;
 }
 
 /// The hash a token is kept by.
 pub type TokenKey = [u8; 32];
 
 /// The bounded cache of verified tokens (none when its size is 0).
-pub struct VerifiedTokens {
-    cache: Option<Cache<TokenKey, Verified>>,
+pub struct VerifiedTokens<V> {
+    cache: Option<Cache<TokenKey, V>>,
     leeway: u64,
 }
 
@@ -45,15 +30,20 @@ struct UntilExpiry {
     leeway: u64,
 }
 
-impl Expiry<TokenKey, Verified> for UntilExpiry {
-    fn expire_after_create(&self, _key: &TokenKey, value: &Verified, _created_at: Instant) -> Option<Duration> {
-        Some(Duration::from_secs((value.exp() + self.leeway).saturating_sub(unix_now())))
+impl<V: Expiring> Expiry<TokenKey, V> for UntilExpiry {
+    fn expire_after_create(&self, _key: &TokenKey, value: &V, _created_at: Instant) -> Option<Duration> {
+        Some(Duration::from_secs((value.exp() + self.leeway).saturating_sub(now())))
     }
 }
 
-impl VerifiedTokens {
+/// Unix seconds now.
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+impl<V: Expiring> VerifiedTokens<V> {
     /// A cache of at most `entries` tokens (0: none kept), honouring `leeway` seconds past `exp`.
-    pub fn new(entries: u64, leeway: u64) -> VerifiedTokens {
+    pub fn new(entries: u64, leeway: u64) -> VerifiedTokens<V> {
         let cache =
             (entries > 0).then(|| Cache::builder().max_capacity(entries).expire_after(UntilExpiry { leeway }).build());
         VerifiedTokens { cache, leeway }
@@ -69,14 +59,14 @@ impl VerifiedTokens {
     }
 
     /// The claims kept for `key`, while the token has not expired.
-    pub fn get(&self, key: Option<&TokenKey>) -> Option<Verified> {
+    pub fn get(&self, key: Option<&TokenKey>) -> Option<V> {
         let found = self.cache.as_ref()?.get(key?)?;
         // The cache's own expiry is lazy about the last second: the verifier's rule decides.
-        (found.exp() + self.leeway >= unix_now()).then_some(found)
+        (found.exp() + self.leeway >= now()).then_some(found)
     }
 
     /// Keeps `verified` under `key`.
-    pub fn insert(&self, key: Option<TokenKey>, verified: Verified) {
+    pub fn insert(&self, key: Option<TokenKey>, verified: V) {
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             cache.insert(key, verified);
         }

@@ -34,6 +34,40 @@ impl Expiring for Verified {
     }
 }
 
+/// Claims of one kind of access token, as [`VerifiedTokens`] keeps them.
+trait Kept: serde::de::DeserializeOwned + Issued + Clone {
+    /// These claims, if `kept` is of this kind.
+    fn from_kept(kept: Verified) -> Result<Arc<Self>, InvalidToken>;
+    /// These claims, to keep.
+    fn into_kept(claims: Arc<Self>) -> Verified;
+}
+
+impl Kept for AccessClaims {
+    fn from_kept(kept: Verified) -> Result<Arc<Self>, InvalidToken> {
+        match kept {
+            Verified::User(claims) => Ok(claims),
+            Verified::Machine(_) => Err(InvalidToken("a machine's token has no session".into())),
+        }
+    }
+
+    fn into_kept(claims: Arc<Self>) -> Verified {
+        Verified::User(claims)
+    }
+}
+
+impl Kept for MachineClaims {
+    fn from_kept(kept: Verified) -> Result<Arc<Self>, InvalidToken> {
+        match kept {
+            Verified::Machine(claims) => Ok(claims),
+            Verified::User(_) => Err(InvalidToken("a user's token is no machine's".into())),
+        }
+    }
+
+    fn into_kept(claims: Arc<Self>) -> Verified {
+        Verified::Machine(claims)
+    }
+}
+
 /// The `typ` header of every access token (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// The `client_id` of a user's token from this API's own sign-in (password, refresh, code):
@@ -470,31 +504,30 @@ impl JwtKeys {
 
     /// Verifies signature, algorithm (the one of the key `kid` names), `typ`, issuer, audience
     /// and time claims.
+    ///
     /// A token verified before (the same bytes) is taken from [`VerifiedTokens`] until it
     /// expires.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, InvalidToken> {
-        let key = self.verified.key(token);
-        match self.verified.get(key.as_ref()) {
-            Some(Verified::User(claims)) => return self.still_issued_here(&*claims).map(|_| (*claims).clone()),
-            Some(Verified::Machine(_)) => return Err(InvalidToken("a machine's token has no session".into())),
-            None => {}
-        }
-        let claims: AccessClaims = self.verify_as(token)?;
-        self.verified.insert(key, Verified::User(Arc::new(claims.clone())));
-        Ok(claims)
+        self.verify_once(token)
     }
 
     /// Verifies a machine's token as [`verify`](Self::verify) does a user's; a user's token is
     /// refused here (it has no `client_id`), as a machine's is there (no session).
     pub fn verify_machine(&self, token: &str) -> Result<MachineClaims, InvalidToken> {
+        self.verify_once(token)
+    }
+
+    /// The kept claims of `token` if they are of `T`'s kind, else `token` verified in full and
+    /// kept.
+    fn verify_once<T: Kept>(&self, token: &str) -> Result<T, InvalidToken> {
         let key = self.verified.key(token);
-        match self.verified.get(key.as_ref()) {
-            Some(Verified::Machine(claims)) => return self.still_issued_here(&*claims).map(|_| (*claims).clone()),
-            Some(Verified::User(_)) => return Err(InvalidToken("a user's token is no machine's".into())),
-            None => {}
+        if let Some(kept) = self.verified.get(key.as_ref()) {
+            let claims = T::from_kept(kept)?;
+            self.still_issued_here(&*claims)?;
+            return Ok((*claims).clone());
         }
-        let claims: MachineClaims = self.verify_as(token)?;
-        self.verified.insert(key, Verified::Machine(Arc::new(claims.clone())));
+        let claims: T = self.verify_as(token)?;
+        self.verified.insert(key, T::into_kept(Arc::new(claims.clone())));
         Ok(claims)
     }
 
